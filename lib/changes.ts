@@ -1,0 +1,226 @@
+/**
+ * The common kinds of {@link Change}: directories, files, verified downloads and archives, commands,
+ * removals, symlinks and notes. Each checks the disk first, so a change already true is dropped.
+ */
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import { type DownloadSource, downloadVerified, sha256File, sha256Hex } from "./download.ts";
+import type { ExecOptions } from "./host.ts";
+import type { ApplyContext, Change, Owner } from "./step.ts";
+import { ROOT } from "./step.ts";
+import { readTar } from "./tar.ts";
+
+/** Mode and owner of something written. */
+export interface Attrs {
+  mode?: number;
+  owner?: Owner;
+}
+
+/** `0644` style rendering of a mode. */
+export function modeString(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
+}
+
+function attrsText(mode: number, owner: Owner): string {
+  return `${modeString(mode)} ${owner.name}`;
+}
+
+function sizeText(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/** A directory with mode and owner (parents created 0755 when missing). */
+export function dir(path: string, attrs: Attrs = {}): Change {
+  const mode = attrs.mode ?? 0o755;
+  const owner = attrs.owner ?? ROOT;
+  return {
+    kind: "dir",
+    key: path,
+    describe: () => `dir ${path} ${attrsText(mode, owner)}`,
+    satisfied: async ({ host }) => (await host.stat(path))?.isDirectory === true && host.attributesMatch(path, attrs),
+    apply: ({ host }) => host.mkdir(path, { mode, owner }),
+  };
+}
+
+/** A file with exact content, mode and owner, written atomically. */
+export function file(path: string, content: string | Uint8Array, attrs: Attrs = {}): Change {
+  const mode = attrs.mode ?? 0o644;
+  const owner = attrs.owner ?? ROOT;
+  const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  return {
+    kind: "file",
+    key: path,
+    describe: () => `file ${path} ${attrsText(mode, owner)} (${sizeText(bytes.length)}, sha256 ${digest.slice(0, 12)})`,
+    async satisfied({ host }) {
+      const cur = await host.readBytes(path);
+      if (!cur || cur.length !== bytes.length || (await sha256Hex(cur)) !== digest) return false;
+      return host.attributesMatch(path, { mode, owner });
+    },
+    apply: ({ host }) => host.writeFile(path, bytes, { mode, owner }),
+  };
+}
+
+/** A file downloaded from `src`, verified against its pinned (and published) SHA-256. */
+export function download(src: DownloadSource, to: string, attrs: Attrs = {}): Change {
+  const mode = attrs.mode ?? 0o755;
+  const owner = attrs.owner ?? ROOT;
+  return {
+    kind: "download",
+    key: to,
+    parallel: true,
+    describe: () =>
+      `download ${src.url} -> ${to} ${attrsText(mode, owner)} sha256 ${src.sha256}${
+        src.checksumUrl ? ` (and ${posix.basename(src.checksumUrl)} must agree)` : ""
+      }`,
+    async satisfied({ host }) {
+      return (await sha256File(host, to)) === src.sha256 && host.attributesMatch(to, { mode, owner });
+    },
+    async apply({ host, log }) {
+      const r = await downloadVerified(host, src, to, { mode, owner }, { log });
+      log.debug(`downloaded ${src.url}: ${r.bytes} bytes in ${r.attempts} attempt(s)`);
+    },
+  };
+}
+
+/** Options for {@link extract}. */
+export interface ExtractOptions {
+  /** Leading path components to drop (like tar --strip-components). */
+  strip?: number;
+  /** Keep only entries (after strip) for which this returns true. */
+  select?: (name: string) => boolean;
+  /** Mode for extracted files; default: the archive's mode. */
+  mode?: number;
+  owner?: Owner;
+  /** Where the stamp of what was extracted is kept (in-root dir). */
+  stampDir?: string;
+}
+
+interface Stamp {
+  archiveSha256: string;
+  files: { path: string; sha256: string; mode: number }[];
+}
+
+/**
+ * A tar.gz archive downloaded, verified, and extracted into `into`. Entries that could escape
+ * (`..`, absolute, links outside) are refused. A stamp under /var/lib/eksnode/extracted records the
+ * files and their hashes, so a rerun checks the files rather than downloading again.
+ */
+export function extract(src: DownloadSource, into: string, opts: ExtractOptions = {}): Change {
+  const owner = opts.owner ?? ROOT;
+  const stampDir = opts.stampDir ?? "/var/lib/eksnode/extracted";
+  const stampPath = `${stampDir}/${src.sha256.slice(0, 16)}-${into.replaceAll("/", "_")}.json`;
+  return {
+    kind: "extract",
+    key: `extract:${into}:${src.sha256}`,
+    parallel: true,
+    describe: () => `extract ${src.url} -> ${into}/ sha256 ${src.sha256}`,
+    async satisfied({ host }) {
+      const text = await host.readText(stampPath);
+      if (!text) return false;
+      const stamp = JSON.parse(text) as Stamp;
+      if (stamp.archiveSha256 !== src.sha256) return false;
+      for (const f of stamp.files) {
+        if ((await sha256File(host, f.path)) !== f.sha256) return false;
+        if (!(await host.attributesMatch(f.path, { mode: f.mode, owner }))) return false;
+      }
+      return true;
+    },
+    async apply({ host, log }) {
+      const tmp = `/var/cache/eksnode/${src.sha256}.download`;
+      await downloadVerified(host, src, tmp, { mode: 0o600 }, { log });
+      try {
+        const files: Stamp["files"] = [];
+        const fh = await Deno.open(host.real(tmp), { read: true });
+        const archive = posix.basename(new URL(src.url).pathname);
+        for await (const entry of readTar(fh.readable, { gzip: true, archive })) {
+          const parts = entry.name.split("/").slice(opts.strip ?? 0);
+          if (parts.length === 0 || parts.join("") === "") continue;
+          const rel = parts.join("/");
+          if (opts.select && !opts.select(rel)) continue;
+          const target = `${into}/${rel}`;
+          if (entry.type === "dir") {
+            await host.mkdir(target, { mode: 0o755, owner });
+          } else if (entry.type === "symlink") {
+            await host.symlink(target, entry.linkname!);
+          } else {
+            const mode = opts.mode ?? (entry.mode || 0o644);
+            await host.writeFile(target, entry.data!, { mode, owner });
+            files.push({ path: target, sha256: await sha256Hex(entry.data!), mode });
+          }
+        }
+        const stamp: Stamp = { archiveSha256: src.sha256, files };
+        await host.writeFile(stampPath, JSON.stringify(stamp, null, 2) + "\n", { mode: 0o644 });
+      } finally {
+        await host.remove(tmp);
+      }
+    },
+  };
+}
+
+/** Options for {@link exec}. */
+export interface ExecChangeOptions extends ExecOptions {
+  /** Why the command runs, shown in the plan. */
+  why?: string;
+  /** Run only when one of these change keys was applied in this run (a trigger). */
+  whenChanged?: string[];
+  /** Run only when this returns false (the command's effect is not yet true). */
+  check?: (ctx: ApplyContext) => Promise<boolean>;
+  /** Identity for the journal (default: the argv). */
+  key?: string;
+}
+
+/**
+ * A command from an argv array. Without `check` or `whenChanged` it always runs, so steps give one
+ * of them to stay idempotent.
+ */
+export function exec(argv: string[], opts: ExecChangeOptions = {}): Change {
+  const shown = argv.join(" ");
+  return {
+    kind: "exec",
+    key: opts.key ?? `exec:${shown}`,
+    describe: () => `run ${shown}${opts.why ? `  (${opts.why})` : ""}`,
+    async satisfied(ctx) {
+      if (opts.whenChanged && !opts.whenChanged.some((k) => ctx.run.changed.has(k))) return true;
+      if (opts.check) return await opts.check(ctx);
+      return false;
+    },
+    async apply({ host }) {
+      await host.exec(argv, opts);
+    },
+  };
+}
+
+/** Removes a file or directory tree when present. */
+export function remove(path: string, opts: { recursive?: boolean } = {}): Change {
+  return {
+    kind: "remove",
+    key: path,
+    describe: () => `remove ${path}`,
+    satisfied: async ({ host }) => !(await host.stat(path)),
+    apply: ({ host }) => host.remove(path, opts),
+  };
+}
+
+/** A symlink `path` -> `target`. */
+export function symlink(path: string, target: string): Change {
+  return {
+    kind: "symlink",
+    key: path,
+    describe: () => `symlink ${path} -> ${target}`,
+    satisfied: async ({ host }) => (await host.readLink(path)) === target,
+    apply: ({ host }) => host.symlink(path, target),
+  };
+}
+
+/** A line in the plan that is not a change: why something is skipped, what was decided. */
+export function note(text: string): Change {
+  return {
+    kind: "note",
+    key: `note:${text}`,
+    informational: true,
+    describe: () => text,
+    satisfied: () => Promise.resolve(false),
+    apply: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The one error family of eksnode. Every failure a user can cause or meet ends as an
+ * {@link EksnodeError}: one line of message, an optional hint, and an exit code by class.
+ * The exit codes are listed in README ("Exit codes").
+ */
+
+/** Exit codes by error class. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 3,
+  network: 4,
+  checksum: 5,
+  command: 6,
+  containment: 7,
+  metadata: 8,
+  awsApi: 9,
+  interrupted: 130,
+} as const;
+export type ExitCodeName = keyof typeof ExitCode;
+
+/** Base class: message names what and where; hint says what to do about it. */
+export class EksnodeError extends Error {
+  readonly exitCode: number;
+  readonly hint?: string;
+  constructor(message: string, opts: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = new.target.name;
+    this.exitCode = opts.exitCode ?? ExitCode.internal;
+    this.hint = opts.hint;
+  }
+}
+
+/** Bad flags or arguments. */
+export class UsageError extends EksnodeError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.usage, hint });
+  }
+}
+
+/** Invalid configuration: NodeConfig, user data, bake config, versions file. */
+export class ConfigError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.config, hint, cause });
+  }
+}
+
+/** A network operation failed after its retries (download, unreachable endpoint). */
+export class NetworkError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.network, hint, cause });
+  }
+}
+
+/** Downloaded bytes do not match the pinned or published checksum, or the body was truncated. */
+export class ChecksumError extends EksnodeError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.checksum, hint });
+  }
+}
+
+/** A subprocess exited non-zero, timed out, or could not be started. */
+export class CommandError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.command, hint, cause });
+  }
+}
+
+/** A path would lead outside --root (through `..` or a symlink), or an archive entry is unsafe. */
+export class ContainmentError extends EksnodeError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.containment, hint });
+  }
+}
+
+/** The instance metadata service (IMDS) could not be read. */
+export class MetadataError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.metadata, hint, cause });
+  }
+}
+
+/** An AWS API call (EKS, EC2, ECR) failed after its retries. */
+export class AwsApiError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.awsApi, hint, cause });
+  }
+}
+
+/** Renders any thrown value as the one line a user sees (plus hint line). */
+export function formatError(err: unknown, debug = false): string {
+  const lines: string[] = [];
+  if (err instanceof EksnodeError) {
+    lines.push(`error: ${err.message}`);
+    if (err.hint) lines.push(`hint: ${err.hint}`);
+  } else if (err instanceof Error) {
+    lines.push(`error: internal: ${err.message}`);
+    if (!debug) lines.push("hint: rerun with --debug for the stack trace and report it as a bug");
+  } else {
+    lines.push(`error: internal: ${String(err)}`);
+  }
+  if (debug && err instanceof Error && err.stack) {
+    lines.push(err.stack);
+    let cause = err.cause;
+    while (cause instanceof Error) {
+      lines.push(`caused by: ${cause.stack ?? cause.message}`);
+      cause = cause.cause;
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The exit code for any thrown value. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof EksnodeError ? err.exitCode : ExitCode.internal;
+}

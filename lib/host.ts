@@ -1,0 +1,417 @@
+/**
+ * The only code that touches the system: files under `--root`, subprocesses, environment, clock.
+ * Every path a caller gives is an absolute path *inside* the root (`/etc/eks/release`); the host maps
+ * it onto the real file system and refuses anything that would lead outside the root through `..`
+ * or a symlink. File writes are atomic: temp file in the same directory, fsync, mode, owner, rename.
+ */
+import { basename, dirname, join, posix } from "node:path";
+import { CommandError, ContainmentError } from "./errors.ts";
+import type { Owner } from "./step.ts";
+
+/** What `stat` reports about a path inside the root. */
+export interface FileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  /** Permission bits (`mode & 0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+/** Options for {@link Host.exec}. */
+export interface ExecOptions {
+  /** Milliseconds before the process is killed (default 120 s). */
+  timeoutMs?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Text written to the process's standard input. */
+  stdin?: string;
+  /** Return the result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+  /** Strings masked as `***` in error messages (tokens passed as arguments). */
+  redact?: string[];
+}
+
+/** Outcome of a subprocess. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for file writes. */
+export interface WriteOptions {
+  mode?: number;
+  owner?: Owner;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Normalizes an in-root path, refusing relative paths and `..` that climbs above the root. */
+export function normalizeInRoot(path: string): string {
+  if (!path.startsWith("/")) {
+    throw new ContainmentError(`path ${JSON.stringify(path)} is not absolute`, "paths inside --root start with /");
+  }
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length === 0) {
+        throw new ContainmentError(`path ${path} leads outside the root through ".."`);
+      }
+      out.pop();
+    } else {
+      out.push(part);
+    }
+  }
+  return "/" + out.join("/");
+}
+
+/** The system as seen from `--root`. Create with {@link Host.open}. */
+export class Host {
+  /** Real absolute path of the root, symlinks resolved. */
+  readonly root: string;
+  /** Environment the process runs with (injectable for tests). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** True when the root is the running system's `/` (services may be started, modules loaded). */
+  readonly isSystemRoot: boolean;
+  /** True when running as uid 0 (ownership can be set). */
+  readonly privileged: boolean;
+
+  private constructor(root: string, env: Record<string, string | undefined>) {
+    this.root = root;
+    this.env = env;
+    this.isSystemRoot = root === "/";
+    this.privileged = Deno.uid() === 0;
+  }
+
+  /** Opens a root directory, creating it when missing. */
+  static async open(root: string, env: Record<string, string | undefined> = Deno.env.toObject()): Promise<Host> {
+    await Deno.mkdir(root, { recursive: true });
+    return new Host(await Deno.realPath(root), env);
+  }
+
+  /** Maps an in-root path onto the real file system without following symlinks (lexical only). */
+  real(path: string): string {
+    const p = normalizeInRoot(path);
+    return p === "/" ? this.root : (this.root === "/" ? p : this.root + p);
+  }
+
+  /** Maps a real path back to its in-root form, or undefined when it lies outside the root. */
+  inRoot(realPath: string): string | undefined {
+    if (this.root === "/") return realPath;
+    if (realPath === this.root) return "/";
+    return realPath.startsWith(this.root + "/") ? realPath.slice(this.root.length) : undefined;
+  }
+
+  /**
+   * Resolves the deepest existing ancestor of `path` (the path itself when `includeSelf`) and
+   * throws when a symlink on the way leads outside the root.
+   */
+  private async guard(path: string, includeSelf: boolean): Promise<string> {
+    const real = this.real(path);
+    let probe = includeSelf || real === this.root ? real : dirname(real);
+    for (;;) {
+      try {
+        const resolved = await Deno.realPath(probe);
+        if (this.inRoot(resolved) === undefined) {
+          throw new ContainmentError(
+            `${normalizeInRoot(path)} leads outside the root ${this.root} (through a symlink at ${
+              this.inRoot(probe) ?? probe
+            } -> ${resolved})`,
+            "remove the symlink or choose another --root",
+          );
+        }
+        return real;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        // A dangling symlink is NotFound for realPath; check it does not point outside either.
+        try {
+          const target = await Deno.readLink(probe);
+          const abs = posix.resolve(dirname(probe), target);
+          if (this.inRoot(abs) === undefined) {
+            throw new ContainmentError(
+              `${normalizeInRoot(path)} leads outside the root ${this.root} (dangling symlink ${
+                this.inRoot(probe) ?? probe
+              } -> ${target})`,
+              "remove the symlink or choose another --root",
+            );
+          }
+        } catch (e) {
+          if (e instanceof ContainmentError) throw e;
+        }
+        if (probe === this.root || probe === "/") return real;
+        probe = dirname(probe);
+      }
+    }
+  }
+
+  /** File information, or undefined when the path does not exist (symlinks not followed). */
+  async stat(path: string): Promise<FileInfo | undefined> {
+    const real = await this.guard(path, false);
+    try {
+      const s = await Deno.lstat(real);
+      return {
+        isFile: s.isFile,
+        isDirectory: s.isDirectory,
+        isSymlink: s.isSymlink,
+        mode: (s.mode ?? 0) & 0o7777,
+        uid: s.uid ?? 0,
+        gid: s.gid ?? 0,
+        size: s.size,
+      };
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** True when the path exists. */
+  async exists(path: string): Promise<boolean> {
+    return (await this.stat(path)) !== undefined;
+  }
+
+  /** File bytes, or undefined when missing. */
+  async readBytes(path: string): Promise<Uint8Array | undefined> {
+    const real = await this.guard(path, true);
+    try {
+      return await Deno.readFile(real);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** File text, or undefined when missing. */
+  async readText(path: string): Promise<string | undefined> {
+    const bytes = await this.readBytes(path);
+    return bytes === undefined ? undefined : textDecoder.decode(bytes);
+  }
+
+  /** Names in a directory (sorted), or undefined when missing. */
+  async readDir(path: string): Promise<string[] | undefined> {
+    const real = await this.guard(path, true);
+    try {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(real)) names.push(e.name);
+      return names.sort();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates a directory (and missing parents, 0755) with mode and owner. */
+  async mkdir(path: string, opts: WriteOptions = {}): Promise<void> {
+    const real = await this.guard(path, false);
+    const parent = normalizeInRoot(path) === "/" ? undefined : dirname(normalizeInRoot(path));
+    if (parent && parent !== "/" && !(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
+    try {
+      await Deno.mkdir(real);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      const s = await Deno.lstat(real);
+      if (!s.isDirectory) {
+        throw new ContainmentError(`${normalizeInRoot(path)} exists and is not a directory`);
+      }
+    }
+    await this.setAttributes(real, opts);
+  }
+
+  /**
+   * Writes a file atomically: temp file beside the target, fsync, mode, owner, rename.
+   * A crash at any point leaves either the old file or the new one, never a half-written file.
+   */
+  async writeFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    await this.writeFileWith(path, async (file) => {
+      const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    }, opts);
+  }
+
+  /**
+   * Atomic write whose content comes from a callback writing into the temp file (streams, downloads).
+   * When the callback throws, the temp file is removed and the target is left untouched.
+   */
+  async writeFileWith(
+    path: string,
+    fill: (file: Deno.FsFile) => Promise<void>,
+    opts: WriteOptions = {},
+  ): Promise<void> {
+    const inRoot = normalizeInRoot(path);
+    const parent = dirname(inRoot);
+    if (!(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
+    const real = await this.guard(inRoot, false);
+    const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
+    const mode = opts.mode ?? 0o644;
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      try {
+        await fill(file);
+        await file.sync();
+      } finally {
+        file.close();
+      }
+      await this.setAttributes(tmp, { ...opts, mode });
+      await Deno.rename(tmp, real);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+    await syncDir(dirname(real));
+  }
+
+  /** Creates or replaces a symlink atomically. */
+  async symlink(path: string, target: string): Promise<void> {
+    const real = await this.guard(path, false);
+    const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
+    await Deno.symlink(target, tmp);
+    try {
+      await Deno.rename(tmp, real);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Target of a symlink, or undefined. */
+  async readLink(path: string): Promise<string | undefined> {
+    const real = await this.guard(path, false);
+    try {
+      return await Deno.readLink(real);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes a file, symlink or (with recursive) a directory; missing is fine. */
+  async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const real = await this.guard(path, false);
+    if (real === this.root) throw new ContainmentError("refusing to remove the root itself");
+    try {
+      await Deno.remove(real, { recursive: opts.recursive ?? false });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+
+  /** Sets mode and owner on a real path (owner only when privileged). */
+  async setAttributes(real: string, opts: WriteOptions): Promise<void> {
+    if (opts.mode !== undefined) await Deno.chmod(real, opts.mode);
+    if (opts.owner && this.privileged) await Deno.chown(real, opts.owner.uid, opts.owner.gid);
+  }
+
+  /** Sets mode and owner on an in-root path. */
+  async chmodChown(path: string, opts: WriteOptions): Promise<void> {
+    await this.setAttributes(await this.guard(path, false), opts);
+  }
+
+  /** True when mode (and owner, where it can be set) match. */
+  async attributesMatch(path: string, opts: WriteOptions): Promise<boolean> {
+    const s = await this.stat(path);
+    if (!s) return false;
+    if (opts.mode !== undefined && s.mode !== opts.mode) return false;
+    if (opts.owner && this.privileged && (s.uid !== opts.owner.uid || s.gid !== opts.owner.gid)) return false;
+    return true;
+  }
+
+  /** Finds an executable on PATH of the running system (not under the root). */
+  async which(command: string): Promise<string | undefined> {
+    for (const dir of (this.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+      if (!dir) continue;
+      const candidate = join(dir, command);
+      try {
+        const s = await Deno.stat(candidate);
+        if (s.isFile && ((s.mode ?? 0) & 0o111)) return candidate;
+      } catch {
+        // not here
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs a command from an argv array (never a shell string), with a timeout and captured output.
+   * A non-zero exit throws a {@link CommandError} naming the command and the tail of its stderr.
+   */
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const shown = redact(argv.join(" "), opts.redact);
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: opts.stdin === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+        env: opts.env,
+        clearEnv: false,
+      }).spawn();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new CommandError(`command not found: ${argv[0]} (running: ${shown})`, `install ${argv[0]}`, err);
+      }
+      throw new CommandError(`cannot start ${shown}: ${(err as Error).message}`, undefined, err);
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    try {
+      if (opts.stdin !== undefined) {
+        const w = child.stdin.getWriter();
+        await w.write(textEncoder.encode(opts.stdin)).catch(() => {});
+        await w.close().catch(() => {});
+      }
+      const out = await child.output();
+      const result = {
+        code: out.code,
+        stdout: textDecoder.decode(out.stdout),
+        stderr: textDecoder.decode(out.stderr),
+      };
+      if (timedOut) {
+        throw new CommandError(`${shown} timed out after ${timeoutMs / 1000}s`, "the command hung; see its logs");
+      }
+      if (result.code !== 0 && !opts.allowFailure) {
+        const tail = redact(tailLines(result.stderr || result.stdout, 5), opts.redact);
+        throw new CommandError(`${shown} exited with code ${result.code}${tail ? `: ${tail}` : ""}`);
+      }
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The last `n` non-empty lines of a text, joined with " | ". */
+export function tailLines(text: string, n: number): string {
+  return text.split("\n").map((l) => l.trim()).filter(Boolean).slice(-n).join(" | ");
+}
+
+function redact(text: string, secrets: string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.replaceAll(s, "***");
+  return out;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the rename is still atomic.
+  }
+}

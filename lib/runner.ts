@@ -1,0 +1,245 @@
+/**
+ * Runs a process's numbered steps in order: selection (`--only`, `--skip`, `--from`), planning,
+ * dropping changes that are already true, applying the rest (downloads in parallel with a limit),
+ * timing, progress events, dry-run, and the journal that makes an interrupted run resumable.
+ */
+import { EksnodeError, UsageError } from "./errors.ts";
+import { Journal } from "./journal.ts";
+import { palette } from "./log.ts";
+import type { ApplyContext, Change, RunState, Step, StepContext } from "./step.ts";
+
+/** Which steps to run. */
+export interface Selection {
+  only?: number[];
+  skip?: number[];
+  from?: number;
+}
+
+/** Options for {@link runSteps}. */
+export interface RunOptions extends Selection {
+  /** Process name: `ami` or `init` (journal file name, log prefix). */
+  process: string;
+  dryRun: boolean;
+  /** Concurrent downloads (default 4). */
+  jobs?: number;
+}
+
+/** Outcome of one step. */
+export interface StepResult {
+  id: string;
+  number: number;
+  title: string;
+  status: "changed" | "unchanged" | "planned" | "skipped" | "failed";
+  /** Descriptions of changes applied (or, in a dry run, that would be). */
+  changes: string[];
+  notes: string[];
+  seconds: number;
+}
+
+/** Outcome of a run. */
+export interface RunSummary {
+  process: string;
+  dryRun: boolean;
+  steps: StepResult[];
+  changeCount: number;
+  seconds: number;
+  resumedFrom?: string;
+}
+
+/**
+ * Parses a step list like `22,29` or `1-7,33` into numbers.
+ * @example parseStepList("1-3,9") // [1, 2, 3, 9]
+ */
+export function parseStepList(text: string, flag: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`${flag}: "${part}" is not a step number or range`, `use e.g. ${flag} 22,29 or 1-7`);
+    const a = Number(m[1]);
+    const b = m[2] ? Number(m[2]) : a;
+    if (b < a) throw new UsageError(`${flag}: range "${part}" runs backwards`);
+    for (let n = a; n <= b; n++) out.push(n);
+  }
+  if (out.length === 0) throw new UsageError(`${flag} needs at least one step number`);
+  return out;
+}
+
+/** Applies the selection flags, checking that every number names a step. */
+export function selectSteps<C extends StepContext>(steps: Step<C>[], sel: Selection): Step<C>[] {
+  const numbers = new Set(steps.map((s) => s.number));
+  const check = (list: number[] | undefined, flag: string) => {
+    for (const n of list ?? []) {
+      if (!numbers.has(n)) {
+        throw new UsageError(`${flag}: there is no step ${n}`, `steps are numbered 1-${Math.max(...numbers)}`);
+      }
+    }
+  };
+  check(sel.only, "--only");
+  check(sel.skip, "--skip");
+  if (sel.from !== undefined) check([sel.from], "--from");
+  return steps.filter((s) =>
+    (!sel.only || sel.only.includes(s.number)) &&
+    !(sel.skip ?? []).includes(s.number) &&
+    (sel.from === undefined || s.number >= sel.from)
+  );
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+/** Splits a plan into batches: runs of parallel changes, or single sequential changes. */
+function batches(changes: Change[]): Change[][] {
+  const out: Change[][] = [];
+  for (const c of changes) {
+    const last = out[out.length - 1];
+    if (c.parallel && last?.[0]?.parallel) last.push(c);
+    else out.push([c]);
+  }
+  return out;
+}
+
+/** Runs the selected steps; throws the first step's error after logging it (journal stays unfinished). */
+export async function runSteps<C extends StepContext>(
+  all: Step<C>[],
+  ctx: C,
+  opts: RunOptions,
+): Promise<RunSummary> {
+  const { host, log } = ctx;
+  const c = palette(log.color);
+  const steps = selectSteps(all, opts);
+  const total = Math.max(...all.map((s) => s.number));
+  const width = String(total).length;
+  const started = performance.now();
+  let journal: Journal | undefined;
+  let resumedFrom: string | undefined;
+  const run: RunState = { changed: new Set(), dryRun: opts.dryRun };
+  if (!opts.dryRun) {
+    const begun = await Journal.begin(host, opts.process);
+    journal = begun.journal;
+    if (begun.interrupted) {
+      resumedFrom = begun.interrupted.runId;
+      for (const k of begun.interrupted.changed) run.changed.add(k);
+      log.event(
+        "run.resume",
+        { process: opts.process, interruptedRun: resumedFrom, stepsDone: begun.interrupted.stepsDone.length },
+        `resuming an interrupted ${opts.process} run from ${begun.interrupted.startedAt} ` +
+          `(${begun.interrupted.stepsDone.length} steps had finished); every change is checked again`,
+      );
+    }
+  }
+  const applyCtx: ApplyContext = { host, run, log };
+  const results: StepResult[] = [];
+  log.event(
+    "run.start",
+    { process: opts.process, dryRun: opts.dryRun, root: host.root, steps: steps.map((s) => s.number) },
+    c.bold(`eksnode ${opts.process}${opts.dryRun ? " --dry-run (nothing is changed)" : ""}: ${steps.length} steps, root ${host.root}`),
+  );
+  for (const step of steps) {
+    const t0 = performance.now();
+    const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
+    log.event("step.start", { step: step.id, number: step.number, title: step.title }, `${c.cyan(label)} ${step.title}`);
+    const result: StepResult = {
+      id: step.id,
+      number: step.number,
+      title: step.title,
+      status: "unchanged",
+      changes: [],
+      notes: [],
+      seconds: 0,
+    };
+    results.push(result);
+    try {
+      const plan = await step.plan(ctx);
+      for (const batch of batches(plan)) {
+        await mapLimit(batch, batch[0].parallel ? (opts.jobs ?? 4) : 1, async (change) => {
+          if (change.informational) {
+            result.notes.push(change.describe());
+            log.event("step.note", { step: step.id, note: change.describe() }, c.dim(`      ${change.describe()}`));
+            return;
+          }
+          if (await change.satisfied(applyCtx)) {
+            log.debug(`      = ${change.describe()} (already true)`);
+            return;
+          }
+          const text = change.describe();
+          if (opts.dryRun) {
+            run.changed.add(change.key);
+            result.changes.push(text);
+            log.event("change.planned", { step: step.id, kind: change.kind, key: change.key, change: text }, `    ${c.yellow("would")} ${text}`);
+            return;
+          }
+          const tc = performance.now();
+          await change.apply(applyCtx);
+          run.changed.add(change.key);
+          result.changes.push(text);
+          await journal!.changeApplied(change.key);
+          const secs = (performance.now() - tc) / 1000;
+          log.event(
+            "change.applied",
+            { step: step.id, kind: change.kind, key: change.key, change: text, seconds: round(secs) },
+            `    ${c.green("+")} ${text}${secs >= 0.1 ? c.dim(` (${secs.toFixed(2)}s)`) : ""}`,
+          );
+        });
+      }
+      result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
+      result.seconds = (performance.now() - t0) / 1000;
+      await journal?.stepDone(step.id);
+      const n = result.changes.length;
+      log.event(
+        "step.done",
+        { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
+        `      ${n ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`) : c.dim("no change")}` +
+          c.dim(` (${result.seconds.toFixed(2)}s)`),
+      );
+    } catch (err) {
+      result.status = "failed";
+      result.seconds = (performance.now() - t0) / 1000;
+      if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
+        err.message = `step ${step.number} (${step.title}): ${err.message}`;
+      }
+      log.event(
+        "step.failed",
+        { step: step.id, seconds: round(result.seconds), error: (err as Error).message },
+        `      ${c.red("failed")} ${c.dim(`(${result.seconds.toFixed(2)}s)`)}`,
+      );
+      throw err;
+    }
+  }
+  await journal?.finish();
+  const summary: RunSummary = {
+    process: opts.process,
+    dryRun: opts.dryRun,
+    steps: results,
+    changeCount: results.reduce((n, r) => n + r.changes.length, 0),
+    seconds: (performance.now() - started) / 1000,
+    resumedFrom,
+  };
+  log.event(
+    "run.done",
+    { process: opts.process, steps: results.length, changes: summary.changeCount, seconds: round(summary.seconds) },
+    c.bold(
+      `${opts.process}: ${results.length} steps, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
+        opts.dryRun ? " planned, nothing changed" : ""
+      } in ${summary.seconds.toFixed(2)}s`,
+    ),
+  );
+  return summary;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

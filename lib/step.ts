@@ -1,0 +1,71 @@
+/**
+ * The step contract. A step declares the changes it wants; the runner drops the ones that are
+ * already true and applies the rest through the {@link Host}. `--dry-run` and idempotence come
+ * from the same code: a plan of changes whose `satisfied` check runs against the disk.
+ */
+import type { Host } from "./host.ts";
+import type { Logger } from "./log.ts";
+
+/** Owner of a file or directory, by numeric id; `name` is how the plan shows it. */
+export interface Owner {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+/** root:root, the owner of nearly everything a node setup writes. */
+export const ROOT: Owner = { uid: 0, gid: 0, name: "root:root" };
+
+/** What the runner knows about the current run while applying changes. */
+export interface RunState {
+  /** Keys of changes applied in this run (and in an interrupted earlier run being resumed). */
+  readonly changed: Set<string>;
+  /** True when nothing is written: changes are only planned. */
+  readonly dryRun: boolean;
+}
+
+/** Everything a change may use while checking or applying itself. */
+export interface ApplyContext {
+  host: Host;
+  run: RunState;
+  log: Logger;
+}
+
+/** One unit of desired state: a directory, a file, a download, a command, a unit, a package. */
+export interface Change {
+  /** Kind shown in the plan: dir, file, download, extract, exec, unit, package, remove, symlink, note, ... */
+  readonly kind: string;
+  /** Stable identity within a run, e.g. the path (`/etc/eks/release`) or `unit:kubelet.service`. */
+  readonly key: string;
+  /** Informational lines (notes) are printed but never counted or applied. */
+  readonly informational?: boolean;
+  /** Changes marked parallel that stand next to each other in a step are applied concurrently. */
+  readonly parallel?: boolean;
+  /** One line for the plan: what, where, mode and owner, checksum, argv. */
+  describe(): string;
+  /** True when the system already is as this change wants it; such changes are dropped. */
+  satisfied(ctx: ApplyContext): Promise<boolean>;
+  /** Makes it so. Must be atomic: on failure nothing half-written remains. */
+  apply(ctx: ApplyContext): Promise<void>;
+}
+
+/** Context every step receives; commands extend it with their own inputs. */
+export interface StepContext {
+  host: Host;
+  log: Logger;
+  dryRun: boolean;
+}
+
+/** A numbered step of a process (`ami` or `init`). */
+export interface Step<C extends StepContext = StepContext> {
+  /** `ami.22`, `init.5`. */
+  readonly id: string;
+  /** Position in the process, 1-based; `--only`, `--skip` and `--from` select by it. */
+  readonly number: number;
+  /** Title as in the process document. */
+  readonly title: string;
+  /** Section of the process document (Linux, Containerd, Kubelet, Kubernetes/EKS). */
+  readonly group?: string;
+  /** Returns the changes this step wants. Reads are allowed; writes are not. */
+  plan(ctx: C): Promise<Change[]> | Change[];
+}

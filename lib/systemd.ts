@@ -1,0 +1,49 @@
+/**
+ * systemd units as changes: daemon-reload, enable, start/restart. Under `--root` other than `/`,
+ * units are enabled with `systemctl --root` (which only creates the symlinks) and starting is
+ * skipped with a note saying so.
+ */
+import { exec, note } from "./changes.ts";
+import type { Change } from "./step.ts";
+
+/** `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run. */
+export function daemonReload(whenChanged: string[], isSystemRoot: boolean): Change {
+  if (!isSystemRoot) return note("systemctl daemon-reload skipped: --root is not the running system");
+  return exec(["systemctl", "daemon-reload"], { why: "unit files changed", whenChanged, key: "systemd:daemon-reload" });
+}
+
+/** `systemctl enable UNIT` (with `--root` when not the running system), checked with is-enabled. */
+export function enableUnit(unit: string, root: string): Change {
+  const rootArgs = root === "/" ? [] : [`--root=${root}`];
+  return exec(["systemctl", ...rootArgs, "enable", unit], {
+    why: "start at boot",
+    key: `unit-enabled:${unit}`,
+    check: async ({ host }) => {
+      const r = await host.exec(["systemctl", ...rootArgs, "is-enabled", unit], { allowFailure: true });
+      return r.stdout.trim() === "enabled";
+    },
+  });
+}
+
+/**
+ * Starts a unit now, or restarts it when one of `restartWhenChanged` was applied in this run.
+ * Under `--root` it is a note: nothing can be started in a tree that is not running.
+ */
+export function startUnit(unit: string, isSystemRoot: boolean, restartWhenChanged: string[] = []): Change[] {
+  if (!isSystemRoot) return [note(`start ${unit} skipped: --root is not the running system`)];
+  return [
+    exec(["systemctl", "start", unit], {
+      why: "not running",
+      key: `unit-started:${unit}`,
+      check: async ({ host }) =>
+        (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() === "active",
+    }),
+    ...(restartWhenChanged.length
+      ? [exec(["systemctl", "restart", unit], {
+        why: "its configuration changed",
+        key: `unit-restarted:${unit}`,
+        whenChanged: restartWhenChanged,
+      })]
+      : []),
+  ];
+}

@@ -1,0 +1,91 @@
+/** Shared test helpers: temp roots, a loopback file server with fault injection, tree snapshots. */
+import { createHash } from "node:crypto";
+import { Host } from "../lib/host.ts";
+import { memoryLogger } from "../lib/log.ts";
+import type { ApplyContext, StepContext } from "../lib/step.ts";
+
+/** A fresh temp directory opened as a host root. */
+export async function tempHost(prefix = "eksnode-test-"): Promise<Host> {
+  return await Host.open(await Deno.makeTempDir({ prefix }), { PATH: Deno.env.get("PATH") });
+}
+
+/** A step context on a temp host with a memory logger. */
+export async function tempContext(dryRun = false): Promise<StepContext & { log: ReturnType<typeof memoryLogger> }> {
+  return { host: await tempHost(), log: memoryLogger(), dryRun };
+}
+
+/** An apply context for calling changes directly. */
+export function applyContext(ctx: StepContext): ApplyContext {
+  return { host: ctx.host, log: ctx.log, run: { changed: new Set(), dryRun: ctx.dryRun } };
+}
+
+/** SHA-256 hex of bytes. */
+export function sha256(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Behaviour of one path of the {@link fileServer}. */
+export interface Served {
+  body: Uint8Array | string;
+  /** Answer these statuses first, one per request, then the body. */
+  failFirst?: number[];
+  /** Send only this many bytes while announcing the full Content-Length (then close). */
+  truncateTo?: number;
+  /** Truncate this many times, then serve fully. */
+  truncateTimes?: number;
+  /** Delay before answering (ms). */
+  delayMs?: number;
+}
+
+/** A loopback HTTP server serving fixed paths, counting requests. */
+export function fileServer(files: Record<string, Served>) {
+  const hits: Record<string, number> = {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    hits[path] = (hits[path] ?? 0) + 1;
+    const f = files[path];
+    if (!f) return new Response("not found", { status: 404 });
+    if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+    const n = hits[path];
+    if (f.failFirst && n <= f.failFirst.length) return new Response("fail", { status: f.failFirst[n - 1] });
+    const body = typeof f.body === "string" ? new TextEncoder().encode(f.body) : f.body;
+    if (f.truncateTo !== undefined && n <= (f.truncateTimes ?? Infinity) + (f.failFirst?.length ?? 0)) {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(body.subarray(0, f.truncateTo));
+          setTimeout(() => c.error(new Error("connection reset by test")), 20);
+        },
+      });
+      return new Response(stream, { headers: { "content-length": String(body.length) } });
+    }
+    return new Response(body as Uint8Array<ArrayBuffer>, { headers: { "content-length": String(body.length) } });
+  });
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    hits,
+    files,
+    close: () => server.shutdown(),
+  };
+}
+
+/** Every file, dir and symlink under a real directory with mode and content hash (for tree comparisons). */
+export async function snapshotTree(root: string, exclude: RegExp[] = []): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string, rel: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = `${rel}/${e.name}`;
+      if (exclude.some((r) => r.test(p))) continue;
+      const full = `${dir}/${e.name}`;
+      const st = await Deno.lstat(full);
+      const mode = ((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
+      if (st.isSymlink) out[p] = `link -> ${await Deno.readLink(full)}`;
+      else if (st.isDirectory) {
+        out[p] = `dir ${mode}`;
+        await walk(full, p);
+      } else out[p] = `file ${mode} ${sha256(await Deno.readFile(full)).slice(0, 16)}`;
+    }
+  };
+  await walk(root, "");
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { dir, exec, file, note } from "../lib/changes.ts";
+import { UsageError } from "../lib/errors.ts";
+import { journalPath } from "../lib/journal.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { parseStepList, runSteps, selectSteps } from "../lib/runner.ts";
+import type { Change, Step, StepContext } from "../lib/step.ts";
+import { snapshotTree, tempHost } from "./helpers.ts";
+
+/** A tiny process: a dir, a config file whose content is an input, and a "restart" triggered by it. */
+function process(config: string, opts: { crashAtStep3?: { armed: boolean } } = {}): Step[] {
+  return [
+    { id: "t.1", number: 1, title: "Make /etc/demo", plan: () => [dir("/etc/demo")] },
+    { id: "t.2", number: 2, title: "Write config", plan: () => [file("/etc/demo/app.conf", config, { mode: 0o600 })] },
+    {
+      id: "t.3",
+      number: 3,
+      title: "Record a restart when the config changed",
+      plan: () => {
+        const crash: Change = {
+          kind: "crash",
+          key: "crash",
+          describe: () => "simulated power loss",
+          satisfied: () => Promise.resolve(!opts.crashAtStep3?.armed),
+          apply: () => {
+            opts.crashAtStep3!.armed = false;
+            throw new Error("power lost");
+          },
+        };
+        return [
+          crash,
+          exec(["sh", "-c", 'echo restarted >> "$0"', "RESTARTS"], {
+            whenChanged: ["/etc/demo/app.conf"],
+            key: "restart-demo",
+          }),
+          note("this line is a note, not a change"),
+        ];
+      },
+    },
+  ];
+}
+
+/** Rewrites the RESTARTS placeholder to a real path inside the root. */
+function withRestartLog(steps: Step[], path: string): Step[] {
+  return steps.map((s) => ({
+    ...s,
+    plan: async (ctx: StepContext) =>
+      (await s.plan(ctx)).map((c) =>
+        c.kind === "exec"
+          ? exec(["sh", "-c", 'echo restarted >> "$0"', path], { whenChanged: ["/etc/demo/app.conf"], key: c.key })
+          : c
+      ),
+  }));
+}
+
+Deno.test("run applies changes; rerun with same inputs reports 0 changes; changed input reapplies only it", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+  const first = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.equal(first.changeCount, 3);
+  assert.equal(await host.readText("/etc/demo/app.conf"), "a=1\n");
+  assert.equal((await host.stat("/etc/demo/app.conf"))?.mode, 0o600);
+  const second = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.equal(second.changeCount, 0);
+  assert.equal(await Deno.readTextFile(`${host.root}/restarts`), "restarted\n");
+  const third = await runSteps(withRestartLog(process("a=2\n"), `${host.root}/restarts`), { host, log, dryRun: false }, {
+    process: "t",
+    dryRun: false,
+  });
+  assert.deepEqual(third.steps.map((s) => s.changes.length), [0, 1, 1]);
+  assert.equal(await Deno.readTextFile(`${host.root}/restarts`), "restarted\nrestarted\n");
+  assert.ok(log.lines.some((l) => l.includes("this line is a note")));
+});
+
+Deno.test("dry-run prints the plan and changes nothing", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+  const sum = await runSteps(steps, { host, log, dryRun: true }, { process: "t", dryRun: true });
+  assert.equal(sum.changeCount, 3);
+  assert.deepEqual(await snapshotTree(host.root), {});
+  assert.ok(log.lines.some((l) => /would file \/etc\/demo\/app.conf 0600 root:root/.test(l)));
+  assert.ok(log.lines.some((l) => /would run sh -c/.test(l)), "triggered commands show in the plan");
+});
+
+Deno.test("a run killed midway resumes: triggers from the interrupted run still fire; same tree as a clean run", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  const crash = { armed: true };
+  const steps = withRestartLog(process("a=1\n", { crashAtStep3: crash }), `${host.root}/restarts`);
+  await assert.rejects(runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false }), /power lost/);
+  const journal = JSON.parse((await host.readText(journalPath("t")))!);
+  assert.equal(journal.finished, false);
+  assert.deepEqual(journal.changed, ["/etc/demo", "/etc/demo/app.conf"]);
+  assert.equal(await host.exists("/restarts"), false);
+
+  const resumed = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.ok(resumed.resumedFrom);
+  assert.equal(await Deno.readTextFile(`${host.root}/restarts`), "restarted\n", "the restart was not lost");
+  assert.ok(log.lines.some((l) => l.startsWith("resuming an interrupted t run")));
+
+  const clean = await tempHost();
+  await runSteps(withRestartLog(process("a=1\n"), `${clean.root}/restarts`), { host: clean, log, dryRun: false }, {
+    process: "t",
+    dryRun: false,
+  });
+  const skipJournal = [/^\/var\/lib\/eksnode\/journal\//];
+  assert.deepEqual(await snapshotTree(host.root, skipJournal), await snapshotTree(clean.root, skipJournal));
+});
+
+Deno.test("step selection: --only, --skip, --from, ranges, unknown numbers", () => {
+  const steps = process("x");
+  assert.deepEqual(parseStepList("1-3,9", "--only"), [1, 2, 3, 9]);
+  assert.throws(() => parseStepList("a", "--only"), UsageError);
+  assert.throws(() => parseStepList("3-1", "--only"), /backwards/);
+  assert.deepEqual(selectSteps(steps, { only: [1, 3] }).map((s) => s.number), [1, 3]);
+  assert.deepEqual(selectSteps(steps, { skip: [2] }).map((s) => s.number), [1, 3]);
+  assert.deepEqual(selectSteps(steps, { from: 2 }).map((s) => s.number), [2, 3]);
+  assert.throws(() => selectSteps(steps, { only: [7] }), /--only: there is no step 7/);
+});
+
+Deno.test("--log-format json: every line parses and carries the event", async () => {
+  const host = await tempHost();
+  const log = memoryLogger("json");
+  await runSteps(process("a\n").slice(0, 2), { host, log, dryRun: false }, { process: "t", dryRun: false });
+  const events = log.lines.map((l) => JSON.parse(l));
+  assert.deepEqual(
+    events.map((e) => e.event).filter(Boolean),
+    ["run.start", "step.start", "change.applied", "step.done", "step.start", "change.applied", "step.done", "run.done"],
+  );
+  assert.equal(events.at(-1).changes, 2);
+  assert.ok(events.every((e) => typeof e.time === "string" && e.level));
+});
