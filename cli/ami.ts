@@ -1,0 +1,116 @@
+/** `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps. */
+import { Command, Option } from "@commander-js/extra-typings";
+import { applyOverrides, type Arch, kubernetesRelease, versions as embedded } from "../assets/versions.ts";
+import { UsageError } from "../lib/errors.ts";
+import { runSteps } from "../lib/runner.ts";
+import { VERSION } from "../lib/version.ts";
+import { type AmiContext, resolveArtifact } from "../steps/ami/context.ts";
+import { AMI_STEPS } from "../steps/ami/index.ts";
+import { type BakeConfig, parseBakeConfig } from "./bake_config.ts";
+import { prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
+
+/** Flags of `eksnode ami` beyond the run flags. */
+export interface AmiFlags extends RunFlags {
+  kubernetesVersion?: string;
+  arch?: Arch;
+  region?: string;
+  config?: string;
+  mirror?: string;
+  packageManager?: "dnf" | "yum" | "apt" | "none";
+  self?: string;
+  containerdSource?: "tarball" | "package";
+  keepSwap?: boolean;
+  fips?: boolean;
+  cacheImages?: boolean;
+}
+
+/** Builds the ami context from flags (which override the bake config, which overrides the defaults). */
+export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
+  const prepared = await prepareRun(flags, env);
+  let bake: BakeConfig = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(flags.config);
+    } catch (err) {
+      throw new UsageError(`--config ${flags.config}: cannot read it (${(err as Error).message})`);
+    }
+    bake = parseBakeConfig(text, flags.config);
+  }
+  const v = bake.versions ? applyOverrides(embedded, bake.versions) : embedded;
+  const kubernetesVersion = flags.kubernetesVersion ?? bake.kubernetes_version ?? v.defaultKubernetesVersion;
+  const release = kubernetesRelease(kubernetesVersion, v);
+  const arch: Arch = flags.arch ?? bake.arch ?? (Deno.build.arch as Arch);
+  const mirror = flags.mirror ?? bake.mirror;
+  const region = flags.region ?? bake.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-west-2";
+  let selfPath = flags.self;
+  let selfMissingReason: string | undefined;
+  if (!selfPath) {
+    if (Deno.build.standalone) selfPath = Deno.execPath();
+    else {selfMissingReason =
+        "eksnode runs under `deno run`, not as a compiled binary; pass --self PATH to install one";}
+  }
+  const ctx: AmiContext = {
+    ...prepared,
+    versions: v,
+    kubernetesVersion: release.minor,
+    release,
+    arch,
+    region,
+    mirror,
+    packageManager: flags.packageManager ?? bake.package_manager ?? "dnf",
+    selfPath,
+    selfMissingReason,
+    bake: {
+      containerdSource: flags.containerdSource ?? bake.containerd_source ?? "tarball",
+      keepSwap: flags.keepSwap ?? bake.keep_swap ?? false,
+      fips: flags.fips ?? bake.fips ?? false,
+      extraImages: bake.extra_images ?? [],
+      cacheImages: flags.cacheImages === false ? false : (bake.cache_images ?? true),
+      baseImage: bake.base_image,
+    },
+    eksnodeVersion: VERSION,
+    buildTime: env.SOURCE_DATE_EPOCH ? new Date(Number(env.SOURCE_DATE_EPOCH) * 1000) : new Date(),
+    artifact: (name) => resolveArtifact(v, release.minor, name, arch, mirror),
+  };
+  return ctx;
+}
+
+/** The `ami` command. */
+export function amiCommand() {
+  return withRunFlags(
+    new Command("ami")
+      .description("bake an EKS worker image: the 37 numbered steps (see `eksnode steps ami`)")
+      .option(
+        "--kubernetes-version <version>",
+        "Kubernetes minor version, e.g. 1.32 (default: versions file)",
+      )
+      .addOption(
+        new Option("--arch <arch>", "target architecture (default: this machine)").choices(
+          ["x86_64", "aarch64"] as const,
+        ),
+      )
+      .option("--region <region>", "AWS region the image is built for (default: AWS_REGION, else us-west-2)")
+      .option("--config <file>", "TOML bake config: inputs and version/checksum/URL overrides")
+      .option("--mirror <url>", "fetch every artifact from this mirror, laid out as MIRROR/<host>/<path>")
+      .addOption(
+        new Option(
+          "--package-manager <pm>",
+          "package manager of the base image (none: plan package steps only)",
+        )
+          .choices(["dnf", "yum", "apt", "none"] as const),
+      )
+      .option("--self <path>", "eksnode binary to install as /usr/bin/eksnode when not running compiled")
+      .addOption(
+        new Option("--containerd-source <src>", "containerd from release tarballs or packages").choices(
+          ["tarball", "package"] as const,
+        ),
+      )
+      .option("--keep-swap", "keep swap on (for kubelet swap support)")
+      .option("--fips", "use FIPS ECR endpoints where the partition has them")
+      .option("--no-cache-images", "do not cache container images (no containerd at bake time)"),
+  ).action(async (opts) => {
+    const ctx = await amiContext(opts as AmiFlags);
+    await runSteps(AMI_STEPS, ctx, { process: "ami", dryRun: ctx.dryRun, jobs: ctx.jobs, ...ctx.selection });
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * The TOML bake config of `eksnode ami --config bake.toml`. It can set every input flag and override
+ * any version, checksum, URL, build date and add-on version of the embedded versions data:
+ *
+ * ```toml
+ * kubernetes_version = "1.32"
+ * arch = "x86_64"                  # or aarch64
+ * region = "us-west-2"
+ * mirror = "https://mirror.internal/eks"
+ * package_manager = "dnf"          # dnf | yum | apt | none
+ * containerd_source = "tarball"    # tarball | package
+ * keep_swap = false
+ * fips = false
+ * cache_images = true
+ * extra_images = ["public.ecr.aws/eks-distro/kubernetes/pause:3.10"]
+ * base_image = "ami-0123456789abcdef0"
+ *
+ * [versions.kubernetes."1.32".kubelet.sha256]
+ * x86_64 = "..."
+ * [versions.artifacts.containerd]
+ * version = "2.1.4"
+ * ```
+ */
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+import { ConfigError } from "../lib/errors.ts";
+
+const schema = z.strictObject({
+  kubernetes_version: z.string().optional(),
+  arch: z.enum(["x86_64", "aarch64"]).optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region like us-west-2").optional(),
+  mirror: z.string().url().optional(),
+  package_manager: z.enum(["dnf", "yum", "apt", "none"]).optional(),
+  containerd_source: z.enum(["tarball", "package"]).optional(),
+  keep_swap: z.boolean().optional(),
+  fips: z.boolean().optional(),
+  cache_images: z.boolean().optional(),
+  extra_images: z.array(z.string().min(1)).optional(),
+  base_image: z.string().optional(),
+  versions: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The parsed bake config. */
+export type BakeConfig = z.infer<typeof schema>;
+
+/** Parses and validates bake config text; errors name the file, the key and (for TOML syntax) the line. */
+export function parseBakeConfig(text: string, where: string): BakeConfig {
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid TOML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue.path.join(".") || "(top level)";
+    throw new ConfigError(`${where}: ${path}: ${issue.message}`, "see README, 'Bake config'");
+  }
+  return r.data;
+}

@@ -1,0 +1,77 @@
+/**
+ * Flags shared by the commands that run steps (`ami`, `init`) and how they become a host, a logger
+ * and a step selection.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { UsageError } from "../lib/errors.ts";
+import { Host } from "../lib/host.ts";
+import { createLogger, type LogFormat, type Logger } from "../lib/log.ts";
+import { parseStepList, type Selection } from "../lib/runner.ts";
+
+/** Adds the run flags to a command. */
+export function withRunFlags<Args extends unknown[], Opts extends Record<string, unknown>>(
+  cmd: Command<Args, Opts>,
+) {
+  return cmd
+    .option("--root <dir>", "every path written, read, enabled or checked lies under DIR", "/")
+    .option(
+      "--dry-run",
+      "print the plan (files with mode and owner, downloads with checksums, commands); change nothing",
+    )
+    .option("--only <steps>", "run only these step numbers, e.g. 22,29 or 1-7")
+    .option("--skip <steps>", "skip these step numbers")
+    .option("--from <n>", "start at step N")
+    .addOption(
+      new Option("--log-format <format>", "text for people, json for machines").choices(
+        ["text", "json"] as const,
+      ).default("text" as const),
+    )
+    .option("--jobs <n>", "concurrent downloads", "4")
+    .option("--debug", "show debug lines and stack traces");
+}
+
+/** The parsed run flags. */
+export interface RunFlags {
+  root: string;
+  dryRun?: boolean;
+  only?: string;
+  skip?: string;
+  from?: string;
+  logFormat: LogFormat;
+  jobs: string;
+  debug?: boolean;
+}
+
+/** What a command needs to run steps. */
+export interface Prepared {
+  host: Host;
+  log: Logger;
+  selection: Selection;
+  dryRun: boolean;
+  jobs: number;
+}
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`${flag}: "${text}" is not a positive number`);
+  }
+  return Number(text);
+}
+
+/** Turns run flags into a host (root opened), a logger and a selection. */
+export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Promise<Prepared> {
+  if (flags.only && (flags.skip || flags.from)) {
+    throw new UsageError("--only cannot be combined with --skip or --from", "pick steps with one of them");
+  }
+  const selection: Selection = {
+    only: flags.only ? parseStepList(flags.only, "--only") : undefined,
+    skip: flags.skip ? parseStepList(flags.skip, "--skip") : undefined,
+    from: flags.from ? positiveInt(flags.from, "--from") : undefined,
+  };
+  const log = createLogger({ format: flags.logFormat, debug: flags.debug });
+  if (!flags.root.startsWith("/")) {
+    throw new UsageError(`--root must be an absolute path, got "${flags.root}"`);
+  }
+  const host = await Host.open(flags.root, env);
+  return { host, log, selection, dryRun: flags.dryRun === true, jobs: positiveInt(flags.jobs, "--jobs") };
+}

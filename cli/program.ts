@@ -1,0 +1,72 @@
+/** The eksnode command line: commands, help, version, and mapping errors to one line and an exit code. */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
+import { gitCommit, VERSION } from "../lib/version.ts";
+import { versionsDigest } from "../assets/versions.ts";
+import { stepsCommand } from "./steps.ts";
+import { amiCommand } from "./ami.ts";
+import { initCommand } from "./init.ts";
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0 success            1 internal error (a bug)   2 usage (flags, arguments)
+  3 config (NodeConfig, user data, bake config)    4 network (download, endpoint unreachable)
+  5 checksum (mismatch, truncated download)        6 command (a subprocess failed)
+  7 containment (path or archive entry outside --root)
+  8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   130 interrupted
+
+Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
+the AWS credential chain, NO_COLOR.`;
+
+/** The full version text. */
+export async function versionText(): Promise<string> {
+  return [
+    `eksnode ${VERSION}`,
+    `commit ${await gitCommit()}`,
+    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`,
+    `versions.json sha256 ${versionsDigest()}`,
+  ].join("\n");
+}
+
+/** Builds the program. */
+export function buildProgram() {
+  return new Command("eksnode")
+    .description("Builds (eksnode ami) and boots (eksnode init) Amazon EKS worker nodes.")
+    .option("-V, --version", "print version, git commit, Deno version and the embedded versions.json digest")
+    .addCommand(amiCommand())
+    .addCommand(initCommand())
+    .addCommand(stepsCommand())
+    .addHelpText("after", EXIT_CODES_HELP)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+}
+
+/** Runs the CLI and returns the exit code (never throws). */
+export async function runCli(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  const program = buildProgram();
+  try {
+    if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+      console.log(await versionText());
+      return ExitCode.ok;
+    }
+    await program.parseAsync(argv, { from: "user" });
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.usage;
+    }
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" || err.code === "commander.help" ||
+        err.code === "commander.version"
+      ) {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage; // commander already printed its one-line message
+    }
+    console.error(formatError(err, debug));
+    return exitCodeOf(err);
+  }
+}

@@ -1,0 +1,35 @@
+/** `eksnode steps [ami|init]`: the numbered steps with their titles, like the process document. */
+import { Argument, Command } from "@commander-js/extra-typings";
+import { AMI_STEPS } from "../steps/ami/index.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
+import type { Step } from "../lib/step.ts";
+
+// deno-lint-ignore no-explicit-any -- the list only reads id, number, title and group of any step context
+type AnyStep = Step<any>;
+
+/** Renders a step list grouped by section. */
+export function renderSteps(name: string, steps: AnyStep[]): string {
+  const lines = [`eksnode ${name}: ${steps.length} steps`];
+  let group: string | undefined;
+  for (const s of steps) {
+    if (s.group && s.group !== group) {
+      group = s.group;
+      lines.push(`  ${group}`);
+    }
+    lines.push(`    ${String(s.number).padStart(2)}. ${s.title}`);
+  }
+  return lines.join("\n");
+}
+
+/** The `steps` command. */
+export function stepsCommand() {
+  return new Command("steps")
+    .description("list the numbered steps of a process")
+    .addArgument(new Argument("[process]", "which process").choices(["ami", "init"] as const))
+    .action((process) => {
+      const out: string[] = [];
+      if (!process || process === "ami") out.push(renderSteps("ami", AMI_STEPS));
+      if (!process || process === "init") out.push(renderSteps("init", INIT_STEPS));
+      console.log(out.join("\n\n"));
+    });
+}

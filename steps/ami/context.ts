@@ -1,0 +1,119 @@
+/**
+ * What every `eksnode ami` step receives: the bake inputs (Kubernetes version, arch, region,
+ * package manager, mirror), the versions data with the bake config's overrides applied, and the
+ * resolution of an artifact name into a verified download source.
+ */
+import {
+  type Arch,
+  type ArtifactName,
+  githubArtifact,
+  type KubernetesComponent,
+  kubernetesArtifact,
+  type KubernetesRelease,
+  mirrorUrl,
+  type ResolvedArtifact,
+  type Versions,
+} from "../../assets/versions.ts";
+import { parseChecksumFile } from "../../lib/download.ts";
+import type { DownloadSource } from "../../lib/download.ts";
+import { ConfigError, NetworkError } from "../../lib/errors.ts";
+import type { StepContext } from "../../lib/step.ts";
+
+/** Package managers the package steps know. `none` records package changes in the plan only. */
+export type PackageManagerName = "dnf" | "yum" | "apt" | "none";
+
+/** Where containerd and runc come from. */
+export type ContainerdSource = "tarball" | "package";
+
+/** Bake settings beyond versions (from the TOML bake config and flags). */
+export interface BakeSettings {
+  containerdSource: ContainerdSource;
+  /** Keep swap on (kubelet swap support); default false: swap is turned off. */
+  keepSwap: boolean;
+  /** Use FIPS ECR endpoints where the partition has them. */
+  fips: boolean;
+  /** Extra image references to cache in containerd's k8s.io namespace. */
+  extraImages: string[];
+  /** Skip image caching (no containerd at bake time). */
+  cacheImages: boolean;
+  /** Base image description written into /etc/eks/release (e.g. the source AMI id). */
+  baseImage?: string;
+}
+
+/** A resolved artifact ready for download: the source plus how its checksum was established. */
+export interface ArtifactSource extends DownloadSource {
+  name: string;
+  /** `pinned` from the versions data / bake config, or `published` (upstream checksum file, not pinned). */
+  pinnedBy: "pinned" | "published";
+}
+
+/** The `eksnode ami` step context. */
+export interface AmiContext extends StepContext {
+  versions: Versions;
+  kubernetesVersion: string;
+  release: KubernetesRelease & { minor: string };
+  arch: Arch;
+  region: string;
+  mirror?: string;
+  packageManager: PackageManagerName;
+  /** File to install as /usr/bin/eksnode (the compiled binary itself, or --self). */
+  selfPath?: string;
+  /** Why selfPath is missing, when it is. */
+  selfMissingReason?: string;
+  bake: BakeSettings;
+  /** eksnode version written into the release file. */
+  eksnodeVersion: string;
+  /** Build time (SOURCE_DATE_EPOCH when set, for reproducible images). */
+  buildTime: Date;
+  /** Resolves an artifact to a download source (mirror applied, checksum established). */
+  artifact(name: KubernetesComponent | ArtifactName): Promise<ArtifactSource>;
+}
+
+/** Resolves `name` from the versions data into a download source; see {@link AmiContext.artifact}. */
+export async function resolveArtifact(
+  v: Versions,
+  kubernetesVersion: string,
+  name: KubernetesComponent | ArtifactName,
+  arch: Arch,
+  mirror: string | undefined,
+  fetchText: (url: string) => Promise<string> = defaultFetchText,
+): Promise<ArtifactSource> {
+  const a: ResolvedArtifact = name === "containerd" || name === "runc" || name === "cniPlugins"
+    ? githubArtifact(v, name, arch)
+    : kubernetesArtifact(v, kubernetesVersion, name, arch);
+  const url = mirror ? mirrorUrl(a.url, mirror) : a.url;
+  const checksumUrl = a.checksumUrl ? (mirror ? mirrorUrl(a.checksumUrl, mirror) : a.checksumUrl) : undefined;
+  if (a.sha256) return { name: a.name, url, sha256: a.sha256, checksumUrl, pinnedBy: "pinned" };
+  if (!checksumUrl) {
+    throw new ConfigError(
+      `${a.name} (${arch}) has no pinned SHA-256 and upstream publishes no checksum file (${a.path} is null)`,
+      `pin it in the bake config: ${a.path} = "<64 lowercase hex>" under [versions]`,
+    );
+  }
+  // Unpinned but published (the amazon-eks bucket's .sha256 files): the published value becomes the
+  // expected checksum, exactly what install-worker.sh verifies; the plan says it is not pinned.
+  const text = await fetchText(checksumUrl);
+  const fileName = new URL(url).pathname.split("/").pop() ?? "";
+  const published = parseChecksumFile(text, fileName);
+  if (!published) {
+    throw new ConfigError(
+      `${a.name} (${arch}) is unpinned and its checksum file ${checksumUrl} holds no SHA-256`,
+      `pin it in the bake config: ${a.path} = "<64 lowercase hex>" under [versions]`,
+    );
+  }
+  return { name: a.name, url, sha256: published, pinnedBy: "published" };
+}
+
+async function defaultFetchText(url: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new NetworkError(`cannot fetch checksum file ${url}: ${(err as Error).message}`, "check --mirror and the network", err);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new NetworkError(`GET ${url} answered HTTP ${res.status}`, "check --mirror and the versions data");
+  }
+  return await res.text();
+}

@@ -1,0 +1,45 @@
+/** The 37 bake steps of `eksnode ami`, in order (one file a step, numbered like the process document). */
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { step as s01 } from "./01_install_eksnode.ts";
+import { step as s02 } from "./02_iptables_legacy.ts";
+import { step as s03 } from "./03_aws_cli.ts";
+import { step as s04 } from "./04_ssm_agent.ts";
+import { step as s05 } from "./05_remove_ec2_net_utils.ts";
+import { step as s06 } from "./06_ssh_hardening.ts";
+import { step as s07 } from "./07_logrotate_conf.ts";
+import { step as s08 } from "./08_etc_eks.ts";
+import { step as s09 } from "./09_runtime_slice.ts";
+import { step as s10 } from "./10_runc.ts";
+import { step as s11 } from "./11_containerd.ts";
+import { step as s12 } from "./12_etc_eks_containerd.ts";
+import { step as s13 } from "./13_containerd_dropin_dir.ts";
+import { step as s14 } from "./14_kernel_modules.ts";
+import { step as s15 } from "./15_sysctl_cri.ts";
+import { step as s16 } from "./16_image_cache.ts";
+import { step as s17 } from "./17_containerd_config.ts";
+import { step as s18 } from "./18_sandbox_image_unit.ts";
+import { step as s19 } from "./19_cache_pause.ts";
+import { step as s20 } from "./20_cache_addon_images.ts";
+import { step as s21 } from "./21_var_lib_kubelet.ts";
+import { step as s22 } from "./22_kubelet.ts";
+import { step as s23 } from "./23_etc_kubernetes_kubelet.ts";
+import { step as s24 } from "./24_kubelet_dropin_dir.ts";
+import { step as s25 } from "./25_logrotate_kube_proxy.ts";
+import { step as s26 } from "./26_manifests_dir.ts";
+import { step as s27 } from "./27_var_lib_kubernetes.ts";
+import { step as s28 } from "./28_opt_cni_bin.ts";
+import { step as s29 } from "./29_cni_plugins.ts";
+import { step as s30 } from "./30_aws_iam_authenticator.ts";
+import { step as s31 } from "./31_credential_provider_dir.ts";
+import { step as s32 } from "./32_ecr_credential_provider.ts";
+import { step as s33 } from "./33_release_file.ts";
+import { step as s34 } from "./34_sysctl_amazon.ts";
+import { step as s35 } from "./35_sysctl_node.ts";
+import { step as s36 } from "./36_bootstrap_shim.ts";
+import { step as s37 } from "./37_log_collector.ts";
+
+/** All ami steps in order. */
+export const AMI_STEPS: Step<AmiContext>[] = [
+  s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24, s25, s26, s27, s28, s29, s30, s31, s32, s33, s34, s35, s36, s37,
+];

@@ -1,0 +1,126 @@
+/**
+ * A loopback artifact mirror for tests and the demo. It serves synthetic (small, harmless) artifacts
+ * at the mirror layout `MIRROR/<upstream host>/<upstream path>` for every download `eksnode ami`
+ * makes, with their published checksum files, and returns a bake config (TOML) that pins their
+ * SHA-256 values. `tamper` serves other bytes than the pinned ones, as a compromised mirror would.
+ */
+import { createHash } from "node:crypto";
+import {
+  type Arch,
+  githubArtifact,
+  type KubernetesComponent,
+  kubernetesArtifact,
+  kubernetesRelease,
+  versions,
+} from "../../assets/versions.ts";
+import { makeTar } from "./tar_writer.ts";
+
+/** Names of the artifacts the mirror serves. */
+export type MirrorArtifact = KubernetesComponent | "containerd" | "runc" | "cniPlugins";
+
+/** Options for {@link startMirror}. */
+export interface MirrorOptions {
+  kubernetesVersion?: string;
+  arch?: Arch;
+  /** Serve corrupted bytes for these (the pinned checksum stays that of the good bytes). */
+  tamper?: MirrorArtifact[];
+  /** Delay every response for these artifacts (ms): lets a test kill a run mid-download. */
+  delay?: Partial<Record<MirrorArtifact, number>>;
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const enc = new TextEncoder();
+const script = (name: string, version: string) =>
+  enc.encode(`#!/bin/sh\n# synthetic ${name} for eksnode tests; not the real binary\necho "${name} ${version}"\n`);
+
+/** Synthetic bytes for each artifact. */
+async function build(kv: string, arch: Arch): Promise<Record<MirrorArtifact, Uint8Array>> {
+  const rel = kubernetesRelease(kv);
+  const a = versions.artifacts;
+  return {
+    kubelet: script("kubelet", `v${rel.kubelet.version}-eks`),
+    awsIamAuthenticator: script("aws-iam-authenticator", rel.awsIamAuthenticator?.version ?? "none"),
+    ecrCredentialProvider: script("ecr-credential-provider", rel.ecrCredentialProvider?.version ?? "none"),
+    runc: script("runc", `${a.runc.version} ${arch}`),
+    containerd: await makeTar([
+      { name: "bin/", type: "dir" },
+      ...["containerd", "containerd-shim-runc-v2", "ctr", "containerd-stress"].map((n) => ({
+        name: `bin/${n}`,
+        data: script(n, a.containerd.version),
+        mode: 0o755,
+      })),
+    ]),
+    cniPlugins: await makeTar([
+      { name: "./", type: "dir" },
+      ...["bridge", "host-local", "loopback", "portmap", "bandwidth", "dhcp"].map((n) => ({
+        name: `./${n}`,
+        data: script(n, a.cniPlugins.version),
+        mode: 0o755,
+      })),
+      { name: "./LICENSE", data: "Apache-2.0 (synthetic)\n", mode: 0o644 },
+    ]),
+  };
+}
+
+/** A running mirror. */
+export interface Mirror {
+  url: string;
+  /** Bake config TOML pinning every served artifact's checksum (and the mirror URL). */
+  bakeToml: string;
+  artifacts: Record<MirrorArtifact, { upstream: string; path: string; sha256: string }>;
+  /** Requests by path. */
+  hits: Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** Starts the mirror on 127.0.0.1 (random port). */
+export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
+  const kv = opts.kubernetesVersion ?? versions.defaultKubernetesVersion;
+  const arch = opts.arch ?? "x86_64";
+  const rel = kubernetesRelease(kv);
+  const bodies = await build(kv, arch);
+  const files = new Map<string, { body: Uint8Array; artifact?: MirrorArtifact }>();
+  const artifacts = {} as Mirror["artifacts"];
+  const pins: string[] = [];
+  const toPath = (u: string) => `/${new URL(u).host}${new URL(u).pathname}`;
+  const names: MirrorArtifact[] = ["kubelet", "awsIamAuthenticator", "ecrCredentialProvider", "containerd", "runc", "cniPlugins"];
+  for (const name of names) {
+    if ((name === "awsIamAuthenticator" || name === "ecrCredentialProvider") && !rel[name]) continue;
+    const r = name === "containerd" || name === "runc" || name === "cniPlugins"
+      ? githubArtifact(versions, name, arch)
+      : kubernetesArtifact(versions, kv, name, arch);
+    const good = bodies[name];
+    const hash = sha(good);
+    const served = opts.tamper?.includes(name) ? new Uint8Array([...good, ...enc.encode("# tampered\n")]) : good;
+    const path = toPath(r.url);
+    files.set(path, { body: served, artifact: name });
+    const fileName = path.split("/").pop();
+    if (r.checksumUrl) files.set(toPath(r.checksumUrl), { body: enc.encode(`${hash}  ${fileName}\n`) });
+    artifacts[name] = { upstream: r.url, path, sha256: hash };
+    pins.push(`${r.path.replace(/\.(x86_64|aarch64)$/, "")}.${arch} = "${hash}"`);
+  }
+  const hits: Record<string, number> = {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    hits[path] = (hits[path] ?? 0) + 1;
+    const f = files.get(path);
+    if (!f) return new Response("not in mirror\n", { status: 404 });
+    const delay = f.artifact ? opts.delay?.[f.artifact] : undefined;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    return new Response(f.body as Uint8Array<ArrayBuffer>, { headers: { "content-length": String(f.body.length) } });
+  });
+  const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+  // TOML keys: kubernetes."1.32".kubelet.sha256.x86_64 = "…" under [versions].
+  const bakeToml = [
+    `# bake config written by the test mirror: pins the synthetic artifacts it serves`,
+    `kubernetes_version = "${kv}"`,
+    `arch = "${arch}"`,
+    `mirror = "${url}"`,
+    `package_manager = "none"`,
+    ``,
+    `[versions]`,
+    ...pins,
+    ``,
+  ].join("\n");
+  return { url, bakeToml, artifacts, hits, close: () => server.shutdown() };
+}
