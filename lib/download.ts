@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { ChecksumError, EksnodeError, NetworkError } from "./errors.ts";
 import type { Host, WriteOptions } from "./host.ts";
 import type { Logger } from "./log.ts";
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
+import { type BackoffOptions, withBackoff } from "./retry.ts";
 
 /** What to fetch and how to verify it. */
 export interface DownloadSource {
@@ -22,9 +22,12 @@ export interface DownloadSource {
   checksumUrl?: string;
 }
 
+/** Retry bounds of downloads: 5 tries, 250 ms base, 8 s cap, 2 minutes in all. */
+export const DOWNLOAD_RETRY: BackoffOptions = { attempts: 5, baseMs: 250, maxMs: 8_000, totalMs: 120_000 };
+
 /** Tuning for one download. */
 export interface DownloadOptions {
-  retry?: RetryPolicy;
+  retry?: BackoffOptions;
   /** Abort when no byte arrives for this long (ms, default 30 s). */
   idleTimeoutMs?: number;
   log?: Logger;
@@ -95,7 +98,7 @@ function describeFetchError(url: string, err: unknown): EksnodeError {
 }
 
 async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
-  return await withRetry(async () => {
+  return await withBackoff(async () => {
     const res = await fetch(url, { signal: AbortSignal.timeout(opts.idleTimeoutMs ?? 30_000) });
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
       await res.body?.cancel();
@@ -106,7 +109,7 @@ async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
       throw new NetworkError(`GET ${url} answered HTTP ${res.status}`, "check the URL or --mirror layout");
     }
     return await res.text();
-  }, isRetryable, opts.retry ?? DEFAULT_RETRY, { sleep: opts.sleep }).catch((e) => {
+  }, { ...DOWNLOAD_RETRY, ...opts.retry, isRetryable, sleep: opts.sleep }).catch((e) => {
     throw describeFetchError(url, e);
   });
 }
@@ -146,7 +149,7 @@ export async function downloadVerified(
   await verifyPublishedChecksum(src, opts);
   let attempts = 0;
   const label = new URL(src.url).pathname.split("/").pop() ?? src.url;
-  const result = await withRetry(async () => {
+  const result = await withBackoff(async () => {
     attempts++;
     let got = { bytes: 0, sha256: "" };
     await host.writeFileWith(to, async (file) => {
@@ -159,7 +162,10 @@ export async function downloadVerified(
       }
     }, write);
     return got;
-  }, isRetryable, opts.retry ?? DEFAULT_RETRY, {
+  }, {
+    ...DOWNLOAD_RETRY,
+    ...opts.retry,
+    isRetryable,
     sleep: opts.sleep,
     onRetry: (err, attempt, delay) =>
       opts.log?.warn(`retrying ${label} (attempt ${attempt + 1}) in ${delay} ms: ${(err as Error).message}`),

@@ -1,61 +1,80 @@
 /**
- * Bounded retries with exponential backoff and full jitter (the AWS architecture blog's
- * "Exponential Backoff And Jitter", 2015): sleep = random(0, min(maxDelay, base × 2^attempt)).
- * Bounded both in attempts and in total time.
+ * Bounded exponential backoff with full jitter, shared by downloads, the IMDS client and the AWS API calls.
+ * Full jitter: the wait before retry n is `random() * min(maxMs, baseMs * 2^n)`, the scheme from the
+ * AWS Architecture Blog post "Exponential Backoff And Jitter" (2015-03-04).
  */
 
-/** Retry policy. */
-export interface RetryPolicy {
-  /** Total attempts including the first (>= 1). */
-  attempts: number;
-  /** Base delay in ms. */
-  baseMs: number;
-  /** Cap for one delay in ms. */
-  maxDelayMs: number;
-  /** Give up once this much time has passed since the first attempt (ms). */
-  deadlineMs: number;
+/** What one attempt learns about the retry budget left. */
+export interface AttemptInfo {
+  /** 0 for the first try, 1 for the first retry, ... */
+  attempt: number;
+  /** Milliseconds left before the total time bound; Infinity when there is none. */
+  remainingMs: number;
 }
 
-/** Defaults for downloads and API calls. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 250, maxDelayMs: 8_000, deadlineMs: 120_000 };
-
-/** Hooks that make retries testable without real sleeping. */
-export interface RetryHooks {
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  now?: () => number;
-  /** Called before each retry with the error and the delay chosen. */
+/** Knobs of {@link withBackoff}; every one has a default. */
+export interface BackoffOptions {
+  /** Most tries in all, the first included (default 5). */
+  attempts?: number;
+  /** Base wait before the first retry, in ms (default 200). */
+  baseMs?: number;
+  /** Cap on any single wait, in ms (default 5000). */
+  maxMs?: number;
+  /** Bound on the whole call, waits included, in ms (default none). No retry starts past it. */
+  totalMs?: number;
+  /** Whether an error deserves another try (default: every error). */
+  isRetryable?: (err: unknown) => boolean;
+  /** Called before each wait, e.g. to log "retrying in 400 ms". */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Injectable wait, for tests (default: setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Injectable [0,1) source, for tests (default: Math.random). */
+  random?: () => number;
+  /** Injectable clock in ms, for tests (default: performance.now). */
+  now?: () => number;
 }
 
-/** Delay before retry number `attempt` (0-based) under full jitter. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseMs * 2 ** attempt);
+/** Waits `ms` milliseconds. */
+export function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The full-jitter wait before retry number `attempt` (1-based): a value in [0, min(maxMs, baseMs·2^(attempt-1))). */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
 
 /**
- * Runs `fn` until it succeeds, `isRetryable(err)` is false, or the policy's attempts or deadline run out;
- * then rethrows the last error.
+ * Runs `fn` until it succeeds, a non-retryable error occurs, or the count or time bound is reached;
+ * then rethrows the last error unchanged.
+ *
+ * @example
+ * const out = await withBackoff(() => client.send(cmd), { attempts: 4, isRetryable: isThrottle });
  */
-export async function withRetry<T>(
-  fn: (attempt: number) => Promise<T>,
-  isRetryable: (err: unknown) => boolean,
-  policy: RetryPolicy = DEFAULT_RETRY,
-  hooks: RetryHooks = {},
+export async function withBackoff<T>(
+  fn: (info: AttemptInfo) => Promise<T>,
+  opts: BackoffOptions = {},
 ): Promise<T> {
-  const sleep = hooks.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = hooks.now ?? Date.now;
+  const attempts = Math.max(1, opts.attempts ?? 5);
+  const baseMs = opts.baseMs ?? 200;
+  const maxMs = opts.maxMs ?? 5000;
+  const totalMs = opts.totalMs ?? Infinity;
+  const isRetryable = opts.isRetryable ?? (() => true);
+  const sleep = opts.sleep ?? sleepMs;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? (() => performance.now());
   const start = now();
   for (let attempt = 0;; attempt++) {
+    const remainingMs = totalMs - (now() - start);
     try {
-      return await fn(attempt);
+      return await fn({ attempt, remainingMs });
     } catch (err) {
-      const last = attempt + 1 >= policy.attempts;
-      if (last || !isRetryable(err)) throw err;
-      const delay = backoffDelay(policy, attempt, hooks.random);
-      if (now() - start + delay > policy.deadlineMs) throw err;
-      hooks.onRetry?.(err, attempt + 1, delay);
+      if (attempt + 1 >= attempts || !isRetryable(err)) throw err;
+      const delay = backoffDelay(attempt + 1, baseMs, maxMs, random);
+      // A retry that would start after the deadline is not worth waiting for.
+      if (now() - start + delay >= totalMs) throw err;
+      opts.onRetry?.(err, attempt + 1, delay);
       await sleep(delay);
     }
   }

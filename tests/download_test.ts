@@ -3,7 +3,7 @@ import { ChecksumError, NetworkError } from "../lib/errors.ts";
 import { downloadVerified, parseChecksumFile } from "../lib/download.ts";
 import { fileServer, sha256, tempHost } from "./helpers.ts";
 
-const fast = { retry: { attempts: 4, baseMs: 5, maxDelayMs: 20, deadlineMs: 5_000 } };
+const fast = { retry: { attempts: 4, baseMs: 5, maxMs: 20, totalMs: 5_000 } };
 const body = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
 const good = sha256(body);
 
