@@ -7,7 +7,7 @@ import { VERSION } from "../lib/version.ts";
 import { type AmiContext, resolveArtifact } from "../steps/ami/context.ts";
 import { AMI_STEPS } from "../steps/ami/index.ts";
 import { type BakeConfig, parseBakeConfig } from "./bake_config.ts";
-import { prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
+import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
 
 /** Flags of `eksnode ami` beyond the run flags. */
 export interface AmiFlags extends RunFlags {
@@ -22,6 +22,8 @@ export interface AmiFlags extends RunFlags {
   keepSwap?: boolean;
   fips?: boolean;
   cacheImages?: boolean;
+  containerdAddress?: string;
+  imageRegistry?: string;
 }
 
 /** Builds the ami context from flags (which override the bake config, which overrides the defaults). */
@@ -50,7 +52,7 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     else {selfMissingReason =
         "eksnode runs under `deno run`, not as a compiled binary; pass --self PATH to install one";}
   }
-  const ctx: AmiContext = {
+  const ctx: AmiContext & Pick<Prepared, "jobs" | "selection"> = {
     ...prepared,
     versions: v,
     kubernetesVersion: release.minor,
@@ -68,6 +70,10 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
       extraImages: bake.extra_images ?? [],
       cacheImages: flags.cacheImages === false ? false : (bake.cache_images ?? true),
       baseImage: bake.base_image,
+      containerdAddress: flags.containerdAddress ?? bake.containerd_address,
+      imageRegistry: flags.imageRegistry ?? bake.image_registry,
+      plainHttp: bake.plain_http ?? false,
+      imageTagRegions: bake.image_tag_regions,
     },
     eksnodeVersion: VERSION,
     buildTime: env.SOURCE_DATE_EPOCH ? new Date(Number(env.SOURCE_DATE_EPOCH) * 1000) : new Date(),
@@ -108,7 +114,15 @@ export function amiCommand() {
       )
       .option("--keep-swap", "keep swap on (for kubelet swap support)")
       .option("--fips", "use FIPS ECR endpoints where the partition has them")
-      .option("--no-cache-images", "do not cache container images (no containerd at bake time)"),
+      .option("--no-cache-images", "do not cache container images (no containerd at bake time)")
+      .option(
+        "--containerd-address <socket>",
+        "containerd socket to cache images into (default: /run/containerd/containerd.sock under --root /)",
+      )
+      .option(
+        "--image-registry <host>",
+        "pull cached images from this registry instead of ECR (no ECR login)",
+      ),
   ).action(async (opts) => {
     const ctx = await amiContext(opts as AmiFlags);
     await runSteps(AMI_STEPS, ctx, { process: "ami", dryRun: ctx.dryRun, jobs: ctx.jobs, ...ctx.selection });

@@ -14,6 +14,10 @@
  * cache_images = true
  * extra_images = ["public.ecr.aws/eks-distro/kubernetes/pause:3.10"]
  * base_image = "ami-0123456789abcdef0"
+ * containerd_address = "/run/containerd/containerd.sock"   # where images are cached (steps 16-20)
+ * image_registry = "127.0.0.1:5000" # pull cached images from here instead of ECR (no ECR login)
+ * plain_http = false               # pull from image_registry over plain HTTP
+ * image_tag_regions = ["us-west-2", "us-east-1"]  # default: every region of the partition
  *
  * [versions.kubernetes."1.32".kubelet.sha256]
  * x86_64 = "..."
@@ -37,6 +41,15 @@ const schema = z.strictObject({
   cache_images: z.boolean().optional(),
   extra_images: z.array(z.string().min(1)).optional(),
   base_image: z.string().optional(),
+  containerd_address: z.string().startsWith("/", "an absolute path to containerd's socket").optional(),
+  image_registry: z.string().regex(
+    /^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/,
+    "a registry host[:port][/path]",
+  )
+    .optional(),
+  plain_http: z.boolean().optional(),
+  image_tag_regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region like us-west-2"))
+    .optional(),
   versions: z.record(z.string(), z.unknown()).optional(),
 });
 

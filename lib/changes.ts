@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { type DownloadSource, downloadVerified, sha256File, sha256Hex } from "./download.ts";
-import type { ExecOptions } from "./host.ts";
+import { ChecksumError, ConfigError } from "./errors.ts";
+import type { ExecOptions, Host } from "./host.ts";
 import type { ApplyContext, Change, Owner } from "./step.ts";
 import { ROOT } from "./step.ts";
 import { readTar } from "./tar.ts";
@@ -26,7 +27,11 @@ function attrsText(mode: number, owner: Owner): string {
 }
 
 function sizeText(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+  return n < 1024
+    ? `${n} B`
+    : n < 1048576
+    ? `${(n / 1024).toFixed(1)} KiB`
+    : `${(n / 1048576).toFixed(1)} MiB`;
 }
 
 /** A directory with mode and owner (parents created 0755 when missing). */
@@ -37,7 +42,8 @@ export function dir(path: string, attrs: Attrs = {}): Change {
     kind: "dir",
     key: path,
     describe: () => `dir ${path} ${attrsText(mode, owner)}`,
-    satisfied: async ({ host }) => (await host.stat(path))?.isDirectory === true && host.attributesMatch(path, attrs),
+    satisfied: async ({ host }) =>
+      (await host.stat(path))?.isDirectory === true && host.attributesMatch(path, attrs),
     apply: ({ host }) => host.mkdir(path, { mode, owner }),
   };
 }
@@ -51,7 +57,8 @@ export function file(path: string, content: string | Uint8Array, attrs: Attrs = 
   return {
     kind: "file",
     key: path,
-    describe: () => `file ${path} ${attrsText(mode, owner)} (${sizeText(bytes.length)}, sha256 ${digest.slice(0, 12)})`,
+    describe: () =>
+      `file ${path} ${attrsText(mode, owner)} (${sizeText(bytes.length)}, sha256 ${digest.slice(0, 12)})`,
     async satisfied({ host }) {
       const cur = await host.readBytes(path);
       if (!cur || cur.length !== bytes.length || (await sha256Hex(cur)) !== digest) return false;
@@ -222,5 +229,116 @@ export function note(text: string): Change {
     describe: () => text,
     satisfied: () => Promise.resolve(false),
     apply: () => Promise.resolve(),
+  };
+}
+
+/** SHA-256 of a file of the running system (not under --root), streamed. */
+async function sha256OfRealFile(path: string): Promise<string> {
+  const fh = await Deno.open(path, { read: true });
+  const hash = createHash("sha256");
+  for await (const chunk of fh.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/**
+ * A copy of `src`, a file of the running system (read outside --root, e.g. the eksnode binary
+ * itself), to the in-root path `to`. The copy is streamed into a temp file, hashed on the way, and
+ * compared with the source's SHA-256 again after the rename; a difference removes it and throws.
+ */
+export function copyFile(src: string, to: string, attrs: Attrs = {}): Change {
+  const mode = attrs.mode ?? 0o644;
+  const owner = attrs.owner ?? ROOT;
+  let srcHash: Promise<string> | undefined;
+  const sourceHash = () => {
+    srcHash ??= sha256OfRealFile(src).catch((err) => {
+      throw new ConfigError(`cannot read ${src} to copy it to ${to}: ${(err as Error).message}`);
+    });
+    return srcHash;
+  };
+  return {
+    kind: "copy",
+    key: to,
+    describe: () => `copy ${src} -> ${to} ${attrsText(mode, owner)}`,
+    async satisfied({ host }) {
+      return (await sha256File(host, to)) === (await sourceHash()) &&
+        host.attributesMatch(to, { mode, owner });
+    },
+    async apply({ host }) {
+      const want = await sourceHash();
+      let copied = "";
+      await host.writeFileWith(to, async (out) => {
+        const hash = createHash("sha256");
+        const input = await Deno.open(src, { read: true });
+        for await (const chunk of input.readable) {
+          hash.update(chunk);
+          let off = 0;
+          while (off < chunk.length) off += await out.write(chunk.subarray(off));
+        }
+        copied = hash.digest("hex");
+        if (copied !== want) {
+          throw new ChecksumError(`${src} changed while it was copied (sha256 ${copied}, expected ${want})`);
+        }
+      }, { mode, owner });
+      const written = await sha256File(host, to);
+      if (written !== want) {
+        await host.remove(to);
+        throw new ChecksumError(
+          `${to} does not match ${src} after the copy (sha256 ${written}, expected ${want}); removed it`,
+          "check the disk under --root",
+        );
+      }
+    },
+  };
+}
+
+/** What a {@link checkedFile} validator reports. */
+export interface ValidationResult {
+  ok: boolean;
+  /** Why it failed (or a caveat when it passed). */
+  detail?: string;
+}
+
+/**
+ * Checks candidate content before it is installed. `candidate` is the real path of a temp file
+ * holding the new content, beside the target inside the root.
+ */
+export type Validator = (candidate: string, host: Host) => Promise<ValidationResult>;
+
+/**
+ * A {@link file} whose content is validated by a tool (`sshd -t`, `logrotate -d`, ...) before it
+ * replaces the target: the content goes to a temp file first, the validator runs on it, and only a
+ * passing candidate is renamed into place. A failing one leaves the target untouched and throws.
+ */
+export function checkedFile(
+  path: string,
+  content: string,
+  attrs: Attrs,
+  validatorName: string,
+  validate: Validator,
+): Change {
+  const inner = file(path, content, attrs);
+  return {
+    ...inner,
+    describe: () => `${inner.describe()}, checked with ${validatorName}`,
+    async apply(ctx) {
+      const { host, log } = ctx;
+      const dir = posix.dirname(path);
+      const candidate = `${dir}/.${posix.basename(path)}.eksnode-check`;
+      await host.writeFile(candidate, content, { mode: attrs.mode ?? 0o644, owner: attrs.owner ?? ROOT });
+      let result: ValidationResult;
+      try {
+        result = await validate(host.real(candidate), host);
+      } finally {
+        await host.remove(candidate);
+      }
+      if (!result.ok) {
+        throw new ConfigError(
+          `${path}: ${validatorName} rejected the new content: ${result.detail ?? "no detail"}`,
+          "the target was left as it was; fix the template or the input it is rendered from",
+        );
+      }
+      if (result.detail) log.info(`${path}: ${validatorName}: ${result.detail}`);
+      await inner.apply(ctx);
+    },
   };
 }

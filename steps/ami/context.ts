@@ -7,8 +7,8 @@ import {
   type Arch,
   type ArtifactName,
   githubArtifact,
-  type KubernetesComponent,
   kubernetesArtifact,
+  type KubernetesComponent,
   type KubernetesRelease,
   mirrorUrl,
   type ResolvedArtifact,
@@ -38,6 +38,21 @@ export interface BakeSettings {
   cacheImages: boolean;
   /** Base image description written into /etc/eks/release (e.g. the source AMI id). */
   baseImage?: string;
+  /**
+   * containerd socket to cache images into (bake `containerd_address`); default
+   * /run/containerd/containerd.sock when --root is /, none otherwise.
+   */
+  containerdAddress?: string;
+  /**
+   * Registry host to pull cached images from instead of EKS's ECR (bake `image_registry`, e.g.
+   * "127.0.0.1:5000" or a pull-through cache); no ECR login then. Images are still tagged with
+   * their ECR names, so a node finds them under the names it asks for.
+   */
+  imageRegistry?: string;
+  /** Pull over plain HTTP (bake `plain_http`, for a loopback or air-gap registry). */
+  plainHttp?: boolean;
+  /** Regions whose ECR names cached images are tagged with (bake `image_tag_regions`); default: the partition's. */
+  imageTagRegions?: string[];
 }
 
 /** A resolved artifact ready for download: the source plus how its checksum was established. */
@@ -109,7 +124,11 @@ async function defaultFetchText(url: string): Promise<string> {
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new NetworkError(`cannot fetch checksum file ${url}: ${(err as Error).message}`, "check --mirror and the network", err);
+    throw new NetworkError(
+      `cannot fetch checksum file ${url}: ${(err as Error).message}`,
+      "check --mirror and the network",
+      err,
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();

@@ -1,0 +1,18 @@
+/** Step 1: the running eksnode executable becomes /usr/bin/eksnode (the node runs `eksnode init` from it). */
+import { copyFile, note } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+
+/** Step 1. */
+export const step: Step<AmiContext> = {
+  id: "ami.1",
+  number: 1,
+  title: "Install the eksnode executable as /usr/bin/eksnode",
+  group: "Linux",
+  plan(ctx) {
+    if (!ctx.selfPath) {
+      return [note(`/usr/bin/eksnode skipped: ${ctx.selfMissingReason ?? "no eksnode binary to install"}`)];
+    }
+    return [copyFile(ctx.selfPath, "/usr/bin/eksnode", { mode: 0o755 })];
+  },
+};

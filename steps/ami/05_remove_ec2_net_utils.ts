@@ -1,0 +1,44 @@
+/**
+ * Step 5: no ec2-net-utils (its udev hooks rewrite routes and rules that the VPC CNI sets up; removed as
+ * in awslabs/amazon-eks-ami templates/al2/provisioners/install-worker.sh @ 0061ba5d), and no host
+ * firewall: ufw (Ubuntu) is disabled where present, since kube-proxy and the CNI own the node's iptables.
+ */
+import { exec, note } from "../../lib/changes.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import { removeRole } from "./ami_packages.ts";
+import type { AmiContext } from "./context.ts";
+
+const UFW_UNIT_PATHS = ["/lib/systemd/system/ufw.service", "/usr/lib/systemd/system/ufw.service"];
+
+/** `systemctl disable ufw.service` (with --root under another root), checked with is-enabled. */
+function disableUfw(root: string): Change {
+  const rootArgs = root === "/" ? [] : [`--root=${root}`];
+  return exec(["systemctl", ...rootArgs, "disable", "ufw.service"], {
+    why: "kube-proxy and the CNI own the node's packet filter",
+    key: "unit-disabled:ufw.service",
+    check: async ({ host }) => {
+      const r = await host.exec(["systemctl", ...rootArgs, "is-enabled", "ufw.service"], {
+        allowFailure: true,
+      });
+      return r.stdout.trim() !== "enabled";
+    },
+  });
+}
+
+/** Step 5. */
+export const step: Step<AmiContext> = {
+  id: "ami.5",
+  number: 5,
+  title: "Remove ec2-net-utils and disable ufw",
+  group: "Linux",
+  async plan(ctx) {
+    const out: Change[] = [await removeRole(ctx, "ec2NetUtils")];
+    let ufw = false;
+    for (const p of UFW_UNIT_PATHS) if (await ctx.host.exists(p)) ufw = true;
+    if (!ufw) out.push(note("ufw is not installed: nothing to disable"));
+    else if (!(await ctx.host.which("systemctl"))) {
+      out.push(note("disabling ufw skipped: systemctl not found"));
+    } else out.push(disableUfw(ctx.host.root));
+    return out;
+  },
+};

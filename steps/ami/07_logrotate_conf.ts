@@ -1,0 +1,70 @@
+/**
+ * Step 7: /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
+ * checked with `logrotate -d` before it is installed when logrotate exists here.
+ */
+import logrotateConf from "../../assets/templates/logrotate.conf" with { type: "text" };
+import { checkedFile, dir, file, note, type ValidationResult } from "../../lib/changes.ts";
+import type { Host } from "../../lib/host.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+
+/** The file's content. */
+export const LOGROTATE_CONF: string = logrotateConf;
+
+/**
+ * Runs `logrotate -d` (debug: reads, rotates nothing) on the candidate, with its `include
+ * /etc/logrotate.d` pointed at the one under --root and a throwaway state file.
+ */
+export async function validateLogrotate(
+  logrotate: string,
+  candidate: string,
+  host: Host,
+): Promise<ValidationResult> {
+  const tmp = await Deno.makeTempDir({ prefix: "eksnode-logrotate-" });
+  try {
+    const text = (await Deno.readTextFile(candidate)).replace(
+      /^include \/etc\/logrotate\.d$/m,
+      `include ${host.real("/etc/logrotate.d")}`,
+    );
+    const conf = `${tmp}/logrotate.conf`;
+    await Deno.writeTextFile(conf, text, { mode: 0o644 });
+    const r = await host.exec([logrotate, "-d", "-s", `${tmp}/status`, conf], {
+      allowFailure: true,
+      timeoutMs: 30_000,
+    });
+    const errors = (r.stdout + "\n" + r.stderr).split("\n").filter((l) => /^error:/.test(l.trim()));
+    if (r.code === 0 && errors.length === 0) return { ok: true };
+    return { ok: false, detail: errors.join(" | ").replaceAll(conf, "logrotate.conf") || `exit ${r.code}` };
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** Step 7. */
+export const step: Step<AmiContext> = {
+  id: "ami.7",
+  number: 7,
+  title: "Install /etc/logrotate.conf",
+  group: "Linux",
+  async plan(ctx) {
+    const out: Change[] = [dir("/etc/logrotate.d")];
+    const logrotate = (await ctx.host.which("logrotate")) ?? (await ctx.host.which("/usr/sbin/logrotate"));
+    if (!logrotate) {
+      out.push(
+        note("logrotate not found on this machine: /etc/logrotate.conf is not checked with logrotate -d"),
+      );
+      out.push(file("/etc/logrotate.conf", LOGROTATE_CONF));
+    } else {
+      out.push(
+        checkedFile(
+          "/etc/logrotate.conf",
+          LOGROTATE_CONF,
+          {},
+          "logrotate -d",
+          (c, h) => validateLogrotate(logrotate, c, h),
+        ),
+      );
+    }
+    return out;
+  },
+};

@@ -1,0 +1,22 @@
+/** Step 10: runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
+import { download } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import { installRole } from "./ami_packages.ts";
+import type { AmiContext } from "./context.ts";
+
+/** Where runc goes (containerd's config names it as the runtime binary). */
+export const RUNC_PATH = "/usr/sbin/runc";
+
+/** Step 10. */
+export const step: Step<AmiContext> = {
+  id: "ami.10",
+  number: 10,
+  title: "Install runc",
+  group: "Containerd",
+  async plan(ctx) {
+    if (ctx.bake.containerdSource === "package") {
+      return [await installRole(ctx, "runc", ctx.versions.artifacts.runc.version)];
+    }
+    return [download(await ctx.artifact("runc"), RUNC_PATH, { mode: 0o755 })];
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * Step 14: overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
+ * running system, now. A module counts as loaded when /sys/module/NAME exists (that also covers
+ * modules built into the kernel, which /proc/modules and lsmod do not list).
+ */
+import modulesConf from "../../assets/templates/modules-load-containerd.conf" with { type: "text" };
+import { exec, file, note } from "../../lib/changes.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+
+/** The file's content. */
+export const MODULES_CONF: string = modulesConf;
+
+/** The module names in a modules-load.d file. */
+export function moduleNames(text: string): string[] {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#") && !l.startsWith(";"));
+}
+
+/** Step 14. */
+export const step: Step<AmiContext> = {
+  id: "ami.14",
+  number: 14,
+  title: "Load overlay and br_netfilter (now and at boot)",
+  group: "Containerd",
+  async plan(ctx) {
+    const out: Change[] = [file("/etc/modules-load.d/containerd.conf", MODULES_CONF)];
+    if (!ctx.host.isSystemRoot) {
+      out.push(note("modprobe skipped: --root is not the running system (modules load at the image's boot)"));
+      return out;
+    }
+    const modprobe = (await ctx.host.which("modprobe")) ?? (await ctx.host.which("/sbin/modprobe"));
+    for (const m of moduleNames(MODULES_CONF)) {
+      const loaded = async () =>
+        (await ctx.host.exists(`/sys/module/${m}`)) ||
+        ((await ctx.host.readText("/proc/modules")) ?? "").split("\n").some((l) => l.startsWith(`${m} `));
+      if (!modprobe) {
+        out.push(
+          note(
+            `modprobe ${m} skipped: modprobe not found (${
+              (await loaded()) ? "already loaded" : "not loaded"
+            })`,
+          ),
+        );
+        continue;
+      }
+      out.push(exec([modprobe, m], { why: "containerd needs it now", key: `modprobe:${m}`, check: loaded }));
+    }
+    return out;
+  },
+};

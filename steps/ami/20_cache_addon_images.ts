@@ -1,0 +1,28 @@
+/**
+ * Step 20: kube-proxy (kube-proxy-minimal from 1.24) and the VPC CNI images (amazon-k8s-cni,
+ * amazon-k8s-cni-init) at the add-on's default and latest versions from the versions data, tagged
+ * for every region of the partition (see eks/cached_images.ts for the source). An unknown (null)
+ * version is a note.
+ */
+import { note } from "../../lib/changes.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import { addonImages } from "../../eks/cached_images.ts";
+import type { AmiContext } from "./context.ts";
+import { cacheImage, imageCacheTarget } from "./image_cache.ts";
+
+/** Step 20. */
+export const step: Step<AmiContext> = {
+  id: "ami.20",
+  number: 20,
+  title: "Cache kube-proxy and VPC CNI images",
+  group: "Containerd",
+  async plan(ctx) {
+    const { images, notes } = addonImages(ctx.release.minor, ctx.release.addons);
+    const out: Change[] = notes.map((n) => note(n));
+    const t = await imageCacheTarget(ctx);
+    if ("skip" in t) return [...out, note(t.skip)];
+    if (images.length === 0) out.push(note("no add-on image to cache"));
+    for (const img of images) out.push(...cacheImage(t, img).changes);
+    return out;
+  },
+};

@@ -1,0 +1,17 @@
+/** Step 25: /etc/logrotate.d/kube-proxy, rotation for /var/log/kube-proxy.log (template cites its source). */
+import { file } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import text from "../../assets/templates/logrotate-kube-proxy" with { type: "text" };
+
+/** The logrotate config this step writes. */
+export const LOGROTATE_KUBE_PROXY: string = text;
+
+/** Write /etc/logrotate.d/kube-proxy. */
+export const step: Step<AmiContext> = {
+  id: "ami.25",
+  number: 25,
+  title: "Write /etc/logrotate.d/kube-proxy",
+  group: "Kubernetes/EKS",
+  plan: () => [file("/etc/logrotate.d/kube-proxy", LOGROTATE_KUBE_PROXY, { mode: 0o644 })],
+};

@@ -1,0 +1,24 @@
+/**
+ * Step 29: the CNI plugins release tarball (containernetworking/plugins), verified against its pin and
+ * the published .sha256, extracted into /opt/cni/bin. Entries with `..`, absolute names or links that
+ * leave the directory are refused by lib/tar.ts before anything is written.
+ */
+import { extract } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { publishedNote } from "./22_kubelet.ts";
+
+/** Where the plugins go. */
+export const CNI_BIN_DIR = "/opt/cni/bin";
+
+/** Install the CNI plugins (checksum-verified). */
+export const step: Step<AmiContext> = {
+  id: "ami.29",
+  number: 29,
+  title: "Install CNI plugins into /opt/cni/bin (checksum-verified)",
+  group: "Kubernetes/EKS",
+  async plan(ctx) {
+    const src = await ctx.artifact("cniPlugins");
+    return [...publishedNote(src), extract(src, CNI_BIN_DIR)];
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * Step 30: aws-iam-authenticator from the amazon-eks S3 bucket, verified against its pin and the
+ * published .sha256, as /usr/bin/aws-iam-authenticator (as templates/al2/provisioners/install-worker.sh
+ * @ 0061ba5d332785485ae6622a4ebc2b9a8351bada does). The versions data has none for Kubernetes 1.33+.
+ */
+import { download, note } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { publishedNote } from "./22_kubelet.ts";
+
+/** Where aws-iam-authenticator is installed. */
+export const AWS_IAM_AUTHENTICATOR_PATH = "/usr/bin/aws-iam-authenticator";
+
+/** Install aws-iam-authenticator (checksum-verified) when the Kubernetes version has one. */
+export const step: Step<AmiContext> = {
+  id: "ami.30",
+  number: 30,
+  title: "Install aws-iam-authenticator (checksum-verified)",
+  group: "Kubernetes/EKS",
+  async plan(ctx) {
+    if (!ctx.release.awsIamAuthenticator) {
+      return [
+        note(
+          `aws-iam-authenticator skipped: the versions data has none for Kubernetes ${ctx.kubernetesVersion} ` +
+            `(add [versions.kubernetes."${ctx.kubernetesVersion}".awsIamAuthenticator] to the bake config to install one)`,
+        ),
+      ];
+    }
+    const src = await ctx.artifact("awsIamAuthenticator");
+    return [...publishedNote(src), download(src, AWS_IAM_AUTHENTICATOR_PATH, { mode: 0o755 })];
+  },
+};

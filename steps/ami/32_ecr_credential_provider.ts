@@ -1,0 +1,24 @@
+/**
+ * Step 32: ecr-credential-provider from the amazon-eks S3 bucket into /etc/eks/image-credential-provider.
+ * Upstream publishes no checksum for it (install-worker.sh downloads it unverified), so the bake config
+ * must pin its SHA-256; without a pin, resolving it is a ConfigError naming the key to set.
+ */
+import { download } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { publishedNote } from "./22_kubelet.ts";
+
+/** Where kubelet's image credential provider plugin is installed. */
+export const ECR_CREDENTIAL_PROVIDER_PATH = "/etc/eks/image-credential-provider/ecr-credential-provider";
+
+/** Install ecr-credential-provider (checksum-verified). */
+export const step: Step<AmiContext> = {
+  id: "ami.32",
+  number: 32,
+  title: "Install ecr-credential-provider (checksum-verified)",
+  group: "Kubernetes/EKS",
+  async plan(ctx) {
+    const src = await ctx.artifact("ecrCredentialProvider");
+    return [...publishedNote(src), download(src, ECR_CREDENTIAL_PROVIDER_PATH, { mode: 0o755 })];
+  },
+};

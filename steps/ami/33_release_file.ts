@@ -1,0 +1,298 @@
+/**
+ * Step 33: /etc/eks/release, a shell-sourceable KEY='value' file like amazon-eks-ami's (BASE_AMI_ID,
+ * BUILD_TIME, BUILD_KERNEL, ARCH: templates/al2/provisioners/install-worker.sh @
+ * 0061ba5d332785485ae6622a4ebc2b9a8351bada, "AMI Metadata") with the Kubernetes and eksnode versions,
+ * and /etc/eks/release.json: every installed binary with the SHA-256 of its bytes on disk and its source,
+ * the manifest `eksnode verify` checks.
+ *
+ * Build time is ctx.buildTime (SOURCE_DATE_EPOCH when set). Without SOURCE_DATE_EPOCH a rebake that
+ * finds everything else unchanged keeps the recorded build time, so a second run changes nothing.
+ */
+import { createHash } from "node:crypto";
+import {
+  type Arch,
+  githubArtifact,
+  kubernetesArtifact,
+  type KubernetesComponent,
+  versionsDigest,
+} from "../../assets/versions.ts";
+import { file, note } from "../../lib/changes.ts";
+import { sha256File } from "../../lib/download.ts";
+import { ContainmentError } from "../../lib/errors.ts";
+import type { Host } from "../../lib/host.ts";
+import type { ManifestFile } from "../../lib/manifest.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { RUNC_PATH } from "./10_runc.ts";
+import { KUBELET_PATH } from "./22_kubelet.ts";
+import { CNI_BIN_DIR } from "./29_cni_plugins.ts";
+import { AWS_IAM_AUTHENTICATOR_PATH } from "./30_aws_iam_authenticator.ts";
+import { ECR_CREDENTIAL_PROVIDER_PATH } from "./32_ecr_credential_provider.ts";
+
+/** Paths of the two files. */
+export const RELEASE_PATH = "/etc/eks/release";
+/** The JSON manifest `eksnode verify` reads. */
+export const RELEASE_JSON_PATH = "/etc/eks/release.json";
+/** Where lib/changes.ts `extract` keeps its stamps. */
+const STAMP_DIR = "/var/lib/eksnode/extracted";
+
+/** Content of /etc/eks/release.json. */
+export interface ReleaseManifest {
+  schema: "eksnode.release/v1";
+  buildTime: string;
+  baseImage: string | null;
+  kernel: string;
+  arch: Arch;
+  kubernetesVersion: string;
+  kubernetesBuildDate: string;
+  eksnodeVersion: string;
+  /** SHA-256 of the versions data used (embedded + bake config overrides). */
+  versionsSha256: string;
+  containerdSource: string;
+  mirror?: string;
+  artifacts: ManifestFile[];
+}
+
+/** Quotes a value for a shell-sourceable file: single quotes, `'` written as `'\''`. */
+export function shellValue(v: string): string {
+  return `'${v.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Renders /etc/eks/release from the manifest and the SHA-256 of release.json's text. */
+export function renderRelease(
+  m: ReleaseManifest,
+  manifestSha256: string,
+  versions: Record<string, string>,
+): string {
+  const pairs: [string, string][] = [
+    ["BASE_AMI_ID", m.baseImage ?? ""],
+    ["BUILD_TIME", m.buildTime],
+    ["BUILD_KERNEL", m.kernel],
+    ["ARCH", m.arch],
+    ["KUBERNETES_VERSION", m.kubernetesVersion],
+    ["KUBERNETES_BUILD_DATE", m.kubernetesBuildDate],
+    ["EKSNODE_VERSION", m.eksnodeVersion],
+    ...Object.entries(versions),
+    ["RELEASE_MANIFEST", RELEASE_JSON_PATH],
+    ["RELEASE_MANIFEST_SHA256", manifestSha256],
+  ];
+  return [
+    "# /etc/eks/release: written by `eksnode ami` (step 33); shell-sourceable.",
+    `# Installed binaries and their SHA-256 are listed in ${RELEASE_JSON_PATH}; check them with \`eksnode verify\`.`,
+    ...pairs.map(([k, v]) => `${k}=${shellValue(v)}`),
+    "",
+  ].join("\n");
+}
+
+/** Orders kernel release strings by their numeric parts (6.1.10 after 6.1.9). */
+export function compareKernelVersions(a: string, b: string): number {
+  const pa = a.split(/[^0-9]+/).filter(Boolean).map(Number);
+  const pb = b.split(/[^0-9]+/).filter(Boolean).map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return a.localeCompare(b);
+}
+
+/** The image's kernel: `uname -r` on the running system; under another root, the newest /lib/modules/*. */
+export async function buildKernel(host: Host): Promise<string> {
+  if (!host.isSystemRoot) {
+    for (const dir of ["/usr/lib/modules", "/lib/modules"]) {
+      let names: string[] | undefined;
+      try {
+        names = await host.readDir(dir);
+      } catch (err) {
+        if (err instanceof ContainmentError) continue; // e.g. /lib -> /usr/lib as an absolute symlink
+        throw err;
+      }
+      if (names?.length) return names.sort(compareKernelVersions).at(-1)!;
+    }
+  }
+  const r = await host.exec(["uname", "-r"], { allowFailure: true, timeoutMs: 10_000 });
+  return r.code === 0 ? r.stdout.trim() : "unknown";
+}
+
+interface Stamp {
+  archiveSha256: string;
+  files: { path: string }[];
+}
+
+async function readStamps(host: Host): Promise<Stamp[]> {
+  const out: Stamp[] = [];
+  for (const name of (await host.readDir(STAMP_DIR)) ?? []) {
+    if (!name.endsWith(".json")) continue;
+    try {
+      const s = JSON.parse((await host.readText(`${STAMP_DIR}/${name}`)) ?? "") as Stamp;
+      if (typeof s.archiveSha256 === "string" && Array.isArray(s.files)) out.push(s);
+    } catch {
+      // An unreadable stamp only means the files it listed are looked for at their usual paths.
+    }
+  }
+  return out;
+}
+
+/** What to look for on disk for one artifact. */
+interface Wanted {
+  artifact: string;
+  source: string;
+  /** Files extracted from this archive (matched by its SHA-256 in the extract stamps). */
+  archiveSha256?: string | null;
+  /** Paths to hash; with `firstOf`, only the first that exists. */
+  paths: string[];
+  firstOf?: boolean;
+}
+
+function wantedArtifacts(ctx: AmiContext): Wanted[] {
+  const { versions: v, arch, kubernetesVersion: kv } = ctx;
+  const s3 = (name: KubernetesComponent) => kubernetesArtifact(v, kv, name, arch).url;
+  const fromPackage = ctx.bake.containerdSource === "package";
+  const runc = githubArtifact(v, "runc", arch);
+  const containerd = githubArtifact(v, "containerd", arch);
+  const cni = githubArtifact(v, "cniPlugins", arch);
+  const bins = (names: string[]) =>
+    ["/usr/bin", "/usr/local/bin"].flatMap((d) => names.map((n) => `${d}/${n}`));
+  const list: Wanted[] = [
+    { artifact: "eksnode", source: `eksnode ${ctx.eksnodeVersion}`, paths: ["/usr/bin/eksnode"] },
+    {
+      artifact: "runc",
+      source: fromPackage ? "package runc" : runc.url,
+      paths: [
+        ...new Set([
+          RUNC_PATH,
+          "/usr/sbin/runc",
+          "/usr/bin/runc",
+          "/usr/local/sbin/runc",
+          "/usr/local/bin/runc",
+        ]),
+      ],
+      firstOf: true,
+    },
+    {
+      artifact: "containerd",
+      source: fromPackage ? "package containerd" : containerd.url,
+      archiveSha256: fromPackage ? undefined : containerd.sha256,
+      paths: bins(["containerd", "containerd-shim-runc-v2", "ctr"]),
+    },
+    { artifact: "kubelet", source: s3("kubelet"), paths: [KUBELET_PATH] },
+    { artifact: "cniPlugins", source: cni.url, archiveSha256: cni.sha256, paths: [] },
+    {
+      artifact: "ecrCredentialProvider",
+      source: s3("ecrCredentialProvider"),
+      paths: [ECR_CREDENTIAL_PROVIDER_PATH],
+    },
+  ];
+  if (ctx.release.awsIamAuthenticator) {
+    list.push({
+      artifact: "awsIamAuthenticator",
+      source: s3("awsIamAuthenticator"),
+      paths: [AWS_IAM_AUTHENTICATOR_PATH],
+    });
+  }
+  return list;
+}
+
+/**
+ * Every installed binary found under the root with the SHA-256 of its bytes, sorted by path, plus
+ * notes for artifacts not found (expected in a dry run, before the installing steps ran).
+ */
+export async function installedArtifacts(
+  ctx: AmiContext,
+): Promise<{ files: ManifestFile[]; missing: string[] }> {
+  const { host } = ctx;
+  const stamps = await readStamps(host);
+  const files = new Map<string, ManifestFile>();
+  const missing: string[] = [];
+  for (const w of wantedArtifacts(ctx)) {
+    let paths = w.paths;
+    const stamp = w.archiveSha256 ? stamps.find((s) => s.archiveSha256 === w.archiveSha256) : undefined;
+    if (stamp) paths = stamp.files.map((f) => f.path);
+    else if (w.artifact === "cniPlugins") paths = [];
+    let found = 0;
+    for (const path of paths) {
+      const sha256 = await sha256File(host, path);
+      if (sha256 === undefined) continue;
+      files.set(path, { path, sha256, source: w.source, artifact: w.artifact });
+      found++;
+      if (w.firstOf) break;
+    }
+    if (found === 0) {
+      missing.push(
+        w.artifact === "cniPlugins"
+          ? `cniPlugins (nothing extracted into ${CNI_BIN_DIR})`
+          : `${w.artifact} (${w.paths[0]})`,
+      );
+    }
+  }
+  return { files: [...files.values()].sort((a, b) => a.path.localeCompare(b.path)), missing };
+}
+
+function withoutBuildTime(m: ReleaseManifest): string {
+  return JSON.stringify({ ...m, buildTime: "" });
+}
+
+/** Builds the manifest for this bake (reading the files on disk and the previous manifest). */
+export async function releaseManifest(
+  ctx: AmiContext,
+): Promise<{ manifest: ReleaseManifest; missing: string[] }> {
+  const { host } = ctx;
+  const { files, missing } = await installedArtifacts(ctx);
+  const manifest: ReleaseManifest = {
+    schema: "eksnode.release/v1",
+    buildTime: ctx.buildTime.toISOString(),
+    baseImage: ctx.bake.baseImage ?? null,
+    kernel: await buildKernel(host),
+    arch: ctx.arch,
+    kubernetesVersion: ctx.release.kubelet.version,
+    kubernetesBuildDate: ctx.release.kubelet.buildDate,
+    eksnodeVersion: ctx.eksnodeVersion,
+    versionsSha256: versionsDigest(ctx.versions),
+    containerdSource: ctx.bake.containerdSource,
+    ...(ctx.mirror ? { mirror: ctx.mirror } : {}),
+    artifacts: files,
+  };
+  if (host.env.SOURCE_DATE_EPOCH === undefined) {
+    try {
+      const prev = JSON.parse((await host.readText(RELEASE_JSON_PATH)) ?? "null") as ReleaseManifest | null;
+      if (
+        prev && typeof prev.buildTime === "string" && withoutBuildTime(prev) === withoutBuildTime(manifest)
+      ) {
+        manifest.buildTime = prev.buildTime;
+      }
+    } catch {
+      // A previous manifest that does not parse is simply replaced.
+    }
+  }
+  return { manifest, missing };
+}
+
+/** Write /etc/eks/release and /etc/eks/release.json. */
+export const step: Step<AmiContext> = {
+  id: "ami.33",
+  number: 33,
+  title: "Write /etc/eks/release and the artifact manifest release.json",
+  group: "Kubernetes/EKS",
+  async plan(ctx) {
+    const { manifest, missing } = await releaseManifest(ctx);
+    const json = JSON.stringify(manifest, null, 2) + "\n";
+    const digest = createHash("sha256").update(json).digest("hex");
+    const a = ctx.versions.artifacts;
+    const text = renderRelease(manifest, digest, {
+      CONTAINERD_VERSION: a.containerd.version,
+      RUNC_VERSION: a.runc.version,
+      CNI_PLUGIN_VERSION: a.cniPlugins.version,
+    });
+    const changes: Change[] = [];
+    if (missing.length) {
+      const why = ctx.dryRun
+        ? " (a dry run installs nothing: the real run lists what earlier steps install)"
+        : "";
+      changes.push(note(`not in the manifest, not found on disk${why}: ${missing.join(", ")}`));
+    }
+    changes.push(
+      file(RELEASE_JSON_PATH, json, { mode: 0o644 }),
+      file(RELEASE_PATH, text, { mode: 0o644 }),
+    );
+    return changes;
+  },
+};

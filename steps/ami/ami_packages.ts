@@ -1,0 +1,31 @@
+/** Package changes for the ami steps: the adapter in lib/packages.ts with the names of package_names.ts. */
+import { note } from "../../lib/changes.ts";
+import { packageInstalled, packageRemoved, type PackageTarget } from "../../lib/packages.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiContext } from "./context.ts";
+import { type Distro, distroOf, packageName, type PackageRole } from "./package_names.ts";
+
+/** The package target and distribution of this bake. */
+export async function amiPackageTarget(ctx: AmiContext): Promise<{ target: PackageTarget; distro?: Distro }> {
+  const osRelease = ctx.packageManager === "apt" ? await ctx.host.readText("/etc/os-release") : undefined;
+  return {
+    target: { manager: ctx.packageManager, root: ctx.host.root },
+    distro: distroOf(ctx.packageManager, osRelease),
+  };
+}
+
+/** Installs the package of `role` (at `version` when given), or a note when the distribution has none. */
+export async function installRole(ctx: AmiContext, role: PackageRole, version?: string): Promise<Change> {
+  const { target, distro } = await amiPackageTarget(ctx);
+  const name = packageName(role, distro);
+  if (typeof name !== "string") return note(`package ${role} skipped: ${name.unavailable}`);
+  return packageInstalled(target, { name, version });
+}
+
+/** Removes the package of `role`, or a note when the distribution has none. */
+export async function removeRole(ctx: AmiContext, role: PackageRole): Promise<Change> {
+  const { target, distro } = await amiPackageTarget(ctx);
+  const name = packageName(role, distro);
+  if (typeof name !== "string") return note(`package ${role} removal skipped: ${name.unavailable}`);
+  return packageRemoved(target, { name });
+}

@@ -1,0 +1,113 @@
+/**
+ * Where and how steps 16-20 cache images: which containerd (bake `containerd_address`, default
+ * /run/containerd/containerd.sock under --root /), which registry to pull from (EKS's ECR for the bake
+ * region with an ECR login, or bake `image_registry` without one), and which regions' names to tag.
+ */
+import { goarch } from "../../assets/versions.ts";
+import { note } from "../../lib/changes.ts";
+import { imagePulled, ImageStore, imageTagged, type RegistryLogin } from "../../lib/container_images.ts";
+import type { Change } from "../../lib/step.ts";
+import { partitionRegions, regionalNames, type RegistryImage } from "../../eks/cached_images.ts";
+import { ecrRegistry } from "../../eks/ecr.ts";
+import { ecrAuthorizationToken } from "../../eks/ecr_api.ts";
+import { sandboxImage } from "../../eks/sandbox_image.ts";
+import type { AmiContext } from "./context.ts";
+
+/** containerd's namespace for Kubernetes images. */
+export const K8S_NAMESPACE = "k8s.io";
+
+/** containerd's default socket. */
+export const DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock";
+
+/** A resolved cache target, or why there is none. */
+export type CacheTarget =
+  | { skip: string }
+  | {
+    store: ImageStore;
+    /** Registry host images are pulled from. */
+    pullRegistry: string;
+    /** Set when pulling from ECR. */
+    login?: () => Promise<RegistryLogin>;
+    plainHttp: boolean;
+    platform: string;
+    tagRegions: string[];
+  };
+
+/** The sandbox (pause) image containerd's config names for this bake: the bake region's ECR name. */
+export function bakeSandboxImage(ctx: AmiContext): string {
+  return sandboxImage({
+    region: ctx.region,
+    fips: ctx.bake.fips,
+    pauseContainerVersion: ctx.versions.images.pause.tag,
+  });
+}
+
+/** The pause image as a registry image. */
+export function pauseRegistryImage(ctx: AmiContext): RegistryImage {
+  const p = ctx.versions.images.pause;
+  return { repository: p.repository, tag: p.tag, label: "pause" };
+}
+
+/** Resolves the cache target of this bake. */
+export async function imageCacheTarget(ctx: AmiContext): Promise<CacheTarget> {
+  if (!ctx.bake.cacheImages) {
+    return { skip: "image caching skipped: cache_images = false (or --no-cache-images)" };
+  }
+  const address = ctx.bake.containerdAddress ??
+    (ctx.host.isSystemRoot ? DEFAULT_CONTAINERD_ADDRESS : undefined);
+  if (!address) {
+    return {
+      skip:
+        `image caching skipped: --root ${ctx.host.root} is not the running system and the bake config sets no containerd_address`,
+    };
+  }
+  const ctr = await ctx.host.which("ctr");
+  if (!ctr) return { skip: "image caching skipped: ctr not found on PATH" };
+  const ecr = ecrRegistry({ region: ctx.region, fips: ctx.bake.fips });
+  let login: (() => Promise<RegistryLogin>) | undefined;
+  if (!ctx.bake.imageRegistry) {
+    let memo: Promise<RegistryLogin> | undefined;
+    login = () =>
+      memo ??= ecrAuthorizationToken(ecr.registryRegion, { env: ctx.host.env }).then((c) => ({
+        user: c.username,
+        password: c.password,
+      }));
+  }
+  return {
+    store: new ImageStore({ ctr, address, namespace: K8S_NAMESPACE }),
+    pullRegistry: ctx.bake.imageRegistry ?? ecr.registry,
+    login,
+    plainHttp: ctx.bake.plainHttp ?? false,
+    platform: `linux/${goarch(ctx.arch)}`,
+    tagRegions: ctx.bake.imageTagRegions ?? partitionRegions(ctx.region),
+  };
+}
+
+/** Pull `img` from the pull registry, then tag it with its name in every tag region. */
+export function cacheImage(
+  t: Exclude<CacheTarget, { skip: string }>,
+  img: RegistryImage,
+): { ref: string; changes: Change[] } {
+  const ref = `${t.pullRegistry}/${img.repository}:${img.tag}`;
+  const changes: Change[] = [
+    imagePulled(t.store, ref, {
+      platform: t.platform,
+      plainHttp: t.plainHttp,
+      login: t.login,
+      loginText: t.login ? "an ECR login (ecr:GetAuthorizationToken)" : undefined,
+    }),
+  ];
+  const names = regionalNames(img, t.tagRegions).filter((n) => n !== ref);
+  for (const n of names) changes.push(imageTagged(t.store, ref, n));
+  return { ref, changes };
+}
+
+/** The plan line saying what a cache target is. */
+export function cacheTargetNote(t: Exclude<CacheTarget, { skip: string }>): Change {
+  return note(
+    `images cache into containerd at ${t.store.target.address}, namespace ${K8S_NAMESPACE}, pulled from ${t.pullRegistry}` +
+      `${
+        t.login ? " with an ECR login" : t.plainHttp ? " over plain HTTP" : ""
+      }, tagged for ${t.tagRegions.length} region(s)`,
+  );
+}
