@@ -6,6 +6,8 @@ import { versionsDigest } from "../assets/versions.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
+import { verifyCommand } from "./verify.ts";
+import { collectLogsCommand } from "./collect_logs.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -30,15 +32,20 @@ export async function versionText(): Promise<string> {
 
 /** Builds the program. */
 export function buildProgram() {
-  return new Command("eksnode")
+  const program = new Command("eksnode")
     .description("Builds (eksnode ami) and boots (eksnode init) Amazon EKS worker nodes.")
     .option("-V, --version", "print version, git commit, Deno version and the embedded versions.json digest")
     .addCommand(amiCommand())
     .addCommand(initCommand())
     .addCommand(stepsCommand())
+    .addCommand(verifyCommand())
+    .addCommand(collectLogsCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  // Settings are inherited only by subcommands made with .command(), not by added ones.
+  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  return program;
 }
 
 /** Runs the CLI and returns the exit code (never throws). */

@@ -246,6 +246,7 @@ export class Host {
     const parent = dirname(inRoot);
     if (!(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
     const real = await this.guard(inRoot, false);
+    await removeStaleTemps(real);
     const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
     const mode = opts.mode ?? 0o644;
     const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
@@ -401,6 +402,23 @@ function redact(text: string, secrets: string[] = []): string {
   let out = text;
   for (const s of secrets) if (s) out = out.replaceAll(s, "***");
   return out;
+}
+
+/**
+ * Removes temp files left beside `real` by a run that was killed mid-write (`.NAME.eksnode-XXXX.tmp`),
+ * so a resumed run ends in the same tree as a clean one.
+ */
+async function removeStaleTemps(real: string): Promise<void> {
+  const prefix = `.${basename(real)}.eksnode-`;
+  try {
+    for await (const e of Deno.readDir(dirname(real))) {
+      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+        await Deno.remove(join(dirname(real), e.name)).catch(() => {});
+      }
+    }
+  } catch {
+    // The directory is new or unreadable: nothing stale to remove.
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -100,13 +100,19 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
     pins.push(`${r.path.replace(/\.(x86_64|aarch64)$/, "")}.${arch} = "${hash}"`);
   }
   const hits: Record<string, number> = {};
+  let closing = () => {};
+  const closed = new Promise<void>((r) => closing = r);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
     hits[path] = (hits[path] ?? 0) + 1;
     const f = files.get(path);
     if (!f) return new Response("not in mirror\n", { status: 404 });
     const delay = f.artifact ? opts.delay?.[f.artifact] : undefined;
-    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (delay) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), closed]);
+      clearTimeout(timer);
+    }
     return new Response(f.body as Uint8Array<ArrayBuffer>, { headers: { "content-length": String(f.body.length) } });
   });
   const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
@@ -122,5 +128,14 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
     ...pins,
     ``,
   ].join("\n");
-  return { url, bakeToml, artifacts, hits, close: () => server.shutdown() };
+  return {
+    url,
+    bakeToml,
+    artifacts,
+    hits,
+    close: () => {
+      closing();
+      return server.shutdown();
+    },
+  };
 }

@@ -1,0 +1,35 @@
+/** Runs the real CLI (`deno run -A main.ts ...`) from a chosen working directory, as a user would. */
+
+/** Path of main.ts. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Output of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `eksnode ARGS` with extra env, from `cwd` (default: a directory that is not the repo). */
+export async function eksnode(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+    cwd: opts.cwd ?? "/",
+    env: { NO_COLOR: "1", ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Starts `eksnode ARGS` and returns the child (for killing it midway). */
+export function spawnEksnode(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+    cwd: "/",
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
