@@ -29,7 +29,7 @@ import { CNI_BIN_DIR } from "./29_cni_plugins.ts";
 import { AWS_IAM_AUTHENTICATOR_PATH } from "./30_aws_iam_authenticator.ts";
 import { ECR_CREDENTIAL_PROVIDER_PATH } from "./32_ecr_credential_provider.ts";
 
-/** Paths of the two files. */
+/** The shell-sourceable release file. */
 export const RELEASE_PATH = "/etc/eks/release";
 /** The JSON manifest `eksnode verify` reads. */
 export const RELEASE_JSON_PATH = "/etc/eks/release.json";

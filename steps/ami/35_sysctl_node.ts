@@ -101,7 +101,9 @@ async function swapChanges(ctx: AmiContext): Promise<Change[]> {
     }));
   } else {
     out.push(
-      note("swapoff -a skipped: --root is not the running system (fstab swap entries are commented out)"),
+      note(
+        "swapoff -a skipped: --root is not the running system (swap entries in its /etc/fstab are commented out instead)",
+      ),
     );
   }
   return out;

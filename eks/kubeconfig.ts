@@ -1,0 +1,81 @@
+/**
+ * Kubelet's kubeconfig: the cluster endpoint, the CA file, and an exec credential from
+ * aws-iam-authenticator.
+ *
+ * Sources (awslabs/amazon-eks-ami):
+ * - `templates/al2/runtime/kubelet-kubeconfig` (commit 6c054415): cluster `kubernetes` with
+ *   `certificate-authority: /etc/kubernetes/pki/ca.crt`, context and user `kubelet`, exec
+ *   `client.authentication.k8s.io/v1beta1`, `/usr/bin/aws-iam-authenticator token -i CLUSTER_NAME
+ *   --region AWS_REGION` (nodeadm's EC2 template passes the same arguments).
+ * - nodeadm `nodeadm/internal/kubelet/kubeconfig.go` (commit 08389f01) and bootstrap.sh (commit
+ *   9e910f87): on a local Outposts cluster the cluster *id* replaces the name, and the file becomes
+ *   `/var/lib/kubelet/bootstrap-kubeconfig` (kubelet writes its own kubeconfig after TLS bootstrap).
+ */
+import { stringify } from "yaml";
+import { ConfigError } from "../lib/errors.ts";
+import type { NodeSettings } from "../steps/init/context.ts";
+import { CA_CERT } from "./node_paths.ts";
+
+/** Where the AMI installs aws-iam-authenticator (`eksnode ami` step 30). */
+export const AWS_IAM_AUTHENTICATOR = "/usr/bin/aws-iam-authenticator";
+
+/** The name the authenticator signs for: the cluster id on Outposts, else the cluster name. */
+export function authenticatorClusterId(node: NodeSettings): string {
+  if (!node.cluster.enableOutpost) return node.cluster.name;
+  if (!node.cluster.id) {
+    throw new ConfigError(
+      `cluster ${node.cluster.name} is a local Outposts cluster but no cluster id is known`,
+      "set spec.cluster.id (or pass --cluster-id)",
+    );
+  }
+  return node.cluster.id;
+}
+
+/**
+ * The kubeconfig YAML for kubelet.
+ * @example renderKubeconfig(node).includes("aws-iam-authenticator") // true
+ */
+export function renderKubeconfig(node: NodeSettings): string {
+  if (!/^https:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
+    throw new ConfigError(
+      `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// URL`,
+      "give the API server endpoint as DescribeCluster reports it",
+    );
+  }
+  const doc = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{
+      name: "kubernetes",
+      cluster: { "certificate-authority": CA_CERT, server: node.cluster.endpoint },
+    }],
+    contexts: [{ name: "kubelet", context: { cluster: "kubernetes", user: "kubelet" } }],
+    "current-context": "kubelet",
+    users: [{
+      name: "kubelet",
+      user: {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          command: AWS_IAM_AUTHENTICATOR,
+          args: ["token", "-i", authenticatorClusterId(node), "--region", node.region],
+        },
+      },
+    }],
+  };
+  return stringify(doc);
+}
+
+/**
+ * The CA file content: the PEM text, checked to hold a certificate, ending in a newline.
+ * Throws ConfigError when it is not PEM.
+ */
+export function renderCaCert(node: NodeSettings): string {
+  const pem = node.cluster.certificateAuthorityPem.trim();
+  if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem)) {
+    throw new ConfigError(
+      `the CA of cluster ${node.cluster.name} (from ${node.cluster.source}) is not a PEM certificate`,
+      "give certificateAuthority as base64 of the PEM text, as DescribeCluster returns it",
+    );
+  }
+  return pem + "\n";
+}

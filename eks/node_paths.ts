@@ -1,0 +1,42 @@
+/** Where `eksnode init` writes, one constant a file, so steps, triggers and tests agree. */
+
+/** Kubelet's image credential provider config (step 1). */
+export const CREDENTIAL_PROVIDER_CONFIG = "/etc/eks/image-credential-provider/config.json";
+/** Directory holding `ecr-credential-provider` (installed by `eksnode ami` step 32). */
+export const CREDENTIAL_PROVIDER_BIN_DIR = "/etc/eks/image-credential-provider";
+/** The rendered containerd config kept under /etc/eks (step 2). */
+export const EKS_CONTAINERD_CONFIG = "/etc/eks/containerd/containerd-config.toml";
+/** containerd's own config (step 2). */
+export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
+/** Drop-in with instance.environment for containerd (step 2). */
+export const CONTAINERD_ENV_DROPIN = "/etc/systemd/system/containerd.service.d/10-eksnode-env.conf";
+/** The rendered kubelet unit kept under /etc/eks (step 3). */
+export const EKS_KUBELET_UNIT = "/etc/eks/containerd/kubelet-containerd.service";
+/** The rendered sandbox-image unit kept under /etc/eks (step 4). */
+export const EKS_SANDBOX_IMAGE_UNIT = "/etc/eks/containerd/sandbox-image.service";
+/** The script the sandbox-image unit runs (step 4). */
+export const PULL_SANDBOX_IMAGE_SCRIPT = "/etc/eks/containerd/pull-sandbox-image.sh";
+/** The installed sandbox-image unit (step 4). */
+export const SANDBOX_IMAGE_UNIT = "/etc/systemd/system/sandbox-image.service";
+/** Cluster CA, referenced by the kubeconfig and the kubelet config (step 5). */
+export const CA_CERT = "/etc/kubernetes/pki/ca.crt";
+/** Kubelet's kubeconfig (step 5; written by kubelet itself on Outposts). */
+export const KUBECONFIG = "/var/lib/kubelet/kubeconfig";
+/** Kubelet's TLS-bootstrap kubeconfig on local Outposts clusters (step 5). */
+export const BOOTSTRAP_KUBECONFIG = "/var/lib/kubelet/bootstrap-kubeconfig";
+/** The installed kubelet unit (step 6). */
+export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
+/** Drop-in with instance.environment for kubelet (step 6). */
+export const KUBELET_ENV_DROPIN = "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf";
+/** Kubelet's KubeletConfiguration (step 7). */
+export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
+/** containerd's CRI socket. */
+export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
+
+/** Unit files and drop-ins the init steps write: a change to any of them needs a daemon-reload. */
+export const UNIT_FILES: readonly string[] = [
+  CONTAINERD_ENV_DROPIN,
+  SANDBOX_IMAGE_UNIT,
+  KUBELET_UNIT,
+  KUBELET_ENV_DROPIN,
+];

@@ -1,0 +1,127 @@
+/**
+ * systemd units and the helper script `eksnode init` installs: kubelet, sandbox-image, and the
+ * environment drop-ins.
+ *
+ * Sources (awslabs/amazon-eks-ami):
+ * - `templates/al2/runtime/kubelet-containerd.service` (as kept in the Vungle/amazon-eks-ami fork,
+ *   commit 330b4d5f; same file as `files/kubelet-containerd.service` @ 00afdb70 upstream): After/Requires
+ *   containerd and sandbox-image, Slice=runtime.slice, Restart=on-failure, RestartForceExitStatus=SIGPIPE,
+ *   RestartSec=5, KillMode=process, CPU/Memory accounting. The arguments are written into ExecStart
+ *   instead of `$KUBELET_ARGS $KUBELET_EXTRA_ARGS` drop-ins, so the unit alone says how kubelet runs.
+ *   `ExecStartPre=/sbin/iptables -P FORWARD ACCEPT` is left out, as nodeadm's AL2023 unit does
+ *   (containerd does not set the FORWARD policy to DROP the way dockerd did).
+ * - `templates/al2/runtime/sandbox-image.service` and `pull-sandbox-image.sh` (commit 64b70169):
+ *   a oneshot after containerd that gets an ECR password with `aws ecr get-login-password --region`
+ *   of the image's own region, retried with backoff, and pulls the image. Here `ctr` does the pull
+ *   (it ships with containerd; crictl is not installed by `eksnode ami`), the image and region are
+ *   arguments (so the unit changes when the image does), and RemainAfterExit keeps the unit active so
+ *   a second `eksnode init` sees it as done.
+ */
+import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
+import type { NodeSettings } from "../steps/init/context.ts";
+import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
+import { PULL_SANDBOX_IMAGE_SCRIPT } from "./node_paths.ts";
+
+const HEADER = "# Written by eksnode init; a later run overwrites changes made here.\n";
+
+/** The kubelet unit (installed as /etc/systemd/system/kubelet.service). */
+export function renderKubeletUnit(node: NodeSettings): string {
+  return `${HEADER}[Unit]
+Description=Kubernetes Kubelet
+Documentation=https://github.com/kubernetes/kubernetes
+After=containerd.service sandbox-image.service
+Requires=containerd.service sandbox-image.service
+
+[Service]
+Slice=runtime.slice
+ExecStart=${execCommandLine([KUBELET_BIN, ...kubeletArgs(node)])}
+Restart=on-failure
+RestartForceExitStatus=SIGPIPE
+RestartSec=5
+KillMode=process
+CPUAccounting=true
+MemoryAccounting=true
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * The region of an ECR registry host (`ACCOUNT.dkr.ecr[-fips].REGION.SUFFIX`), or undefined for
+ * any other registry (pulled without credentials).
+ * @example ecrRegistryRegion("602401143452.dkr.ecr.us-west-2.amazonaws.com") // "us-west-2"
+ */
+export function ecrRegistryRegion(registry: string): string | undefined {
+  return /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.[a-z0-9.-]+$/.exec(registry)?.[1];
+}
+
+/** The sandbox-image unit (installed as /etc/systemd/system/sandbox-image.service). */
+export function renderSandboxImageUnit(node: NodeSettings): string {
+  const region = ecrRegistryRegion(node.sandboxRegistry);
+  const argv = [PULL_SANDBOX_IMAGE_SCRIPT, node.sandboxImage, ...(region ? [region] : [])];
+  // A FIPS registry host: let `aws ecr get-login-password` use the FIPS endpoint too.
+  const fipsEnv = /\.dkr\.ecr-fips\./.test(node.sandboxRegistry)
+    ? `${environmentLines({ AWS_USE_FIPS_ENDPOINT: "true" }).join("\n")}\n`
+    : "";
+  return `${HEADER}[Unit]
+Description=Pull the sandbox (pause) image into containerd
+After=containerd.service network-online.target
+Wants=network-online.target
+Requires=containerd.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+${fipsEnv}ExecStart=${execCommandLine(argv)}
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/** The pull script: `pull-sandbox-image.sh IMAGE [ECR_REGION]`; static text, inputs are arguments. */
+export const PULL_SANDBOX_IMAGE_SH = `#!/usr/bin/env bash
+# Written by eksnode init. Pulls the sandbox (pause) image into containerd's k8s.io namespace,
+# with ECR credentials when a region is given. Usage: pull-sandbox-image.sh IMAGE [ECR_REGION]
+set -o errexit -o nounset -o pipefail
+
+image="$1"
+region="\${2:-}"
+
+if ctr --namespace k8s.io image ls --quiet | grep --fixed-strings --line-regexp --quiet -- "$image"; then
+  echo "sandbox image $image is already present"
+  exit 0
+fi
+
+MAX_RETRIES=3
+retry() {
+  local attempt
+  for attempt in $(seq 0 "$MAX_RETRIES"); do
+    if "$@"; then return 0; fi
+    if [[ $attempt -eq $MAX_RETRIES ]]; then return 1; fi
+    echo >&2 "attempt $((attempt + 1)) of $((MAX_RETRIES + 1)) failed: $1; retrying"
+    sleep $(((5 << (attempt + 1)) + RANDOM % 10))
+  done
+}
+
+if [[ -z $region ]]; then
+  retry ctr --namespace k8s.io image pull "$image"
+  exit 0
+fi
+
+password="$(retry aws ecr get-login-password --region "$region")" || password=""
+if [[ -z $password ]]; then
+  echo >&2 "could not get an ECR password for $region; pulling $image without credentials"
+  retry ctr --namespace k8s.io image pull "$image"
+else
+  retry ctr --namespace k8s.io image pull --user "AWS:$password" "$image"
+fi
+`;
+
+/** A `[Service]` drop-in exporting `env`, or undefined when `env` is empty. */
+export function renderEnvironmentDropIn(env: Readonly<Record<string, string>>): string | undefined {
+  const lines = environmentLines(env);
+  if (lines.length === 0) return undefined;
+  return `# Written by eksnode init from NodeConfig instance.environment.\n[Service]\n${lines.join("\n")}\n`;
+}

@@ -1,0 +1,133 @@
+# Packer template: bake an Amazon EKS worker AMI with eksnode.
+#
+#   deno task build                     # writes dist/eksnode-linux-x86_64 (and -aarch64)
+#   packer init examples/packer && packer build \
+#     -var kubernetes_version=1.32 -var bake_config=bake.toml examples/packer/eks-node.pkr.hcl
+#
+# The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh), then
+# `eksnode verify` re-hashes every installed binary against /etc/eks/release.json before the AMI is taken.
+# bake.toml pins the checksums upstream does not publish (ecr-credential-provider) and can set a mirror;
+# see README, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
+# (e.g. `-only` with a matrix in CI): each build is independent.
+
+packer {
+  required_plugins {
+    amazon = {
+      version = ">= 1.3.0"
+      source  = "github.com/hashicorp/amazon"
+    }
+  }
+}
+
+variable "kubernetes_version" {
+  type        = string
+  default     = "1.32"
+  description = "Kubernetes minor version of the node (kubelet and its S3 binaries)."
+}
+
+variable "arch" {
+  type        = string
+  default     = "x86_64"
+  description = "x86_64 or aarch64; picks the base AMI, the instance type and the eksnode binary."
+  validation {
+    condition     = contains(["x86_64", "aarch64"], var.arch)
+    error_message = "The arch must be x86_64 or aarch64."
+  }
+}
+
+variable "region" {
+  type    = string
+  default = "us-west-2"
+}
+
+variable "bake_config" {
+  type        = string
+  default     = "bake.toml"
+  description = "Local path of the eksnode bake config (TOML) uploaded to the instance."
+}
+
+variable "eksnode_dir" {
+  type        = string
+  default     = "dist"
+  description = "Directory holding eksnode-linux-<arch> as written by `deno task build`."
+}
+
+variable "ami_name_prefix" {
+  type    = string
+  default = "eksnode-node"
+}
+
+locals {
+  instance_type = var.arch == "aarch64" ? "m7g.large" : "m6i.large"
+  ami_arch      = var.arch == "aarch64" ? "arm64" : "x86_64"
+  build_stamp   = formatdate("YYYYMMDDhhmmss", timestamp())
+}
+
+data "amazon-ami" "al2023" {
+  region      = var.region
+  owners      = ["amazon"]
+  most_recent = true
+  filters = {
+    name                = "al2023-ami-2023.*-kernel-6.1-${local.ami_arch}"
+    architecture        = local.ami_arch
+    virtualization-type = "hvm"
+    root-device-type    = "ebs"
+  }
+}
+
+source "amazon-ebs" "eks-node" {
+  region          = var.region
+  source_ami      = data.amazon-ami.al2023.id
+  instance_type   = local.instance_type
+  ssh_username    = "ec2-user"
+  ami_name        = "${var.ami_name_prefix}-${var.kubernetes_version}-${var.arch}-${local.build_stamp}"
+  ami_description = "EKS worker node, Kubernetes ${var.kubernetes_version} (${var.arch}), baked by eksnode"
+
+  launch_block_device_mappings {
+    device_name           = "/dev/xvda"
+    volume_size           = 20
+    volume_type           = "gp3"
+    delete_on_termination = true
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  tags = {
+    Name              = "${var.ami_name_prefix}-${var.kubernetes_version}-${var.arch}"
+    KubernetesVersion = var.kubernetes_version
+    BaseAmi           = data.amazon-ami.al2023.id
+    BakedBy           = "eksnode"
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.eks-node"]
+
+  provisioner "file" {
+    source      = "${var.eksnode_dir}/eksnode-linux-${var.arch}"
+    destination = "/tmp/eksnode"
+  }
+
+  provisioner "file" {
+    source      = var.bake_config
+    destination = "/tmp/eksnode-bake.toml"
+  }
+
+  provisioner "shell" {
+    inline = [
+      "chmod 0755 /tmp/eksnode",
+      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json",
+      "sudo /usr/bin/eksnode verify",
+      "rm -f /tmp/eksnode /tmp/eksnode-bake.toml",
+    ]
+  }
+
+  post-processor "manifest" {
+    output     = "packer-manifest.json"
+    strip_path = true
+  }
+}

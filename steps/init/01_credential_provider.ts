@@ -1,0 +1,18 @@
+/** Step 1: the kubelet image credential provider config that hands ECR pulls to ecr-credential-provider. */
+import { renderCredentialProviderConfig } from "../../eks/credential_provider.ts";
+import { CREDENTIAL_PROVIDER_CONFIG } from "../../eks/node_paths.ts";
+import { file } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { InitContext } from "./context.ts";
+
+/** Writes /etc/eks/image-credential-provider/config.json for the node's Kubernetes version. */
+export const step: Step<InitContext> = {
+  id: "init.1",
+  number: 1,
+  title: "Image credential provider config",
+  group: "Kubelet",
+  plan(ctx) {
+    const text = renderCredentialProviderConfig({ kubernetesVersion: ctx.node.kubernetesVersion });
+    return [file(CREDENTIAL_PROVIDER_CONFIG, text, { mode: 0o644 })];
+  },
+};

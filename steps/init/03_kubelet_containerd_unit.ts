@@ -1,0 +1,17 @@
+/** Step 3: the kubelet unit for containerd, rendered with its arguments, kept under /etc/eks. */
+import { EKS_KUBELET_UNIT } from "../../eks/node_paths.ts";
+import { renderKubeletUnit } from "../../eks/node_units.ts";
+import { file } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { InitContext } from "./context.ts";
+
+/** Writes /etc/eks/containerd/kubelet-containerd.service (step 6 installs it). */
+export const step: Step<InitContext> = {
+  id: "init.3",
+  number: 3,
+  title: "kubelet unit for containerd",
+  group: "Kubelet",
+  plan(ctx) {
+    return [file(EKS_KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 })];
+  },
+};

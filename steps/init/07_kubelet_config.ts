@@ -1,0 +1,17 @@
+/** Step 7: the KubeletConfiguration, computed then overridden by NodeConfig kubelet.config. */
+import { renderKubeletConfig } from "../../eks/kubelet_config.ts";
+import { KUBELET_CONFIG } from "../../eks/node_paths.ts";
+import { file } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import type { InitContext } from "./context.ts";
+
+/** Writes /etc/kubernetes/kubelet/kubelet-config.json (0644). */
+export const step: Step<InitContext> = {
+  id: "init.7",
+  number: 7,
+  title: "kubelet config",
+  group: "Kubelet",
+  plan(ctx) {
+    return [file(KUBELET_CONFIG, renderKubeletConfig(ctx.node), { mode: 0o644 })];
+  },
+};

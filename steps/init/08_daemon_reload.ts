@@ -1,0 +1,16 @@
+/** Step 8: `systemctl daemon-reload` when a unit file or drop-in changed in this run. */
+import { UNIT_FILES } from "../../eks/node_paths.ts";
+import type { Step } from "../../lib/step.ts";
+import { daemonReload } from "../../lib/systemd.ts";
+import type { InitContext } from "./context.ts";
+
+/** Reloads systemd when steps 2, 4 or 6 changed a unit; a note under --root. */
+export const step: Step<InitContext> = {
+  id: "init.8",
+  number: 8,
+  title: "systemd daemon-reload",
+  group: "Linux",
+  plan(ctx) {
+    return [daemonReload([...UNIT_FILES], ctx.host.isSystemRoot)];
+  },
+};

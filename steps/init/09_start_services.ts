@@ -1,0 +1,71 @@
+/** Step 9: enable and start containerd, sandbox-image and kubelet; restart those whose config changed. */
+import {
+  BOOTSTRAP_KUBECONFIG,
+  CA_CERT,
+  CONTAINERD_CONFIG,
+  CONTAINERD_ENV_DROPIN,
+  CREDENTIAL_PROVIDER_CONFIG,
+  KUBECONFIG,
+  KUBELET_CONFIG,
+  KUBELET_ENV_DROPIN,
+  KUBELET_UNIT,
+  PULL_SANDBOX_IMAGE_SCRIPT,
+  SANDBOX_IMAGE_UNIT,
+} from "../../eks/node_paths.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import { enableUnit, startUnit } from "../../lib/systemd.ts";
+import type { InitContext } from "./context.ts";
+
+/** For each service, in start order: the files whose change in this run makes it restart. */
+export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
+  "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN],
+  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, PULL_SANDBOX_IMAGE_SCRIPT],
+  "kubelet.service": [
+    KUBELET_UNIT,
+    KUBELET_ENV_DROPIN,
+    KUBELET_CONFIG,
+    KUBECONFIG,
+    BOOTSTRAP_KUBECONFIG,
+    CA_CERT,
+    CREDENTIAL_PROVIDER_CONFIG,
+  ],
+};
+
+/** Where `eksnode ami` (or a package) may have installed containerd.service. */
+const CONTAINERD_UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+
+/**
+ * Restart (when triggered) before start: a stopped unit whose config changed is then started once,
+ * and the start check finds it active. startUnit returns start first, so the order is turned here.
+ */
+function ensureRunning(unit: string, isSystemRoot: boolean): Change[] {
+  const [start, ...restart] = startUnit(unit, isSystemRoot, [...RESTART_TRIGGERS[unit]]);
+  return [...restart, start];
+}
+
+/** Enables the three services (with --root, only the symlinks) and starts or restarts them. */
+export const step: Step<InitContext> = {
+  id: "init.9",
+  number: 9,
+  title: "Enable and start containerd, sandbox-image, kubelet",
+  group: "Linux",
+  async plan(ctx) {
+    const { host } = ctx;
+    let found = false;
+    for (const d of CONTAINERD_UNIT_DIRS) found ||= await host.exists(`${d}/containerd.service`);
+    if (!found) {
+      throw new ConfigError(
+        `containerd.service is not installed under ${host.root} (looked in ${
+          CONTAINERD_UNIT_DIRS.join(", ")
+        })`,
+        "run init on an image baked with `eksnode ami`, which installs containerd and its unit",
+      );
+    }
+    const units = Object.keys(RESTART_TRIGGERS);
+    return [
+      ...units.map((u) => enableUnit(u, host.root)),
+      ...units.flatMap((u) => ensureRunning(u, host.isSystemRoot)),
+    ];
+  },
+};

@@ -1,0 +1,295 @@
+/** Step 33's release files, `eksnode verify` and `eksnode collect-logs` on a baked root. */
+import assert from "node:assert/strict";
+import { runCollectLogs } from "../cli/collect_logs.ts";
+import { runVerify } from "../cli/verify.ts";
+import { isSecretPath, redactSecrets } from "../eks/log_bundle.ts";
+import { ChecksumError, ConfigError, ExitCode, exitCodeOf } from "../lib/errors.ts";
+import { Host } from "../lib/host.ts";
+import { readTar } from "../lib/tar.ts";
+import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";
+import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
+import { sha256 } from "./helpers.ts";
+
+const EPOCH = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+async function write(path: string, text: string, mode = 0o644) {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(path, text, { mode });
+  await Deno.chmod(path, mode);
+}
+
+/** Runs bash to source a file and print the named variables, one per line. */
+async function sourceVars(file: string, names: string[]): Promise<string[]> {
+  const script = 'set -eu; . "$1"; shift; for n in "$@"; do printf \'%s\\n\' "${!n}"; done';
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script, "bash", file, ...names],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).split("\n").slice(0, names.length);
+}
+
+Deno.test("release: SOURCE_DATE_EPOCH, newest /lib/modules kernel, every installed binary hashed from disk", async () => {
+  const b = await kubeBake({
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", SOURCE_DATE_EPOCH: String(EPOCH) },
+    editToml: (t) => t.replace("[versions]", `base_image = "ami-0123456789abcdef0"\n\n[versions]`),
+  });
+  try {
+    for (const k of ["6.1.9-1.amzn2023.x86_64", "6.1.10-2.amzn2023.x86_64", "5.10.200-1.amzn2.x86_64"]) {
+      await Deno.mkdir(b.at(`/lib/modules/${k}`), { recursive: true });
+    }
+    await write(b.at("/usr/bin/eksnode"), "#!/bin/sh\necho fake eksnode\n", 0o755);
+    const summary = await b.run([10, 11, ...KUBE_STEPS]);
+    assert.ok(summary.changeCount > 0);
+    const m = JSON.parse(await Deno.readTextFile(b.at("/etc/eks/release.json")));
+    assert.equal(m.buildTime, "2023-11-14T22:13:20.000Z");
+    assert.equal(m.kernel, "6.1.10-2.amzn2023.x86_64");
+    assert.equal(m.baseImage, "ami-0123456789abcdef0");
+    assert.equal(m.arch, "x86_64");
+    const byArtifact = new Map<string, string[]>();
+    for (const a of m.artifacts) {
+      assert.equal(a.sha256, sha256(await Deno.readFile(b.at(a.path))), a.path);
+      byArtifact.set(a.artifact, [...(byArtifact.get(a.artifact) ?? []), a.path]);
+    }
+    assert.deepEqual(byArtifact.get("eksnode"), ["/usr/bin/eksnode"]);
+    assert.deepEqual(byArtifact.get("runc"), ["/usr/sbin/runc"]);
+    assert.deepEqual(byArtifact.get("containerd"), [
+      "/usr/bin/containerd",
+      "/usr/bin/containerd-shim-runc-v2",
+      "/usr/bin/containerd-stress",
+      "/usr/bin/ctr",
+    ]);
+    assert.deepEqual(byArtifact.get("kubelet"), ["/usr/bin/kubelet"]);
+    assert.deepEqual(byArtifact.get("awsIamAuthenticator"), ["/usr/bin/aws-iam-authenticator"]);
+    assert.deepEqual(byArtifact.get("ecrCredentialProvider"), [
+      "/etc/eks/image-credential-provider/ecr-credential-provider",
+    ]);
+    assert.equal(byArtifact.get("cniPlugins")?.length, 7); // six plugins + LICENSE
+    const cni = m.artifacts.find((a: { artifact: string }) => a.artifact === "cniPlugins");
+    assert.equal(cni.source, b.mirror.artifacts.cniPlugins.upstream);
+
+    const vars = await sourceVars(b.at("/etc/eks/release"), [
+      "BASE_AMI_ID",
+      "BUILD_TIME",
+      "BUILD_KERNEL",
+      "ARCH",
+      "KUBERNETES_VERSION",
+      "EKSNODE_VERSION",
+      "RELEASE_MANIFEST_SHA256",
+    ]);
+    const kubeletVersion = (await b.context()).release.kubelet.version;
+    assert.deepEqual(vars.slice(0, 5), [
+      "ami-0123456789abcdef0",
+      "2023-11-14T22:13:20.000Z",
+      "6.1.10-2.amzn2023.x86_64",
+      "x86_64",
+      kubeletVersion,
+    ]);
+    assert.match(vars[5], /^\d+\.\d+\.\d+/);
+    assert.equal(vars[6], sha256(await Deno.readFile(b.at("/etc/eks/release.json"))));
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("release: without SOURCE_DATE_EPOCH a rebake keeps the build time; a changed binary rewrites it", async () => {
+  const b = await kubeBake();
+  try {
+    await b.run();
+    const first = JSON.parse(await Deno.readTextFile(b.at("/etc/eks/release.json")));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await b.run([33])).changeCount, 0);
+    await Deno.writeTextFile(b.at("/usr/bin/kubelet"), "#!/bin/sh\necho replaced\n");
+    const r = await b.run([33]);
+    assert.equal(r.changeCount, 2);
+    const second = JSON.parse(await Deno.readTextFile(b.at("/etc/eks/release.json")));
+    assert.notEqual(second.buildTime, first.buildTime);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("verify passes on a fresh bake and fails with exit code 5 after one byte changes or a file goes", async () => {
+  const b = await kubeBake();
+  try {
+    await b.run();
+    const out: string[] = [];
+    const n = await runVerify({ root: b.root }, (l) => out.push(l));
+    assert.ok(n >= 10, `only ${n} files listed`);
+    assert.match(out.at(-1)!, /^ok: \d+ files match/);
+
+    const kubelet = await Deno.readFile(b.at("/usr/bin/kubelet"));
+    kubelet[kubelet.length - 2] ^= 1;
+    await Deno.writeFile(b.at("/usr/bin/kubelet"), kubelet);
+    await Deno.remove(b.at("/opt/cni/bin/bridge"));
+    const lines: string[] = [];
+    await assert.rejects(() => runVerify({ root: b.root }, (l) => lines.push(l)), (err) => {
+      assert.ok(err instanceof ChecksumError);
+      assert.equal(exitCodeOf(err), ExitCode.checksum);
+      assert.match(err.message, /^2 of \d+ files/);
+      return true;
+    });
+    assert.equal(lines.length, 2);
+    assert.ok(lines.some((l) => l.startsWith("MISMATCH /usr/bin/kubelet (kubelet)")), lines.join("\n"));
+    assert.ok(lines.some((l) => l.startsWith("MISSING  /opt/cni/bin/bridge (cniPlugins)")), lines.join("\n"));
+
+    // The real command line: exit code 5.
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "verify", "--root", b.root],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(cli.stdout) + new TextDecoder().decode(cli.stderr);
+    assert.equal(cli.code, 5, text);
+    assert.match(text, /MISMATCH \/usr\/bin\/kubelet/);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("verify without a release manifest is a ConfigError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(() => runVerify({ root: dir }, () => {}), ConfigError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl config and never a secret", async () => {
+  const b = await kubeBake();
+  try {
+    await b.run();
+    const secrets = [
+      "hunter2",
+      "c2VjcmV0OnBhc3M=",
+      "k8s-aws-v1.aHR0cHM6Ly9zdHMu",
+      "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+      "S3CR3T-USERDATA",
+      "pr0xyPass",
+      "wJalrXUtnFEMI",
+    ];
+    await write(
+      b.at("/var/lib/kubelet/kubeconfig"),
+      `users:\n- name: kubelet\n  user:\n    token: ${secrets[2]}\n`,
+    );
+    await write(
+      b.at("/etc/kubernetes/kubelet/config.json"),
+      `{"kind":"KubeletConfiguration","authentication":{"webhook":{"enabled":true}},"maxPods":29}\n`,
+    );
+    await write(b.at("/etc/kubernetes/kubelet/bootstrap-kubeconfig"), `token: ${secrets[3]}\n`);
+    await write(
+      b.at("/etc/containerd/config.toml"),
+      `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."r.example".auth]\n  auth = "${
+        secrets[1]
+      }"\n  password = '${secrets[0]}'\n  username = "ops"\n`,
+    );
+    await write(b.at("/var/lib/cloud/instance/user-data.txt"), `#!/bin/sh\nexport X=${secrets[4]}\n`);
+    await write(
+      b.at("/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf"),
+      `[Service]\nEnvironment="HTTPS_PROXY=http://bob:${secrets[5]}@proxy:3128" "AWS_SECRET_ACCESS_KEY=${
+        secrets[6]
+      }"\n`,
+    );
+    await write(b.at("/etc/containerd/certs.d/r.example/client.key"), "-----BEGIN PRIVATE KEY-----\nabc\n");
+
+    const output = `${b.dir}/out/logs.tar.gz`;
+    const printed: string[] = [];
+    const written = await runCollectLogs(
+      { root: b.root, output },
+      (l) => printed.push(l),
+      new Date(EPOCH * 1000),
+    );
+    assert.equal(written, output);
+    assert.equal(((await Deno.stat(output)).mode ?? 0) & 0o777, 0o600);
+    assert.match(printed[0], /^wrote .*logs\.tar\.gz: \d+ files\/logs/);
+
+    const files = new Map<string, string>();
+    const fh = await Deno.open(output);
+    for await (const e of readTar(fh.readable, { gzip: true, archive: "logs.tar.gz" })) {
+      if (e.type === "file") files.set(e.name, new TextDecoder().decode(e.data));
+    }
+    for (
+      const want of [
+        "eksnode-logs/var/lib/eksnode/journal/ami.json",
+        "eksnode-logs/etc/eks/release",
+        "eksnode-logs/etc/eks/release.json",
+        "eksnode-logs/etc/kubernetes/kubelet/config.json",
+        "eksnode-logs/etc/containerd/config.toml",
+        "eksnode-logs/etc/sysctl.conf",
+        "eksnode-logs/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf",
+        "eksnode-logs/etc/sysctl.d/99-amazon.conf",
+        "eksnode-logs/COLLECTED.txt",
+      ]
+    ) assert.ok(files.has(want), `${want} missing; have ${[...files.keys()].join(", ")}`);
+    assert.ok(
+      ![...files.keys()].some((n) => /kubeconfig|user-data|client\.key/.test(n)),
+      [...files.keys()].join("\n"),
+    );
+    const all = [...files.values()].join("\n");
+    for (const s of secrets) assert.ok(!all.includes(s), `secret ${s} leaked`);
+    assert.match(files.get("eksnode-logs/etc/containerd/config.toml")!, /username = "ops"/);
+    assert.match(
+      files.get("eksnode-logs/etc/kubernetes/kubelet/config.json")!,
+      /"authentication":\{"webhook"/,
+    );
+    const summary = files.get("eksnode-logs/COLLECTED.txt")!;
+    assert.match(summary, /bootstrap-kubeconfig: may hold credentials, never collected/);
+    assert.match(summary, /journalctl -u kubelet -u containerd .*: --root is not the running system/);
+
+    // Default output: under the root's /var/log, 0600.
+    const host = await Host.open(b.root);
+    const def = await runCollectLogs({ root: b.root }, () => {}, new Date(EPOCH * 1000));
+    assert.equal(def, host.real("/var/log/eksnode-logs-20231114T221320Z.tar.gz"));
+    assert.equal(((await Deno.stat(def)).mode ?? 0) & 0o777, 0o600);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("redactSecrets and isSecretPath", () => {
+  const R = "<redacted by eksnode>";
+  const cases: [string, string][] = [
+    ["token: abc.def", `token: ${R}`],
+    ['  "password": "p@ss", "user": "u"', `  "password": "${R}", "user": "u"`],
+    ["auth = 'xyz'", `auth = '${R}'`],
+    [
+      'Environment="AWS_SECRET_ACCESS_KEY=wJalr/K7" "AWS_REGION=us-west-2"',
+      `Environment="AWS_SECRET_ACCESS_KEY=${R}" "AWS_REGION=us-west-2"`,
+    ],
+    ["AWS_SESSION_TOKEN=IQoJb3JpZ2lu", `AWS_SESSION_TOKEN=${R}`],
+    ["HTTPS_PROXY=http://bob:pr0xy@proxy.internal:3128", `HTTPS_PROXY=http://${R}@proxy.internal:3128`],
+    ["Authorization: Bearer abc123", `Authorization: Bearer ${R}`],
+    ["GET with Bearer abc123 done", `GET with Bearer ${R} done`],
+    ["x k8s-aws-v1.abcDEF_12 y", `x ${R} y`],
+    ['"authentication": {"x509": {}}', '"authentication": {"x509": {}}'],
+    ["maxPods: 29", "maxPods: 29"],
+    ["HTTP_PROXY=http://proxy.internal:3128", "HTTP_PROXY=http://proxy.internal:3128"],
+  ];
+  for (const [input, want] of cases) assert.equal(redactSecrets(input), want, input);
+  const paths: [string, boolean][] = [
+    ["/var/lib/kubelet/kubeconfig", true],
+    ["/etc/kubernetes/kubelet/bootstrap-kubeconfig", true],
+    ["/etc/x/client.key", true],
+    ["/var/lib/cloud/instance/user-data.txt", true],
+    ["/etc/kubernetes/kubelet/config.json", false],
+    ["/etc/sysctl.d/99-amazon.conf", false],
+  ];
+  for (const [p, want] of paths) assert.equal(isSecretPath(p), want, p);
+});
+
+Deno.test("compareKernelVersions and shellValue", async () => {
+  assert.deepEqual(
+    ["6.1.10-2.x", "5.10.200-1.x", "6.1.9-1.x", "6.10.1-1.x"].sort(compareKernelVersions),
+    ["5.10.200-1.x", "6.1.9-1.x", "6.1.10-2.x", "6.10.1-1.x"],
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const values = ["plain", "it's", "a b  c", "$(touch /tmp/eksnode-pwned)", "`x`", "\\n", ""];
+    await Deno.writeTextFile(`${dir}/f`, values.map((v, i) => `V${i}=${shellValue(v)}`).join("\n") + "\n");
+    assert.deepEqual(await sourceVars(`${dir}/f`, values.map((_, i) => `V${i}`)), values);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,520 @@
+/**
+ * `eksnode init` steps 1-9 end to end against temp roots: golden files for ten node shapes, real
+ * tools on the output (systemd-analyze, systemctl --root, kubectl, bash -n), idempotence, and which
+ * services a changed input restarts. Regenerate goldens with
+ * `UPDATE_GOLDEN=1 deno test -A tests/init_steps_test.ts` and review the diff.
+ */
+import assert from "node:assert/strict";
+import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
+import { kubeletArgs } from "../eks/kubelet_args.ts";
+import {
+  BOOTSTRAP_KUBECONFIG,
+  CA_CERT,
+  CONTAINERD_CONFIG,
+  CONTAINERD_ENV_DROPIN,
+  EKS_CONTAINERD_CONFIG,
+  EKS_KUBELET_UNIT,
+  KUBECONFIG,
+  KUBELET_CONFIG,
+  KUBELET_ENV_DROPIN,
+  KUBELET_UNIT,
+  PULL_SANDBOX_IMAGE_SCRIPT,
+  SANDBOX_IMAGE_UNIT,
+} from "../eks/node_paths.ts";
+import { ecrRegistryRegion } from "../eks/node_units.ts";
+import { applyContext } from "./helpers.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { Host } from "../lib/host.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { runSteps, type RunSummary } from "../lib/runner.ts";
+import type { Change } from "../lib/step.ts";
+import { quoteExecArg } from "../lib/systemd_quote.ts";
+import { splitShellWords } from "../lib/shell_words.ts";
+import { step as daemonReloadStep } from "../steps/init/08_daemon_reload.ts";
+import { RESTART_TRIGGERS, step as startStep } from "../steps/init/09_start_services.ts";
+import type { InitContext, NodeSettings } from "../steps/init/context.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
+import { testNode } from "./fakes/node_settings.ts";
+import { compareOrUpdate } from "./golden.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: what `eksnode ami` leaves on the image (containerd.service, kubelet) plus the targets
+// `systemd-analyze verify --root` needs to load the units. They are excluded from the goldens.
+
+const FIXTURES: Record<string, { text: string; mode: number }> = {
+  "/usr/lib/systemd/system/containerd.service": {
+    text:
+      "[Unit]\nDescription=containerd\n[Service]\nExecStart=/usr/bin/containerd\n[Install]\nWantedBy=multi-user.target\n",
+    mode: 0o644,
+  },
+  "/usr/bin/kubelet": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  ...Object.fromEntries(
+    ["sysinit.target", "basic.target", "shutdown.target", "network-online.target", "multi-user.target"].map((
+      t,
+    ) => [
+      `/usr/lib/systemd/system/${t}`,
+      { text: `[Unit]\nDescription=${t} (test fixture)\n`, mode: 0o644 },
+    ]),
+  ),
+};
+/** Files the runner itself keeps (journal), not outputs of the steps. */
+const RUNNER_STATE = /^\/var\/lib\/eksnode\//;
+
+async function fixtureHost(): Promise<Host> {
+  const host = await Host.open(await Deno.makeTempDir({ prefix: "eksnode-init-" }), {
+    PATH: Deno.env.get("PATH"),
+  });
+  for (const [path, f] of Object.entries(FIXTURES)) await host.writeFile(path, f.text, { mode: f.mode });
+  return host;
+}
+
+function context(
+  host: Host,
+  node: NodeSettings,
+  dryRun = false,
+): InitContext & { log: ReturnType<typeof memoryLogger> } {
+  return { host, log: memoryLogger(), dryRun, node };
+}
+
+async function runInit(host: Host, node: NodeSettings, dryRun = false): Promise<RunSummary> {
+  return await runSteps(INIT_STEPS, context(host, node, dryRun), { process: "init", dryRun });
+}
+
+/** Every file and symlink the steps left under the root (fixtures and runner state excluded). */
+async function outputs(host: Host): Promise<{ files: Record<string, string>; modes: string }> {
+  const files: Record<string, string> = {};
+  const modes: string[] = [];
+  const walk = async (inRoot: string) => {
+    for (const name of (await host.readDir(inRoot)) ?? []) {
+      const p = inRoot === "/" ? `/${name}` : `${inRoot}/${name}`;
+      if (p in FIXTURES || RUNNER_STATE.test(p)) continue;
+      const st = (await host.stat(p))!;
+      if (st.isSymlink) modes.push(`link ${p} -> ${await host.readLink(p)}`);
+      else if (st.isDirectory) await walk(p);
+      else {
+        files[p.slice(1)] = (await host.readText(p))!;
+        modes.push(`${st.mode.toString(8).padStart(4, "0")} ${p}`);
+      }
+    }
+  };
+  await walk("/");
+  return { files, modes: modes.sort().join("\n") + "\n" };
+}
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+async function have(command: string): Promise<boolean> {
+  return (await run(["sh", "-c", `command -v ${command}`]).catch(() => ({ code: 1 }))).code === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The golden cases.
+
+const CONTAINERD_MERGE = `[plugins.'io.containerd.cri.v1.images']
+max_concurrent_downloads = 10
+
+[plugins.'io.containerd.cri.v1.images'.registry]
+config_path = "/etc/containerd/certs.d"
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+BinaryName = "/usr/local/sbin/runc"
+`;
+
+const CASES: Record<string, NodeSettings> = {
+  "minimal-ipv4": testNode(),
+  "kubelet-config-override": testNode({
+    kubeletConfigOverrides: {
+      maxPods: 58,
+      serializeImagePulls: true,
+      featureGates: { InPlacePodVerticalScaling: true },
+      kubeReserved: { memory: "1Gi" },
+      registerWithTaints: [{ key: "dedicated", value: "batch", effect: "NoSchedule" }],
+    },
+  }),
+  "extra-kubelet-flags": testNode({
+    kubeletFlags: [
+      "--node-labels=eks.amazonaws.com/nodegroup=ng-1,team=data platform",
+      "--register-with-taints=dedicated=gpu:NoSchedule",
+      "--eviction-hard=memory.available<5%",
+      '--system-reserved=cpu=100m,note="$HOME"',
+      "--v=4",
+    ],
+    environment: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
+  }),
+  "containerd-config-merge": testNode({ containerdConfigOverride: CONTAINERD_MERGE }),
+  "ipv6": testNode({
+    cluster: { ipFamily: "ipv6", serviceCidr: "fd30:1c53:5f8a::/108" },
+    instance: { ipv6: "2600:1f14:abc:1200:5ef1:23c4:a1b2:c3d4", vpcIpv6Cidrs: ["2600:1f14:abc:1200::/56"] },
+    nodeIp: "2600:1f14:abc:1200:5ef1:23c4:a1b2:c3d4",
+    clusterDns: ["fd30:1c53:5f8a::a"],
+  }),
+  "custom-pause-registry": testNode({
+    sandboxImage: "registry.example.internal/mirror/eks/pause:3.10",
+    sandboxRegistry: "registry.example.internal",
+  }),
+  "china-cn-north-1": testNode({ region: "cn-north-1" }),
+  "govcloud-us-gov-west-1": testNode({ region: "us-gov-west-1" }),
+  "fips": testNode({ fips: true }),
+  "outpost": testNode({ cluster: { enableOutpost: true, id: "b2ac1f51-6e29-4d4a-b8f4-3c1d7c1e0a9f" } }),
+};
+
+for (const [name, node] of Object.entries(CASES)) {
+  Deno.test(`init golden: ${name}`, async (t) => {
+    const host = await fixtureHost();
+    try {
+      const first = await runInit(host, node);
+      assert.ok(first.changeCount > 10, `first run changed ${first.changeCount} things`);
+      const out = await outputs(host);
+      await compareOrUpdate(`init/${name}`, { ...out.files, MODES: out.modes });
+
+      await t.step("kubeconfig parses and kubectl reads it", async () => {
+        const path = node.cluster.enableOutpost ? BOOTSTRAP_KUBECONFIG : KUBECONFIG;
+        const doc = parseYaml(out.files[path.slice(1)]);
+        assert.equal(doc["current-context"], "kubelet");
+        assert.equal(doc.clusters[0].cluster.server, node.cluster.endpoint);
+        assert.deepEqual(doc.users[0].user.exec.args, [
+          "token",
+          "-i",
+          node.cluster.enableOutpost ? node.cluster.id : node.cluster.name,
+          "--region",
+          node.region,
+        ]);
+        if (!(await have("kubectl"))) return;
+        const r = await run(["kubectl", "config", "view", "--kubeconfig", host.real(path), "-o", "json"]);
+        assert.equal(r.code, 0, r.out);
+        const viewed = JSON.parse(r.out);
+        assert.equal(viewed.clusters[0].cluster["certificate-authority"], CA_CERT);
+        assert.equal(viewed.users[0].user.exec.command, "/usr/bin/aws-iam-authenticator");
+      });
+
+      await t.step("kubelet config parses, overrides win", () => {
+        const cfg = JSON.parse(out.files[KUBELET_CONFIG.slice(1)]);
+        assert.equal(cfg.kind, "KubeletConfiguration");
+        assert.deepEqual(cfg.clusterDNS, node.kubeletConfigOverrides.clusterDNS ?? node.clusterDns);
+        assert.equal(cfg.providerID, node.providerId);
+        for (const [k, v] of Object.entries(node.kubeletConfigOverrides)) {
+          if (typeof v !== "object" || Array.isArray(v)) assert.deepEqual(cfg[k], v, k);
+        }
+      });
+
+      await t.step("containerd config is TOML with the sandbox image pinned", () => {
+        const text = out.files[CONTAINERD_CONFIG.slice(1)];
+        assert.equal(text, out.files[EKS_CONTAINERD_CONFIG.slice(1)]);
+        // deno-lint-ignore no-explicit-any -- parsed TOML is walked by known keys
+        const toml = parseToml(text) as any;
+        assert.equal(toml.version, 3);
+        const images = toml.plugins["io.containerd.cri.v1.images"];
+        const runtime = toml.plugins["io.containerd.cri.v1.runtime"];
+        assert.equal(images.pinned_images.sandbox, node.sandboxImage);
+        assert.equal(runtime.containerd.runtimes.runc.options.SystemdCgroup, true);
+        assert.deepEqual({ ...runtime.cni }, { bin_dir: "/opt/cni/bin", conf_dir: "/etc/cni/net.d" });
+      });
+
+      await t.step("units pass systemd-analyze verify", async () => {
+        if (!(await have("systemd-analyze"))) return;
+        const r = await run([
+          "systemd-analyze",
+          "verify",
+          "--man=no",
+          `--root=${host.root}`,
+          KUBELET_UNIT,
+          SANDBOX_IMAGE_UNIT,
+        ]);
+        assert.equal(r.code, 0, r.out);
+        assert.equal(r.out.trim(), "", r.out);
+      });
+
+      await t.step("units are enabled in the root", async () => {
+        if (!(await have("systemctl"))) return;
+        for (const unit of ["kubelet", "sandbox-image", "containerd"]) {
+          const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", unit]);
+          assert.equal(r.out.trim(), "enabled", `${unit}: ${r.out}`);
+        }
+      });
+
+      await t.step("pull script is valid bash", async () => {
+        const r = await run(["bash", "-n", host.real(PULL_SANDBOX_IMAGE_SCRIPT)]);
+        assert.equal(r.code, 0, r.out);
+      });
+
+      await t.step("a second run changes nothing", async () => {
+        const again = await runInit(host, node);
+        assert.equal(again.changeCount, 0, JSON.stringify(again.steps.flatMap((s) => s.changes)));
+      });
+    } finally {
+      await Deno.remove(host.root, { recursive: true });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a changed input rewrites, and what it restarts.
+
+/** Keys of the changes steps 1-7 would apply now (what the runner would record as changed). */
+async function pendingKeys(host: Host, node: NodeSettings): Promise<Set<string>> {
+  const ctx = context(host, node);
+  const actx = applyContext(ctx);
+  const keys = new Set<string>();
+  for (const s of INIT_STEPS.filter((s) => s.number <= 7)) {
+    for (const c of await s.plan(ctx)) {
+      if (!c.informational && !(await c.satisfied(actx))) keys.add(c.key);
+    }
+  }
+  return keys;
+}
+
+/** The host seen as the running system, so steps 8-9 plan real restarts (nothing is applied). */
+function asSystemRoot(host: Host): Host {
+  return Object.create(host, { isSystemRoot: { value: true } }) as Host;
+}
+
+/** Which trigger-driven changes (restart, daemon-reload) of steps 8-9 would run given `changed`. */
+async function triggered(host: Host, node: NodeSettings, changed: Set<string>): Promise<string[]> {
+  const ctx = context(asSystemRoot(host), node);
+  const actx = { ...applyContext(ctx), run: { changed, dryRun: true } };
+  const plan: Change[] = [...(await daemonReloadStep.plan(ctx)), ...(await startStep.plan(ctx))];
+  const out: string[] = [];
+  for (const c of plan) {
+    if (c.key === "systemd:daemon-reload" || c.key.startsWith("unit-restarted:")) {
+      if (!(await c.satisfied(actx))) out.push(c.key);
+    }
+  }
+  return out;
+}
+
+Deno.test("init: changed kubelet overrides rewrite only kubelet-config.json and restart only kubelet", async () => {
+  const host = await fixtureHost();
+  try {
+    await runInit(host, testNode());
+    const changedNode = testNode({ kubeletConfigOverrides: { maxPods: 110 } });
+    const pending = await pendingKeys(host, changedNode);
+    assert.deepEqual([...pending], [KUBELET_CONFIG]);
+    assert.deepEqual(await triggered(host, changedNode, pending), ["unit-restarted:kubelet.service"]);
+
+    const second = await runInit(host, changedNode);
+    assert.deepEqual(second.steps.flatMap((s) => s.changes).map((c) => c.split(" ")[1]), [KUBELET_CONFIG]);
+    assert.equal(JSON.parse((await host.readText(KUBELET_CONFIG))!).maxPods, 110);
+    assert.deepEqual(await triggered(host, changedNode, new Set()), [], "nothing restarts without a change");
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: restart triggers follow the files that changed", async () => {
+  const host = await fixtureHost();
+  try {
+    await runInit(host, testNode());
+    const cases: [string, NodeSettings, string[]][] = [
+      ["containerd override", testNode({ containerdConfigOverride: CONTAINERD_MERGE }), [
+        "unit-restarted:containerd.service",
+      ]],
+      [
+        "new pause image",
+        testNode({ sandboxImage: "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.9" }),
+        [
+          "systemd:daemon-reload",
+          "unit-restarted:containerd.service",
+          "unit-restarted:sandbox-image.service",
+        ],
+      ],
+      ["extra kubelet flag", testNode({ kubeletFlags: ["--v=4"] }), [
+        "systemd:daemon-reload",
+        "unit-restarted:kubelet.service",
+      ]],
+      ["environment", testNode({ environment: { HTTP_PROXY: "http://p:3128" } }), [
+        "systemd:daemon-reload",
+        "unit-restarted:containerd.service",
+        "unit-restarted:kubelet.service",
+      ]],
+      [
+        "CA with trailing blank lines",
+        testNode({
+          cluster: {
+            certificateAuthorityPem: CASES["minimal-ipv4"].cluster.certificateAuthorityPem + "\n\n",
+          },
+        }),
+        [],
+      ],
+    ];
+    for (const [what, node, expected] of cases) {
+      assert.deepEqual(await triggered(host, node, await pendingKeys(host, node)), expected, what);
+    }
+    // Every restart trigger is a file some step writes.
+    const fresh = await fixtureHost();
+    const written = new Set<string>([
+      ...await pendingKeys(fresh, testNode()),
+      BOOTSTRAP_KUBECONFIG,
+      CONTAINERD_ENV_DROPIN,
+      KUBELET_ENV_DROPIN,
+    ]);
+    for (const [unit, files] of Object.entries(RESTART_TRIGGERS)) {
+      for (const f of files) assert.ok(written.has(f), `${unit} trigger ${f} is never written`);
+    }
+    await Deno.remove(fresh.root, { recursive: true });
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: emptying instance.environment removes both drop-ins", async () => {
+  const host = await fixtureHost();
+  try {
+    await runInit(host, testNode({ environment: { HTTPS_PROXY: "http://p:3128" } }));
+    assert.match((await host.readText(KUBELET_ENV_DROPIN))!, /Environment="HTTPS_PROXY=http:\/\/p:3128"/);
+    const second = await runInit(host, testNode());
+    assert.equal(await host.exists(KUBELET_ENV_DROPIN), false);
+    assert.equal(await host.exists(CONTAINERD_ENV_DROPIN), false);
+    assert.equal(second.changeCount, 2);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: --dry-run plans every file and writes none", async () => {
+  const host = await fixtureHost();
+  try {
+    const plan = await runInit(host, testNode(), true);
+    const planned = plan.steps.flatMap((s) => s.changes);
+    for (
+      const p of [KUBELET_CONFIG, KUBELET_UNIT, EKS_KUBELET_UNIT, KUBECONFIG, CA_CERT, CONTAINERD_CONFIG]
+    ) {
+      assert.ok(planned.some((c) => c.startsWith(`file ${p} `)), `${p} planned`);
+      assert.equal(await host.exists(p), false, `${p} not written`);
+    }
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Errors a user would meet.
+
+Deno.test("init: bad inputs fail with ConfigError naming the input", async () => {
+  const host = await fixtureHost();
+  try {
+    const cases: [string, NodeSettings, RegExp][] = [
+      [
+        "CA",
+        testNode({ cluster: { certificateAuthorityPem: "not a cert" } }),
+        /CA of cluster demo .* not a PEM/,
+      ],
+      [
+        "TOML",
+        testNode({ containerdConfigOverride: "[plugins\nx=" }),
+        /NodeConfig containerd.config is not valid TOML/,
+      ],
+      [
+        "replacement",
+        testNode({ containerdConfigReplacement: "version = = 3" }),
+        /--containerd-config-file config is not valid TOML/,
+      ],
+      ["outpost id", testNode({ cluster: { enableOutpost: true } }), /Outposts cluster but no cluster id/],
+      ["env name", testNode({ environment: { "BAD-NAME": "x" } }), /environment variable name "BAD-NAME"/],
+      ["endpoint", testNode({ cluster: { endpoint: "http://insecure" } }), /not an https:\/\/ URL/],
+    ];
+    for (const [what, node, message] of cases) {
+      await assert.rejects(runInit(host, node, true), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${what}: ${err}`);
+        assert.match(err.message, message, what);
+        return true;
+      });
+    }
+    await Deno.remove(host.real("/usr/lib/systemd/system/containerd.service"));
+    await assert.rejects(runInit(host, testNode(), true), /containerd.service is not installed/);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: containerd replacement keeps the user's file with SANDBOX_IMAGE filled in", async () => {
+  const host = await fixtureHost();
+  try {
+    const replacement =
+      'version = 3\n[plugins."io.containerd.cri.v1.images".pinned_images]\nsandbox = "SANDBOX_IMAGE"\n';
+    const node = testNode({ containerdConfigReplacement: replacement });
+    await runInit(host, node);
+    assert.equal(
+      await host.readText(CONTAINERD_CONFIG),
+      replacement.replace("SANDBOX_IMAGE", node.sandboxImage),
+    );
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pure pieces.
+
+Deno.test("kubeletArgs: version toggles as nodeadm and bootstrap.sh", () => {
+  const has = (v: string, flag: string) =>
+    kubeletArgs(testNode({ kubernetesVersion: v })).some((a) => a.startsWith(flag));
+  const table: [string, string, boolean][] = [
+    ["1.25", "--cloud-provider=aws", true],
+    ["1.25", "--hostname-override=", false],
+    ["1.26", "--cloud-provider=external", true],
+    ["1.26", "--container-runtime=remote", true],
+    ["1.27", "--container-runtime=remote", false],
+    ["1.28", "--pod-infra-container-image=", true],
+    ["1.29", "--pod-infra-container-image=", false],
+    ["1.34", "--hostname-override=ip-10-0-1-23.us-west-2.compute.internal", true],
+  ];
+  for (const [v, flag, want] of table) assert.equal(has(v, flag), want, `${v} ${flag}`);
+  const args = kubeletArgs(testNode({ kubeletFlags: ["--v=4", "--node-labels=a=b"] }));
+  assert.deepEqual(args.slice(-2), ["--v=4", "--node-labels=a=b"], "user flags come last");
+});
+
+Deno.test("ecrRegistryRegion: ECR hosts give their region, others none", () => {
+  const table: [string, string | undefined][] = [
+    ["602401143452.dkr.ecr.us-west-2.amazonaws.com", "us-west-2"],
+    ["602401143452.dkr.ecr-fips.us-east-1.amazonaws.com", "us-east-1"],
+    ["961992271922.dkr.ecr.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"],
+    ["registry.example.internal", undefined],
+    ["public.ecr.aws", undefined],
+  ];
+  for (const [host, region] of table) assert.equal(ecrRegistryRegion(host), region, host);
+});
+
+Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", async () => {
+  const table: [string, string][] = [
+    ["--v=2", "--v=2"],
+    ["a b", '"a b"'],
+    ["100%", '"100%%"'],
+    ["$HOME", '"$$HOME"'],
+    ['say "hi"', '"say \\"hi\\""'],
+    ["back\\slash", '"back\\\\slash"'],
+    ["", '""'],
+    [";", '";"'],
+    ["tab\there", '"tab\\there"'],
+  ];
+  for (const [arg, quoted] of table) assert.equal(quoteExecArg(arg), quoted, arg);
+
+  if (!(await have("systemd-analyze"))) return;
+  // systemd's own parser, through its debug dump of the loaded unit: "Command Line:" shows the argv
+  // shell-quoted with `$$` still escaped (it becomes `$` at spawn) and specifiers resolved.
+  const host = await fixtureHost();
+  try {
+    // Control characters are left out: the dump shows them as C escapes, which a shell reader keeps.
+    const node = testNode({ kubeletFlags: table.map(([a]) => a).filter((a) => !/[\t\n]/.test(a)) });
+    await runInit(host, node);
+    const r = await new Deno.Command("systemd-analyze", {
+      args: ["verify", "--man=no", `--root=${host.root}`, KUBELET_UNIT],
+      env: { SYSTEMD_LOG_LEVEL: "debug" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    const line = /Command Line: (.*)/.exec(text)?.[1];
+    assert.ok(line, "systemd-analyze printed the command line");
+    const argv = splitShellWords(line).map((w) => w.replaceAll("$$", "$"));
+    assert.deepEqual(argv, ["/usr/bin/kubelet", ...kubeletArgs(node)]);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
