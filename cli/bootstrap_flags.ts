@@ -10,7 +10,7 @@
  * a flag (bootstrap.sh read it only from the SERVICE_IPV4_CIDR environment variable).
  */
 import { UsageError } from "../lib/errors.ts";
-import { isIpv4, isIpv6, parseCidr } from "../lib/ipaddr.ts";
+import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 import {
   certificateAuthorityProblem,
@@ -135,7 +135,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     help: "cluster DNS address(es), overriding the one derived from the service CIDR",
     set: (v, f, a) => {
       const ips = v.split(",").map((s) => s.trim());
-      const bad = ips.find((ip) => !isIpv4(ip) && !isIpv6(ip));
+      const bad = ips.find((ip) => parseIpv4(ip) === undefined && parseIpv6(ip) === undefined);
       if (bad !== undefined) usage(f, v, `"${bad}" is not an IP address`);
       a.legacy.dnsClusterIp = ips;
     },
@@ -233,7 +233,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "CIDR",
     help: "the cluster's IPv4 service CIDR (bootstrap.sh read it from SERVICE_IPV4_CIDR)",
     set: (v, f, a) => {
-      if (parseCidr(v) !== "ipv4") usage(f, v, "must be an IPv4 CIDR such as 10.100.0.0/16");
+      if (cidrFamily(v) !== "ipv4") usage(f, v, "must be an IPv4 CIDR such as 10.100.0.0/16");
       a.legacy.serviceIpv4Cidr = v;
     },
   },
@@ -242,7 +242,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "CIDR",
     help: "the cluster's IPv6 service CIDR; implies --ip-family ipv6",
     set: (v, f, a) => {
-      if (parseCidr(v) !== "ipv6") usage(f, v, "must be an IPv6 CIDR such as fd00:1234::/108");
+      if (cidrFamily(v) !== "ipv6") usage(f, v, "must be an IPv6 CIDR such as fd00:1234::/108");
       a.legacy.serviceIpv6Cidr = v;
     },
   },
@@ -337,6 +337,14 @@ export function parseBootstrapArgs(argv: readonly string[]): BootstrapArgs {
   if (acc.strategy) spec.instance = { localStorage: { strategy: acc.strategy } };
   const nodeConfig: NodeConfigInput = { apiVersion: NODECONFIG_API_VERSION, kind: NODECONFIG_KIND, spec };
   return { nodeConfig, legacy, help };
+}
+
+function cidrFamily(value: string): IpFamily | undefined {
+  try {
+    return parseCidr(value).family;
+  } catch {
+    return undefined;
+  }
 }
 
 function bool(value: string, flag: string): boolean {

@@ -138,9 +138,14 @@ export function extract(src: DownloadSource, into: string, opts: ExtractOptions 
       await downloadVerified(host, src, tmp, { mode: 0o600 }, { log });
       try {
         const files: Stamp["files"] = [];
-        const fh = await Deno.open(host.real(tmp), { read: true });
         const archive = posix.basename(new URL(src.url).pathname);
-        for await (const entry of readTar(fh.readable, { gzip: true, archive })) {
+        const entries = async function* () {
+          const fh = await Deno.open(host.real(tmp), { read: true });
+          yield* readTar(fh.readable, { gzip: true, archive });
+        };
+        // First pass: read the whole archive, so an unsafe entry anywhere refuses it before any file lands.
+        for await (const _ of entries()) { /* readTar validates every entry */ }
+        for await (const entry of entries()) {
           const parts = entry.name.split("/").slice(opts.strip ?? 0);
           if (parts.length === 0 || parts.join("") === "") continue;
           const rel = parts.join("/");

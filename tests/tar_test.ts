@@ -67,6 +67,7 @@ Deno.test("extract change: verified, extracted with strip, stamped; rerun satisf
     const bad = extract({ url: `${srv.url}/evil.tgz`, sha256: sha256(evil) }, "/opt/x");
     await assert.rejects(bad.apply(a), /has an entry with ".."/);
     assert.equal(await ctx.host.exists("/escape"), false);
+    assert.equal(await ctx.host.exists("/opt/x/bin/ok"), false, "good entries before the bad one are not written either");
     assert.deepEqual(await ctx.host.readDir("/var/cache/eksnode"), []);
   } finally {
     await srv.close();
