@@ -23,7 +23,9 @@ function arg(name: string): string | undefined {
 async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
   const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text.trim().split("\n").slice(-8).join("\n")}`);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${text.trim().split("\n").slice(-8).join("\n")}`);
+  }
   return text;
 }
 
@@ -43,8 +45,12 @@ async function main(): Promise<number> {
   const missing = archs.filter((a) => !denortFor(a));
   if (missing.length) {
     console.error(
-      `error: no denort runtime for ${missing.join(", ")}: deno compile needs it and it cannot be downloaded here.\n` +
-        `hint: download denort-${TARGETS[missing[0]]}.zip for Deno ${Deno.version.deno} from the Deno releases ` +
+      `error: no denort runtime for ${
+        missing.join(", ")
+      }: deno compile needs it and it cannot be downloaded here.\n` +
+        `hint: download denort-${
+          TARGETS[missing[0]]
+        }.zip for Deno ${Deno.version.deno} from the Deno releases ` +
         `(on a machine with access), unzip it, and set DENORT_BIN=/path/to/denort ` +
         `(or DENORT_BIN_X86_64 / DENORT_BIN_AARCH64), or build one target with --target.`,
     );

@@ -52,7 +52,13 @@ const [tSubtle, hSubtle] = await time(async () => {
 record("crypto.subtle.digest (in memory)", tSubtle, +(rss() - rss0).toFixed(0));
 if (hSubtle !== hStream) throw new Error("hash mismatch between methods");
 
-for (const [name, cmd, args] of [["sha256sum", "sha256sum", [path]], ["openssl dgst", "openssl", ["dgst", "-sha256", path]]] as const) {
+for (
+  const [name, cmd, args] of [["sha256sum", "sha256sum", [path]], ["openssl dgst", "openssl", [
+    "dgst",
+    "-sha256",
+    path,
+  ]]] as const
+) {
   try {
     const [t, out] = await time(() => new Deno.Command(cmd, { args: [...args], stdout: "piped" }).output());
     if (!new TextDecoder().decode(out.stdout).includes(hStream)) throw new Error(`${cmd} disagrees`);
@@ -70,7 +76,12 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, asy
 const host = await Host.open(`${dir}/root`);
 const rssD = rss();
 const [tDl] = await time(() =>
-  downloadVerified(host, { url: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/blob`, sha256: hStream }, "/blob", {})
+  downloadVerified(
+    host,
+    { url: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/blob`, sha256: hStream },
+    "/blob",
+    {},
+  )
 );
 record("verified download (loopback)", tDl, +(rss() - rssD).toFixed(0));
 await server.shutdown();
@@ -78,14 +89,31 @@ await server.shutdown();
 // CLI start-up.
 const main = new URL("../main.ts", import.meta.url).pathname;
 const [tEval] = await time(() => new Deno.Command(Deno.execPath(), { args: ["eval", "0"] }).output());
-const [tSteps] = await time(() => new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "steps"], stdout: "null" }).output());
+const [tSteps] = await time(() =>
+  new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, "steps"], stdout: "null" }).output()
+);
 await Deno.remove(dir, { recursive: true });
 
 console.table(results);
-const ratio = (a: string, b: string) => (results[a] && results[b] ? (results[a].seconds / results[b].seconds).toFixed(2) : "n/a");
-console.log(`ratio stream / subtle time:        ${ratio("node:crypto stream", "crypto.subtle.digest (in memory)")} (goal <= 1)`);
+const ratio = (
+  a: string,
+  b: string,
+) => (results[a] && results[b] ? (results[a].seconds / results[b].seconds).toFixed(2) : "n/a");
+console.log(
+  `ratio stream / subtle time:        ${
+    ratio("node:crypto stream", "crypto.subtle.digest (in memory)")
+  } (goal <= 1)`,
+);
 console.log(`ratio stream / openssl time:       ${ratio("node:crypto stream", "openssl dgst")} (goal <= 3)`);
 console.log(`ratio stream / sha256sum time:     ${ratio("node:crypto stream", "sha256sum")}`);
-console.log(`ratio download / hash-from-disk:   ${ratio("verified download (loopback)", "node:crypto stream")} (goal <= 2)`);
-console.log(`memory: stream +${results["node:crypto stream"].rssMiB} MiB, subtle +${results["crypto.subtle.digest (in memory)"].rssMiB} MiB, download +${results["verified download (loopback)"].rssMiB} MiB for ${MIB} MiB`);
+console.log(
+  `ratio download / hash-from-disk:   ${
+    ratio("verified download (loopback)", "node:crypto stream")
+  } (goal <= 2)`,
+);
+console.log(
+  `memory: stream +${results["node:crypto stream"].rssMiB} MiB, subtle +${
+    results["crypto.subtle.digest (in memory)"].rssMiB
+  } MiB, download +${results["verified download (loopback)"].rssMiB} MiB for ${MIB} MiB`,
+);
 console.log(`ratio 'eksnode steps' / 'deno eval 0' start-up: ${(tSteps / tEval).toFixed(2)} (goal <= 3)`);

@@ -2,7 +2,7 @@
  * Flags shared by the commands that run steps (`ami`, `init`) and how they become a host, a logger
  * and a step selection.
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
 import { Host } from "../lib/host.ts";
 import { createLogger, type LogFormat, type Logger } from "../lib/log.ts";

@@ -115,7 +115,10 @@ async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
 }
 
 /** Checks a published checksum file against the pinned value. */
-export async function verifyPublishedChecksum(src: DownloadSource, opts: DownloadOptions = {}): Promise<void> {
+export async function verifyPublishedChecksum(
+  src: DownloadSource,
+  opts: DownloadOptions = {},
+): Promise<void> {
   if (!src.checksumUrl) return;
   const text = await fetchText(src.checksumUrl, opts);
   const fileName = new URL(src.url).pathname.split("/").pop() ?? "";
@@ -196,7 +199,10 @@ async function streamInto(
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel();
-      throw new NetworkError(`GET ${url} answered HTTP ${res.status}`, "check the URL or the --mirror layout");
+      throw new NetworkError(
+        `GET ${url} answered HTTP ${res.status}`,
+        "check the URL or the --mirror layout",
+      );
     }
     const lengthHeader = res.headers.get("content-length");
     const expected = lengthHeader === null ? undefined : Number(lengthHeader);

@@ -53,7 +53,10 @@ const textDecoder = new TextDecoder();
 /** Normalizes an in-root path, refusing relative paths and `..` that climbs above the root. */
 export function normalizeInRoot(path: string): string {
   if (!path.startsWith("/")) {
-    throw new ContainmentError(`path ${JSON.stringify(path)} is not absolute`, "paths inside --root start with /");
+    throw new ContainmentError(
+      `path ${JSON.stringify(path)} is not absolute`,
+      "paths inside --root start with /",
+    );
   }
   const out: string[] = [];
   for (const part of path.split("/")) {
@@ -89,7 +92,10 @@ export class Host {
   }
 
   /** Opens a root directory, creating it when missing. */
-  static async open(root: string, env: Record<string, string | undefined> = Deno.env.toObject()): Promise<Host> {
+  static async open(
+    root: string,
+    env: Record<string, string | undefined> = Deno.env.toObject(),
+  ): Promise<Host> {
     await Deno.mkdir(root, { recursive: true });
     return new Host(await Deno.realPath(root), env);
   }
@@ -322,7 +328,11 @@ export class Host {
 
   /** Finds an executable on PATH of the running system (not under the root). */
   async which(command: string): Promise<string | undefined> {
-    for (const dir of (this.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    for (
+      const dir of (this.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(
+        ":",
+      )
+    ) {
       if (!dir) continue;
       const candidate = join(dir, command);
       try {
@@ -354,7 +364,11 @@ export class Host {
       }).spawn();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
-        throw new CommandError(`command not found: ${argv[0]} (running: ${shown})`, `install ${argv[0]}`, err);
+        throw new CommandError(
+          `command not found: ${argv[0]} (running: ${shown})`,
+          `install ${argv[0]}`,
+          err,
+        );
       }
       throw new CommandError(`cannot start ${shown}: ${(err as Error).message}`, undefined, err);
     }
@@ -380,7 +394,10 @@ export class Host {
         stderr: textDecoder.decode(out.stderr),
       };
       if (timedOut) {
-        throw new CommandError(`${shown} timed out after ${timeoutMs / 1000}s`, "the command hung; see its logs");
+        throw new CommandError(
+          `${shown} timed out after ${timeoutMs / 1000}s`,
+          "the command hung; see its logs",
+        );
       }
       if (result.code !== 0 && !opts.allowFailure) {
         const tail = redact(tailLines(result.stderr || result.stdout, 5), opts.redact);

@@ -61,7 +61,15 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const emit = (level: Level, msg: string, fields: Record<string, unknown> = {}, event?: string) => {
     if (level === "debug" && !opts.debug) return;
     if (format === "json") {
-      write(JSON.stringify({ time: new Date().toISOString(), level, ...(event ? { event } : {}), msg, ...fields }));
+      write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          ...(event ? { event } : {}),
+          msg,
+          ...fields,
+        }),
+      );
       return;
     }
     clearBar();

@@ -54,7 +54,12 @@ export function parseStepList(text: string, flag: string): number[] {
   const out: number[] = [];
   for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new UsageError(`${flag}: "${part}" is not a step number or range`, `use e.g. ${flag} 22,29 or 1-7`);
+    if (!m) {
+      throw new UsageError(
+        `${flag}: "${part}" is not a step number or range`,
+        `use e.g. ${flag} 22,29 or 1-7`,
+      );
+    }
     const a = Number(m[1]);
     const b = m[2] ? Number(m[2]) : a;
     if (b < a) throw new UsageError(`${flag}: range "${part}" runs backwards`);
@@ -70,7 +75,10 @@ export function selectSteps<C extends StepContext>(steps: Step<C>[], sel: Select
   const check = (list: number[] | undefined, flag: string) => {
     for (const n of list ?? []) {
       if (!numbers.has(n)) {
-        throw new UsageError(`${flag}: there is no step ${n}`, `steps are numbered 1-${Math.max(...numbers)}`);
+        throw new UsageError(
+          `${flag}: there is no step ${n}`,
+          `steps are numbered 1-${Math.max(...numbers)}`,
+        );
       }
     }
   };
@@ -146,12 +154,20 @@ export async function runSteps<C extends StepContext>(
   log.event(
     "run.start",
     { process: opts.process, dryRun: opts.dryRun, root: host.root, steps: steps.map((s) => s.number) },
-    c.bold(`eksnode ${opts.process}${opts.dryRun ? " --dry-run (nothing is changed)" : ""}: ${steps.length} steps, root ${host.root}`),
+    c.bold(
+      `eksnode ${opts.process}${
+        opts.dryRun ? " --dry-run (nothing is changed)" : ""
+      }: ${steps.length} steps, root ${host.root}`,
+    ),
   );
   for (const step of steps) {
     const t0 = performance.now();
     const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
-    log.event("step.start", { step: step.id, number: step.number, title: step.title }, `${c.cyan(label)} ${step.title}`);
+    log.event(
+      "step.start",
+      { step: step.id, number: step.number, title: step.title },
+      `${c.cyan(label)} ${step.title}`,
+    );
     const result: StepResult = {
       id: step.id,
       number: step.number,
@@ -168,7 +184,11 @@ export async function runSteps<C extends StepContext>(
         await mapLimit(batch, batch[0].parallel ? (opts.jobs ?? 4) : 1, async (change) => {
           if (change.informational) {
             result.notes.push(change.describe());
-            log.event("step.note", { step: step.id, note: change.describe() }, c.dim(`      ${change.describe()}`));
+            log.event(
+              "step.note",
+              { step: step.id, note: change.describe() },
+              c.dim(`      ${change.describe()}`),
+            );
             return;
           }
           if (await change.satisfied(applyCtx)) {
@@ -179,7 +199,11 @@ export async function runSteps<C extends StepContext>(
           if (opts.dryRun) {
             run.changed.add(change.key);
             result.changes.push(text);
-            log.event("change.planned", { step: step.id, kind: change.kind, key: change.key, change: text }, `    ${c.yellow("would")} ${text}`);
+            log.event(
+              "change.planned",
+              { step: step.id, kind: change.kind, key: change.key, change: text },
+              `    ${c.yellow("would")} ${text}`,
+            );
             return;
           }
           const tc = performance.now();
@@ -202,7 +226,9 @@ export async function runSteps<C extends StepContext>(
       log.event(
         "step.done",
         { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
-        `      ${n ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`) : c.dim("no change")}` +
+        `      ${
+          n ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`) : c.dim("no change")
+        }` +
           c.dim(` (${result.seconds.toFixed(2)}s)`),
       );
     } catch (err) {
@@ -230,11 +256,16 @@ export async function runSteps<C extends StepContext>(
   };
   log.event(
     "run.done",
-    { process: opts.process, steps: results.length, changes: summary.changeCount, seconds: round(summary.seconds) },
+    {
+      process: opts.process,
+      steps: results.length,
+      changes: summary.changeCount,
+      seconds: round(summary.seconds),
+    },
     c.bold(
-      `${opts.process}: ${results.length} steps, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
-        opts.dryRun ? " planned, nothing changed" : ""
-      } in ${summary.seconds.toFixed(2)}s`,
+      `${opts.process}: ${results.length} steps, ${summary.changeCount} change${
+        summary.changeCount === 1 ? "" : "s"
+      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s`,
     ),
   );
   return summary;

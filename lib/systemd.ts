@@ -9,7 +9,11 @@ import type { Change } from "./step.ts";
 /** `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run. */
 export function daemonReload(whenChanged: string[], isSystemRoot: boolean): Change {
   if (!isSystemRoot) return note("systemctl daemon-reload skipped: --root is not the running system");
-  return exec(["systemctl", "daemon-reload"], { why: "unit files changed", whenChanged, key: "systemd:daemon-reload" });
+  return exec(["systemctl", "daemon-reload"], {
+    why: "unit files changed",
+    whenChanged,
+    key: "systemd:daemon-reload",
+  });
 }
 
 /** `systemctl enable UNIT` (with `--root` when not the running system), checked with is-enabled. */
@@ -36,7 +40,8 @@ export function startUnit(unit: string, isSystemRoot: boolean, restartWhenChange
       why: "not running",
       key: `unit-started:${unit}`,
       check: async ({ host }) =>
-        (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() === "active",
+        (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() ===
+          "active",
     }),
     ...(restartWhenChanged.length
       ? [exec(["systemctl", "restart", unit], {

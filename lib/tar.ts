@@ -76,7 +76,9 @@ export function safeEntryName(name: string, archive: string): string {
 export function safeLinkTarget(name: string, target: string, archive: string): void {
   const resolved = posix.normalize(posix.join(posix.dirname(name), target));
   if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
-    throw new ContainmentError(`archive ${archive} has a symlink ${name} -> ${target} leading outside; refused`);
+    throw new ContainmentError(
+      `archive ${archive} has a symlink ${name} -> ${target} leading outside; refused`,
+    );
   }
 }
 
@@ -87,7 +89,9 @@ export async function* readTar(
 ): AsyncGenerator<TarEntry> {
   const archive = opts.archive ?? "archive";
   const source = opts.gzip
-    ? stream.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+    ? stream.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    )
     : stream;
   const r = new ByteReader(source.getReader());
   let longName: string | undefined;
@@ -135,7 +139,9 @@ export async function* readTar(
     } else if (typeflag === "1") {
       throw new ContainmentError(`archive ${archive} has a hard link ${name} -> ${linkname}; refused`);
     } else {
-      throw new ContainmentError(`archive ${archive} has an unsupported entry type '${typeflag}' (${name}); refused`);
+      throw new ContainmentError(
+        `archive ${archive} has an unsupported entry type '${typeflag}' (${name}); refused`,
+      );
     }
     linkname = "";
   }

@@ -86,7 +86,9 @@ Deno.test("ami: full bake into a temp root is pinned by golden files; rerun chan
     const plan = await eksnode(args(root, "--dry-run"), { env: ENV });
     assert.equal(plan.code, 0, plan.stderr);
     assert.deepEqual(await snapshotTree(root, JOURNAL), {}, "dry-run writes nothing");
-    for (let n = 1; n <= 37; n++) assert.match(plan.stdout, new RegExp(`\\[${String(n).padStart(2, "0")}/37\\]`));
+    for (let n = 1; n <= 37; n++) {
+      assert.match(plan.stdout, new RegExp(`\\[${String(n).padStart(2, "0")}/37\\]`));
+    }
 
     const bake = await eksnode(args(root), { env: ENV });
     assert.equal(bake.code, 0, bake.stderr);
@@ -116,9 +118,14 @@ Deno.test("ami: a tampered artifact fails its step with exit 5 and leaves no fil
     const root = `${dir}/root`;
     const r = await eksnode(args(root), { env: ENV });
     assert.equal(r.code, 5, r.stderr);
-    assert.match(r.stderr, /^error: step 22 \(Install kubelet \(checksum-verified\)\): checksum mismatch for .*kubelet: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/);
+    assert.match(
+      r.stderr,
+      /^error: step 22 \(Install kubelet \(checksum-verified\)\): checksum mismatch for .*kubelet: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/,
+    );
     assert.equal(await Deno.stat(`${root}/usr/bin/kubelet`).catch(() => undefined), undefined);
-    const leftovers = [...Deno.readDirSync(`${root}/usr/bin`)].map((e) => e.name).filter((n) => n.includes("kubelet"));
+    const leftovers = [...Deno.readDirSync(`${root}/usr/bin`)].map((e) => e.name).filter((n) =>
+      n.includes("kubelet")
+    );
     assert.deepEqual(leftovers, []);
     assert.match(r.stdout, /\[21\/37\]/, "steps before 22 ran");
     assert.doesNotMatch(r.stdout, /\[23\/37\]/, "no step after the failure ran");

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs `eksnode ARGS` with extra env, from `cwd` (default: a directory that is not the repo). */
-export async function eksnode(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export async function eksnode(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", MAIN, ...args],
     cwd: opts.cwd ?? "/",

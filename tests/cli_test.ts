@@ -5,18 +5,44 @@ import { eksnode } from "./cli_run.ts";
 Deno.test("--help lists every command and the exit codes", async () => {
   const r = await eksnode(["--help"]);
   assert.equal(r.code, 0);
-  for (const cmd of ["ami", "init", "steps", "verify", "collect-logs"]) assert.match(r.stdout, new RegExp(`\\n  ${cmd}\\b`));
+  for (const cmd of ["ami", "init", "steps", "verify", "collect-logs"]) {
+    assert.match(r.stdout, new RegExp(`\\n  ${cmd}\\b`));
+  }
   assert.match(r.stdout, /Exit codes:/);
   assert.match(r.stdout, /AWS_EC2_METADATA_SERVICE_ENDPOINT/);
 });
 
 Deno.test("ami --help and init --help list their flags", async () => {
   const ami = await eksnode(["ami", "--help"]);
-  for (const f of ["--root", "--dry-run", "--only", "--skip", "--from", "--log-format", "--kubernetes-version", "--mirror", "--config", "--package-manager", "--self"]) {
+  for (
+    const f of [
+      "--root",
+      "--dry-run",
+      "--only",
+      "--skip",
+      "--from",
+      "--log-format",
+      "--kubernetes-version",
+      "--mirror",
+      "--config",
+      "--package-manager",
+      "--self",
+    ]
+  ) {
     assert.ok(ami.stdout.includes(f), `ami --help lacks ${f}`);
   }
   const init = await eksnode(["init", "--help"]);
-  for (const f of ["--root", "--dry-run", "--config-source", "--apiserver-endpoint", "--b64-cluster-ca", "--kubelet-extra-args", "--use-max-pods"]) {
+  for (
+    const f of [
+      "--root",
+      "--dry-run",
+      "--config-source",
+      "--apiserver-endpoint",
+      "--b64-cluster-ca",
+      "--kubelet-extra-args",
+      "--use-max-pods",
+    ]
+  ) {
     assert.ok(init.stdout.includes(f), `init --help lacks ${f}`);
   }
 });

@@ -50,7 +50,13 @@ Deno.test("published checksum that disagrees with the pin fails before downloadi
   try {
     const host = await tempHost();
     await assert.rejects(
-      downloadVerified(host, { url: `${srv.url}/k`, sha256: good, checksumUrl: `${srv.url}/k.sha256` }, "/k", {}, fast),
+      downloadVerified(
+        host,
+        { url: `${srv.url}/k`, sha256: good, checksumUrl: `${srv.url}/k.sha256` },
+        "/k",
+        {},
+        fast,
+      ),
       /disagrees with the pinned one/,
     );
     assert.equal(srv.hits["/k"], undefined);
@@ -91,7 +97,13 @@ Deno.test("5xx then success: retried with backoff", async () => {
   const srv = fileServer({ "/runc": { body, failFirst: [503, 500] } });
   try {
     const host = await tempHost();
-    const r = await downloadVerified(host, { url: `${srv.url}/runc`, sha256: good }, "/usr/sbin/runc", {}, fast);
+    const r = await downloadVerified(
+      host,
+      { url: `${srv.url}/runc`, sha256: good },
+      "/usr/sbin/runc",
+      {},
+      fast,
+    );
     assert.equal(r.attempts, 3);
     assert.equal(srv.hits["/runc"], 3);
   } finally {

@@ -10,7 +10,9 @@ export async function tempHost(prefix = "eksnode-test-"): Promise<Host> {
 }
 
 /** A step context on a temp host with a memory logger. */
-export async function tempContext(dryRun = false): Promise<StepContext & { log: ReturnType<typeof memoryLogger> }> {
+export async function tempContext(
+  dryRun = false,
+): Promise<StepContext & { log: ReturnType<typeof memoryLogger> }> {
   return { host: await tempHost(), log: memoryLogger(), dryRun };
 }
 
@@ -58,7 +60,9 @@ export function fileServer(files: Record<string, Served>) {
       });
       return new Response(stream, { headers: { "content-length": String(body.length) } });
     }
-    return new Response(body as Uint8Array<ArrayBuffer>, { headers: { "content-length": String(body.length) } });
+    return new Response(body as Uint8Array<ArrayBuffer>, {
+      headers: { "content-length": String(body.length) },
+    });
   });
   const addr = server.addr as Deno.NetAddr;
   return {

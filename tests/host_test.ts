@@ -74,7 +74,8 @@ Deno.test("exec captures output; non-zero exit names command and stderr tail", a
   assert.equal(ok.stderr, "err\n");
   await assert.rejects(
     host.exec(["sh", "-c", "echo first >&2; echo 'the real reason' >&2; exit 3"]),
-    (e: Error) => e instanceof CommandError && /sh -c .* exited with code 3: first \| the real reason/.test(e.message),
+    (e: Error) =>
+      e instanceof CommandError && /sh -c .* exited with code 3: first \| the real reason/.test(e.message),
   );
   const soft = await host.exec(["false"], { allowFailure: true });
   assert.equal(soft.code, 1);

@@ -11,7 +11,12 @@ import { snapshotTree, tempHost } from "./helpers.ts";
 function process(config: string, opts: { crashAtStep3?: { armed: boolean } } = {}): Step[] {
   return [
     { id: "t.1", number: 1, title: "Make /etc/demo", plan: () => [dir("/etc/demo")] },
-    { id: "t.2", number: 2, title: "Write config", plan: () => [file("/etc/demo/app.conf", config, { mode: 0o600 })] },
+    {
+      id: "t.2",
+      number: 2,
+      title: "Write config",
+      plan: () => [file("/etc/demo/app.conf", config, { mode: 0o600 })],
+    },
     {
       id: "t.3",
       number: 3,
@@ -47,7 +52,10 @@ function withRestartLog(steps: Step[], path: string): Step[] {
     plan: async (ctx: StepContext) =>
       (await s.plan(ctx)).map((c) =>
         c.kind === "exec"
-          ? exec(["sh", "-c", 'echo restarted >> "$0"', path], { whenChanged: ["/etc/demo/app.conf"], key: c.key })
+          ? exec(["sh", "-c", 'echo restarted >> "$0"', path], {
+            whenChanged: ["/etc/demo/app.conf"],
+            key: c.key,
+          })
           : c
       ),
   }));
@@ -64,7 +72,11 @@ Deno.test("run applies changes; rerun with same inputs reports 0 changes; change
   const second = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
   assert.equal(second.changeCount, 0);
   assert.equal(await Deno.readTextFile(`${host.root}/restarts`), "restarted\n");
-  const third = await runSteps(withRestartLog(process("a=2\n"), `${host.root}/restarts`), { host, log, dryRun: false }, {
+  const third = await runSteps(withRestartLog(process("a=2\n"), `${host.root}/restarts`), {
+    host,
+    log,
+    dryRun: false,
+  }, {
     process: "t",
     dryRun: false,
   });
@@ -89,7 +101,10 @@ Deno.test("a run killed midway resumes: triggers from the interrupted run still 
   const log = memoryLogger();
   const crash = { armed: true };
   const steps = withRestartLog(process("a=1\n", { crashAtStep3: crash }), `${host.root}/restarts`);
-  await assert.rejects(runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false }), /power lost/);
+  await assert.rejects(
+    runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false }),
+    /power lost/,
+  );
   const journal = JSON.parse((await host.readText(journalPath("t")))!);
   assert.equal(journal.finished, false);
   assert.deepEqual(journal.changed, ["/etc/demo", "/etc/demo/app.conf"]);
@@ -101,7 +116,11 @@ Deno.test("a run killed midway resumes: triggers from the interrupted run still 
   assert.ok(log.lines.some((l) => l.startsWith("resuming an interrupted t run")));
 
   const clean = await tempHost();
-  await runSteps(withRestartLog(process("a=1\n"), `${clean.root}/restarts`), { host: clean, log, dryRun: false }, {
+  await runSteps(withRestartLog(process("a=1\n"), `${clean.root}/restarts`), {
+    host: clean,
+    log,
+    dryRun: false,
+  }, {
     process: "t",
     dryRun: false,
   });
@@ -127,7 +146,16 @@ Deno.test("--log-format json: every line parses and carries the event", async ()
   const events = log.lines.map((l) => JSON.parse(l));
   assert.deepEqual(
     events.map((e) => e.event).filter(Boolean),
-    ["run.start", "step.start", "change.applied", "step.done", "step.start", "change.applied", "step.done", "run.done"],
+    [
+      "run.start",
+      "step.start",
+      "change.applied",
+      "step.done",
+      "step.start",
+      "change.applied",
+      "step.done",
+      "run.done",
+    ],
   );
   assert.equal(events.at(-1).changes, 2);
   assert.ok(events.every((e) => typeof e.time === "string" && e.level));

@@ -7,7 +7,12 @@ import { applyContext, fileServer, sha256, tempContext } from "./helpers.ts";
 
 async function entries(list: TarInput[]) {
   const out = [];
-  for await (const e of readTar(new Blob([await makeTar(list) as Uint8Array<ArrayBuffer>]).stream(), { gzip: true, archive: "t.tgz" })) {
+  for await (
+    const e of readTar(new Blob([await makeTar(list) as Uint8Array<ArrayBuffer>]).stream(), {
+      gzip: true,
+      archive: "t.tgz",
+    })
+  ) {
     out.push(e);
   }
   return out;
@@ -56,7 +61,9 @@ Deno.test("extract change: verified, extracted with strip, stamped; rerun satisf
   try {
     const ctx = await tempContext();
     const a = applyContext(ctx);
-    const change = extract({ url: `${srv.url}/good.tgz`, sha256: sha256(good) }, "/usr/local/bin", { strip: 1 });
+    const change = extract({ url: `${srv.url}/good.tgz`, sha256: sha256(good) }, "/usr/local/bin", {
+      strip: 1,
+    });
     assert.equal(await change.satisfied(a), false);
     await change.apply(a);
     assert.equal(await ctx.host.readText("/usr/local/bin/ctr"), "ctr");
@@ -67,7 +74,11 @@ Deno.test("extract change: verified, extracted with strip, stamped; rerun satisf
     const bad = extract({ url: `${srv.url}/evil.tgz`, sha256: sha256(evil) }, "/opt/x");
     await assert.rejects(bad.apply(a), /has an entry with ".."/);
     assert.equal(await ctx.host.exists("/escape"), false);
-    assert.equal(await ctx.host.exists("/opt/x/bin/ok"), false, "good entries before the bad one are not written either");
+    assert.equal(
+      await ctx.host.exists("/opt/x/bin/ok"),
+      false,
+      "good entries before the bad one are not written either",
+    );
     assert.deepEqual(await ctx.host.readDir("/var/cache/eksnode"), []);
   } finally {
     await srv.close();

@@ -30,12 +30,16 @@ async function eksnode(args: string[], env: Record<string, string> = {}): Promis
 }
 
 try {
-  console.log(`demo: artifact mirror ${mirror.url}, instance metadata ${cloud.imdsUrl}, EKS API ${cloud.eksUrl}`);
+  console.log(
+    `demo: artifact mirror ${mirror.url}, instance metadata ${cloud.imdsUrl}, EKS API ${cloud.eksUrl}`,
+  );
   console.log(`demo: fresh root ${root}`);
   await eksnode(["ami", "--root", root, "--config", bake, "--self", main]);
   await eksnode(["init", "--root", root], cloud.env);
   console.log(`\n$ eksnode ami --root ${root} --config bake.toml   (second run: nothing to change)`);
-  await eksnode(["ami", "--root", root, "--config", bake, "--self", main, "--log-format", "json"]).catch(() => {});
+  await eksnode(["ami", "--root", root, "--config", bake, "--self", main, "--log-format", "json"]).catch(
+    () => {},
+  );
 } finally {
   await Promise.all([mirror.close(), cloud.close()]);
 }

@@ -13,5 +13,13 @@ import { step as s09 } from "./09_start_services.ts";
 
 /** All init steps in order. */
 export const INIT_STEPS: Step<InitContext>[] = [
-  s01, s02, s03, s04, s05, s06, s07, s08, s09,
+  s01,
+  s02,
+  s03,
+  s04,
+  s05,
+  s06,
+  s07,
+  s08,
+  s09,
 ];

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import {
   type Arch,
   githubArtifact,
-  type KubernetesComponent,
   kubernetesArtifact,
+  type KubernetesComponent,
   kubernetesRelease,
   versions,
 } from "../../assets/versions.ts";
@@ -31,7 +31,9 @@ export interface MirrorOptions {
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const enc = new TextEncoder();
 const script = (name: string, version: string) =>
-  enc.encode(`#!/bin/sh\n# synthetic ${name} for eksnode tests; not the real binary\necho "${name} ${version}"\n`);
+  enc.encode(
+    `#!/bin/sh\n# synthetic ${name} for eksnode tests; not the real binary\necho "${name} ${version}"\n`,
+  );
 
 /** Synthetic bytes for each artifact. */
 async function build(kv: string, arch: Arch): Promise<Record<MirrorArtifact, Uint8Array>> {
@@ -83,7 +85,14 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const artifacts = {} as Mirror["artifacts"];
   const pins: string[] = [];
   const toPath = (u: string) => `/${new URL(u).host}${new URL(u).pathname}`;
-  const names: MirrorArtifact[] = ["kubelet", "awsIamAuthenticator", "ecrCredentialProvider", "containerd", "runc", "cniPlugins"];
+  const names: MirrorArtifact[] = [
+    "kubelet",
+    "awsIamAuthenticator",
+    "ecrCredentialProvider",
+    "containerd",
+    "runc",
+    "cniPlugins",
+  ];
   for (const name of names) {
     if ((name === "awsIamAuthenticator" || name === "ecrCredentialProvider") && !rel[name]) continue;
     const r = name === "containerd" || name === "runc" || name === "cniPlugins"
@@ -91,7 +100,9 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
       : kubernetesArtifact(versions, kv, name, arch);
     const good = bodies[name];
     const hash = sha(good);
-    const served = opts.tamper?.includes(name) ? new Uint8Array([...good, ...enc.encode("# tampered\n")]) : good;
+    const served = opts.tamper?.includes(name)
+      ? new Uint8Array([...good, ...enc.encode("# tampered\n")])
+      : good;
     const path = toPath(r.url);
     files.set(path, { body: served, artifact: name });
     const fileName = path.split("/").pop();
@@ -113,7 +124,9 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
       await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), closed]);
       clearTimeout(timer);
     }
-    return new Response(f.body as Uint8Array<ArrayBuffer>, { headers: { "content-length": String(f.body.length) } });
+    return new Response(f.body as Uint8Array<ArrayBuffer>, {
+      headers: { "content-length": String(f.body.length) },
+    });
   });
   const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
   // TOML keys: kubernetes."1.32".kubelet.sha256.x86_64 = "…" under [versions].
