@@ -9,8 +9,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.1",
   number: 1,
-  title: "Image credential provider config",
-  group: "Kubelet",
+  title: "Write /etc/eks/image-credential-provider/config.json",
   plan(ctx) {
     const text = renderCredentialProviderConfig({ kubernetesVersion: ctx.node.kubernetesVersion });
     return [file(CREDENTIAL_PROVIDER_CONFIG, text, { mode: 0o644 })];

@@ -10,8 +10,7 @@ import { environmentDropIn } from "./env_dropin.ts";
 export const step: Step<InitContext> = {
   id: "init.2",
   number: 2,
-  title: "containerd config",
-  group: "Containerd",
+  title: "Write /etc/eks/containerd/containerd-config.toml (installed as containerd's config)",
   plan(ctx) {
     const text = renderContainerdConfig(ctx.node);
     return [

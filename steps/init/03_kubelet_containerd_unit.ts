@@ -9,8 +9,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.3",
   number: 3,
-  title: "kubelet unit for containerd",
-  group: "Kubelet",
+  title: "Write /etc/eks/containerd/kubelet-containerd.service",
   plan(ctx) {
     return [file(EKS_KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 })];
   },

@@ -13,8 +13,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.4",
   number: 4,
-  title: "sandbox-image unit",
-  group: "Containerd",
+  title: "Write /etc/eks/containerd/sandbox-image.service",
   plan(ctx) {
     const unit = renderSandboxImageUnit(ctx.node);
     return [

@@ -9,8 +9,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.5",
   number: 5,
-  title: "kubeconfig and cluster CA",
-  group: "Kubernetes/EKS",
+  title: "Write /var/lib/kubelet/kubeconfig and the cluster CA",
   plan(ctx) {
     const node = ctx.node;
     const ca = file(CA_CERT, renderCaCert(node), { mode: 0o644 });

@@ -10,8 +10,7 @@ import { environmentDropIn } from "./env_dropin.ts";
 export const step: Step<InitContext> = {
   id: "init.6",
   number: 6,
-  title: "Install kubelet unit",
-  group: "Kubelet",
+  title: "Install /etc/systemd/system/kubelet.service",
   plan(ctx) {
     return [
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),

@@ -9,8 +9,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.7",
   number: 7,
-  title: "kubelet config",
-  group: "Kubelet",
+  title: "Write /etc/kubernetes/kubelet/kubelet-config.json",
   plan(ctx) {
     return [file(KUBELET_CONFIG, renderKubeletConfig(ctx.node), { mode: 0o644 })];
   },

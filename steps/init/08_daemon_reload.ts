@@ -8,8 +8,7 @@ import type { InitContext } from "./context.ts";
 export const step: Step<InitContext> = {
   id: "init.8",
   number: 8,
-  title: "systemd daemon-reload",
-  group: "Linux",
+  title: "systemctl daemon-reload",
   plan(ctx) {
     return [daemonReload([...UNIT_FILES], ctx.host.isSystemRoot)];
   },

@@ -48,8 +48,7 @@ function ensureRunning(unit: string, isSystemRoot: boolean): Change[] {
 export const step: Step<InitContext> = {
   id: "init.9",
   number: 9,
-  title: "Enable and start containerd, sandbox-image, kubelet",
-  group: "Linux",
+  title: "Enable and start containerd, sandbox-image and kubelet",
   async plan(ctx) {
     const { host } = ctx;
     let found = false;
