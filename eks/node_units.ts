@@ -56,8 +56,11 @@ export function ecrRegistryRegion(registry: string): string | undefined {
   return /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.[a-z0-9.-]+$/.exec(registry)?.[1];
 }
 
-/** The sandbox-image unit (installed as /etc/systemd/system/sandbox-image.service). */
-export function renderSandboxImageUnit(node: NodeSettings): string {
+/**
+ * The sandbox-image unit (installed as /etc/systemd/system/sandbox-image.service). The bake (ami step 18)
+ * renders it for the bake region and init re-renders it for the node's region: one renderer for both.
+ */
+export function renderSandboxImageUnit(node: Pick<NodeSettings, "sandboxImage" | "sandboxRegistry">): string {
   const region = ecrRegistryRegion(node.sandboxRegistry);
   const argv = [PULL_SANDBOX_IMAGE_SCRIPT, node.sandboxImage, ...(region ? [region] : [])];
   // A FIPS registry host: let `aws ecr get-login-password` use the FIPS endpoint too.

@@ -3,23 +3,17 @@
  * is not cached; containerd.service and sandbox-image.service are enabled (`systemctl --root` under
  * another root), and the units are checked with `systemd-analyze verify`.
  */
-import pullScript from "../../assets/templates/pull-sandbox-image.sh" with { type: "text" };
-import sandboxUnit from "../../assets/templates/sandbox-image.service" with { type: "text" };
+import { PULL_SANDBOX_IMAGE_SCRIPT, SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
+import { PULL_SANDBOX_IMAGE_SH, renderSandboxImageUnit } from "../../eks/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
 import { CommandError } from "../../lib/errors.ts";
 import type { AmiContext } from "./context.ts";
-
-/** The unit's content. */
-export const SANDBOX_IMAGE_SERVICE: string = sandboxUnit;
-/** The pull script's content. */
-export const PULL_SANDBOX_IMAGE_SH: string = pullScript;
+import { bakeSandboxImage } from "./image_cache.ts";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
-const SANDBOX_UNIT_PATH = "/etc/systemd/system/sandbox-image.service";
-const SCRIPT_PATH = "/etc/eks/containerd/pull-sandbox-image.sh";
 
 /**
  * Lines of `systemd-analyze verify` that only say the tree is incomplete, not that a unit is wrong:
@@ -83,12 +77,14 @@ export const step: Step<AmiContext> = {
   group: "Containerd",
   async plan(ctx) {
     const { host } = ctx;
+    // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region.
+    const image = bakeSandboxImage(ctx);
     const out: Change[] = [
-      file(SCRIPT_PATH, PULL_SANDBOX_IMAGE_SH, { mode: 0o755 }),
-      file(SANDBOX_UNIT_PATH, SANDBOX_IMAGE_SERVICE),
+      file(PULL_SANDBOX_IMAGE_SCRIPT, PULL_SANDBOX_IMAGE_SH, { mode: 0o755 }),
+      file(SANDBOX_IMAGE_UNIT, renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] })),
     ];
     const unitKeys = [
-      SANDBOX_UNIT_PATH,
+      SANDBOX_IMAGE_UNIT,
       "/etc/systemd/system/containerd.service",
       "/etc/systemd/system/runtime.slice",
     ];

@@ -1,0 +1,181 @@
+/**
+ * `eksnode init`: join this instance to its EKS cluster at first boot. cloud-init runs it (or
+ * `/etc/eks/bootstrap.sh CLUSTER [flags]`, a shim that execs `eksnode init "$@"`). Every input is read
+ * and resolved before any of the 9 steps runs, so a bad input ends with one error and nothing written.
+ *
+ * Input precedence (README "eksnode init inputs" repeats it):
+ *
+ * 1. Node configuration, from exactly one of:
+ *    a. bootstrap.sh flags, when a CLUSTER_NAME argument or any bootstrap.sh flag is given
+ *       (cli/bootstrap_flags.ts: `--flag value` and `--flag=value`); user data is not read then;
+ *    b. otherwise NodeConfig from `--config-source` (default `imds://user-data`; repeatable; `file://PATH`
+ *       is a file or a drop-in directory on the running system, not under --root). The NodeConfig
+ *       documents of all sources, and the MIME parts within user data, are merged in order (later wins,
+ *       kubelet flags append: eks/nodeconfig_merge.ts). Giving both a. and `--config-source` is an error.
+ * 2. Cluster endpoint and CA: from 1.; ONLY when one of them is missing, EKS DescribeCluster, read first
+ *    from `<root>/var/lib/eksnode/cluster-<name>.json` (so a reboot does not call the API again) and
+ *    written there (0600) after a successful, non-dry run. Throttling and 5xx are retried with bounded
+ *    jittered backoff; `--aws-api-retry-attempts N` sets the number of tries (default 6). The service
+ *    CIDR, IP family and outpost settings come from 1. first, then from DescribeCluster when it was read.
+ * 3. Instance facts (id, type, zone, region, IPs, VPC CIDRs, private DNS name): IMDSv2, always
+ *    (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address).
+ * 4. Max pods: `--max-pods` in the kubelet flags → kubelet config `maxPods` → the embedded ENI table →
+ *    EC2 DescribeInstanceTypes for a type the table lacks (failure: one AwsApiError). `--prefix-delegation`
+ *    (or EKSNODE_PREFIX_DELEGATION=true) uses the prefix formula with its 110/250 ceiling;
+ *    `--use-max-pods false` writes no maxPods (kube-reserved is still sized for the computed value).
+ * 5. vCPUs (max-pods ceiling, kube-reserved CPU): DescribeInstanceTypes when it was called, else the
+ *    `processor` lines of `<root>/proc/cpuinfo`, else the runtime's CPU count.
+ * 6. Kubernetes version: KUBERNETES_VERSION in `<root>/etc/eks/release` (written by `eksnode ami`),
+ *    else `/usr/bin/kubelet --version` (only when --root is /), else the cluster's version when
+ *    DescribeCluster was read, else a ConfigError.
+ * 7. FIPS registry endpoints: `--fips` or EKSNODE_FIPS=true. Pause image: `--pause-container-account`
+ *    and `--pause-container-version` (bootstrap.sh flags), else the EKS registry of the region.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { UsageError } from "../lib/errors.ts";
+import { runSteps } from "../lib/runner.ts";
+import { DEFAULT_CONFIG_SOURCE } from "../eks/config_source.ts";
+import type { InitContext, NodeSettings } from "../steps/init/context.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
+import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
+import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
+import { type GatheredInputs, gatherInputs, type GatherOptions, type InitRequest } from "./init_inputs.ts";
+
+/** Flags of `eksnode init` beyond the run flags and the bootstrap.sh flags. */
+export interface InitFlags extends RunFlags {
+  configSource?: string[];
+  fips?: boolean;
+  prefixDelegation?: boolean;
+}
+
+/** The bootstrap.sh flags as commander options, with the attribute name commander stores each under. */
+const BOOTSTRAP_OPTIONS = BOOTSTRAP_FLAGS.map((f) => {
+  const option = new Option(`${f.flag} <${f.value}>`, f.help).helpGroup("bootstrap.sh flags:");
+  return { flag: f.flag, option, key: option.attributeName() };
+});
+
+/**
+ * The bootstrap.sh argv from a parsed command line, or undefined when neither a cluster name nor a
+ * bootstrap.sh flag was given (NodeConfig mode).
+ * @example bootstrapArgv("my-cluster", { b64ClusterCa: "LS0t" }) // ["my-cluster", "--b64-cluster-ca=LS0t"]
+ */
+export function bootstrapArgv(
+  clusterName: string | undefined,
+  opts: Record<string, unknown>,
+): string[] | undefined {
+  const argv: string[] = [];
+  for (const { flag, key } of BOOTSTRAP_OPTIONS) {
+    const value = opts[key];
+    if (typeof value === "string") argv.push(`${flag}=${value}`);
+  }
+  if (clusterName === undefined && argv.length === 0) return undefined;
+  return clusterName === undefined ? argv : [clusterName, ...argv];
+}
+
+/** Turns parsed flags into the request for {@link gatherInputs}. */
+export function initRequest(
+  clusterName: string | undefined,
+  opts: InitFlags & Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+): InitRequest {
+  const argv = bootstrapArgv(clusterName, opts);
+  if (argv && opts.configSource) {
+    throw new UsageError(
+      "--config-source cannot be combined with a cluster name or bootstrap.sh flags",
+      "configure the node either with bootstrap.sh flags or with a NodeConfig",
+    );
+  }
+  return {
+    bootstrapArgv: argv,
+    configSources: opts.configSource ?? [DEFAULT_CONFIG_SOURCE],
+    fips: opts.fips === true || env.EKSNODE_FIPS === "true",
+    prefixDelegation: opts.prefixDelegation === true || env.EKSNODE_PREFIX_DELEGATION === "true",
+  };
+}
+
+/** Builds the init step context: run flags → host and logger, then every input resolved (nothing written). */
+export async function initContext(
+  clusterName: string | undefined,
+  opts: InitFlags & Record<string, unknown>,
+  env: Record<string, string> = Deno.env.toObject(),
+  gather: GatherOptions = {},
+): Promise<{ ctx: InitContext; gathered: GatheredInputs; prepared: Prepared }> {
+  const request = initRequest(clusterName, opts, env);
+  const prepared = await prepareRun(opts, env);
+  const gathered = await gatherInputs(prepared.host, prepared.log, request, env, gather);
+  const ctx: InitContext = {
+    host: prepared.host,
+    log: prepared.log,
+    dryRun: prepared.dryRun,
+    node: gathered.node,
+  };
+  return { ctx, gathered, prepared };
+}
+
+/** The lines that show what was resolved (no secrets: no user data, no CA). */
+export function describeSettings(n: NodeSettings): string[] {
+  const reserved = Object.entries(n.kubeReserved).map(([k, v]) => `${k}=${v}`).join(", ");
+  return [
+    `cluster ${n.cluster.name}: ${n.cluster.endpoint} (from ${n.cluster.source}), ${n.cluster.ipFamily}` +
+    (n.cluster.serviceCidr ? `, service CIDR ${n.cluster.serviceCidr}` : "") +
+    (n.cluster.enableOutpost ? `, local Outposts cluster ${n.cluster.id}` : ""),
+    `kubernetes ${n.kubernetesVersion}; node ${n.nodeName} (${n.providerId}), node IP ${n.nodeIp}`,
+    `region ${n.region} (partition ${n.partition}, ${n.dnsSuffix}); cluster DNS ${n.clusterDns.join(",")}`,
+    `max pods ${n.maxPods ?? "unset (kubelet default)"} (${n.maxPodsSource}); kube-reserved ${reserved}`,
+    `sandbox image ${n.sandboxImage}`,
+  ];
+}
+
+/** The `init` command. */
+export function initCommand() {
+  const cmd = withRunFlags(
+    new Command("init")
+      .description(
+        "join this instance to its EKS cluster: the 9 numbered steps (see `eksnode steps init`); " +
+          "reads NodeConfig from user data, or takes bootstrap.sh's arguments",
+      )
+      .argument("[cluster-name]", "the EKS cluster name, as for bootstrap.sh (then bootstrap.sh flags apply)")
+      .option(
+        "--config-source <uri>",
+        `NodeConfig source, repeatable, merged in order: imds://user-data or file://PATH (default ${DEFAULT_CONFIG_SOURCE})`,
+        (value: string, prev: string[] | undefined) => [...(prev ?? []), value],
+      )
+      .option(
+        "--fips",
+        "pull the pause image from FIPS endpoints where the region has them (or EKSNODE_FIPS=true)",
+      )
+      .option(
+        "--prefix-delegation",
+        "the VPC CNI uses prefix delegation: size max pods for /28 prefixes (or EKSNODE_PREFIX_DELEGATION=true)",
+      ),
+  );
+  for (const { option } of BOOTSTRAP_OPTIONS) cmd.addOption(option);
+  return cmd
+    .action(async (clusterName, opts) => {
+      const { ctx, gathered, prepared } = await initContext(
+        clusterName,
+        opts as InitFlags & Record<string, unknown>,
+      );
+      const n = ctx.node;
+      ctx.log.event("init.settings", {
+        cluster: n.cluster.name,
+        clusterSource: n.cluster.source,
+        kubernetesVersion: n.kubernetesVersion,
+        instanceType: n.instance.instanceType,
+        nodeName: n.nodeName,
+        nodeIp: n.nodeIp,
+        clusterDns: n.clusterDns,
+        maxPods: n.maxPods ?? null,
+        maxPodsSource: n.maxPodsSource,
+        kubeReserved: n.kubeReserved,
+        sandboxImage: n.sandboxImage,
+      }, describeSettings(n).join("\n"));
+      if (!ctx.dryRun) await gathered.commit();
+      await runSteps(INIT_STEPS, ctx, {
+        process: "init",
+        dryRun: ctx.dryRun,
+        jobs: prepared.jobs,
+        ...prepared.selection,
+      });
+    });
+}

@@ -1,0 +1,216 @@
+/**
+ * Gathers the inputs of `eksnode init` (instance metadata, NodeConfig or bootstrap.sh flags, DescribeCluster
+ * through its on-disk cache, DescribeInstanceTypes, the installed Kubernetes version, the CPU count) and
+ * resolves them into {@link NodeSettings}. Nothing is written here: the DescribeCluster answer is kept
+ * and written to its cache by {@link GatheredInputs.commit} only once everything resolved, so a failed
+ * run leaves the root as it was. The precedence is documented at the top of cli/init.ts.
+ */
+import { parse as parseToml } from "smol-toml";
+import { ConfigError, UsageError } from "../lib/errors.ts";
+import type { Host } from "../lib/host.ts";
+import type { Logger } from "../lib/log.ts";
+import { type AwsEnv, describeSdkError } from "../eks/aws_call.ts";
+import { loadConfigSources } from "../eks/config_source.ts";
+import { describeInstanceType, type InstanceTypeInfo } from "../eks/ec2_api.ts";
+import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
+import { ImdsClient, type ImdsOptions } from "../eks/imds.ts";
+import {
+  countProcessors,
+  kubeletVersionOutput,
+  missingClusterFields,
+  needsInstanceTypeLookup,
+  type NodeInputs,
+  releaseKubernetesVersion,
+  resolveNodeSettings,
+} from "../eks/node_settings.ts";
+import type { NodeConfigInput } from "../eks/nodeconfig.ts";
+import type { NodeSettings } from "../steps/init/context.ts";
+import { type BootstrapLegacy, parseBootstrapArgs } from "./bootstrap_flags.ts";
+
+/** What the command line asked for, before anything is read. */
+export interface InitRequest {
+  /** bootstrap.sh-style argv (cluster name and flags); undefined in NodeConfig mode. */
+  bootstrapArgv?: string[];
+  /** Config source URIs in merge order (NodeConfig mode). */
+  configSources: string[];
+  fips: boolean;
+  prefixDelegation: boolean;
+}
+
+/** The resolved settings plus the deferred write of the DescribeCluster cache. */
+export interface GatheredInputs {
+  node: NodeSettings;
+  /** What {@link resolveNodeSettings} was given (for tests and debug output). */
+  inputs: NodeInputs;
+  /** Writes the DescribeCluster answer to its cache when it came from the API (call when not a dry run). */
+  commit(): Promise<void>;
+}
+
+/** Knobs for tests: IMDS client options beyond the environment. */
+export interface GatherOptions {
+  imds?: Omit<ImdsOptions, "env">;
+}
+
+/** Where the DescribeCluster answer for `cluster` is cached inside the root. */
+export function clusterCachePath(cluster: string): string {
+  return `/var/lib/eksnode/cluster-${cluster}.json`;
+}
+
+/** The version file `eksnode ami` writes (step 33). */
+export const RELEASE_FILE = "/etc/eks/release";
+
+/** Reads every input, calls AWS only where needed, and resolves the node's settings; writes nothing. */
+export async function gatherInputs(
+  host: Host,
+  log: Logger,
+  request: InitRequest,
+  env: AwsEnv,
+  opts: GatherOptions = {},
+): Promise<GatheredInputs> {
+  const imds = new ImdsClient({ ...opts.imds, env });
+  // The configuration first: flag and config-source mistakes are reported before IMDS is waited for.
+  const config = request.bootstrapArgv
+    ? fromBootstrapArgs(request.bootstrapArgv)
+    : await fromConfigSources(request.configSources, imds, log);
+  const instance = await imds.instanceMetadata();
+  log.info(
+    `instance ${instance.instanceId}: ${instance.instanceType} in ${instance.availabilityZone} ` +
+      `(IMDSv2 at ${imds.endpoint})`,
+  );
+  const { nodeConfig, origin, legacy } = config;
+  const name = nodeConfig.spec?.cluster?.name;
+  if (!name) {
+    throw new ConfigError(`no cluster name in ${origin}`, "set spec.cluster.name in the NodeConfig");
+  }
+  const retry = (api: string) => ({
+    ...(legacy.awsApiRetryAttempts !== undefined
+      ? { attempts: Math.max(1, legacy.awsApiRetryAttempts) }
+      : {}),
+    onRetry: (err: unknown, attempt: number, delayMs: number) =>
+      log.warn(`${api}: ${describeSdkError(err)}; retry ${attempt} in ${delayMs} ms`),
+  });
+  const aws = (api: string) => ({ env, region: instance.region, retry: retry(api) });
+
+  let described: NodeInputs["described"];
+  let pendingCache: string | undefined;
+  const missing = missingClusterFields(nodeConfig);
+  if (missing.length > 0) {
+    const path = clusterCachePath(name);
+    const info: ClusterInfo = await cachedDescribeCluster(name, {
+      read: () => host.readText(path),
+      write: (text) => {
+        pendingCache = text;
+        return Promise.resolve();
+      },
+    }, aws("DescribeCluster"));
+    described = { info, fromCache: pendingCache === undefined };
+    log.info(
+      `cluster ${name}: ${missing.join(" and ")} not in ${origin}, ` +
+        (described.fromCache ? `read from the cache ${path}` : `read with EKS DescribeCluster`),
+    );
+  }
+
+  let instanceType: InstanceTypeInfo | undefined;
+  if (needsInstanceTypeLookup(instance.instanceType, nodeConfig, origin)) {
+    log.info(
+      `instance type ${instance.instanceType} is not in the ENI table: asking EC2 DescribeInstanceTypes`,
+    );
+    instanceType = await describeInstanceType(instance.instanceType, aws("DescribeInstanceTypes"));
+  }
+
+  const inputs: NodeInputs = {
+    nodeConfig,
+    origin,
+    kind: request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig",
+    legacy,
+    instance,
+    described,
+    installedKubernetesVersion: await installedKubernetesVersion(host),
+    instanceType,
+    cpuCount: countProcessors((await host.readText("/proc/cpuinfo")) ?? "") ?? navigator.hardwareConcurrency,
+    fips: request.fips,
+    prefixDelegation: request.prefixDelegation,
+  };
+  if (legacy.containerdConfigFile !== undefined) {
+    inputs.containerdConfigReplacement = await readContainerdConfig(legacy.containerdConfigFile);
+  }
+  const node = resolveNodeSettings(inputs);
+  return {
+    node,
+    inputs,
+    async commit() {
+      if (pendingCache === undefined) return;
+      await host.writeFile(clusterCachePath(name), pendingCache, { mode: 0o600 });
+      pendingCache = undefined;
+    },
+  };
+}
+
+interface LoadedInputs {
+  nodeConfig: NodeConfigInput;
+  origin: string;
+  legacy: BootstrapLegacy;
+}
+
+function fromBootstrapArgs(argv: string[]): LoadedInputs {
+  const parsed = parseBootstrapArgs(argv);
+  return { nodeConfig: parsed.nodeConfig, origin: "bootstrap.sh flags", legacy: parsed.legacy };
+}
+
+async function fromConfigSources(sources: string[], imds: ImdsClient, log: Logger): Promise<LoadedInputs> {
+  const loaded = await loadConfigSources(sources, {
+    // file:// sources name paths on the running system, not under --root (as for nodeadm).
+    file: (path) => Deno.readFile(path),
+    dir: async (path) => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(path)) names.push(e.name);
+      return names;
+    },
+    imdsUserData: () => imds.userData(),
+  });
+  const origin = sources.join(", ");
+  for (const s of loaded.skipped) log.debug(`skipped ${s.origin} (${s.contentType}): ${s.reason}`);
+  if (!loaded.merged) {
+    const skipped = loaded.skipped.map((s) => s.contentType);
+    throw new ConfigError(
+      `no NodeConfig in ${origin}` +
+        (skipped.length ? ` (found only ${[...new Set(skipped)].join(", ")})` : ""),
+      "put a NodeConfig (apiVersion: node.eks.aws/v1alpha1) in the user data, " +
+        "or call eksnode init with the cluster name and bootstrap.sh flags",
+    );
+  }
+  log.info(
+    `NodeConfig from ${origin}: ${loaded.parts.length} part${loaded.parts.length === 1 ? "" : "s"} merged` +
+      (loaded.parts.length > 1 ? ` (${loaded.parts.map((p) => p.origin).join("; ")})` : ""),
+  );
+  return { nodeConfig: loaded.merged, origin, legacy: {} };
+}
+
+/** KUBERNETES_VERSION from /etc/eks/release, else `kubelet --version` on the running system. */
+async function installedKubernetesVersion(host: Host): Promise<string | undefined> {
+  const release = await host.readText(RELEASE_FILE);
+  const fromRelease = release === undefined ? undefined : releaseKubernetesVersion(release);
+  if (fromRelease) return fromRelease;
+  // Another root's kubelet may not run here (architecture, libraries): only ask the live system's.
+  if (!host.isSystemRoot || !(await host.exists("/usr/bin/kubelet"))) return undefined;
+  const out = await host.exec(["/usr/bin/kubelet", "--version"], { timeoutMs: 10_000, allowFailure: true })
+    .catch(() => undefined);
+  return out && out.code === 0 ? kubeletVersionOutput(out.stdout) : undefined;
+}
+
+/** bootstrap.sh `--containerd-config-file`: a file on the running system, checked to be TOML. */
+async function readContainerdConfig(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new UsageError(`--containerd-config-file ${path}: cannot read it (${(err as Error).message})`);
+  }
+  try {
+    parseToml(text);
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new ConfigError(`--containerd-config-file ${path} is not valid TOML: ${first}`);
+  }
+  return text;
+}

@@ -1,0 +1,317 @@
+/**
+ * Resolves everything `eksnode init` renders ({@link NodeSettings}) from the gathered inputs: the merged
+ * NodeConfig (or its bootstrap.sh equivalent), instance metadata, DescribeCluster / DescribeInstanceTypes
+ * answers when they were needed, the Kubernetes version installed on the root and the CPU count.
+ * Pure: no I/O; cli/init.ts gathers the inputs and decides which AWS calls are needed with the
+ * helpers below ({@link missingClusterFields}, {@link needsInstanceTypeLookup}).
+ *
+ * Rules (see each module for its upstream source):
+ * - endpoint and CA: the NodeConfig's / flags' values; DescribeCluster (or its cache) fills what is missing;
+ * - IP family: `--ip-family` → family of `spec.cluster.cidr` → DescribeCluster → ipv4;
+ * - service CIDR: `spec.cluster.cidr` (bootstrap.sh `--service-ipv4/6-cidr`) → DescribeCluster's;
+ * - cluster DNS: `--dns-cluster-ip` → kubelet config `clusterDNS` → service CIDR + 10 → bootstrap.sh's
+ *   VPC heuristic (eks/cluster_dns.ts);
+ * - max pods: `--max-pods` in kubelet flags → kubelet config `maxPods` → ENI table → DescribeInstanceTypes;
+ *   prefix delegation (an eksnode input: neither nodeadm nor bootstrap.sh detect it) switches the
+ *   formula; `--use-max-pods false` leaves the kubelet's default (eks/max_pods.ts);
+ * - vCPUs: DescribeInstanceTypes when it was called, else the caller's CPU count;
+ * - node name: the private DNS name, or the instance id with the nodeadm feature gate
+ *   `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`, commit 01375496);
+ * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error.
+ */
+import { ConfigError } from "../lib/errors.ts";
+import type { NodeSettings } from "../steps/init/context.ts";
+import { ipFamilyOfCidr } from "./cidr.ts";
+import { resolveClusterDns } from "./cluster_dns.ts";
+import type { InstanceTypeInfo } from "./ec2_api.ts";
+import { ecrRegistry, partitionOf } from "./ecr.ts";
+import type { ClusterInfo } from "./eks_api.ts";
+import type { InstanceMetadata } from "./imds.ts";
+import { eniLimits } from "./instance_types.ts";
+import { evictionHard, kubeReserved } from "./kube_reserved.ts";
+import { maxPods, resolveMaxPods } from "./max_pods.ts";
+import { certificateAuthorityPem, certificateAuthorityProblem, type NodeConfigInput } from "./nodeconfig.ts";
+import { nodeIp, providerId } from "./node_ip.ts";
+import { sandboxImage } from "./sandbox_image.ts";
+
+/** Which kind of input configured the node. */
+export type ConfigKind = "nodeconfig" | "bootstrap-flags";
+
+/** The nodeadm feature gate that names the node by its instance id. */
+export const INSTANCE_ID_NODE_NAME_GATE = "InstanceIdNodeName";
+
+/**
+ * The bootstrap.sh settings that have no NodeConfig field and shape the settings (a subset of
+ * cli/bootstrap_flags.ts `BootstrapLegacy`, declared here so eks/ does not depend on cli/).
+ */
+export interface LegacySettings {
+  ipFamily?: "ipv4" | "ipv6";
+  dnsClusterIp?: string[];
+  useMaxPods?: boolean;
+  pauseContainerAccount?: string;
+  pauseContainerVersion?: string;
+}
+
+/** Everything {@link resolveNodeSettings} needs, gathered by cli/init.ts. */
+export interface NodeInputs {
+  /** The merged NodeConfig, or the part bootstrap.sh flags translate to. */
+  nodeConfig: NodeConfigInput;
+  /** Where the NodeConfig came from, for messages (e.g. "user data", "bootstrap.sh flags"). */
+  origin: string;
+  kind: ConfigKind;
+  /** bootstrap.sh settings without a NodeConfig field (bootstrap mode only). */
+  legacy?: LegacySettings;
+  instance: InstanceMetadata;
+  /** DescribeCluster's answer when it was consulted; `fromCache` when read from the on-disk cache. */
+  described?: { info: ClusterInfo; fromCache: boolean };
+  /** Kubernetes version installed on the root ("1.32.3" or "1.32"), when known. */
+  installedKubernetesVersion?: string;
+  /** DescribeInstanceTypes' answer when it was called. */
+  instanceType?: InstanceTypeInfo;
+  /** Online CPUs (from /proc/cpuinfo or the runtime): used when DescribeInstanceTypes was not called. */
+  cpuCount: number;
+  /** Use FIPS endpoints for the sandbox image registry. */
+  fips?: boolean;
+  /** The VPC CNI hands out /28 prefixes (ENABLE_PREFIX_DELEGATION): the prefix max-pods formula. */
+  prefixDelegation?: boolean;
+  /** Text of bootstrap.sh `--containerd-config-file`, read by the caller. */
+  containerdConfigReplacement?: string;
+}
+
+/** The cluster fields DescribeCluster can supply and the inputs lack (empty: no call needed). */
+export function missingClusterFields(
+  config: NodeConfigInput,
+): ("apiServerEndpoint" | "certificateAuthority")[] {
+  const c = config.spec?.cluster ?? {};
+  return (["apiServerEndpoint", "certificateAuthority"] as const).filter((k) => !c[k]);
+}
+
+/**
+ * The user's max pods: `--max-pods` in the kubelet flags (the kubelet lets a flag win over its config
+ * file), else kubelet config `maxPods`; undefined when neither is set. Throws on a non-positive value.
+ * @example maxPodsOverride({ ...cfg, spec: { kubelet: { flags: ["--max-pods=110"] } } }, "user data") // 110
+ */
+export function maxPodsOverride(config: NodeConfigInput, origin: string): number | undefined {
+  const flags = config.spec?.kubelet?.flags ?? [];
+  let fromFlags: string | undefined;
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i];
+    if (f.startsWith("--max-pods=")) fromFlags = f.slice("--max-pods=".length);
+    else if (f === "--max-pods" && i + 1 < flags.length) fromFlags = flags[++i];
+  }
+  if (fromFlags !== undefined) return positiveCount(fromFlags, `kubelet flag --max-pods in ${origin}`);
+  const fromConfig = config.spec?.kubelet?.config?.maxPods;
+  if (fromConfig === undefined || fromConfig === null) return undefined;
+  return positiveCount(fromConfig, `spec.kubelet.config.maxPods in ${origin}`);
+}
+
+/** True when max pods needs EC2 DescribeInstanceTypes: no user value and the ENI table lacks the type. */
+export function needsInstanceTypeLookup(
+  instanceType: string,
+  config: NodeConfigInput,
+  origin: string,
+): boolean {
+  return maxPodsOverride(config, origin) === undefined && eniLimits(instanceType) === undefined;
+}
+
+/**
+ * The Kubernetes version in an /etc/eks/release text (`KUBERNETES_VERSION=1.32.3`, quotes allowed),
+ * or undefined when the line is missing.
+ */
+export function releaseKubernetesVersion(text: string): string | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^\s*(?:export\s+)?KUBERNETES_VERSION\s*=\s*["']?v?([0-9][0-9A-Za-z.+-]*)["']?\s*$/.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The version in `kubelet --version` output ("Kubernetes v1.32.3-eks-4096722" → "1.32.3"), or undefined. */
+export function kubeletVersionOutput(text: string): string | undefined {
+  return /\bv?([0-9]+\.[0-9]+\.[0-9]+)/.exec(text)?.[1];
+}
+
+/** The number of `processor` lines in a /proc/cpuinfo text, or undefined when there are none. */
+export function countProcessors(cpuinfo: string): number | undefined {
+  const n = cpuinfo.split("\n").filter((l) => /^processor\s*:/.test(l)).length;
+  return n > 0 ? n : undefined;
+}
+
+/** The minor version of a Kubernetes version ("1.32.3" → "1.32"), or undefined when it is not one. */
+export function kubernetesMinor(version: string): string | undefined {
+  return /^v?([0-9]+)\.([0-9]+)(?:\.[0-9]+)?(?:[-+].*)?$/.exec(version.trim())?.slice(1, 3).join(".");
+}
+
+/**
+ * Computes the node's settings from its inputs; throws ConfigError (or MetadataError for unusable
+ * instance metadata) naming the input that is wrong or missing.
+ * @example resolveNodeSettings({ nodeConfig, origin: "user data", kind: "nodeconfig", instance, cpuCount: 2 })
+ */
+export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
+  const { nodeConfig, origin, instance } = inputs;
+  const legacy = inputs.legacy ?? {};
+  const spec = nodeConfig.spec ?? {};
+  const given = spec.cluster ?? {};
+  const described = inputs.described?.info;
+
+  const name = given.name;
+  if (!name) {
+    throw new ConfigError(
+      `no cluster name in ${origin}`,
+      inputs.kind === "bootstrap-flags"
+        ? "pass the cluster name as the first argument"
+        : "set spec.cluster.name in the NodeConfig",
+    );
+  }
+  const endpoint = given.apiServerEndpoint ?? described?.endpoint;
+  const caBase64 = given.certificateAuthority ?? described?.certificateAuthority;
+  if (!endpoint || !caBase64) {
+    const missing = !endpoint ? "apiServerEndpoint" : "certificateAuthority";
+    throw new ConfigError(
+      `cluster ${name}: no ${missing} in ${origin} and DescribeCluster was not consulted`,
+      "set spec.cluster.apiServerEndpoint and spec.cluster.certificateAuthority, or allow eks:DescribeCluster",
+    );
+  }
+  const caProblem = certificateAuthorityProblem(caBase64);
+  if (caProblem) {
+    const from = given.certificateAuthority ? origin : "DescribeCluster";
+    throw new ConfigError(`certificate authority of cluster ${name} from ${from} ${caProblem}`);
+  }
+  const source = given.apiServerEndpoint && given.certificateAuthority
+    ? inputs.kind
+    : inputs.described?.fromCache
+    ? "cache"
+    : "describe-cluster";
+
+  const ipFamily = legacy.ipFamily ?? (given.cidr ? ipFamilyOfCidr(given.cidr) : described?.ipFamily) ??
+    "ipv4";
+  const serviceCidr = given.cidr ??
+    (ipFamily === "ipv6" ? described?.serviceIpv6Cidr : described?.serviceIpv4Cidr);
+  const id = given.id ?? described?.id;
+  const enableOutpost = given.enableOutpost ?? (described?.outpost !== undefined && id !== undefined);
+  if (enableOutpost && !id) {
+    throw new ConfigError(
+      `cluster ${name} is a local Outposts cluster but ${origin} gives no cluster id`,
+      inputs.kind === "bootstrap-flags" ? "pass --cluster-id" : "set spec.cluster.id",
+    );
+  }
+
+  const kubernetesVersion = resolveKubernetesVersion(inputs, name);
+  const region = instance.region;
+  const partition = partitionOf(region);
+
+  const kubeletConfig = spec.kubelet?.config ?? {};
+  const dns = resolveClusterDns({
+    override: legacy.dnsClusterIp ??
+      stringList(kubeletConfig.clusterDNS, `spec.kubelet.config.clusterDNS in ${origin}`),
+    serviceCidr,
+    ipFamily,
+    vpcIpv4CidrBlocks: instance.vpcIpv4Cidrs,
+  });
+
+  const vcpus = inputs.instanceType?.vcpus ?? inputs.cpuCount;
+  const override = maxPodsOverride(nodeConfig, origin);
+  const limits = eniLimits(instance.instanceType) ??
+    (inputs.instanceType
+      ? { enis: inputs.instanceType.enis, ipsPerEni: inputs.instanceType.ipsPerEni }
+      : undefined);
+  if (!limits && override === undefined) {
+    throw new ConfigError(
+      `max pods: instance type ${instance.instanceType} is not in the ENI table and DescribeInstanceTypes gave no answer`,
+      "set spec.kubelet.config.maxPods (or --max-pods in the kubelet flags)",
+    );
+  }
+  const computed = limits
+    ? maxPods({ ...limits, vcpus, prefixDelegation: inputs.prefixDelegation })
+    : undefined;
+  const pods = resolveMaxPods({ computed, useMaxPods: legacy.useMaxPods, kubeletConfigMaxPods: override });
+
+  const fips = inputs.fips === true;
+  const image = sandboxImage({
+    region,
+    fips,
+    pauseContainerAccount: legacy.pauseContainerAccount,
+    pauseContainerVersion: legacy.pauseContainerVersion,
+    dnsSuffix: partition.dnsSuffix,
+  });
+  const registry = ecrRegistry({
+    region,
+    fips,
+    account: legacy.pauseContainerAccount,
+    dnsSuffix: partition.dnsSuffix,
+  }).registry;
+
+  const byInstanceId = spec.featureGates?.[INSTANCE_ID_NODE_NAME_GATE] === true;
+  const settings: NodeSettings = {
+    kubernetesVersion,
+    cluster: {
+      name,
+      endpoint,
+      certificateAuthorityPem: certificateAuthorityPem(caBase64),
+      ipFamily,
+      enableOutpost,
+      source,
+    },
+    instance,
+    region,
+    partition: partition.id,
+    dnsSuffix: partition.dnsSuffix,
+    nodeIp: nodeIp({ ipFamily, localIpv4: instance.localIpv4, ipv6: instance.ipv6 }),
+    nodeName: byInstanceId ? instance.instanceId : instance.privateDnsName,
+    providerId: providerId(instance.availabilityZone, instance.instanceId),
+    clusterDns: dns.ips,
+    maxPodsSource: pods.source,
+    kubeReserved: { ...kubeReserved({ maxPods: pods.reservedForPods, vcpus }) },
+    evictionHard: evictionHard(),
+    sandboxImage: image,
+    sandboxRegistry: registry,
+    kubeletFlags: [...(spec.kubelet?.flags ?? [])],
+    kubeletConfigOverrides: structuredClone(kubeletConfig),
+    environment: { ...(spec.instance?.environment ?? {}) },
+  };
+  if (serviceCidr) settings.cluster.serviceCidr = serviceCidr;
+  if (id) settings.cluster.id = id;
+  if (pods.kubeletMaxPods !== undefined) settings.maxPods = pods.kubeletMaxPods;
+  if (spec.containerd?.config) settings.containerdConfigOverride = spec.containerd.config;
+  if (inputs.containerdConfigReplacement !== undefined) {
+    settings.containerdConfigReplacement = inputs.containerdConfigReplacement;
+  }
+  return settings;
+}
+
+function resolveKubernetesVersion(inputs: NodeInputs, cluster: string): string {
+  const installed = inputs.installedKubernetesVersion;
+  if (installed !== undefined) {
+    const minor = kubernetesMinor(installed);
+    if (!minor) {
+      throw new ConfigError(
+        `installed Kubernetes version ${JSON.stringify(installed)} is not a version like 1.32 or 1.32.3`,
+        "fix KUBERNETES_VERSION in /etc/eks/release",
+      );
+    }
+    return minor;
+  }
+  const fromCluster = inputs.described?.info.version;
+  const minor = fromCluster ? kubernetesMinor(fromCluster) : undefined;
+  if (minor) return minor;
+  throw new ConfigError(
+    `cannot tell the Kubernetes version of this node (cluster ${cluster}): ` +
+      "no KUBERNETES_VERSION in /etc/eks/release, no /usr/bin/kubelet, and DescribeCluster was not called",
+    "bake the image with `eksnode ami` (it writes /etc/eks/release), or leave apiServerEndpoint or " +
+      "certificateAuthority out so the cluster's version is read with DescribeCluster",
+  );
+}
+
+function positiveCount(value: unknown, what: string): number {
+  const n = typeof value === "string" && /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new ConfigError(`${what} must be a whole number of pods ≥ 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function stringList(value: unknown, what: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+  throw new ConfigError(`${what} must be a list of IP addresses`, 'write e.g. clusterDNS: ["10.100.0.10"]');
+}

@@ -1,0 +1,265 @@
+/**
+ * The NodeConfig API (`node.eks.aws/v1alpha1`, kind `NodeConfig`) that nodeadm reads, as a zod
+ * schema. Field names follow awslabs/amazon-eks-ami nodeadm/api/v1alpha1/nodeconfig_types.go
+ * (commit 01348c0d8f3df38a72f13fc37f51c1c64a672f4c) and nodeadm/doc/api.md; required fields follow
+ * nodeadm/internal/api/validation.go (commit b03bc804bc16828efdaba4a68221f3e38c88424e).
+ * One eksnode extension: `spec.instance.environment` (not in nodeadm).
+ *
+ * Each document in user data is a *part*: every field optional, unknown fields rejected except
+ * inside the free-form `kubelet.config`, `containerd.baseRuntimeSpec` and `metadata`. After the
+ * parts are merged, {@link validateNodeConfig} checks the fields nodeadm requires.
+ */
+import { z } from "zod";
+import { parse as parseToml } from "smol-toml";
+import { ConfigError } from "../lib/errors.ts";
+import { parseCidr } from "./cidr.ts";
+
+/** The only NodeConfig apiVersion nodeadm (and eksnode) accepts. */
+export const NODECONFIG_API_VERSION = "node.eks.aws/v1alpha1";
+/** The kind of a NodeConfig document. */
+export const NODECONFIG_KIND = "NodeConfig";
+/** MIME type of a user-data part holding NodeConfigs (nodeadm configprovider/userdata.go). */
+export const NODECONFIG_MEDIA_TYPE = "application/node.eks.aws";
+/** Where the API reference lives; used in hints. */
+export const NODECONFIG_DOCS = "https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/";
+
+/** Values of `spec.instance.localStorage.strategy` (kubebuilder enum in nodeconfig_types.go). */
+export const LOCAL_STORAGE_STRATEGIES = ["RAID0", "RAID10", "Mount"] as const;
+/** Values of `spec.instance.localStorage.disabledMounts`. */
+export const DISABLED_MOUNTS = ["Containerd", "PodLogs"] as const;
+
+/** EKS cluster names: 1-100 characters, letters, digits, `-` and `_` (EKS CreateCluster API). */
+const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Returns what is wrong with a `certificateAuthority` value, or undefined when it is base64 of a
+ * PEM certificate bundle (nodeadm decodes it as `[]byte`, i.e. standard base64).
+ */
+export function certificateAuthorityProblem(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (trimmed.includes("-----BEGIN")) {
+    return "must be the base64 encoding of the PEM bundle, not the PEM text (e.g. `base64 -w0 ca.crt`)";
+  }
+  const pem = decodeBase64Text(trimmed);
+  if (pem === undefined) return "must be standard base64 (A-Z, a-z, 0-9, +, /, = padding)";
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    return "decodes to something that is not a PEM certificate (no -----BEGIN CERTIFICATE----- line)";
+  }
+  return undefined;
+}
+
+/** Decodes a validated `certificateAuthority` to its PEM text. */
+export function certificateAuthorityPem(value: string): string {
+  const pem = decodeBase64Text(value.trim());
+  if (pem === undefined) throw new ConfigError("spec.cluster.certificateAuthority is not base64");
+  return pem;
+}
+
+function decodeBase64Text(text: string): string | undefined {
+  const compact = text.replace(/[\r\n]/g, "");
+  if (compact.length === 0 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
+    return undefined;
+  }
+  try {
+    const bin = atob(compact);
+    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+function isCidr(value: string): boolean {
+  try {
+    parseCidr(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function httpsUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be a URL such as https://ABCDEF.gr7.us-west-2.eks.amazonaws.com";
+  }
+  if (url.protocol !== "https:") return `must use https:// (got ${url.protocol}//)`;
+  return undefined;
+}
+
+const freeForm = z.record(z.string(), z.unknown());
+
+const clusterSchema = z.strictObject({
+  name: z.string().regex(CLUSTER_NAME, {
+    error: "must be an EKS cluster name: 1-100 letters, digits, '-' or '_', starting with a letter or digit",
+  }).optional(),
+  apiServerEndpoint: z.string().superRefine((v, ctx) => {
+    const problem = httpsUrlProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).optional(),
+  certificateAuthority: z.string().superRefine((v, ctx) => {
+    const problem = certificateAuthorityProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).optional(),
+  cidr: z.string().refine(isCidr, {
+    error: "must be the cluster's service CIDR block, e.g. 10.100.0.0/16 or fd00:1234::/108",
+  }).optional(),
+  enableOutpost: z.boolean().optional(),
+  id: z.string().min(1, { error: "must not be empty" }).optional(),
+});
+
+const kubeletSchema = z.strictObject({
+  config: freeForm.optional(),
+  flags: z.array(z.string().min(1, { error: "must not be empty" })).optional(),
+});
+
+const containerdSchema = z.strictObject({
+  config: z.string().superRefine((v, ctx) => {
+    try {
+      parseToml(v);
+    } catch (err) {
+      const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+      ctx.addIssue({ code: "custom", message: `is not valid TOML: ${first}` });
+    }
+  }).optional(),
+  baseRuntimeSpec: freeForm.optional(),
+});
+
+const localStorageSchema = z.strictObject({
+  strategy: z.enum(LOCAL_STORAGE_STRATEGIES, {
+    error: `must be one of ${LOCAL_STORAGE_STRATEGIES.join(", ")}`,
+  })
+    .optional(),
+  mountPath: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
+  disabledMounts: z.array(z.enum(DISABLED_MOUNTS, { error: `must be one of ${DISABLED_MOUNTS.join(", ")}` }))
+    .optional(),
+});
+
+const instanceSchema = z.strictObject({
+  localStorage: localStorageSchema.optional(),
+  environment: z.record(
+    z.string().regex(ENV_NAME, { error: "environment variable names are letters, digits and _" }),
+    z.string(),
+  ).optional(),
+});
+
+const specSchema = z.strictObject({
+  cluster: clusterSchema.optional(),
+  containerd: containerdSchema.optional(),
+  instance: instanceSchema.optional(),
+  kubelet: kubeletSchema.optional(),
+  featureGates: z.record(z.string(), z.boolean()).optional(),
+});
+
+/** Schema of one NodeConfig document as found in user data or a file (all spec fields optional). */
+export const nodeConfigPartSchema = z.strictObject({
+  apiVersion: z.literal(NODECONFIG_API_VERSION, { error: `must be ${NODECONFIG_API_VERSION}` }),
+  kind: z.literal(NODECONFIG_KIND, { error: `must be ${NODECONFIG_KIND}` }),
+  metadata: freeForm.optional(),
+  spec: specSchema.optional(),
+});
+
+/** One NodeConfig document, validated field by field but possibly incomplete. */
+export type NodeConfigInput = z.infer<typeof nodeConfigPartSchema>;
+/** `spec` of a NodeConfig. */
+export type NodeConfigSpec = z.infer<typeof specSchema>;
+/** `spec.cluster` of a NodeConfig. */
+export type ClusterDetails = z.infer<typeof clusterSchema>;
+/** A `spec.instance.localStorage.strategy` value. */
+export type LocalStorageStrategy = (typeof LOCAL_STORAGE_STRATEGIES)[number];
+
+/** A merged NodeConfig that has everything nodeadm requires to join a cluster. */
+export type NodeConfig = NodeConfigInput & {
+  spec: NodeConfigSpec & {
+    cluster: ClusterDetails & {
+      name: string;
+      apiServerEndpoint: string;
+      certificateAuthority: string;
+      cidr: string;
+    };
+  };
+};
+
+/** True when a decoded YAML/JSON document claims to be a NodeConfig (by apiVersion group or kind). */
+export function isNodeConfigDocument(doc: unknown): boolean {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return false;
+  const { apiVersion, kind } = doc as Record<string, unknown>;
+  return (typeof apiVersion === "string" && apiVersion.startsWith("node.eks.aws/")) ||
+    kind === NODECONFIG_KIND;
+}
+
+/**
+ * Validates one decoded document as a NodeConfig part; `origin` names where it came from
+ * (e.g. `user data part 2 (application/node.eks.aws)`). Throws one {@link ConfigError} listing
+ * every problem with its field path.
+ */
+export function parseNodeConfigDocument(doc: unknown, origin: string): NodeConfigInput {
+  const result = nodeConfigPartSchema.safeParse(doc);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(describeIssue);
+  throw new ConfigError(
+    `invalid NodeConfig in ${origin}: ${problems.join("; ")}`,
+    `NodeConfig fields are listed at ${NODECONFIG_DOCS}`,
+  );
+}
+
+/**
+ * Checks that a merged NodeConfig has the cluster details nodeadm requires (name,
+ * apiServerEndpoint, certificateAuthority, cidr; id when enableOutpost is true) and returns it typed.
+ */
+export function validateNodeConfig(config: NodeConfigInput, origin: string): NodeConfig {
+  const cluster = config.spec?.cluster ?? {};
+  const missing: string[] = (["name", "apiServerEndpoint", "certificateAuthority", "cidr"] as const)
+    .filter((k) => !cluster[k]);
+  const outpostWithoutId = cluster.enableOutpost === true && !cluster.id;
+  if (outpostWithoutId) missing.push("id");
+  if (missing.length > 0) {
+    const fields = missing.map((k) => `spec.cluster.${k}`).join(", ");
+    throw new ConfigError(
+      `incomplete NodeConfig from ${origin}: missing ${fields}` +
+        (outpostWithoutId ? " (id is required when enableOutpost is true)" : ""),
+      "set them in a NodeConfig part (values come from `aws eks describe-cluster`)",
+    );
+  }
+  return config as NodeConfig;
+}
+
+/** Formats a field path like `spec.kubelet.flags[0]`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(issue.path);
+    return issue.keys.map((k) => {
+      const full = where === "" ? k : `${where}.${k}`;
+      return `${full}: unknown field` + (known.length ? ` (known fields: ${known.join(", ")})` : "");
+    }).join("; ");
+  }
+  const message = issue.message.replace(/^Invalid input: /, "");
+  if (where === "") return `document: ${message}`;
+  return `${where}: ${message}`;
+}
+
+/** The field names a strict object at `path` knows, for "unknown field" messages. */
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = nodeConfigPartSchema;
+  for (const key of path) {
+    if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) return [];
+    const next = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    if (!next) return [];
+    schema = next;
+  }
+  if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
