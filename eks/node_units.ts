@@ -22,7 +22,7 @@ import type { NodeSettings } from "../steps/init/context.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
 import { PULL_SANDBOX_IMAGE_SCRIPT } from "./node_paths.ts";
 
-const HEADER = "# Written by eksnode init; a later run overwrites changes made here.\n";
+const HEADER = "# Written by eksnode; a later run overwrites changes made here.\n";
 
 /** The kubelet unit (installed as /etc/systemd/system/kubelet.service). */
 export function renderKubeletUnit(node: NodeSettings): string {
@@ -85,7 +85,7 @@ WantedBy=multi-user.target
 
 /** The pull script: `pull-sandbox-image.sh IMAGE [ECR_REGION]`; static text, inputs are arguments. */
 export const PULL_SANDBOX_IMAGE_SH = `#!/usr/bin/env bash
-# Written by eksnode init. Pulls the sandbox (pause) image into containerd's k8s.io namespace,
+# Written by eksnode (ami and init). Pulls the sandbox (pause) image into containerd's k8s.io namespace,
 # with ECR credentials when a region is given. Usage: pull-sandbox-image.sh IMAGE [ECR_REGION]
 set -o errexit -o nounset -o pipefail
 

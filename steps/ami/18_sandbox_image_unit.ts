@@ -81,7 +81,10 @@ export const step: Step<AmiContext> = {
     const image = bakeSandboxImage(ctx);
     const out: Change[] = [
       file(PULL_SANDBOX_IMAGE_SCRIPT, PULL_SANDBOX_IMAGE_SH, { mode: 0o755 }),
-      file(SANDBOX_IMAGE_UNIT, renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] })),
+      file(
+        SANDBOX_IMAGE_UNIT,
+        renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] }),
+      ),
     ];
     const unitKeys = [
       SANDBOX_IMAGE_UNIT,

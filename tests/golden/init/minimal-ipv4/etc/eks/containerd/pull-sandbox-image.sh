@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Written by eksnode init. Pulls the sandbox (pause) image into containerd's k8s.io namespace,
+# Written by eksnode (ami and init). Pulls the sandbox (pause) image into containerd's k8s.io namespace,
 # with ECR credentials when a region is given. Usage: pull-sandbox-image.sh IMAGE [ECR_REGION]
 set -o errexit -o nounset -o pipefail
 
