@@ -86,7 +86,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
   {
     flag: "--aws-api-retry-attempts",
     value: "N",
-    help: "retry attempts for the DescribeCluster call (default 3)",
+    help: "retry attempts for the DescribeCluster call (default 6 tries)",
     set: (v, f, a) => {
       if (!/^[0-9]{1,3}$/.test(v)) usage(f, v, "must be a whole number of attempts");
       a.legacy.awsApiRetryAttempts = Number(v);
@@ -222,7 +222,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
   {
     flag: "--pause-container-version",
     value: "TAG",
-    help: "the tag of the pause image (default 3.5)",
+    help: "the tag of the pause image (default 3.10, the EKS AL2023 pause tag)",
     set: (v, f, a) => {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v)) usage(f, v, "must be an image tag such as 3.10");
       a.legacy.pauseContainerVersion = v;

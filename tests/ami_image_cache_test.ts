@@ -185,6 +185,7 @@ Deno.test({
         `amazon-k8s-cni-init:${cniDefault}`,
         "amazon-k8s-cni:v1.19.2-eksbuild.5",
         "amazon-k8s-cni-init:v1.19.2-eksbuild.5",
+        "team/extra-tool:1.0",
       ]);
       const toml = [
         `region = "us-west-2"`,
@@ -192,6 +193,7 @@ Deno.test({
         `image_registry = "${c.registry}"`,
         `plain_http = true`,
         `image_tag_regions = ["us-west-2", "us-east-1", "eu-west-1"]`,
+        `extra_images = ["${c.registry}/team/extra-tool:1.0"]`,
         mirror.bakeToml,
         `[versions.kubernetes."1.32".addons.kubeProxy]`,
         `default = "${kubeProxyDefault}"`,
@@ -240,6 +242,8 @@ Deno.test({
           `${ecr("us-west-2")}/amazon-k8s-cni-init:${cniDefault}`,
           // -eksbuild.1 CNI tags are also cached without the suffix, as upstream does.
           `${ecr("us-east-1")}/amazon-k8s-cni:v1.19.0`,
+          // extra_images from the bake config, as given.
+          `${c.registry}/team/extra-tool:1.0`,
         ]
       ) assert.ok(names.has(want), `${want} is cached (have: ${[...names].join(", ")})`);
       assert.ok(!names.has(`${ecr("eu-west-1", true)}/eks/pause:3.10`), "eu-west-1 has no FIPS registry");

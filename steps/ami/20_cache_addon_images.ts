@@ -2,9 +2,11 @@
  * Step 20: kube-proxy (kube-proxy-minimal from 1.24) and the VPC CNI images (amazon-k8s-cni,
  * amazon-k8s-cni-init) at the add-on's default and latest versions from the versions data, tagged
  * for every region of the partition (see eks/cached_images.ts for the source). An unknown (null)
- * version is a note.
+ * version is a note. The bake config's `extra_images` (full references) are pulled as given, without
+ * an ECR login (over plain HTTP when their registry is the bake's `image_registry` with `plain_http`).
  */
 import { note } from "../../lib/changes.ts";
+import { imagePulled } from "../../lib/container_images.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { addonImages } from "../../eks/cached_images.ts";
 import type { AmiContext } from "./context.ts";
@@ -14,7 +16,7 @@ import { cacheImage, imageCacheTarget } from "./image_cache.ts";
 export const step: Step<AmiContext> = {
   id: "ami.20",
   number: 20,
-  title: "Cache kube-proxy and VPC CNI images",
+  title: "Cache kube-proxy and VPC CNI images (and extra_images)",
   group: "Containerd",
   async plan(ctx) {
     const { images, notes } = addonImages(ctx.release.minor, ctx.release.addons);
@@ -23,6 +25,10 @@ export const step: Step<AmiContext> = {
     if ("skip" in t) return [...out, note(t.skip)];
     if (images.length === 0) out.push(note("no add-on image to cache"));
     for (const img of images) out.push(...cacheImage(t, img).changes);
+    for (const ref of ctx.bake.extraImages) {
+      const plainHttp = t.plainHttp && ref.split("/")[0] === ctx.bake.imageRegistry;
+      out.push(imagePulled(t.store, ref, { platform: t.platform, plainHttp }));
+    }
     return out;
   },
 };
