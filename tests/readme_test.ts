@@ -1,0 +1,42 @@
+/** README stays true: its step tables match the step lists, and every CLI flag is documented. */
+import assert from "node:assert/strict";
+import { AMI_STEPS } from "../steps/ami/index.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
+import { eksnode } from "./cli_run.ts";
+
+const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+
+/** Table rows `| N | ... | title |` of the section that starts with `heading`. */
+function stepRows(heading: string): Map<number, string> {
+  const section = README.slice(README.indexOf(heading));
+  const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| # |")));
+  const rows = new Map<number, string>();
+  for (const line of table.split("\n")) {
+    const cells = line.split("|").map((c) => c.trim()).filter(Boolean);
+    if (/^\d+$/.test(cells[0] ?? "")) rows.set(Number(cells[0]), cells.at(-1)!);
+  }
+  return rows;
+}
+
+Deno.test("README's ami step table is `eksnode steps ami`", () => {
+  const rows = stepRows("### The 37 steps");
+  assert.equal(rows.size, 37);
+  for (const s of AMI_STEPS) assert.equal(rows.get(s.number), s.title, `step ${s.number}`);
+});
+
+Deno.test("README's init step table is `eksnode steps init`", () => {
+  const rows = stepRows("### The 9 steps");
+  assert.equal(rows.size, 9);
+  for (const s of INIT_STEPS) assert.equal(rows.get(s.number), s.title, `step ${s.number}`);
+});
+
+Deno.test("every flag in --help of ami and init is in README", async () => {
+  for (const cmd of ["ami", "init"]) {
+    const help = (await eksnode([cmd, "--help"])).stdout;
+    const flags = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) =>
+      f !== "--help"
+    );
+    assert.ok(flags.length > 8, `${cmd} --help lists its flags`);
+    for (const f of flags) assert.ok(README.includes(f), `README lacks ${cmd} ${f}`);
+  }
+});
