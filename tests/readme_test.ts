@@ -9,7 +9,8 @@ const README = await Deno.readTextFile(new URL("../README.md", import.meta.url))
 /** Table rows `| N | ... | title |` of the section that starts with `heading`. */
 function stepRows(heading: string): Map<number, string> {
   const section = README.slice(README.indexOf(heading));
-  const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| # |")));
+  const start = section.indexOf("\n|");
+  const table = section.slice(start, section.indexOf("\n\n", start));
   const rows = new Map<number, string>();
   for (const line of table.split("\n")) {
     const cells = line.split("|").map((c) => c.trim()).filter(Boolean);
