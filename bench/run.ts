@@ -116,4 +116,8 @@ console.log(
     results["crypto.subtle.digest (in memory)"].rssMiB
   } MiB, download +${results["verified download (loopback)"].rssMiB} MiB for ${MIB} MiB`,
 );
-console.log(`ratio 'eksnode steps' / 'deno eval 0' start-up: ${(tSteps / tEval).toFixed(2)} (goal <= 3)`);
+console.log(
+  `ratio 'eksnode steps' / 'deno eval 0' start-up: ${
+    (tSteps / tEval).toFixed(2)
+  } (goal <= 6: the AWS SDK clients stay unloaded; partition data, zod and commander load)`,
+);

@@ -1,8 +1,8 @@
 /** `eksnode collect-logs [--root DIR] [--output FILE]`: the node's logs and configuration as a .tar.gz, without secrets. */
+import { openExistingRoot } from "./global_flags.ts";
 import { basename, dirname, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import { collectLogBundle } from "../eks/log_bundle.ts";
-import { UsageError } from "../lib/errors.ts";
 import { Host } from "../lib/host.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -19,16 +19,7 @@ export async function runCollectLogs(
   print: (line: string) => void = console.log,
   now = new Date(),
 ): Promise<string> {
-  if (!opts.root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${opts.root}"`);
-  try {
-    if (!(await Deno.stat(opts.root)).isDirectory) {
-      throw new UsageError(`--root ${opts.root} is not a directory`);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new UsageError(`--root ${opts.root} does not exist`);
-    throw err;
-  }
-  const host = await Host.open(opts.root);
+  const host = await openExistingRoot(opts.root);
   const bundle = await collectLogBundle(host, { now, version: VERSION });
   let written: string;
   if (opts.output) {

@@ -75,3 +75,15 @@ export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Pr
   const host = await Host.open(flags.root, env);
   return { host, log, selection, dryRun: flags.dryRun === true, jobs: positiveInt(flags.jobs, "--jobs") };
 }
+
+/** Opens an existing root for the commands that only read or add to one (`verify`, `collect-logs`). */
+export async function openExistingRoot(root: string): Promise<Host> {
+  if (!root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${root}"`);
+  try {
+    if (!(await Deno.stat(root)).isDirectory) throw new UsageError(`--root ${root} is not a directory`);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UsageError(`--root ${root} does not exist`);
+    throw err;
+  }
+  return await Host.open(root);
+}

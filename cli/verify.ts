@@ -1,7 +1,7 @@
 /** `eksnode verify [--root DIR]`: re-hashes every file listed in /etc/eks/release.json; exit 5 on any difference. */
+import { openExistingRoot } from "./global_flags.ts";
 import { Command } from "@commander-js/extra-typings";
-import { ChecksumError, ConfigError, UsageError } from "../lib/errors.ts";
-import { Host } from "../lib/host.ts";
+import { ChecksumError, ConfigError } from "../lib/errors.ts";
 import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
 import { RELEASE_JSON_PATH } from "../steps/ami/33_release_file.ts";
 
@@ -18,16 +18,7 @@ export async function runVerify(
   opts: VerifyOptions,
   print: (line: string) => void = console.log,
 ): Promise<number> {
-  if (!opts.root.startsWith("/")) throw new UsageError(`--root must be an absolute path, got "${opts.root}"`);
-  try {
-    if (!(await Deno.stat(opts.root)).isDirectory) {
-      throw new UsageError(`--root ${opts.root} is not a directory`);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new UsageError(`--root ${opts.root} does not exist`);
-    throw err;
-  }
-  const host = await Host.open(opts.root);
+  const host = await openExistingRoot(opts.root);
   const text = await host.readText(RELEASE_JSON_PATH);
   if (text === undefined) {
     throw new ConfigError(

@@ -23,8 +23,20 @@ import type { NodeSettings } from "../steps/init/context.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
 import { mergeToml } from "./nodeconfig_merge.ts";
 
-/** The generated config for a node, before NodeConfig's containerd.config. */
-export function generatedContainerdConfig(node: NodeSettings): string {
+/** What the generated config depends on: the baked image (ami step 17) and the node (init step 2). */
+export interface ContainerdConfigInput {
+  sandboxImage: string;
+  /** Kubernetes minor version ("1.32"): CDI is enabled from 1.32, as nodeadm does. */
+  kubernetesVersion: string;
+  /** runc's path for the runc runtime's BinaryName; omitted: containerd finds runc on PATH. */
+  runcPath?: string;
+}
+
+/**
+ * The generated config, before NodeConfig's containerd.config: one renderer for the config the image
+ * is baked with and the one init writes for the node.
+ */
+export function generatedContainerdConfig(node: ContainerdConfigInput): string {
   if (/["\\\n]/.test(node.sandboxImage)) {
     throw new ConfigError(`sandbox image ${JSON.stringify(node.sandboxImage)} is not an image reference`);
   }
@@ -55,7 +67,7 @@ default_runtime_name = "runc"
 runtime_type = "io.containerd.runc.v2"
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-SystemdCgroup = true
+${node.runcPath ? `BinaryName = ${JSON.stringify(node.runcPath)}\n` : ""}SystemdCgroup = true
 
 [plugins.'io.containerd.cri.v1.runtime'.cni]
 bin_dir = "/opt/cni/bin"

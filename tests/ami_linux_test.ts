@@ -16,7 +16,8 @@ import { distroOf, packageName } from "../steps/ami/package_names.ts";
 import { SSHD_CRYPTO, SSHD_DROPIN, validateSshdDropin } from "../steps/ami/06_ssh_hardening.ts";
 import { LOGROTATE_CONF, validateLogrotate } from "../steps/ami/07_logrotate_conf.ts";
 import { sysctlSyntaxErrors, validateSysctl } from "../steps/ami/15_sysctl_cri.ts";
-import { containerdVersion, renderContainerdConfig } from "../steps/ami/17_containerd_config.ts";
+import { containerdVersion } from "../steps/ami/17_containerd_config.ts";
+import { generatedContainerdConfig } from "../eks/containerd_config.ts";
 import { verifyUnits } from "../steps/ami/18_sandbox_image_unit.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { sha256, snapshotTree } from "./helpers.ts";
@@ -406,13 +407,24 @@ Deno.test("sysctl: parser table and sysctl --dry-run where it exists", async () 
 });
 
 Deno.test("containerd config: renders TOML version 3; version parsing", () => {
-  const text = renderContainerdConfig({ sandboxImage: 'r.example/p:"x"', runcPath: "/usr/sbin/runc" });
+  const input = {
+    sandboxImage: "r.example/eks/pause:3.10",
+    kubernetesVersion: "1.32",
+    runcPath: "/usr/sbin/runc",
+  };
+  const text = generatedContainerdConfig(input);
   const cfg = parseToml(text) as {
     version: number;
     plugins: Record<string, { pinned_images?: { sandbox: string } }>;
   };
   assert.equal(cfg.version, 3);
-  assert.equal(cfg.plugins["io.containerd.cri.v1.images"].pinned_images?.sandbox, 'r.example/p:"x"');
+  assert.equal(cfg.plugins["io.containerd.cri.v1.images"].pinned_images?.sandbox, "r.example/eks/pause:3.10");
+  assert.match(text, /BinaryName = "\/usr\/sbin\/runc"\nSystemdCgroup = true/);
+  assert.doesNotMatch(generatedContainerdConfig({ ...input, runcPath: undefined }), /BinaryName/);
+  assert.throws(
+    () => generatedContainerdConfig({ ...input, sandboxImage: 'r.example/p:"x"' }),
+    /not an image reference/,
+  );
   assert.deepEqual(containerdVersion("containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7"), [
     2,
     1,

@@ -12,58 +12,12 @@ import { checkedFile, dir, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
+import { generatedContainerdConfig } from "../../eks/containerd_config.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
 import { RUNC_PATH } from "./10_runc.ts";
 
 /** Where the config goes. */
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
-
-/** Inputs of {@link renderContainerdConfig}. */
-export interface ContainerdConfigInput {
-  sandboxImage: string;
-  runcPath: string;
-}
-
-const tomlString = (s: string) => JSON.stringify(s);
-
-/** The config text (containerd 2.x, version = 3). */
-export function renderContainerdConfig(i: ContainerdConfigInput): string {
-  return `# /etc/containerd/config.toml written by eksnode ami (step 17); containerd 2.x format.
-version = 3
-root = "/var/lib/containerd"
-state = "/run/containerd"
-imports = ["/etc/containerd/config.d/*.toml"]
-
-[grpc]
-address = "/run/containerd/containerd.sock"
-
-[plugins.'io.containerd.cri.v1.images']
-discard_unpacked_layers = true
-
-[plugins.'io.containerd.cri.v1.images'.pinned_images]
-sandbox = ${tomlString(i.sandboxImage)}
-
-[plugins.'io.containerd.cri.v1.images'.registry]
-config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"
-
-[plugins.'io.containerd.cri.v1.runtime']
-enable_cdi = true
-
-[plugins.'io.containerd.cri.v1.runtime'.containerd]
-default_runtime_name = "runc"
-
-[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
-runtime_type = "io.containerd.runc.v2"
-
-[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-BinaryName = ${tomlString(i.runcPath)}
-SystemdCgroup = true
-
-[plugins.'io.containerd.cri.v1.runtime'.cni]
-bin_dir = "/opt/cni/bin"
-conf_dir = "/etc/cni/net.d"
-`;
-}
 
 /** The major.minor of `containerd --version` output, e.g. "containerd github.com/containerd/containerd v2.1.4 ..." → [2, 1]. */
 export function containerdVersion(text: string): [number, number] | undefined {
@@ -114,7 +68,13 @@ export const step: Step<AmiContext> = {
   title: "Install /etc/containerd/config.toml",
   group: "Containerd",
   plan(ctx) {
-    const text = renderContainerdConfig({ sandboxImage: bakeSandboxImage(ctx), runcPath: RUNC_PATH });
+    const text =
+      "# /etc/containerd/config.toml written by eksnode ami (step 17); `eksnode init` rewrites it.\n" +
+      generatedContainerdConfig({
+        sandboxImage: bakeSandboxImage(ctx),
+        kubernetesVersion: ctx.release.minor,
+        runcPath: RUNC_PATH,
+      });
     return [
       dir("/etc/containerd"),
       dir("/etc/containerd/config.d"),
