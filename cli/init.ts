@@ -114,7 +114,13 @@ export async function initContext(
 
 /** The lines that show what was resolved (no secrets: no user data, no CA). */
 export function describeSettings(n: NodeSettings): string[] {
-  const reserved = Object.entries(n.kubeReserved).map(([k, v]) => `${k}=${v}`).join(", ");
+  // The kubelet config holds the user's kubeReserved when NodeConfig sets it: show what is in effect.
+  const effective = {
+    ...n.kubeReserved,
+    ...(n.kubeletConfigOverrides.kubeReserved as Record<string, string>),
+  };
+  const reserved = Object.entries(effective).map(([k, v]) => `${k}=${v}`).join(", ") +
+    (n.kubeletConfigOverrides.kubeReserved ? " (from kubelet.config)" : "");
   return [
     `cluster ${n.cluster.name}: ${n.cluster.endpoint} (from ${n.cluster.source}), ${n.cluster.ipFamily}` +
     (n.cluster.serviceCidr ? `, service CIDR ${n.cluster.serviceCidr}` : "") +

@@ -211,7 +211,8 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
 
   const vcpus = inputs.instanceType?.vcpus ?? inputs.cpuCount;
   const override = maxPodsOverride(nodeConfig, origin);
-  const limits = eniLimits(instance.instanceType) ??
+  const tableLimits = eniLimits(instance.instanceType);
+  const limits = tableLimits ??
     (inputs.instanceType
       ? { enis: inputs.instanceType.enis, ipsPerEni: inputs.instanceType.ipsPerEni }
       : undefined);
@@ -260,7 +261,8 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     nodeName: byInstanceId ? instance.instanceId : instance.privateDnsName,
     providerId: providerId(instance.availabilityZone, instance.instanceId),
     clusterDns: dns.ips,
-    maxPodsSource: pods.source,
+    // The secondary-IP formula on limits EC2 gave (the type is not in the embedded table): say so.
+    maxPodsSource: pods.source === "eni-table" && !tableLimits ? "ec2-describe-instance-types" : pods.source,
     kubeReserved: { ...kubeReserved({ maxPods: pods.reservedForPods, vcpus }) },
     evictionHard: evictionHard(),
     sandboxImage: image,

@@ -244,7 +244,7 @@ Deno.test("init: an instance type missing from the ENI table is looked up with D
       assert.deepEqual(cloud.ec2.calls[0].instanceTypes, ["zz9.large"]);
       assert.match(
         run.stdout,
-        /max pods 58 \(eni-table\); kube-reserved cpu=80m, ephemeral-storage=1Gi, memory=893Mi/,
+        /max pods 58 \(ec2-describe-instance-types\); kube-reserved cpu=80m, ephemeral-storage=1Gi, memory=893Mi/,
       );
     },
   );

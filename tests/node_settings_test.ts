@@ -243,7 +243,7 @@ Deno.test("node settings: max pods from flags, kubelet config, ENI table, EC2, p
       name: "unknown type: DescribeInstanceTypes limits and vCPUs (not the CPU count)",
       in: { instance: instance({ instanceType: "zz9.large" }), instanceType: ec2, cpuCount: 96 },
       maxPods: 58,
-      source: "eni-table",
+      source: "ec2-describe-instance-types",
       reserved: { cpu: "80m", memory: "893Mi" },
     },
     {

@@ -37,7 +37,7 @@ export interface NodeSettings {
   clusterDns: string[];
   /** Kubelet maxPods, or undefined to leave kubelet's default (--use-max-pods false). */
   maxPods?: number;
-  /** How maxPods was chosen (for the plan and README): eni-table, prefix-delegation, override, ... */
+  /** How maxPods was chosen: eni-table, ec2-describe-instance-types, prefix-delegation, override, ... */
   maxPodsSource: string;
   /** kube-reserved: { cpu: "70m", memory: "574Mi", "ephemeral-storage": "1Gi" }. */
   kubeReserved: Record<string, string>;
