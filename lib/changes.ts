@@ -342,7 +342,7 @@ export function checkedFile(
           "the target was left as it was; fix the template or the input it is rendered from",
         );
       }
-      if (result.detail) log.info(`${path}: ${validatorName}: ${result.detail}`);
+      if (result.detail) log.info(`      ${path}: ${validatorName}: ${result.detail}`);
       await inner.apply(ctx);
     },
   };

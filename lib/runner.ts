@@ -178,10 +178,16 @@ export async function runSteps<C extends StepContext>(
       seconds: 0,
     };
     results.push(result);
+    // Applied (or planned) descriptions by plan position, so the result lists them in plan order even
+    // when a batch of downloads finishes out of order.
+    const done: (string | undefined)[] = [];
     try {
       const plan = await step.plan(ctx);
       for (const batch of batches(plan)) {
-        await mapLimit(batch, batch[0].parallel ? (opts.jobs ?? 4) : 1, async (change) => {
+        // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
+        const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 4) : 1;
+        await mapLimit(batch, limit, async (change) => {
+          const index = plan.indexOf(change);
           if (change.informational) {
             result.notes.push(change.describe());
             log.event(
@@ -198,7 +204,7 @@ export async function runSteps<C extends StepContext>(
           const text = change.describe();
           if (opts.dryRun) {
             run.changed.add(change.key);
-            result.changes.push(text);
+            done[index] = text;
             log.event(
               "change.planned",
               { step: step.id, kind: change.kind, key: change.key, change: text },
@@ -209,7 +215,7 @@ export async function runSteps<C extends StepContext>(
           const tc = performance.now();
           await change.apply(applyCtx);
           run.changed.add(change.key);
-          result.changes.push(text);
+          done[index] = text;
           await journal!.changeApplied(change.key);
           const secs = (performance.now() - tc) / 1000;
           log.event(
@@ -219,6 +225,7 @@ export async function runSteps<C extends StepContext>(
           );
         });
       }
+      result.changes = done.filter((d): d is string => d !== undefined);
       result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
       result.seconds = (performance.now() - t0) / 1000;
       await journal?.stepDone(step.id);
@@ -232,6 +239,7 @@ export async function runSteps<C extends StepContext>(
           c.dim(` (${result.seconds.toFixed(2)}s)`),
       );
     } catch (err) {
+      result.changes = done.filter((d): d is string => d !== undefined);
       result.status = "failed";
       result.seconds = (performance.now() - t0) / 1000;
       if (err instanceof EksnodeError && !err.message.startsWith("step ")) {

@@ -62,7 +62,7 @@ function verifyChange(units: string[], whenChanged: string[]): Change {
       }
       if (out.caveats.length) {
         log.info(
-          `systemd-analyze verify: units are sound; the tree is incomplete: ${out.caveats.join(" | ")}`,
+          `      systemd-analyze verify: units are sound; the tree is incomplete: ${out.caveats.join(" | ")}`,
         );
       }
     },
