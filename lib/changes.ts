@@ -7,6 +7,7 @@ import { posix } from "node:path";
 import { type DownloadSource, downloadVerified, sha256File, sha256Hex } from "./download.ts";
 import { ChecksumError, ConfigError } from "./errors.ts";
 import type { ExecOptions, Host } from "./host.ts";
+import type { Logger } from "./log.ts";
 import type { ApplyContext, Change, Owner } from "./step.ts";
 import { ROOT } from "./step.ts";
 import { readTar } from "./tar.ts";
@@ -83,11 +84,35 @@ export function download(src: DownloadSource, to: string, attrs: Attrs = {}): Ch
     async satisfied({ host }) {
       return (await sha256File(host, to)) === src.sha256 && host.attributesMatch(to, { mode, owner });
     },
-    async apply({ host, log }) {
+    prefetch: ({ host, log }) => prefetchInto(host, src, log),
+    discardPrefetch: ({ host }) => host.remove(cachePath(src)),
+    async apply({ host, log, run }) {
+      await run.prefetched?.get(to)?.catch(() => {});
+      const cached = cachePath(src);
+      if ((await sha256File(host, cached)) === src.sha256) {
+        // Prefetched and verified: copy into place atomically (the cache may be another file system).
+        await host.writeFileWith(to, async (file) => {
+          const from = await Deno.open(host.real(cached), { read: true });
+          await from.readable.pipeTo(file.writable, { preventClose: true });
+        }, { mode, owner });
+        await host.remove(cached);
+        return;
+      }
       const r = await downloadVerified(host, src, to, { mode, owner }, { log });
       log.debug(`downloaded ${src.url}: ${r.bytes} bytes in ${r.attempts} attempt(s)`);
     },
   };
+}
+
+/** Where a prefetched artifact waits inside the root, named by its SHA-256. */
+function cachePath(src: DownloadSource): string {
+  return `/var/cache/eksnode/${src.sha256}.download`;
+}
+
+/** Downloads `src` verified into its cache path unless a verified copy is already there. */
+async function prefetchInto(host: Host, src: DownloadSource, log: Logger): Promise<void> {
+  if ((await sha256File(host, cachePath(src))) === src.sha256) return;
+  await downloadVerified(host, src, cachePath(src), { mode: 0o600 }, { log });
 }
 
 /** Options for {@link extract}. */
@@ -133,9 +158,12 @@ export function extract(src: DownloadSource, into: string, opts: ExtractOptions 
       }
       return true;
     },
-    async apply({ host, log }) {
-      const tmp = `/var/cache/eksnode/${src.sha256}.download`;
-      await downloadVerified(host, src, tmp, { mode: 0o600 }, { log });
+    prefetch: ({ host, log }) => prefetchInto(host, src, log),
+    discardPrefetch: ({ host }) => host.remove(cachePath(src)),
+    async apply({ host, log, run }) {
+      await run.prefetched?.get(`extract:${into}:${src.sha256}`)?.catch(() => {});
+      const tmp = cachePath(src);
+      await prefetchInto(host, src, log);
       try {
         const files: Stamp["files"] = [];
         const archive = posix.basename(new URL(src.url).pathname);

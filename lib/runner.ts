@@ -134,7 +134,7 @@ export async function runSteps<C extends StepContext>(
   const started = performance.now();
   let journal: Journal | undefined;
   let resumedFrom: string | undefined;
-  const run: RunState = { changed: new Set(), dryRun: opts.dryRun };
+  const run: RunState = { changed: new Set(), dryRun: opts.dryRun, prefetched: new Map() };
   if (!opts.dryRun) {
     const begun = await Journal.begin(host, opts.process);
     journal = begun.journal;
@@ -160,97 +160,111 @@ export async function runSteps<C extends StepContext>(
       }: ${steps.length} steps, root ${host.root}`,
     ),
   );
-  for (const step of steps) {
-    const t0 = performance.now();
-    const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
-    log.event(
-      "step.start",
-      { step: step.id, number: step.number, title: step.title },
-      `${c.cyan(label)} ${step.title}`,
-    );
-    const result: StepResult = {
-      id: step.id,
-      number: step.number,
-      title: step.title,
-      status: "unchanged",
-      changes: [],
-      notes: [],
-      seconds: 0,
-    };
-    results.push(result);
-    // Applied (or planned) descriptions by plan position, so the result lists them in plan order even
-    // when a batch of downloads finishes out of order.
-    const done: (string | undefined)[] = [];
-    try {
-      const plan = await step.plan(ctx);
-      for (const batch of batches(plan)) {
-        // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
-        const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 4) : 1;
-        await mapLimit(batch, limit, async (change) => {
-          const index = plan.indexOf(change);
-          if (change.informational) {
-            result.notes.push(change.describe());
-            log.event(
-              "step.note",
-              { step: step.id, note: change.describe() },
-              c.dim(`      ${change.describe()}`),
-            );
-            return;
-          }
-          if (await change.satisfied(applyCtx)) {
-            log.debug(`      = ${change.describe()} (already true)`);
-            return;
-          }
-          const text = change.describe();
-          if (opts.dryRun) {
+  const prefetching = opts.dryRun ? [] : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 4);
+  try {
+    await runEach();
+  } finally {
+    // No download may outlive the run; whatever was fetched for a change that did not apply is removed.
+    await Promise.allSettled(prefetching.map((p) => p.promise));
+    for (const p of prefetching) {
+      if (!run.changed.has(p.change.key)) await p.change.discardPrefetch?.(applyCtx).catch(() => {});
+    }
+  }
+  async function runEach() {
+    for (const step of steps) {
+      const t0 = performance.now();
+      const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
+      log.event(
+        "step.start",
+        { step: step.id, number: step.number, title: step.title },
+        `${c.cyan(label)} ${step.title}`,
+      );
+      const result: StepResult = {
+        id: step.id,
+        number: step.number,
+        title: step.title,
+        status: "unchanged",
+        changes: [],
+        notes: [],
+        seconds: 0,
+      };
+      results.push(result);
+      // Applied (or planned) descriptions by plan position, so the result lists them in plan order even
+      // when a batch of downloads finishes out of order.
+      const done: (string | undefined)[] = [];
+      try {
+        const plan = await step.plan(ctx);
+        for (const batch of batches(plan)) {
+          // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
+          const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 4) : 1;
+          await mapLimit(batch, limit, async (change) => {
+            const index = plan.indexOf(change);
+            if (change.informational) {
+              result.notes.push(change.describe());
+              log.event(
+                "step.note",
+                { step: step.id, note: change.describe() },
+                c.dim(`      ${change.describe()}`),
+              );
+              return;
+            }
+            if (await change.satisfied(applyCtx)) {
+              log.debug(`      = ${change.describe()} (already true)`);
+              return;
+            }
+            const text = change.describe();
+            if (opts.dryRun) {
+              run.changed.add(change.key);
+              done[index] = text;
+              log.event(
+                "change.planned",
+                { step: step.id, kind: change.kind, key: change.key, change: text },
+                `    ${c.yellow("would")} ${text}`,
+              );
+              return;
+            }
+            const tc = performance.now();
+            await change.apply(applyCtx);
             run.changed.add(change.key);
             done[index] = text;
+            await journal!.changeApplied(change.key);
+            const secs = (performance.now() - tc) / 1000;
             log.event(
-              "change.planned",
-              { step: step.id, kind: change.kind, key: change.key, change: text },
-              `    ${c.yellow("would")} ${text}`,
+              "change.applied",
+              { step: step.id, kind: change.kind, key: change.key, change: text, seconds: round(secs) },
+              `    ${c.green("+")} ${text}${secs >= 0.1 ? c.dim(` (${secs.toFixed(2)}s)`) : ""}`,
             );
-            return;
-          }
-          const tc = performance.now();
-          await change.apply(applyCtx);
-          run.changed.add(change.key);
-          done[index] = text;
-          await journal!.changeApplied(change.key);
-          const secs = (performance.now() - tc) / 1000;
-          log.event(
-            "change.applied",
-            { step: step.id, kind: change.kind, key: change.key, change: text, seconds: round(secs) },
-            `    ${c.green("+")} ${text}${secs >= 0.1 ? c.dim(` (${secs.toFixed(2)}s)`) : ""}`,
-          );
-        });
+          });
+        }
+        result.changes = done.filter((d): d is string => d !== undefined);
+        result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
+        result.seconds = (performance.now() - t0) / 1000;
+        await journal?.stepDone(step.id);
+        const n = result.changes.length;
+        log.event(
+          "step.done",
+          { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
+          `      ${
+            n
+              ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`)
+              : c.dim("no change")
+          }` +
+            c.dim(` (${result.seconds.toFixed(2)}s)`),
+        );
+      } catch (err) {
+        result.changes = done.filter((d): d is string => d !== undefined);
+        result.status = "failed";
+        result.seconds = (performance.now() - t0) / 1000;
+        if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
+          err.message = `step ${step.number} (${step.title}): ${err.message}`;
+        }
+        log.event(
+          "step.failed",
+          { step: step.id, seconds: round(result.seconds), error: (err as Error).message },
+          `      ${c.red("failed")} ${c.dim(`(${result.seconds.toFixed(2)}s)`)}`,
+        );
+        throw err;
       }
-      result.changes = done.filter((d): d is string => d !== undefined);
-      result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
-      result.seconds = (performance.now() - t0) / 1000;
-      await journal?.stepDone(step.id);
-      const n = result.changes.length;
-      log.event(
-        "step.done",
-        { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
-        `      ${
-          n ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`) : c.dim("no change")
-        }` +
-          c.dim(` (${result.seconds.toFixed(2)}s)`),
-      );
-    } catch (err) {
-      result.changes = done.filter((d): d is string => d !== undefined);
-      result.status = "failed";
-      result.seconds = (performance.now() - t0) / 1000;
-      if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
-        err.message = `step ${step.number} (${step.title}): ${err.message}`;
-      }
-      log.event(
-        "step.failed",
-        { step: step.id, seconds: round(result.seconds), error: (err as Error).message },
-        `      ${c.red("failed")} ${c.dim(`(${result.seconds.toFixed(2)}s)`)}`,
-      );
-      throw err;
     }
   }
   await journal?.finish();
@@ -277,6 +291,56 @@ export async function runSteps<C extends StepContext>(
     ),
   );
   return summary;
+}
+
+/** Runs at most `n` of the given tasks at once. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const next = () => {
+    if (active < n) queue.shift()?.();
+  };
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push(() => {
+        active++;
+        task().then(resolve, reject).finally(() => {
+          active--;
+          next();
+        });
+      });
+      next();
+    });
+}
+
+/**
+ * Plans every selected step ahead and starts the downloads of all of them (at most `jobs` at once), so
+ * they arrive while earlier steps work; each change's apply awaits its own. A step whose early plan
+ * fails is left alone: it reports its error when it runs.
+ */
+async function startPrefetches<C extends StepContext>(
+  steps: Step<C>[],
+  ctx: C,
+  applyCtx: ApplyContext,
+  jobs: number,
+): Promise<{ change: Change; promise: Promise<void> }[]> {
+  const wanted: Change[] = [];
+  for (const step of steps) {
+    try {
+      for (const c of await step.plan(ctx)) {
+        if (c.prefetch && !(await c.satisfied(applyCtx))) wanted.push(c);
+      }
+    } catch {
+      // reported when the step runs
+    }
+  }
+  const limit = limiter(jobs);
+  return wanted.map((change) => {
+    const promise = limit(() => change.prefetch!(applyCtx));
+    promise.catch(() => {}); // apply retries and reports; a failure here is not yet the run's error
+    applyCtx.run.prefetched!.set(change.key, promise);
+    return { change, promise };
+  });
 }
 
 function round(n: number): number {

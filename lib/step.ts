@@ -22,6 +22,8 @@ export interface RunState {
   readonly changed: Set<string>;
   /** True when nothing is written: changes are only planned. */
   readonly dryRun: boolean;
+  /** Downloads started ahead of their step (by change key); a change's apply awaits its own. */
+  readonly prefetched?: Map<string, Promise<void>>;
 }
 
 /** Everything a change may use while checking or applying itself. */
@@ -47,6 +49,13 @@ export interface Change {
   satisfied(ctx: ApplyContext): Promise<boolean>;
   /** Makes it so. Must be atomic: on failure nothing half-written remains. */
   apply(ctx: ApplyContext): Promise<void>;
+  /**
+   * Optional: fetch what `apply` needs ahead of time (verified, into a cache under the root), so the
+   * downloads of all steps run in parallel while earlier steps work. `apply` must still work without it.
+   */
+  prefetch?(ctx: ApplyContext): Promise<void>;
+  /** Optional: remove what `prefetch` left when `apply` never ran (a failed or partial run). */
+  discardPrefetch?(ctx: ApplyContext): Promise<void>;
 }
 
 /** Context every step receives; commands extend it with their own inputs. */

@@ -141,11 +141,22 @@ Deno.test("ami: a run killed mid-download resumes and ends in the same tree as o
     const a = await setup(slow);
     const root = `${a.dir}/root`;
     const child = spawnEksnode(a.args(root), ENV);
-    // Wait until the run reaches the CNI download (step 29), then kill it like a power cut.
+    // Downloads start early (prefetch); wait until the run has finished step 28 and waits for the CNI
+    // tarball of step 29, then kill it like a power cut.
+    const journalFile = `${root}/var/lib/eksnode/journal/ami.json`;
     const deadline = Date.now() + 30_000;
-    while (!Object.keys(slow.hits).some((p) => p.endsWith(".tgz")) && Date.now() < deadline) {
+    for (;;) {
+      const text = await Deno.readTextFile(journalFile).catch(() => "{}");
+      let done: string[] = [];
+      try {
+        done = JSON.parse(text).stepsDone ?? [];
+      } catch {
+        // being rewritten
+      }
+      if (done.includes("ami.28") || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    assert.ok(Object.keys(slow.hits).some((p) => p.endsWith(".tgz")), "the CNI download had started");
     child.kill("SIGKILL");
     await child.output();
     const journal = JSON.parse(await Deno.readTextFile(`${root}/var/lib/eksnode/journal/ami.json`));

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { dir, exec, file, note } from "../lib/changes.ts";
+import { dir, download, exec, file, note } from "../lib/changes.ts";
 import { UsageError } from "../lib/errors.ts";
 import { journalPath } from "../lib/journal.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { parseStepList, runSteps, selectSteps } from "../lib/runner.ts";
 import type { Change, Step, StepContext } from "../lib/step.ts";
-import { snapshotTree, tempHost } from "./helpers.ts";
+import { sha256, snapshotTree, tempHost } from "./helpers.ts";
 
 /** A tiny process: a dir, a config file whose content is an input, and a "restart" triggered by it. */
 function process(config: string, opts: { crashAtStep3?: { armed: boolean } } = {}): Step[] {
@@ -159,4 +159,49 @@ Deno.test("--log-format json: every line parses and carries the event", async ()
   );
   assert.equal(events.at(-1).changes, 2);
   assert.ok(events.every((e) => typeof e.time === "string" && e.level));
+});
+
+Deno.test("downloads of all steps are prefetched in parallel, at most --jobs at once, and land verified", async () => {
+  const bodies = Array.from(
+    { length: 5 },
+    (_, i) => new TextEncoder().encode(`artifact ${i}\n`.repeat(1000)),
+  );
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const i = Number(new URL(req.url).pathname.slice(1));
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setTimeout(r, 150));
+    inFlight--;
+    return new Response(bodies[i]);
+  });
+  const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+  const steps: Step[] = bodies.map((b, i) => ({
+    id: `t.${i + 1}`,
+    number: i + 1,
+    title: `download ${i}`,
+    plan: () => [download({ url: `${url}/${i}`, sha256: sha256(b) }, `/usr/bin/tool${i}`)],
+  }));
+  try {
+    for (const jobs of [2, 4]) {
+      maxInFlight = 0;
+      const host = await tempHost();
+      const sum = await runSteps(steps, { host, log: memoryLogger(), dryRun: false }, {
+        process: "t",
+        dryRun: false,
+        jobs,
+      });
+      assert.equal(sum.changeCount, 5);
+      assert.equal(maxInFlight, jobs, `downloads of different steps overlap, at most ${jobs} at once`);
+      for (const [i, b] of bodies.entries()) assert.deepEqual(await host.readBytes(`/usr/bin/tool${i}`), b);
+      assert.deepEqual(
+        await host.readDir("/var/cache/eksnode"),
+        [],
+        "no prefetched file is left in the image",
+      );
+    }
+  } finally {
+    await server.shutdown();
+  }
 });
