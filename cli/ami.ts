@@ -52,6 +52,7 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     else {selfMissingReason =
         "eksnode runs under `deno run`, not as a compiled binary; pass --self PATH to install one";}
   }
+  const resolved = new Map<string, ReturnType<AmiContext["artifact"]>>();
   const ctx: AmiContext & Pick<Prepared, "jobs" | "selection"> = {
     ...prepared,
     versions: v,
@@ -77,7 +78,13 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     },
     eksnodeVersion: VERSION,
     buildTime: env.SOURCE_DATE_EPOCH ? new Date(Number(env.SOURCE_DATE_EPOCH) * 1000) : new Date(),
-    artifact: (name) => resolveArtifact(v, release.minor, name, arch, mirror),
+    // Resolved once per run: steps are planned twice (downloads are prefetched ahead of their step), and
+    // resolving an unpinned artifact fetches its published checksum file.
+    artifact: (name) => {
+      let p = resolved.get(name);
+      if (!p) resolved.set(name, p = resolveArtifact(v, release.minor, name, arch, mirror));
+      return p;
+    },
   };
   return ctx;
 }
