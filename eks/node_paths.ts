@@ -30,6 +30,11 @@ export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
 export const KUBELET_ENV_DROPIN = "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf";
 /** Kubelet's KubeletConfiguration (step 7). */
 export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
+/**
+ * The unit that mounts bpffs, for `--mount-bpf-fs` (step 6). A service, not a mount unit: systemd refuses
+ * mount units for API file systems such as /sys/fs/bpf.
+ */
+export const BPF_MOUNT_UNIT = "/etc/systemd/system/eksnode-mount-bpf-fs.service";
 /** containerd's CRI socket. */
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 
@@ -39,4 +44,5 @@ export const UNIT_FILES: readonly string[] = [
   SANDBOX_IMAGE_UNIT,
   KUBELET_UNIT,
   KUBELET_ENV_DROPIN,
+  BPF_MOUNT_UNIT,
 ];

@@ -50,6 +50,7 @@ export interface LegacySettings {
   useMaxPods?: boolean;
   pauseContainerAccount?: string;
   pauseContainerVersion?: string;
+  mountBpfFs?: boolean;
 }
 
 /** Everything {@link resolveNodeSettings} needs, gathered by cli/init.ts. */
@@ -262,6 +263,7 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     providerId: providerId(instance.availabilityZone, instance.instanceId),
     clusterDns: dns.ips,
     // The secondary-IP formula on limits EC2 gave (the type is not in the embedded table): say so.
+    mountBpfFs: legacy.mountBpfFs ?? true,
     maxPodsSource: pods.source === "eni-table" && !tableLimits ? "ec2-describe-instance-types" : pods.source,
     kubeReserved: { ...kubeReserved({ maxPods: pods.reservedForPods, vcpus }) },
     evictionHard: evictionHard(),

@@ -57,6 +57,31 @@ export function ecrRegistryRegion(registry: string): string | undefined {
 }
 
 /**
+ * The unit that mounts bpffs: bootstrap.sh's `--mount-bpf-fs` (default true) mounted a BPF file system at
+ * /sys/fs/bpf for the VPC CNI's network policy agent (awslabs/amazon-eks-ami
+ * templates/al2/runtime/bootstrap.sh, MOUNT_BPF_FS, and its mount-bpf-fs helper). A oneshot service does
+ * it at every boot, before containerd and kubelet, and is skipped where the path is already a mount point
+ * (systemd refuses a .mount unit for this API file system).
+ */
+export function renderBpfMountUnit(): string {
+  return `${HEADER}[Unit]
+Description=Mount a BPF file system at /sys/fs/bpf (eksnode --mount-bpf-fs)
+DefaultDependencies=no
+After=local-fs.target
+Before=containerd.service kubelet.service
+ConditionPathIsMountPoint=!/sys/fs/bpf
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/mount -t bpf -o rw,nosuid,nodev,noexec,relatime,mode=700 bpffs /sys/fs/bpf
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
  * The sandbox-image unit (installed as /etc/systemd/system/sandbox-image.service). The bake (ami step 18)
  * renders it for the bake region and init re-renders it for the node's region: one renderer for both.
  */

@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { kubeletArgs } from "../eks/kubelet_args.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
+  BPF_MOUNT_UNIT,
   CA_CERT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
@@ -49,6 +50,7 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
     mode: 0o644,
   },
   "/usr/bin/kubelet": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  "/usr/bin/mount": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   ...Object.fromEntries(
     ["sysinit.target", "basic.target", "shutdown.target", "network-online.target", "multi-user.target"].map((
@@ -226,6 +228,7 @@ for (const [name, node] of Object.entries(CASES)) {
           `--root=${host.root}`,
           KUBELET_UNIT,
           SANDBOX_IMAGE_UNIT,
+          BPF_MOUNT_UNIT,
         ]);
         assert.equal(r.code, 0, r.out);
         assert.equal(r.out.trim(), "", r.out);
@@ -517,4 +520,17 @@ Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", 
   } finally {
     await Deno.remove(host.root, { recursive: true });
   }
+});
+
+Deno.test("--mount-bpf-fs: the bpffs unit is written and enabled by default; false removes it", async () => {
+  const host = await fixtureHost();
+  await runInit(host, testNode());
+  assert.match((await host.readText(BPF_MOUNT_UNIT))!, /^ExecStart=\/usr\/bin\/mount -t bpf .* bpffs \/sys\/fs\/bpf$/m);
+  if (await have("systemctl")) {
+    const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", "eksnode-mount-bpf-fs.service"]);
+    assert.equal(r.out.trim(), "enabled");
+  }
+  const off = await runInit(host, testNode({ mountBpfFs: false }));
+  assert.equal(await host.exists(BPF_MOUNT_UNIT), false);
+  assert.ok(off.steps[5].changes.some((c) => c === `remove ${BPF_MOUNT_UNIT}`), "step 6 removes the unit");
 });

@@ -1,12 +1,15 @@
 /** Step 6: installs the kubelet unit and its environment drop-in. */
-import { KUBELET_ENV_DROPIN, KUBELET_UNIT } from "../../eks/node_paths.ts";
-import { renderKubeletUnit } from "../../eks/node_units.ts";
-import { file } from "../../lib/changes.ts";
+import { BPF_MOUNT_UNIT, KUBELET_ENV_DROPIN, KUBELET_UNIT } from "../../eks/node_paths.ts";
+import { renderBpfMountUnit, renderKubeletUnit } from "../../eks/node_units.ts";
+import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 import { environmentDropIn } from "./env_dropin.ts";
 
-/** Writes /etc/systemd/system/kubelet.service (the unit of step 3) and kubelet.service.d/10-eksnode-env.conf. */
+/**
+ * Writes /etc/systemd/system/kubelet.service (the unit of step 3), kubelet.service.d/10-eksnode-env.conf,
+ * and the bpffs mount unit unless `--mount-bpf-fs false` (then a unit of ours is removed).
+ */
 export const step: Step<InitContext> = {
   id: "init.6",
   number: 6,
@@ -15,6 +18,7 @@ export const step: Step<InitContext> = {
     return [
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),
       environmentDropIn(KUBELET_ENV_DROPIN, ctx.node.environment),
+      ctx.node.mountBpfFs === false ? remove(BPF_MOUNT_UNIT) : file(BPF_MOUNT_UNIT, renderBpfMountUnit()),
     ];
   },
 };

@@ -1,4 +1,7 @@
-/** Step 9: enable and start containerd, sandbox-image and kubelet; restart those whose config changed. */
+/**
+ * Step 9: enable and start the bpffs mount (unless --mount-bpf-fs false), containerd, sandbox-image and
+ * kubelet; restart those whose config changed.
+ */
 import {
   BOOTSTRAP_KUBECONFIG,
   CA_CERT,
@@ -32,6 +35,9 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
+/** The bpffs unit's name (its file is BPF_MOUNT_UNIT, written by step 6). */
+const BPF_MOUNT_NAME = "eksnode-mount-bpf-fs.service";
+
 /** Where `eksnode ami` (or a package) may have installed containerd.service. */
 const CONTAINERD_UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 
@@ -62,7 +68,12 @@ export const step: Step<InitContext> = {
       );
     }
     const units = Object.keys(RESTART_TRIGGERS);
+    // The bpffs mount first: the VPC CNI's network policy agent expects /sys/fs/bpf when kubelet starts its pods.
+    const bpf = ctx.node.mountBpfFs === false
+      ? []
+      : [enableUnit(BPF_MOUNT_NAME, host.root), ...startUnit(BPF_MOUNT_NAME, host.isSystemRoot)];
     return [
+      ...bpf,
       ...units.map((u) => enableUnit(u, host.root)),
       ...units.flatMap((u) => ensureRunning(u, host.isSystemRoot)),
     ];

@@ -55,6 +55,8 @@ export interface NodeSettings {
   containerdConfigOverride?: string;
   /** bootstrap.sh --containerd-config-file: a config that replaces the generated one. */
   containerdConfigReplacement?: string;
+  /** Mount a bpffs at /sys/fs/bpf at boot (bootstrap.sh `--mount-bpf-fs`, default true). */
+  mountBpfFs?: boolean;
   /** NodeConfig instance.environment: exported to kubelet and containerd. */
   environment: Record<string, string>;
 }
