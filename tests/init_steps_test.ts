@@ -525,7 +525,10 @@ Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", 
 Deno.test("--mount-bpf-fs: the bpffs unit is written and enabled by default; false removes it", async () => {
   const host = await fixtureHost();
   await runInit(host, testNode());
-  assert.match((await host.readText(BPF_MOUNT_UNIT))!, /^ExecStart=\/usr\/bin\/mount -t bpf .* bpffs \/sys\/fs\/bpf$/m);
+  assert.match(
+    (await host.readText(BPF_MOUNT_UNIT))!,
+    /^ExecStart=\/usr\/bin\/mount -t bpf .* bpffs \/sys\/fs\/bpf$/m,
+  );
   if (await have("systemctl")) {
     const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", "eksnode-mount-bpf-fs.service"]);
     assert.equal(r.out.trim(), "enabled");
