@@ -31,11 +31,20 @@ export function authenticatorClusterId(node: NodeSettings): string {
   return node.cluster.id;
 }
 
+/** How kubelet gets its token: aws-iam-authenticator where the image has it, else the AWS CLI. */
+export type TokenCommand = "aws-iam-authenticator" | "aws-cli";
+
+/** The AWS CLI, installed by `eksnode ami` step 3 (the distribution package). */
+export const AWS_CLI = "/usr/bin/aws";
+
 /**
- * The kubeconfig YAML for kubelet.
+ * The kubeconfig YAML for kubelet. Its token comes from aws-iam-authenticator (AL2's kubelet-kubeconfig
+ * template; `eksnode ami` step 30 installs it up to Kubernetes 1.32) or, on images without it (1.33+),
+ * from `aws eks get-token` (the AWS CLI's EKS token, as the AWS docs' kubeconfig does), which signs the
+ * same STS request for the cluster name (or Outposts cluster id).
  * @example renderKubeconfig(node).includes("aws-iam-authenticator") // true
  */
-export function renderKubeconfig(node: NodeSettings): string {
+export function renderKubeconfig(node: NodeSettings, token: TokenCommand = "aws-iam-authenticator"): string {
   if (!/^https:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
     throw new ConfigError(
       `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// URL`,
@@ -54,11 +63,27 @@ export function renderKubeconfig(node: NodeSettings): string {
     users: [{
       name: "kubelet",
       user: {
-        exec: {
-          apiVersion: "client.authentication.k8s.io/v1beta1",
-          command: AWS_IAM_AUTHENTICATOR,
-          args: ["token", "-i", authenticatorClusterId(node), "--region", node.region],
-        },
+        exec: token === "aws-iam-authenticator"
+          ? {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: AWS_IAM_AUTHENTICATOR,
+            args: ["token", "-i", authenticatorClusterId(node), "--region", node.region],
+          }
+          : {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: AWS_CLI,
+            args: [
+              "eks",
+              "get-token",
+              ...(node.cluster.enableOutpost
+                ? ["--cluster-id", authenticatorClusterId(node)]
+                : ["--cluster-name", node.cluster.name]),
+              "--region",
+              node.region,
+              "--output",
+              "json",
+            ],
+          },
       },
     }],
   };

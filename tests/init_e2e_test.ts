@@ -294,6 +294,8 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
 /** What `eksnode ami` leaves that init reads; not outputs of init, so not in the goldens. */
 const BAKED: Record<string, string> = {
   "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
+  // A 1.32 image has aws-iam-authenticator (step 30): the kubeconfig uses it.
+  "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
   "/proc/cpuinfo": "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n",
   "/etc/systemd/system/containerd.service": "[Unit]\nDescription=containerd container runtime\n\n" +
     "[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",

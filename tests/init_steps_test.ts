@@ -51,6 +51,7 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
   },
   "/usr/bin/kubelet": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/mount": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  "/usr/bin/aws-iam-authenticator": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   ...Object.fromEntries(
     ["sysinit.target", "basic.target", "shutdown.target", "network-online.target", "multi-user.target"].map((
@@ -536,4 +537,38 @@ Deno.test("--mount-bpf-fs: the bpffs unit is written and enabled by default; fal
   const off = await runInit(host, testNode({ mountBpfFs: false }));
   assert.equal(await host.exists(BPF_MOUNT_UNIT), false);
   assert.ok(off.steps[5].changes.some((c) => c === `remove ${BPF_MOUNT_UNIT}`), "step 6 removes the unit");
+});
+
+Deno.test("kubeconfig: without aws-iam-authenticator on the image (1.33+), the token comes from `aws eks get-token`", async () => {
+  const host = await fixtureHost();
+  await host.remove("/usr/bin/aws-iam-authenticator");
+  await runInit(host, testNode());
+  const cfg = parseYaml((await host.readText(KUBECONFIG))!) as {
+    users: { user: { exec: { command: string; args: string[] } } }[];
+  };
+  const exec = cfg.users[0].user.exec;
+  assert.equal(exec.command, "/usr/bin/aws");
+  assert.deepEqual(exec.args.slice(0, 4), ["eks", "get-token", "--cluster-name", testNode().cluster.name]);
+  assert.ok(exec.args.includes("--region"));
+  if (await have("kubectl")) {
+    const r = await run([
+      "kubectl",
+      "config",
+      "view",
+      "--kubeconfig",
+      host.real(KUBECONFIG),
+      "-o",
+      "jsonpath={.users[0].user.exec.command}",
+    ]);
+    assert.equal(r.out.trim(), "/usr/bin/aws");
+  }
+  // Outposts: the token is for the cluster id.
+  const outpost = testNode({ cluster: { ...testNode().cluster, enableOutpost: true, id: "abc-123" } });
+  const host2 = await fixtureHost();
+  await host2.remove("/usr/bin/aws-iam-authenticator");
+  await runInit(host2, outpost);
+  assert.match(
+    (await host2.readText("/var/lib/kubelet/bootstrap-kubeconfig"))!,
+    /- --cluster-id\n\s+- abc-123\n/,
+  );
 });

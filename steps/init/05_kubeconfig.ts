@@ -1,5 +1,5 @@
 /** Step 5: the cluster CA and kubelet's kubeconfig (a bootstrap kubeconfig on local Outposts clusters). */
-import { renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
+import { AWS_IAM_AUTHENTICATOR, renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
 import { BOOTSTRAP_KUBECONFIG, CA_CERT, KUBECONFIG } from "../../eks/node_paths.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
@@ -10,10 +10,12 @@ export const step: Step<InitContext> = {
   id: "init.5",
   number: 5,
   title: "Write /var/lib/kubelet/kubeconfig and the cluster CA",
-  plan(ctx) {
+  async plan(ctx) {
     const node = ctx.node;
     const ca = file(CA_CERT, renderCaCert(node), { mode: 0o644 });
-    const kubeconfig = renderKubeconfig(node);
+    // Images for Kubernetes 1.33+ carry no aws-iam-authenticator: then the AWS CLI provides the token.
+    const haveAuthenticator = await ctx.host.exists(AWS_IAM_AUTHENTICATOR);
+    const kubeconfig = renderKubeconfig(node, haveAuthenticator ? "aws-iam-authenticator" : "aws-cli");
     if (!node.cluster.enableOutpost) return [ca, file(KUBECONFIG, kubeconfig, { mode: 0o600 })];
     return [
       ca,
