@@ -114,15 +114,27 @@ async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
   });
 }
 
+/**
+ * The SHA-256 a published checksum file gives for the artifact at `artifactUrl` (fetched with the
+ * download retries), or undefined when the file holds none for it.
+ */
+export async function fetchPublishedChecksum(
+  checksumUrl: string,
+  artifactUrl: string,
+  opts: DownloadOptions = {},
+): Promise<string | undefined> {
+  const text = await fetchText(checksumUrl, opts);
+  return parseChecksumFile(text, new URL(artifactUrl).pathname.split("/").pop() ?? "");
+}
+
 /** Checks a published checksum file against the pinned value. */
 export async function verifyPublishedChecksum(
   src: DownloadSource,
   opts: DownloadOptions = {},
 ): Promise<void> {
   if (!src.checksumUrl) return;
-  const text = await fetchText(src.checksumUrl, opts);
   const fileName = new URL(src.url).pathname.split("/").pop() ?? "";
-  const published = parseChecksumFile(text, fileName);
+  const published = await fetchPublishedChecksum(src.checksumUrl, src.url, opts);
   if (!published) {
     throw new ChecksumError(
       `published checksum file ${src.checksumUrl} holds no SHA-256 for ${fileName}`,

@@ -14,9 +14,9 @@ import {
   type ResolvedArtifact,
   type Versions,
 } from "../../assets/versions.ts";
-import { parseChecksumFile } from "../../lib/download.ts";
+import { fetchPublishedChecksum } from "../../lib/download.ts";
 import type { DownloadSource } from "../../lib/download.ts";
-import { ConfigError, NetworkError } from "../../lib/errors.ts";
+import { ConfigError } from "../../lib/errors.ts";
 import type { StepContext } from "../../lib/step.ts";
 
 /** Package managers the package steps know. `none` records package changes in the plan only. */
@@ -91,7 +91,6 @@ export async function resolveArtifact(
   name: KubernetesComponent | ArtifactName,
   arch: Arch,
   mirror: string | undefined,
-  fetchText: (url: string) => Promise<string> = defaultFetchText,
 ): Promise<ArtifactSource> {
   const a: ResolvedArtifact = name === "containerd" || name === "runc" || name === "cniPlugins"
     ? githubArtifact(v, name, arch)
@@ -107,9 +106,7 @@ export async function resolveArtifact(
   }
   // Unpinned but published (the amazon-eks bucket's .sha256 files): the published value becomes the
   // expected checksum, exactly what install-worker.sh verifies; the plan says it is not pinned.
-  const text = await fetchText(checksumUrl);
-  const fileName = new URL(url).pathname.split("/").pop() ?? "";
-  const published = parseChecksumFile(text, fileName);
+  const published = await fetchPublishedChecksum(checksumUrl, url);
   if (!published) {
     throw new ConfigError(
       `${a.name} (${arch}) is unpinned and its checksum file ${checksumUrl} holds no SHA-256`,
@@ -117,22 +114,4 @@ export async function resolveArtifact(
     );
   }
   return { name: a.name, url, sha256: published, pinnedBy: "published" };
-}
-
-async function defaultFetchText(url: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  } catch (err) {
-    throw new NetworkError(
-      `cannot fetch checksum file ${url}: ${(err as Error).message}`,
-      "check --mirror and the network",
-      err,
-    );
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new NetworkError(`GET ${url} answered HTTP ${res.status}`, "check --mirror and the versions data");
-  }
-  return await res.text();
 }
