@@ -4,7 +4,21 @@
  * skipped with a note saying so.
  */
 import { exec, note } from "./changes.ts";
+import type { Host } from "./host.ts";
 import type { Change } from "./step.ts";
+
+/** Where unit files are installed: by an administrator (eksnode), then by packages. */
+export const UNIT_DIRS: readonly string[] = [
+  "/etc/systemd/system",
+  "/usr/lib/systemd/system",
+  "/lib/systemd/system",
+];
+
+/** True when a unit file `unit` exists in one of the {@link UNIT_DIRS} under the root. */
+export async function unitInstalled(host: Host, unit: string): Promise<boolean> {
+  for (const d of UNIT_DIRS) if (await host.exists(`${d}/${unit}`)) return true;
+  return false;
+}
 
 /** `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run. */
 export function daemonReload(whenChanged: string[], isSystemRoot: boolean): Change {

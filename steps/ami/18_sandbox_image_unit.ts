@@ -8,12 +8,10 @@ import { PULL_SANDBOX_IMAGE_SH, renderSandboxImageUnit } from "../../eks/node_un
 import { file, note } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import { daemonReload, enableUnit } from "../../lib/systemd.ts";
+import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
 import { CommandError } from "../../lib/errors.ts";
 import type { AmiContext } from "./context.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
-
-const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 
 /**
  * Lines of `systemd-analyze verify` that only say the tree is incomplete, not that a unit is wrong:
@@ -98,7 +96,7 @@ export const step: Step<AmiContext> = {
     }
     // In a dry run step 11 has only planned the tarball's unit; in a real run it is there by now.
     let containerdUnit = ctx.dryRun && ctx.bake.containerdSource === "tarball";
-    for (const d of UNIT_DIRS) if (await host.exists(`${d}/containerd.service`)) containerdUnit = true;
+    if (await unitInstalled(host, "containerd.service")) containerdUnit = true;
     if (containerdUnit) out.push(enableUnit("containerd.service", host.root));
     else {
       out.push(note(

@@ -17,7 +17,7 @@ import {
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import { enableUnit, startUnit } from "../../lib/systemd.ts";
+import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/systemd.ts";
 import type { InitContext } from "./context.ts";
 
 /** For each service, in start order: the files whose change in this run makes it restart. */
@@ -38,9 +38,6 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
 /** The bpffs unit's name (its file is BPF_MOUNT_UNIT, written by step 6). */
 const BPF_MOUNT_NAME = "eksnode-mount-bpf-fs.service";
 
-/** Where `eksnode ami` (or a package) may have installed containerd.service. */
-const CONTAINERD_UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
-
 /**
  * Restart (when triggered) before start: a stopped unit whose config changed is then started once,
  * and the start check finds it active. startUnit returns start first, so the order is turned here.
@@ -57,13 +54,9 @@ export const step: Step<InitContext> = {
   title: "Enable and start containerd, sandbox-image and kubelet",
   async plan(ctx) {
     const { host } = ctx;
-    let found = false;
-    for (const d of CONTAINERD_UNIT_DIRS) found ||= await host.exists(`${d}/containerd.service`);
-    if (!found) {
+    if (!(await unitInstalled(host, "containerd.service"))) {
       throw new ConfigError(
-        `containerd.service is not installed under ${host.root} (looked in ${
-          CONTAINERD_UNIT_DIRS.join(", ")
-        })`,
+        `containerd.service is not installed under ${host.root} (looked in ${UNIT_DIRS.join(", ")})`,
         "run init on an image baked with `eksnode ami`, which installs containerd and its unit",
       );
     }
