@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { type DownloadSource, downloadVerified, sha256File, sha256Hex } from "./download.ts";
+import { type DownloadSource, downloadVerified, sha256File, sha256Hex, sha256RealFile } from "./download.ts";
 import { ChecksumError, ConfigError } from "./errors.ts";
 import type { ExecOptions, Host } from "./host.ts";
 import type { Logger } from "./log.ts";
@@ -62,7 +62,7 @@ export function file(path: string, content: string | Uint8Array, attrs: Attrs = 
       `file ${path} ${attrsText(mode, owner)} (${sizeText(bytes.length)}, sha256 ${digest.slice(0, 12)})`,
     async satisfied({ host }) {
       const cur = await host.readBytes(path);
-      if (!cur || cur.length !== bytes.length || (await sha256Hex(cur)) !== digest) return false;
+      if (!cur || cur.length !== bytes.length || !cur.every((b, i) => b === bytes[i])) return false;
       return host.attributesMatch(path, { mode, owner });
     },
     apply: ({ host }) => host.writeFile(path, bytes, { mode, owner }),
@@ -265,14 +265,6 @@ export function note(text: string): Change {
   };
 }
 
-/** SHA-256 of a file of the running system (not under --root), streamed. */
-async function sha256OfRealFile(path: string): Promise<string> {
-  const fh = await Deno.open(path, { read: true });
-  const hash = createHash("sha256");
-  for await (const chunk of fh.readable) hash.update(chunk);
-  return hash.digest("hex");
-}
-
 /**
  * A copy of `src`, a file of the running system (read outside --root, e.g. the eksnode binary
  * itself), to the in-root path `to`. The copy is streamed into a temp file, hashed on the way, and
@@ -283,7 +275,7 @@ export function copyFile(src: string, to: string, attrs: Attrs = {}): Change {
   const owner = attrs.owner ?? ROOT;
   let srcHash: Promise<string> | undefined;
   const sourceHash = () => {
-    srcHash ??= sha256OfRealFile(src).catch((err) => {
+    srcHash ??= sha256RealFile(src).catch((err) => {
       throw new ConfigError(`cannot read ${src} to copy it to ${to}: ${(err as Error).message}`);
     });
     return srcHash;

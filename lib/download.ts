@@ -54,14 +54,19 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Streaming SHA-256 of a file by its real path (memory independent of its size). */
+export async function sha256RealFile(realPath: string): Promise<string> {
+  const file = await Deno.open(realPath, { read: true });
+  const hash = createHash("sha256");
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
 /** Streaming SHA-256 of a file inside the root, or undefined when it is missing. */
 export async function sha256File(host: Host, path: string): Promise<string | undefined> {
   const st = await host.stat(path);
   if (!st?.isFile) return undefined;
-  const file = await Deno.open(host.real(path), { read: true });
-  const hash = createHash("sha256");
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
+  return await sha256RealFile(host.real(path));
 }
 
 /**
