@@ -9,6 +9,7 @@ import { readTar } from "../lib/tar.ts";
 import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
 import { sha256 } from "./helpers.ts";
+import { eksnode } from "./cli_run.ts";
 
 const EPOCH = 1_700_000_000; // 2023-11-14T22:13:20Z
 
@@ -135,12 +136,8 @@ Deno.test("verify passes on a fresh bake and fails with exit code 5 after one by
     assert.ok(lines.some((l) => l.startsWith("MISSING  /opt/cni/bin/bridge (cniPlugins)")), lines.join("\n"));
 
     // The real command line: exit code 5.
-    const cli = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "verify", "--root", b.root],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(cli.stdout) + new TextDecoder().decode(cli.stderr);
+    const cli = await eksnode(["verify", "--root", b.root]);
+    const text = cli.stdout + cli.stderr;
     assert.equal(cli.code, 5, text);
     assert.match(text, /MISMATCH \/usr\/bin\/kubelet/);
   } finally {

@@ -10,15 +10,29 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `eksnode ARGS` with extra env, from `cwd` (default: a directory that is not the repo). */
+/** Variables kept when a run is isolated from this process's environment (tools and Deno's cache). */
+const KEPT = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
+
+/**
+ * Runs `eksnode ARGS` with extra env, from `cwd` (default: a directory that is not the repo). With
+ * `isolated`, the CLI sees only PATH, HOME, Deno's cache and `env` (no AWS settings of this machine).
+ */
 export async function eksnode(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string; isolated?: boolean } = {},
 ): Promise<CliResult> {
+  const kept: Record<string, string> = {};
+  if (opts.isolated) {
+    for (const k of KEPT) {
+      const v = Deno.env.get(k);
+      if (v !== undefined) kept[k] = v;
+    }
+  }
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", MAIN, ...args],
     cwd: opts.cwd ?? "/",
-    env: { NO_COLOR: "1", ...opts.env },
+    clearEnv: opts.isolated === true,
+    env: { ...kept, NO_COLOR: "1", ...opts.env },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -10,9 +10,9 @@ import * as fakeEks from "./fakes/eks.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { deadPort } from "./fakes/common.ts";
 import { snapshotTree } from "./helpers.ts";
+import { type CliResult, eksnode } from "./cli_run.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const PEM = "-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----\n";
 const CA = btoa(PEM);
 const ENDPOINT = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com";
@@ -43,36 +43,13 @@ async function withCloud(opts: CloudOptions, fn: (cloud: Cloud) => Promise<void>
   }
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `eksnode init ARGS` with an environment holding only the fakes' endpoints and test keys. */
-async function runInit(args: string[], env: Record<string, string>): Promise<Run> {
-  const keep = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
-  const base: Record<string, string> = {};
-  for (const k of keep) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) base[k] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, "init", ...args],
+async function runInit(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return await eksnode(["init", ...args], {
     cwd: REPO,
-    clearEnv: true,
-    env: {
-      ...base,
-      NO_COLOR: "1",
-      AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-      AWS_SECRET_ACCESS_KEY: "test-secret",
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    isolated: true,
+    env: { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "test-secret", ...env },
+  });
 }
 
 function cloudEnv(cloud: Cloud): Record<string, string> {
