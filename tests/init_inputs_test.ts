@@ -85,7 +85,7 @@ const INPUTS_ONLY = ["--skip", "1-9"];
 
 const FULL = { name: "prod", apiServerEndpoint: ENDPOINT, certificateAuthority: CA, cidr: "10.100.0.0/16" };
 
-function assertOneErrorLine(run: Run, message: RegExp): void {
+function assertOneErrorLine(run: CliResult, message: RegExp): void {
   const errors = run.stderr.split("\n").filter((l) => l.startsWith("error: "));
   assert.equal(errors.length, 1, `one error line in:\n${run.stderr}`);
   assert.match(errors[0], message);
