@@ -92,21 +92,12 @@ export function selectSteps<C extends StepContext>(steps: Step<C>[], sel: Select
   );
 }
 
+/** Runs `fn` on every item, at most `limit` at once; when all have finished, throws the first failure. */
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length) throw errors[0];
+  const run = limiter(limit);
+  const results = await Promise.allSettled(items.map((item) => run(() => fn(item))));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Splits a plan into batches: runs of parallel changes, or single sequential changes. */
