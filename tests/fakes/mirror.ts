@@ -26,6 +26,8 @@ export interface MirrorOptions {
   tamper?: MirrorArtifact[];
   /** Delay every response for these artifacts (ms): lets a test kill a run mid-download. */
   delay?: Partial<Record<MirrorArtifact, number>>;
+  /** Serve these bytes instead of the synthetic ones (pinned like them): the boot test's real programs. */
+  replace?: Partial<Record<MirrorArtifact, Uint8Array>>;
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -80,7 +82,7 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const kv = opts.kubernetesVersion ?? versions.defaultKubernetesVersion;
   const arch = opts.arch ?? "x86_64";
   const rel = kubernetesRelease(kv);
-  const bodies = await build(kv, arch);
+  const bodies = { ...await build(kv, arch), ...opts.replace };
   const files = new Map<string, { body: Uint8Array; artifact?: MirrorArtifact }>();
   const artifacts = {} as Mirror["artifacts"];
   const pins: string[] = [];
