@@ -6,7 +6,9 @@ set -o errexit -o nounset -o pipefail
 image="$1"
 region="${2:-}"
 
-if ctr --namespace k8s.io image ls --quiet | grep --fixed-strings --line-regexp --quiet -- "$image"; then
+# grep reads the whole list: with pipefail, a grep --quiet that stops at the first match can make ctr die
+# of SIGPIPE, and the image would be pulled again although it is there.
+if ctr --namespace k8s.io image ls --quiet | grep --fixed-strings --line-regexp -- "$image" >/dev/null; then
   echo "sandbox image $image is already present"
   exit 0
 fi
