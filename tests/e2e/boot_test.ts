@@ -247,7 +247,7 @@ Deno.test({
       await Deno.writeFile(`${root}${E2E}/deno`, new Uint8Array());
       // Every module main.ts can load must be in Deno's cache: the container has no network.
       await run(
-        [Deno.execPath(), "cache", "--quiet", `${REPO}/main.ts`, `${REPO}/tests/e2e/fake_kubelet.js`],
+        [Deno.execPath(), "cache", "--frozen", "--quiet", `${REPO}/main.ts`, `${REPO}/tests/e2e/fake_kubelet.js`],
         300_000,
       );
       const denoDir = JSON.parse(await run([Deno.execPath(), "info", "--json"])).denoDir as string;
