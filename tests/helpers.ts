@@ -21,6 +21,17 @@ export function applyContext(ctx: StepContext): ApplyContext {
   return { host: ctx.host, log: ctx.log, run: { changed: new Set(), dryRun: ctx.dryRun } };
 }
 
+/** True when `cmd` is an executable file in a directory of PATH. */
+export function onPath(cmd: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return Deno.statSync(`${dir}/${cmd}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** SHA-256 hex of bytes. */
 export function sha256(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");

@@ -21,12 +21,12 @@
  * temp dir removed in `finally`, also when an assertion fails.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { eksnode } from "../cli_run.ts";
 import { startMirror } from "../fakes/mirror.ts";
 import { makeTar } from "../fakes/tar_writer.ts";
+import { onPath, sha256 } from "../helpers.ts";
 import { KUBECONFIG, KUBELET_CONFIG } from "../../eks/node_paths.ts";
-import { aptMirror, cachedRoot, copyRoot, INCLUDE, RUNTIME_BINARIES } from "./debian_root.ts";
+import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, unmountUnder, waitBooted } from "./nspawn.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -39,17 +39,8 @@ const SERVICES = [
   "eksnode-mount-bpf-fs.service",
 ];
 
-function which(cmd: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return true;
-    } catch { /* not here */ }
-  }
-  return false;
-}
-
 const TOOLS = ["debootstrap", "systemd-nspawn", "nsenter", "dpkg", "dpkg-query", "cp", "umount"];
-const missing = TOOLS.filter((t) => !which(t));
+const missing = TOOLS.filter((t) => !onPath(t));
 const isRoot = Deno.uid() === 0;
 const skip = Deno.build.os !== "linux"
   ? "not Linux"
@@ -60,21 +51,20 @@ const skip = Deno.build.os !== "linux"
   : undefined;
 if (skip) console.log(`boot test not run: ${skip}; the baked root was not booted`);
 
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A `docker save` archive of a one-layer image named `ref` (enough for `ctr images import`). */
 async function imageArchive(ref: string): Promise<Uint8Array> {
   const layer = await makeTar([{ name: "pause", data: "#!/bin/sh\n# stand-in pause\n", mode: 0o755 }], false);
-  const diffId = `sha256:${sha(layer)}`;
+  const diffId = `sha256:${sha256(layer)}`;
   const config = new TextEncoder().encode(JSON.stringify({
     architecture: Deno.build.arch === "aarch64" ? "arm64" : "amd64",
     os: "linux",
     config: { Entrypoint: ["/pause"] },
     rootfs: { type: "layers", diff_ids: [diffId] },
   }));
-  const configName = `${sha(config)}.json`;
+  const configName = `${sha256(config)}.json`;
   const manifest = [{ Config: configName, RepoTags: [ref], Layers: ["layer/layer.tar"] }];
   return await makeTar([
     { name: configName, data: config, mode: 0o644 },
@@ -82,20 +72,6 @@ async function imageArchive(ref: string): Promise<Uint8Array> {
     { name: "layer/layer.tar", data: layer, mode: 0o644 },
     { name: "manifest.json", data: JSON.stringify(manifest), mode: 0o644 },
   ], false);
-}
-
-async function run(argv: string[], timeoutMs = 60_000): Promise<string> {
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${argv.join(" ")} exited ${out.code}: ${dec.decode(out.stderr).trim().slice(-800)}`);
-  }
-  return dec.decode(out.stdout);
 }
 
 /**
@@ -124,7 +100,7 @@ async function cacheImage(bin: string, root: string, work: string, ref: string):
   }).spawn();
   try {
     const ctr = (...args: string[]) =>
-      run([`${bin}/ctr`, "--address", sock, "--namespace", "k8s.io", ...args]);
+      run([`${bin}/ctr`, "--address", sock, "--namespace", "k8s.io", ...args], "ctr", 60_000);
     const deadline = Date.now() + 30_000;
     while (!(await Deno.stat(sock).then(() => true, () => false))) {
       if (Date.now() > deadline) throw new Error("the temporary containerd did not open its socket in 30s");
@@ -247,10 +223,19 @@ Deno.test({
       await Deno.writeFile(`${root}${E2E}/deno`, new Uint8Array());
       // Every module main.ts can load must be in Deno's cache: the container has no network.
       await run(
-        [Deno.execPath(), "cache", "--frozen", "--quiet", `${REPO}/main.ts`, `${REPO}/tests/e2e/fake_kubelet.js`],
+        [
+          Deno.execPath(),
+          "cache",
+          "--frozen",
+          "--quiet",
+          `${REPO}/main.ts`,
+          `${REPO}/tests/e2e/fake_kubelet.js`,
+        ],
+        "deno cache",
         300_000,
       );
-      const denoDir = JSON.parse(await run([Deno.execPath(), "info", "--json"])).denoDir as string;
+      const denoDir = JSON.parse(await run([Deno.execPath(), "info", "--json"], "deno info"))
+        .denoDir as string;
       container = await boot(root, machine, [
         { from: Deno.execPath(), to: `${E2E}/deno` },
         { from: REPO, to: `${E2E}/src` },

@@ -79,7 +79,8 @@ export function cacheBase(): string {
   return `${xdg}/eksnode-e2e`;
 }
 
-async function run(argv: string[], what: string, timeoutMs = 20 * 60_000): Promise<string> {
+/** Runs argv on this machine and returns stdout; a failure throws with `what`, the command and its output tail. */
+export async function run(argv: string[], what: string, timeoutMs = 20 * 60_000): Promise<string> {
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdout: "piped",
