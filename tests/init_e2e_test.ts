@@ -350,6 +350,8 @@ function normalize(text: string, root: string): string {
   return text
     .replaceAll(root, "<ROOT>")
     .replace(/http:\/\/127\.0\.0\.1:\d+/g, "http://127.0.0.1:<PORT>")
+    // A change line shows its time only past 0.1 s, which a loaded machine reaches: drop it.
+    .replace(/^(\s+\+ .*?) \(\d+\.\d+s\)$/gm, "$1")
     .replace(/\(\d+\.\d+s\)/g, "(<T>s)")
     .replace(/ in \d+\.\d+s\b/g, " in <T>s")
     .replace(/ in \d+ ms\b/g, " in <N> ms");
