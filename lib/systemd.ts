@@ -43,19 +43,30 @@ export function enableUnit(unit: string, root: string): Change {
   });
 }
 
+/** True when `systemctl is-active UNIT` says active. */
+async function unitActive(host: Host, unit: string): Promise<boolean> {
+  return (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() ===
+    "active";
+}
+
 /**
  * Starts a unit now, or restarts it when one of `restartWhenChanged` was applied in this run.
- * Under `--root` it is a note: nothing can be started in a tree that is not running.
+ * Under `--root` it is a note: nothing can be started in a tree that is not running. `done` says
+ * when starting is not needed (default: the unit is active); a oneshot whose condition skips it
+ * never becomes active, so it passes what its condition tests instead.
  */
-export function startUnit(unit: string, isSystemRoot: boolean, restartWhenChanged: string[] = []): Change[] {
+export function startUnit(
+  unit: string,
+  isSystemRoot: boolean,
+  restartWhenChanged: string[] = [],
+  done: (host: Host) => Promise<boolean> = (host) => unitActive(host, unit),
+): Change[] {
   if (!isSystemRoot) return [note(`start ${unit} skipped: --root is not the running system`)];
   return [
     exec(["systemctl", "start", unit], {
       why: "not running",
       key: `unit-started:${unit}`,
-      check: async ({ host }) =>
-        (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() ===
-          "active",
+      check: ({ host }) => done(host),
     }),
     ...(restartWhenChanged.length
       ? [exec(["systemctl", "restart", unit], {

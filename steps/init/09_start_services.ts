@@ -18,6 +18,7 @@ import {
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/systemd.ts";
+import type { Host } from "../../lib/host.ts";
 import type { InitContext } from "./context.ts";
 
 /** For each service, in start order: the files whose change in this run makes it restart. */
@@ -37,6 +38,16 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
 
 /** The bpffs unit's name (its file is BPF_MOUNT_UNIT, written by step 6). */
 const BPF_MOUNT_NAME = "eksnode-mount-bpf-fs.service";
+
+/**
+ * True when something is mounted at /sys/fs/bpf: what the bpffs unit's ConditionPathIsMountPoint tests.
+ * The unit then stays inactive (its condition skips it), so "active" cannot be the done check, or every
+ * init on a system that mounts bpffs itself would start it again.
+ */
+export async function bpfFsMounted(host: Host): Promise<boolean> {
+  const mounts = (await host.readText("/proc/self/mounts")) ?? "";
+  return mounts.split("\n").some((line) => line.split(" ")[1] === "/sys/fs/bpf");
+}
 
 /**
  * Restart (when triggered) before start: a stopped unit whose config changed is then started once,
@@ -62,9 +73,10 @@ export const step: Step<InitContext> = {
     }
     const units = Object.keys(RESTART_TRIGGERS);
     // The bpffs mount first: the VPC CNI's network policy agent expects /sys/fs/bpf when kubelet starts its pods.
-    const bpf = ctx.node.mountBpfFs === false
-      ? []
-      : [enableUnit(BPF_MOUNT_NAME, host.root), ...startUnit(BPF_MOUNT_NAME, host.isSystemRoot)];
+    const bpf = ctx.node.mountBpfFs === false ? [] : [
+      enableUnit(BPF_MOUNT_NAME, host.root),
+      ...startUnit(BPF_MOUNT_NAME, host.isSystemRoot, [], bpfFsMounted),
+    ];
     return [
       ...bpf,
       ...units.map((u) => enableUnit(u, host.root)),

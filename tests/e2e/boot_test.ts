@@ -388,6 +388,16 @@ Deno.test({
       const report2 = JSON.parse(await c.check(["cat", "/run/eksnode-e2e/kubelet.json"]));
       assert.equal(report2.pid, report.pid, "kubelet was not restarted");
       stamp("second init: 0 changes, no restart");
+
+      // A system that mounts bpffs itself: the unit is inactive (its condition skips it) while
+      // /sys/fs/bpf is mounted. Stopping the oneshot leaves the mount (it has no ExecStop), which is
+      // that state; init must see the mount, not the inactive unit, and change nothing.
+      await c.check(["systemctl", "stop", "eksnode-mount-bpf-fs.service"]);
+      assert.match(await c.check(["findmnt", "--noheadings", "--output=FSTYPE", "/sys/fs/bpf"]), /^bpf$/m);
+      const third = await c.exec(["eksnode", "init"], { env: cloudEnv, timeoutMs: 300_000 });
+      assert.equal(third.code, 0, third.stdout + third.stderr);
+      assert.match(third.stdout, /init: 9 steps, 0 changes in/, "bpffs already mounted: nothing to start");
+      stamp("third init with bpffs mounted and its unit inactive: 0 changes");
     } catch (err) {
       if (container) {
         const journal = await container.exec(["journalctl", "--boot", "--no-pager", "--lines=60"]).catch(() =>
