@@ -30,6 +30,11 @@ export interface PullOptions {
   platform?: string;
   /** Talk HTTP to the registry (a loopback or air-gap registry). */
   plainHttp?: boolean;
+  /**
+   * A registry hosts directory in containerd's certs.d layout (`DIR/<host>/hosts.toml`: mirrors,
+   * endpoints, CAs), passed to `ctr images pull --hosts-dir`.
+   */
+  hostsDir?: string;
   /** Obtains a login when the pull runs (not when it is planned); undefined: anonymous. */
   login?: () => Promise<RegistryLogin>;
   /** What the plan says about the login, e.g. "ECR login". */
@@ -83,6 +88,7 @@ export function imagePulled(store: ImageStore, ref: string, opts: PullOptions = 
   const flags = [
     ...(opts.platform ? ["--platform", opts.platform] : []),
     ...(opts.plainHttp ? ["--plain-http"] : []),
+    ...(opts.hostsDir ? ["--hosts-dir", opts.hostsDir] : []),
   ];
   return {
     kind: "image",

@@ -1,31 +1,25 @@
 /**
  * Steps 16-20 against real components: a containerd of its own (root, state and socket in a temp dir)
  * and a docker-registry on 127.0.0.1 holding tiny images built with umoci and pushed with skopeo.
- * The bake config points image caching at both (containerd_address, image_registry, plain_http), so no
- * ECR login is involved; the assertions read `ctr -n k8s.io images ls`.
+ * The first test points image caching at both (containerd_address, image_registry, plain_http), so no
+ * ECR login is involved, and then asks for an image the registry lacks. The second pulls by ECR names
+ * with an ECR login (the loopback ECR API hands out the password) from a registry that requires it
+ * (htpasswd), reached through the image's /etc/containerd/certs.d. The assertions read
+ * `ctr -n k8s.io images ls`.
  */
 import assert from "node:assert/strict";
 import { amiContext } from "../cli/ami.ts";
 import { memoryLogger } from "../lib/log.ts";
+import { CommandError } from "../lib/errors.ts";
 import { runSteps } from "../lib/runner.ts";
 import { AMI_STEPS } from "../steps/ami/index.ts";
+import { start as startEcr } from "./fakes/ecr.ts";
 import { startMirror } from "./fakes/mirror.ts";
+import { findTool } from "./validators/common.ts";
 
 const TOOLS = ["containerd", "ctr", "docker-registry", "umoci", "skopeo"];
 
-async function which(cmd: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if ((await Deno.stat(`${dir}/${cmd}`)).isFile) return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
-
-const missing: string[] = [];
-for (const t of TOOLS) if (!(await which(t))) missing.push(t);
+const missing = TOOLS.filter((t) => !findTool(t));
 const isRoot = Deno.uid() === 0;
 if (missing.length) {
   console.warn(`ami_image_cache_test: missing ${missing.join(", ")}: the real-component test is skipped`);
@@ -63,8 +57,17 @@ async function waitFor(what: string, probe: () => Promise<boolean>, ms = 20_000)
   throw new Error(`${what} did not come up within ${ms / 1000}s`);
 }
 
-/** Starts containerd and a registry in `dir`; returns the socket, the registry host and a stop function. */
-async function startComponents(dir: string) {
+/** Registry login the test registry demands (htpasswd, bcrypt as docker-registry requires). */
+interface RegistryAuth {
+  user: string;
+  password: string;
+}
+
+/**
+ * Starts containerd and a registry in `dir` (with `auth`, a registry that answers 401 without it);
+ * returns the socket, the registry host and a stop function.
+ */
+async function startComponents(dir: string, auth?: RegistryAuth) {
   const sock = `${dir}/containerd.sock`;
   await Deno.writeTextFile(
     `${dir}/containerd.toml`,
@@ -87,6 +90,12 @@ async function startComponents(dir: string) {
   }).spawn();
   const port = freePort();
   await Deno.mkdir(`${dir}/registry`);
+  const authConfig: string[] = [];
+  if (auth) {
+    const hash = await run(["htpasswd", "-Bbn", auth.user, auth.password]);
+    await Deno.writeTextFile(`${dir}/htpasswd`, hash.trim() + "\n");
+    authConfig.push("auth:", "  htpasswd:", "    realm: eksnode-test", `    path: ${dir}/htpasswd`);
+  }
   await Deno.writeTextFile(
     `${dir}/registry.yml`,
     [
@@ -98,6 +107,7 @@ async function startComponents(dir: string) {
       `    rootdirectory: ${dir}/registry`,
       "http:",
       `  addr: 127.0.0.1:${port}`,
+      ...authConfig,
       "",
     ].join("\n"),
   );
@@ -118,10 +128,13 @@ async function startComponents(dir: string) {
     }
   };
   try {
+    // Up when /v2/ answers: 200, or 401 when it wants a login.
     await waitFor(
       "docker-registry",
       async () =>
-        (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.body?.cancel().then(() => r.ok))) === true,
+        (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) =>
+          r.body?.cancel().then(() => r.ok || r.status === 401)
+        )) === true,
     );
     await waitFor("containerd", async () => {
       await run(["ctr", "--address", sock, "version"]);
@@ -134,8 +147,13 @@ async function startComponents(dir: string) {
   return { sock, registry: `127.0.0.1:${port}`, stop };
 }
 
-/** Builds one tiny OCI image with umoci and pushes it under each name. */
-async function pushTinyImage(dir: string, registry: string, names: string[]): Promise<void> {
+/** Builds one tiny OCI image with umoci and pushes it under each name (with `auth` when given). */
+async function pushTinyImage(
+  dir: string,
+  registry: string,
+  names: string[],
+  auth?: RegistryAuth,
+): Promise<void> {
   const layout = `${dir}/oci`;
   await run(["umoci", "init", "--layout", layout]);
   await run(["umoci", "new", "--image", `${layout}:tiny`]);
@@ -160,10 +178,63 @@ async function pushTinyImage(dir: string, registry: string, names: string[]): Pr
       "copy",
       "--quiet",
       "--dest-tls-verify=false",
+      ...(auth ? ["--dest-creds", `${auth.user}:${auth.password}`] : []),
       `oci:${layout}:tiny`,
       `docker://${registry}/${n}`,
     ]);
   }
+}
+
+const KUBE_PROXY_DEFAULT = "v1.32.0-eksbuild.2";
+const CNI_DEFAULT = "v1.19.0-eksbuild.1";
+
+/** The add-on images steps 19-20 cache for 1.32 with the defaults above and versions.json's latest. */
+const ADDON_IMAGES = [
+  "eks/pause:3.10",
+  "eks/kube-proxy:v1.32.0-minimal-eksbuild.2",
+  "eks/kube-proxy:v1.32.3-minimal-eksbuild.7",
+  `amazon-k8s-cni:${CNI_DEFAULT}`,
+  `amazon-k8s-cni-init:${CNI_DEFAULT}`,
+  "amazon-k8s-cni:v1.19.2-eksbuild.5",
+  "amazon-k8s-cni-init:v1.19.2-eksbuild.5",
+];
+
+/** EKS's ECR registry host for a region. */
+const ecr = (region: string, fips = false) =>
+  `602401143452.dkr.${fips ? "ecr-fips" : "ecr"}.${region}.amazonaws.com`;
+
+/** A bake config for us-west-2 with the mirror's artifacts, pinned add-on defaults and `lines`. */
+function bakeToml(mirrorToml: string, lines: string[]): string {
+  return [
+    `region = "us-west-2"`,
+    ...lines,
+    mirrorToml,
+    `[versions.kubernetes."1.32".addons.kubeProxy]`,
+    `default = "${KUBE_PROXY_DEFAULT}"`,
+    `[versions.kubernetes."1.32".addons.vpcCni]`,
+    `default = "${CNI_DEFAULT}"`,
+    ``,
+  ].join("\n");
+}
+
+/** Runs ami steps 16-20 on `root` with the bake config `toml` and the environment `env`. */
+async function bakeImages(
+  dir: string,
+  root: string,
+  toml: string,
+  opts: { dryRun?: boolean; env?: Record<string, string> } = {},
+) {
+  await Deno.writeTextFile(`${dir}/bake.toml`, toml);
+  const dryRun = opts.dryRun ?? false;
+  const ctx = await amiContext({ root, logFormat: "text", jobs: "4", config: `${dir}/bake.toml`, dryRun }, {
+    PATH: Deno.env.get("PATH") ?? "",
+    ...opts.env,
+  });
+  return await runSteps(AMI_STEPS, { ...ctx, log: memoryLogger() }, {
+    process: "ami",
+    dryRun,
+    only: [16, 17, 18, 19, 20],
+  });
 }
 
 Deno.test({
@@ -175,51 +246,16 @@ Deno.test({
     const mirror = await startMirror();
     const c = await startComponents(dir);
     try {
-      const kubeProxyDefault = "v1.32.0-eksbuild.2";
-      const cniDefault = "v1.19.0-eksbuild.1";
-      await pushTinyImage(dir, c.registry, [
-        "eks/pause:3.10",
-        "eks/kube-proxy:v1.32.0-minimal-eksbuild.2",
-        "eks/kube-proxy:v1.32.3-minimal-eksbuild.7",
-        `amazon-k8s-cni:${cniDefault}`,
-        `amazon-k8s-cni-init:${cniDefault}`,
-        "amazon-k8s-cni:v1.19.2-eksbuild.5",
-        "amazon-k8s-cni-init:v1.19.2-eksbuild.5",
-        "team/extra-tool:1.0",
-      ]);
-      const toml = [
-        `region = "us-west-2"`,
+      await pushTinyImage(dir, c.registry, [...ADDON_IMAGES, "team/extra-tool:1.0"]);
+      const root = `${dir}/root`;
+      const toml = bakeToml(mirror.bakeToml, [
         `containerd_address = "${c.sock}"`,
         `image_registry = "${c.registry}"`,
         `plain_http = true`,
         `image_tag_regions = ["us-west-2", "us-east-1", "eu-west-1"]`,
         `extra_images = ["${c.registry}/team/extra-tool:1.0"]`,
-        mirror.bakeToml,
-        `[versions.kubernetes."1.32".addons.kubeProxy]`,
-        `default = "${kubeProxyDefault}"`,
-        `[versions.kubernetes."1.32".addons.vpcCni]`,
-        `default = "${cniDefault}"`,
-        ``,
-      ].join("\n");
-      await Deno.writeTextFile(`${dir}/bake.toml`, toml);
-      const root = `${dir}/root`;
-      const bake = async (dryRun: boolean) => {
-        const ctx = await amiContext({
-          root,
-          logFormat: "text",
-          jobs: "4",
-          config: `${dir}/bake.toml`,
-          dryRun,
-        }, {
-          PATH: Deno.env.get("PATH") ?? "",
-        });
-        const log = memoryLogger();
-        return await runSteps(AMI_STEPS, { ...ctx, log }, {
-          process: "ami",
-          dryRun,
-          only: [16, 17, 18, 19, 20],
-        });
-      };
+      ]);
+      const bake = (dryRun: boolean) => bakeImages(dir, root, toml, { dryRun });
       const dry = await bake(true);
       assert.ok(dry.changeCount > 0);
       const listed = () => run(["ctr", "--address", c.sock, "-n", "k8s.io", "images", "ls", "-q"]);
@@ -227,8 +263,6 @@ Deno.test({
 
       const first = await bake(false);
       const names = new Set((await listed()).trim().split("\n"));
-      const ecr = (region: string, fips = false) =>
-        `602401143452.dkr.${fips ? "ecr-fips" : "ecr"}.${region}.amazonaws.com`;
       for (
         const want of [
           `${c.registry}/eks/pause:3.10`,
@@ -239,7 +273,7 @@ Deno.test({
           `${ecr("eu-west-1")}/eks/kube-proxy:v1.32.3-minimal-eksbuild.7`,
           `${ecr("us-east-1")}/eks/kube-proxy:v1.32.0-minimal-eksbuild.2`,
           `${ecr("us-west-2")}/amazon-k8s-cni:v1.19.2-eksbuild.5`,
-          `${ecr("us-west-2")}/amazon-k8s-cni-init:${cniDefault}`,
+          `${ecr("us-west-2")}/amazon-k8s-cni-init:${CNI_DEFAULT}`,
           // -eksbuild.1 CNI tags are also cached without the suffix, as upstream does.
           `${ecr("us-east-1")}/amazon-k8s-cni:v1.19.0`,
           // extra_images from the bake config, as given.
@@ -278,8 +312,106 @@ Deno.test({
         0,
         `rerun plans nothing: ${again.steps.flatMap((s) => s.changes).join("; ")}`,
       );
+
+      // An image the registry does not have: step 20 fails, naming the image and the registry's answer.
+      const missingRef = `${c.registry}/team/missing-tool:1.0`;
+      const withMissing = toml.replace(/^extra_images = .*$/m, `extra_images = ["${missingRef}"]`);
+      const err = await bakeImages(dir, root, withMissing).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof CommandError, `a missing image fails the step: ${err}`);
+      assert.equal(err.exitCode, 6);
+      assert.match(err.message, /images pull/);
+      assert.ok(err.message.includes(missingRef), err.message);
+      assert.match(err.message, /not found/i);
+      assert.ok(!(await listed()).includes("missing-tool"), "nothing is recorded for the missing image");
     } finally {
       await c.stop();
+      await mirror.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+const needsHtpasswd = missing.length === 0 && !findTool("htpasswd");
+if (needsHtpasswd) {
+  console.warn("ami_image_cache_test: htpasswd (apache2-utils) missing: the registry-login test is skipped");
+}
+
+Deno.test({
+  name: `ami steps 16-20 pull by ECR names with an ECR login from a registry that requires it${
+    reason || (needsHtpasswd ? " (skipped: htpasswd not installed)" : "")
+  }`,
+  ignore: missing.length > 0 || needsHtpasswd || !isRoot || Deno.build.arch !== "x86_64",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "eksnode-imgauth-" });
+    const auth = { user: "AWS", password: "ecr-token-for-the-test" };
+    const mirror = await startMirror();
+    const c = await startComponents(dir, auth);
+    const goodEcr = startEcr({ password: auth.password });
+    const badEcr = startEcr({ password: "a-wrong-token" });
+    try {
+      const anonymous = await fetch(`http://${c.registry}/v2/`);
+      await anonymous.body?.cancel();
+      assert.equal(anonymous.status, 401, "the registry refuses pulls without a login");
+      await pushTinyImage(dir, c.registry, ADDON_IMAGES, auth);
+      const root = `${dir}/root`;
+      // The image's registry hosts (containerd's certs.d layout) send ECR's host to the loopback registry.
+      const hostsToml = `${root}/etc/containerd/certs.d/${ecr("us-west-2")}/hosts.toml`;
+      await Deno.mkdir(hostsToml.replace(/\/hosts\.toml$/, ""), { recursive: true });
+      await Deno.writeTextFile(
+        hostsToml,
+        `server = "http://${c.registry}"\n\n[host."http://${c.registry}"]\n  capabilities = ["pull", "resolve"]\n`,
+      );
+      const toml = bakeToml(mirror.bakeToml, [
+        `containerd_address = "${c.sock}"`,
+        `image_tag_regions = ["us-west-2", "us-east-1"]`,
+      ]);
+      const awsEnv = (endpoint: string) => ({
+        AWS_ENDPOINT_URL_ECR: endpoint,
+        AWS_ACCESS_KEY_ID: "AKIDIMAGECACHETEST",
+        AWS_SECRET_ACCESS_KEY: "image-cache-test-secret",
+        AWS_REGION: "us-west-2",
+      });
+      const listed = async () =>
+        (await run(["ctr", "--address", c.sock, "-n", "k8s.io", "images", "ls", "-q"])).trim().split("\n")
+          .filter(Boolean);
+
+      // A token the registry does not accept: the pull fails, naming the image, and the token is not shown.
+      const err = await bakeImages(dir, root, toml, { env: awsEnv(badEcr.url) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof CommandError, `a refused login fails the step: ${err}`);
+      assert.ok(err.message.includes(`${ecr("us-west-2")}/eks/pause:3.10`), err.message);
+      assert.match(err.message, /401|unauthorized/i);
+      assert.ok(!err.message.includes("a-wrong-token"), "the token never appears in the error");
+      assert.ok(badEcr.calls.length >= 1, "the token came from ECR GetAuthorizationToken");
+      assert.deepEqual(await listed(), []);
+
+      // The right token: every image arrives under every region's ECR name.
+      const first = await bakeImages(dir, root, toml, { env: awsEnv(goodEcr.url) });
+      assert.ok(goodEcr.calls.some((call) => call.target?.endsWith("GetAuthorizationToken")));
+      const step16 = first.steps.find((s) => s.number === 16)!;
+      assert.ok(
+        step16.notes.some((n) => n.includes("with an ECR login") && n.includes("/etc/containerd/certs.d")),
+        step16.notes.join("\n"),
+      );
+      const names = new Set(await listed());
+      for (const region of ["us-west-2", "us-east-1"]) {
+        for (const img of ADDON_IMAGES) {
+          assert.ok(
+            names.has(`${ecr(region)}/${img}`),
+            `${ecr(region)}/${img} cached: ${[...names].join(", ")}`,
+          );
+        }
+      }
+      assert.ok(![...names].some((n) => n.includes("127.0.0.1")), "images carry ECR names, not the mirror's");
+      const again = await bakeImages(dir, root, toml, { env: awsEnv(goodEcr.url) });
+      assert.equal(again.changeCount, 0, again.steps.flatMap((s) => s.changes).join("; "));
+    } finally {
+      await c.stop();
+      await goodEcr.close();
+      await badEcr.close();
       await mirror.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

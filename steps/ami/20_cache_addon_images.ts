@@ -27,7 +27,7 @@ export const step: Step<AmiContext> = {
     for (const img of images) out.push(...cacheImage(t, img).changes);
     for (const ref of ctx.bake.extraImages) {
       const plainHttp = t.plainHttp && ref.split("/")[0] === ctx.bake.imageRegistry;
-      out.push(imagePulled(t.store, ref, { platform: t.platform, plainHttp }));
+      out.push(imagePulled(t.store, ref, { platform: t.platform, plainHttp, hostsDir: t.hostsDir }));
     }
     return out;
   },

@@ -2,6 +2,9 @@
  * Where and how steps 16-20 cache images: which containerd (bake `containerd_address`, default
  * /run/containerd/containerd.sock under --root /), which registry to pull from (EKS's ECR for the bake
  * region with an ECR login, or bake `image_registry` without one), and which regions' names to tag.
+ * When the image being baked has registry hosts in /etc/containerd/certs.d (the `config_path` the
+ * node's containerd reads, see eks/containerd_config.ts), pulls go through them too
+ * (`ctr images pull --hosts-dir`): a mirror or CA set up for the node also serves the bake.
  */
 import { goarch } from "../../assets/versions.ts";
 import { note } from "../../lib/changes.ts";
@@ -19,6 +22,9 @@ export const K8S_NAMESPACE = "k8s.io";
 /** containerd's default socket. */
 export const DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock";
 
+/** Registry hosts directory (containerd's certs.d layout), under --root. */
+export const REGISTRY_HOSTS_DIR = "/etc/containerd/certs.d";
+
 /** A resolved cache target, or why there is none. */
 export type CacheTarget =
   | { skip: string }
@@ -29,6 +35,8 @@ export type CacheTarget =
     /** Set when pulling from ECR. */
     login?: () => Promise<RegistryLogin>;
     plainHttp: boolean;
+    /** Real path of the root's registry hosts directory, when it exists. */
+    hostsDir?: string;
     platform: string;
     tagRegions: string[];
   };
@@ -73,11 +81,15 @@ export async function imageCacheTarget(ctx: AmiContext): Promise<CacheTarget> {
         password: c.password,
       }));
   }
+  const hostsDir = (await ctx.host.stat(REGISTRY_HOSTS_DIR))?.isDirectory
+    ? ctx.host.real(REGISTRY_HOSTS_DIR)
+    : undefined;
   return {
     store: new ImageStore({ ctr, address, namespace: K8S_NAMESPACE }),
     pullRegistry: ctx.bake.imageRegistry ?? ecr.registry,
     login,
     plainHttp: ctx.bake.plainHttp ?? false,
+    hostsDir,
     platform: `linux/${goarch(ctx.arch)}`,
     tagRegions: ctx.bake.imageTagRegions ?? partitionRegions(ctx.region),
   };
@@ -93,6 +105,7 @@ export function cacheImage(
     imagePulled(t.store, ref, {
       platform: t.platform,
       plainHttp: t.plainHttp,
+      hostsDir: t.hostsDir,
       login: t.login,
       loginText: t.login ? "an ECR login (ecr:GetAuthorizationToken)" : undefined,
     }),
@@ -106,8 +119,8 @@ export function cacheImage(
 export function cacheTargetNote(t: Exclude<CacheTarget, { skip: string }>): Change {
   return note(
     `images cache into containerd at ${t.store.target.address}, namespace ${K8S_NAMESPACE}, pulled from ${t.pullRegistry}` +
-      `${
-        t.login ? " with an ECR login" : t.plainHttp ? " over plain HTTP" : ""
+      `${t.login ? " with an ECR login" : t.plainHttp ? " over plain HTTP" : ""}${
+        t.hostsDir ? `, through the registry hosts in ${REGISTRY_HOSTS_DIR}` : ""
       }, tagged for ${t.tagRegions.length} region(s)`,
   );
 }
