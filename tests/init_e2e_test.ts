@@ -11,6 +11,7 @@ import { eksnode } from "./cli_run.ts";
 import { type FakeInstanceType, start as startEc2 } from "./fakes/ec2.ts";
 import { clusterJson, start as startEks } from "./fakes/eks.ts";
 import { defaultMetadata, FAKE_MAC, start as startImds } from "./fakes/imds.ts";
+import { BAKED, bakedRoot } from "./fakes/baked_root.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { compareOrUpdate } from "./golden.ts";
 import { snapshotTree } from "./helpers.ts";
@@ -291,28 +292,8 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
 // ---------------------------------------------------------------------------------------------
 // The runner.
 
-/** What `eksnode ami` leaves that init reads; not outputs of init, so not in the goldens. */
-const BAKED: Record<string, string> = {
-  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
-  // A 1.32 image has aws-iam-authenticator (step 30): the kubeconfig uses it.
-  "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
-  "/proc/cpuinfo": "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n",
-  "/etc/systemd/system/containerd.service": "[Unit]\nDescription=containerd container runtime\n\n" +
-    "[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
-};
-
 /** The runner's journal holds timestamps; it is runner state, not an output of the steps. */
 const JOURNAL = /^\/var\/lib\/eksnode\/journal(\/|$)/;
-
-async function bakedRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-init-e2e-" });
-  for (const [path, text] of Object.entries(BAKED)) {
-    const dir = `${root}${path.slice(0, path.lastIndexOf("/"))}`;
-    await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(`${root}${path}`, text, { mode: 0o644 });
-  }
-  return root;
-}
 
 /**
  * The files init wrote under `root` (golden-relative path → text; the DescribeCluster cache's fetch time
@@ -359,7 +340,7 @@ function normalize(text: string, root: string): string {
 
 for (const c of CASES) {
   Deno.test(`init e2e: ${c.name}`, async () => {
-    const root = await bakedRoot();
+    const root = await bakedRoot("eksnode-init-e2e-");
     const imds = startImds({ metadata: instanceTree(c.instance), userData: c.userData });
     const eks = startEks({ clusters: c.clusters ?? {}, throttleFirst: c.throttleFirst });
     const ec2 = startEc2(c.ec2Types ? { types: c.ec2Types } : {});

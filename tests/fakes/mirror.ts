@@ -28,29 +28,67 @@ export interface MirrorOptions {
   delay?: Partial<Record<MirrorArtifact, number>>;
   /** Serve these bytes instead of the synthetic ones (pinned like them): the boot test's real programs. */
   replace?: Partial<Record<MirrorArtifact, Uint8Array>>;
+  /**
+   * Pad these artifacts' main executable with about this many MiB of shell comment lines (pseudo-random
+   * text, so gzip keeps most of it): real-sized downloads for the bench. Default: no padding.
+   */
+  padMiB?: Partial<Record<MirrorArtifact, number>>;
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const enc = new TextEncoder();
-const script = (name: string, version: string) =>
+const script = (name: string, version: string, padMiB = 0) =>
   enc.encode(
-    `#!/bin/sh\n# synthetic ${name} for eksnode tests; not the real binary\necho "${name} ${version}"\n`,
+    `#!/bin/sh\n# synthetic ${name} for eksnode tests; not the real binary\necho "${name} ${version}"\n` +
+      padding(padMiB),
   );
 
+/** About `mib` MiB of comment lines of pseudo-random base64 text (deterministic per size). */
+function padding(mib: number): string {
+  if (mib <= 0) return "";
+  const line = 76;
+  const lines: string[] = [];
+  let x = 0x2545f491 ^ mib;
+  const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const row = new Array<string>(line);
+  for (let n = 0; n < (mib * 1048576) / (line + 2); n++) {
+    for (let i = 0; i < line; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      row[i] = b64[x & 63];
+    }
+    lines.push(`#${row.join("")}\n`);
+  }
+  return lines.join("");
+}
+
 /** Synthetic bytes for each artifact. */
-async function build(kv: string, arch: Arch): Promise<Record<MirrorArtifact, Uint8Array>> {
+async function build(
+  kv: string,
+  arch: Arch,
+  pad: Partial<Record<MirrorArtifact, number>> = {},
+): Promise<Record<MirrorArtifact, Uint8Array>> {
   const rel = kubernetesRelease(kv);
   const a = versions.artifacts;
   return {
-    kubelet: script("kubelet", `v${rel.kubelet.version}-eks`),
-    awsIamAuthenticator: script("aws-iam-authenticator", rel.awsIamAuthenticator?.version ?? "none"),
-    ecrCredentialProvider: script("ecr-credential-provider", rel.ecrCredentialProvider?.version ?? "none"),
-    runc: script("runc", `${a.runc.version} ${arch}`),
+    kubelet: script("kubelet", `v${rel.kubelet.version}-eks`, pad.kubelet),
+    awsIamAuthenticator: script(
+      "aws-iam-authenticator",
+      rel.awsIamAuthenticator?.version ?? "none",
+      pad.awsIamAuthenticator,
+    ),
+    ecrCredentialProvider: script(
+      "ecr-credential-provider",
+      rel.ecrCredentialProvider?.version ?? "none",
+      pad.ecrCredentialProvider,
+    ),
+    runc: script("runc", `${a.runc.version} ${arch}`, pad.runc),
     containerd: await makeTar([
       { name: "bin/", type: "dir" },
       ...["containerd", "containerd-shim-runc-v2", "ctr", "containerd-stress"].map((n) => ({
         name: `bin/${n}`,
-        data: script(n, a.containerd.version),
+        data: script(n, a.containerd.version, n === "containerd" ? pad.containerd : 0),
         mode: 0o755,
       })),
     ]),
@@ -58,7 +96,7 @@ async function build(kv: string, arch: Arch): Promise<Record<MirrorArtifact, Uin
       { name: "./", type: "dir" },
       ...["bridge", "host-local", "loopback", "portmap", "bandwidth", "dhcp"].map((n) => ({
         name: `./${n}`,
-        data: script(n, a.cniPlugins.version),
+        data: script(n, a.cniPlugins.version, n === "bridge" ? pad.cniPlugins : 0),
         mode: 0o755,
       })),
       { name: "./LICENSE", data: "Apache-2.0 (synthetic)\n", mode: 0o644 },
@@ -82,7 +120,7 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const kv = opts.kubernetesVersion ?? versions.defaultKubernetesVersion;
   const arch = opts.arch ?? "x86_64";
   const rel = kubernetesRelease(kv);
-  const bodies = { ...await build(kv, arch), ...opts.replace };
+  const bodies = { ...await build(kv, arch, opts.padMiB), ...opts.replace };
   const files = new Map<string, { body: Uint8Array; artifact?: MirrorArtifact }>();
   const artifacts = {} as Mirror["artifacts"];
   const pins: string[] = [];

@@ -1,0 +1,128 @@
+/**
+ * `eksnode init`, config phase (steps 1-7: every file written, no systemctl) into a fresh temp root
+ * against the simulated IMDS, with a complete NodeConfig in user data (no EKS call), against `deno run`
+ * of an empty script; peak RSS of the init process; and the time of each phase and step.
+ * Targets: <= 3x, peak RSS <= 120 MiB.
+ */
+import { bakedRoot } from "../tests/fakes/baked_root.ts";
+import { start as startImds } from "../tests/fakes/imds.ts";
+import { TEST_CA_PEM } from "../tests/fakes/node_settings.ts";
+import { denoRun, jsonLines, MAIN, measureOk } from "./lib/proc.ts";
+import { markdownTable, type Section } from "./lib/report.ts";
+import { fmt, fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";
+import { emptyScript } from "./startup_bench.ts";
+
+/** The user data of a node whose NodeConfig names the cluster completely (as EKS managed node groups do). */
+const USER_DATA = `apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: bench-cluster
+    apiServerEndpoint: https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com
+    certificateAuthority: ${btoa(TEST_CA_PEM)}
+    cidr: 10.100.0.0/16
+`;
+
+/** Phases of one init run in seconds, from its JSON log's timestamps and the parent's clock. */
+function phases(stdout: string, spawnedAt: number, endedAt: number): Map<string, number> {
+  const events = jsonLines(stdout);
+  const t = (e: Record<string, unknown>) => Date.parse(String(e.time));
+  const out = new Map<string, number>();
+  const settings = events.find((e) => e.event === "init.settings");
+  const start = events.find((e) => e.event === "run.start");
+  const done = events.find((e) => e.event === "run.done");
+  if (!settings || !start || !done) throw new Error("init log lacks init.settings, run.start or run.done");
+  out.set("start-up and inputs (module loading, IMDS, user data)", (t(settings) - spawnedAt) / 1000);
+  out.set("journal", (t(start) - t(settings)) / 1000);
+  let prev = t(start);
+  for (const e of events) {
+    if (e.event !== "step.done") continue;
+    out.set(`step ${String(e.step).replace("init.", "")}`, (t(e) - prev) / 1000);
+    prev = t(e);
+  }
+  out.set("run end and exit", (endedAt - prev) / 1000);
+  return out;
+}
+
+/** Runs the init figures. */
+export async function initBench(reps: number): Promise<Section> {
+  const empty = await emptyScript();
+  const imds = startImds({ userData: USER_DATA });
+  const env = {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+    AWS_REGION: "us-west-2",
+    EKSNODE_FIPS: "false",
+    EKSNODE_PREFIX_DELEGATION: "false",
+    NO_COLOR: "1",
+  };
+  const roots: string[] = [];
+  const initOnce = async () => {
+    const root = await bakedRoot("eksnode-bench-init-");
+    roots.push(root);
+    const spawnedAt = Date.now();
+    const m = await measureOk(
+      denoRun(MAIN, "init", "--root", root, "--skip", "8-9", "--log-format", "json"),
+      { env, rss: true },
+    );
+    return { m, phases: phases(m.stdout, spawnedAt, Date.now()) };
+  };
+  try {
+    await initOnce(); // warm-up (transpile cache)
+    await measureOk(denoRun(empty.path), { rss: true });
+    const base: number[] = [];
+    const init: number[] = [];
+    const rss: number[] = [];
+    const baseRss: number[] = [];
+    const byPhase = new Map<string, number[]>();
+    for (let i = 0; i < reps; i++) {
+      const b = await measureOk(denoRun(empty.path), { rss: true });
+      base.push(b.seconds);
+      if (b.peakRssMiB !== undefined) baseRss.push(b.peakRssMiB);
+      const r = await initOnce();
+      init.push(r.m.seconds);
+      if (r.m.peakRssMiB !== undefined) rss.push(r.m.peakRssMiB);
+      for (const [k, v] of r.phases) byPhase.set(k, [...(byPhase.get(k) ?? []), v]);
+    }
+    const ratio = pairedRatios(init, base);
+    const rssStats = rss.length ? summarize(rss) : undefined;
+    const breakdown = markdownTable(
+      ["phase of `eksnode init --skip 8-9`", "ms: median (min–max)"],
+      [...byPhase].map(([k, v]) => [k, fmtMs(summarize(v)).replace(" ms", "")]),
+    );
+    return {
+      title: "eksnode init (config phase)",
+      rows: [
+        {
+          figure: "`eksnode init` config phase (steps 1-7) into a temp root, simulated IMDS",
+          baseline: `empty-script start-up: ${fmtMs(summarize(base))}`,
+          result: `${fmtRatio(ratio)}; ${fmtMs(summarize(init))}`,
+          target: "<= 3x",
+          met: ratio.median <= 3,
+        },
+        {
+          figure: "peak RSS of that init",
+          baseline: baseRss.length ? `empty script: ${fmt(summarize(baseRss), " MiB", 0)}` : "-",
+          result: rssStats ? fmt(rssStats, " MiB", 0) : "not measured (no /usr/bin/time)",
+          target: "<= 120 MiB",
+          met: rssStats ? rssStats.max <= 120 : undefined,
+        },
+      ],
+      details: [
+        "Where the time of one `eksnode init` goes (timestamps of its JSON log; the first phase includes",
+        "process start, module loading, the IMDSv2 reads and the user data parse):",
+        "",
+        breakdown,
+      ],
+    };
+  } finally {
+    await imds.close();
+    await empty.dispose();
+    for (const r of roots) await Deno.remove(r, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const s = await initBench(Number(Deno.env.get("BENCH_REPS") ?? 5));
+  console.log(s.rows);
+  console.log(s.details?.join("\n"));
+}
