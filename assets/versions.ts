@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { canonicalJson } from "../lib/canonical_json.ts";
 import { ConfigError } from "../lib/errors.ts";
 import raw from "./versions.json" with { type: "json" };
 
@@ -337,15 +338,12 @@ export function applyOverrides(base: Versions, overrides: DeepPartial<Versions> 
   return parseVersions(merge(base, overrides, []), "bake config");
 }
 
-/** JSON with object keys sorted at every level and no whitespace: equal data gives equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (!isPlainObject(v)) return v;
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
-  });
-}
+export { canonicalJson };
 
-/** SHA-256 hex of the canonical JSON of `v`: records exactly which pins a bake used. */
+/**
+ * SHA-256 hex of the canonical JSON of `v`: records exactly which pins a bake used. (`eksnode --version`
+ * computes the same for the embedded file without loading this module: lib/version.ts.)
+ */
 export function versionsDigest(v: Versions = versions): string {
   return createHash("sha256").update(canonicalJson(v)).digest("hex");
 }

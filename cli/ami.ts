@@ -1,12 +1,13 @@
-/** `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps. */
+/**
+ * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps. The versions,
+ * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
+ */
 import { Command, Option } from "@commander-js/extra-typings";
-import { applyOverrides, type Arch, kubernetesRelease, versions as embedded } from "../assets/versions.ts";
+import type { Arch } from "../assets/versions.ts";
 import { UsageError } from "../lib/errors.ts";
-import { runSteps } from "../lib/runner.ts";
 import { VERSION } from "../lib/version.ts";
-import { type AmiContext, resolveArtifact } from "../steps/ami/context.ts";
-import { AMI_STEPS } from "../steps/ami/index.ts";
-import { type BakeConfig, parseBakeConfig } from "./bake_config.ts";
+import type { AmiContext } from "../steps/ami/context.ts";
+import type { BakeConfig } from "./bake_config.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
 
 /** Flags of `eksnode ami` beyond the run flags. */
@@ -28,6 +29,15 @@ export interface AmiFlags extends RunFlags {
 
 /** Builds the ami context from flags (which override the bake config, which overrides the defaults). */
 export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
+  const [
+    { applyOverrides, kubernetesRelease, versions: embedded },
+    { resolveArtifact },
+    { parseBakeConfig },
+  ] = await Promise.all([
+    import("../assets/versions.ts"),
+    import("../steps/ami/context.ts"),
+    import("./bake_config.ts"),
+  ]);
   const prepared = await prepareRun(flags, env);
   let bake: BakeConfig = {};
   if (flags.config) {
@@ -131,7 +141,11 @@ export function amiCommand() {
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
   ).action(async (opts) => {
-    const ctx = await amiContext(opts as AmiFlags);
+    const [ctx, { runSteps }, { AMI_STEPS }] = await Promise.all([
+      amiContext(opts as AmiFlags),
+      import("../lib/runner.ts"),
+      import("../steps/ami/index.ts"),
+    ]);
     await runSteps(AMI_STEPS, ctx, { process: "ami", dryRun: ctx.dryRun, jobs: ctx.jobs, ...ctx.selection });
   });
 }

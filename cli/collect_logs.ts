@@ -2,7 +2,6 @@
 import { openExistingRoot } from "./global_flags.ts";
 import { basename, dirname, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
-import { collectLogBundle } from "../eks/log_bundle.ts";
 import { Host } from "../lib/host.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -19,6 +18,7 @@ export async function runCollectLogs(
   print: (line: string) => void = console.log,
   now = new Date(),
 ): Promise<string> {
+  const { collectLogBundle } = await import("../eks/log_bundle.ts");
   const host = await openExistingRoot(opts.root);
   const bundle = await collectLogBundle(host, { now, version: VERSION });
   let written: string;

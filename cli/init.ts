@@ -33,13 +33,11 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { runSteps } from "../lib/runner.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/config_source.ts";
 import type { InitContext, NodeSettings } from "../steps/init/context.ts";
-import { INIT_STEPS } from "../steps/init/index.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
-import { type GatheredInputs, gatherInputs, type GatherOptions, type InitRequest } from "./init_inputs.ts";
+import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.ts";
 
 /** Flags of `eksnode init` beyond the run flags and the bootstrap.sh flags. */
 export interface InitFlags extends RunFlags {
@@ -101,6 +99,8 @@ export async function initContext(
   gather: GatherOptions = {},
 ): Promise<{ ctx: InitContext; gathered: GatheredInputs; prepared: Prepared }> {
   const request = initRequest(clusterName, opts, env);
+  // Loaded when init runs (IMDS and AWS clients, user data parsing), not when the CLI starts.
+  const { gatherInputs } = await import("./init_inputs.ts");
   const prepared = await prepareRun(opts, env);
   const gathered = await gatherInputs(prepared.host, prepared.log, request, env, gather);
   const ctx: InitContext = {
@@ -158,6 +158,9 @@ export function initCommand() {
   for (const { option } of BOOTSTRAP_OPTIONS) cmd.addOption(option);
   return cmd
     .action(async (clusterName, opts) => {
+      // The steps load while the inputs are gathered (IMDS round trips).
+      const modules = Promise.all([import("../lib/runner.ts"), import("../steps/init/index.ts")]);
+      modules.catch(() => {}); // awaited below; an input error must not leave it unhandled
       const { ctx, gathered, prepared } = await initContext(
         clusterName,
         opts as InitFlags & Record<string, unknown>,
@@ -177,6 +180,7 @@ export function initCommand() {
         sandboxImage: n.sandboxImage,
       }, describeSettings(n).join("\n"));
       if (!ctx.dryRun) await gathered.commit();
+      const [{ runSteps }, { INIT_STEPS }] = await modules;
       await runSteps(INIT_STEPS, ctx, {
         process: "init",
         dryRun: ctx.dryRun,

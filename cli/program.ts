@@ -1,8 +1,7 @@
 /** The eksnode command line: commands, help, version, and mapping errors to one line and an exit code. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
-import { gitCommit, VERSION } from "../lib/version.ts";
-import { versionsDigest } from "../assets/versions.ts";
+import { versionText } from "../lib/version.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
@@ -20,17 +19,10 @@ Exit codes:
 Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
 the AWS credential chain, NO_COLOR.`;
 
-/** The full version text. */
-export async function versionText(): Promise<string> {
-  return [
-    `eksnode ${VERSION}`,
-    `commit ${await gitCommit()}`,
-    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`,
-    `versions.json sha256 ${versionsDigest()}`,
-  ].join("\n");
-}
-
-/** Builds the program. */
+/**
+ * Builds the program. The command modules hold only their flags: each loads what it runs (steps, zod
+ * schemas, the AWS SDK, ...) when its action starts, so `--help` and one command never pay for the others.
+ */
 export function buildProgram() {
   const program = new Command("eksnode")
     .description("Builds (eksnode ami) and boots (eksnode init) Amazon EKS worker nodes.")

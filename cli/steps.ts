@@ -1,7 +1,5 @@
 /** `eksnode steps [ami|init]`: the numbered steps with their titles, like the process document. */
 import { Argument, Command } from "@commander-js/extra-typings";
-import { AMI_STEPS } from "../steps/ami/index.ts";
-import { INIT_STEPS } from "../steps/init/index.ts";
 import type { Step } from "../lib/step.ts";
 
 // deno-lint-ignore no-explicit-any -- the list only reads id, number, title and group of any step context
@@ -26,10 +24,14 @@ export function stepsCommand() {
   return new Command("steps")
     .description("list the numbered steps of a process")
     .addArgument(new Argument("[process]", "which process").choices(["ami", "init"] as const))
-    .action((process) => {
+    .action(async (process) => {
       const out: string[] = [];
-      if (!process || process === "ami") out.push(renderSteps("ami", AMI_STEPS));
-      if (!process || process === "init") out.push(renderSteps("init", INIT_STEPS));
+      if (!process || process === "ami") {
+        out.push(renderSteps("ami", (await import("../steps/ami/index.ts")).AMI_STEPS));
+      }
+      if (!process || process === "init") {
+        out.push(renderSteps("init", (await import("../steps/init/index.ts")).INIT_STEPS));
+      }
       console.log(out.join("\n\n"));
     });
 }

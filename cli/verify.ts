@@ -1,9 +1,8 @@
 /** `eksnode verify [--root DIR]`: re-hashes every file listed in /etc/eks/release.json; exit 5 on any difference. */
 import { openExistingRoot } from "./global_flags.ts";
 import { Command } from "@commander-js/extra-typings";
+import { RELEASE_JSON_PATH } from "../eks/node_paths.ts";
 import { ChecksumError, ConfigError } from "../lib/errors.ts";
-import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
-import { RELEASE_JSON_PATH } from "../steps/ami/33_release_file.ts";
 
 /** Options of `eksnode verify`. */
 export interface VerifyOptions {
@@ -18,6 +17,7 @@ export async function runVerify(
   opts: VerifyOptions,
   print: (line: string) => void = console.log,
 ): Promise<number> {
+  const { checkFiles, parseManifestFiles } = await import("../lib/manifest.ts");
   const host = await openExistingRoot(opts.root);
   const text = await host.readText(RELEASE_JSON_PATH);
   if (text === undefined) {

@@ -7,13 +7,15 @@
  *   to that region. An explicit account (bootstrap.sh `--pause-container-account`) skips the table and
  *   keeps the node's own region, as get-ecr-uri.sh does.
  * - DNS suffix and partition: the AWS SDK's partition data (`partition()` of `@aws-sdk/core/client`,
- *   pinned in deno.json), not a hand-written list.
+ *   pinned in deno.json), not a hand-written list: copied into `assets/partitions.json` so that `eksnode
+ *   init` does not load the SDK (about 50 ms of CPU at start-up) when it makes no AWS call; a test checks
+ *   every entry against the SDK's own `partition()`.
  * - FIPS: `ACCOUNT.dkr.ecr-fips.REGION.SUFFIX`. Upstream probes DNS for it at boot and falls back to the
  *   plain name; here the same choice is made from the regions that have ECR FIPS endpoints (AWS General
  *   Reference "Amazon ECR endpoints and quotas": us-east-1/2, us-west-1/2, us-gov-east-1, us-gov-west-1;
  *   not ca-*, which bottlerocket-os's ECR tests also treat as having none).
  */
-import { partition } from "@aws-sdk/core/client";
+import partitions from "../assets/partitions.json" with { type: "json" };
 import ecrAccountsTsv from "../assets/ecr_accounts.tsv" with { type: "text" };
 import { ConfigError } from "../lib/errors.ts";
 
@@ -110,8 +112,11 @@ export const ECR_ACCOUNT_RULES: readonly EcrAccountRule[] = Object.freeze(
 /** The partition and DNS suffix of a region from the AWS SDK's data; unknown regions fall back to "aws". */
 export function partitionOf(region: string): PartitionInfo {
   requireRegion(region);
-  const p = partition(region);
-  return { id: p.name, dnsSuffix: p.dnsSuffix };
+  // As the SDK's partition(): a listed region first, then the partitions' region patterns in order, then "aws".
+  const p = partitions.partitions.find((p) => p.regions.includes(region)) ??
+    partitions.partitions.find((p) => new RegExp(p.regionRegex).test(region)) ??
+    partitions.partitions.find((p) => p.id === "aws")!;
+  return { id: p.id, dnsSuffix: p.dnsSuffix };
 }
 
 /**

@@ -46,3 +46,6 @@ export const UNIT_FILES: readonly string[] = [
   KUBELET_ENV_DROPIN,
   BPF_MOUNT_UNIT,
 ];
+
+/** The JSON manifest of installed artifacts that `eksnode ami` step 33 writes and `eksnode verify` reads. */
+export const RELEASE_JSON_PATH = "/etc/eks/release.json";

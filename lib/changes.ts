@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { type DownloadSource, downloadVerified, sha256File, sha256Hex, sha256RealFile } from "./download.ts";
 import { ChecksumError, ConfigError } from "./errors.ts";
+import { rememberWritten } from "./hash_cache.ts";
 import type { ExecOptions, Host } from "./host.ts";
 import type { Logger } from "./log.ts";
 import type { ApplyContext, Change, Owner } from "./step.ts";
@@ -90,12 +91,9 @@ export function download(src: DownloadSource, to: string, attrs: Attrs = {}): Ch
       await run.prefetched?.get(to)?.catch(() => {});
       const cached = cachePath(src);
       if ((await sha256File(host, cached)) === src.sha256) {
-        // Prefetched and verified: copy into place atomically (the cache may be another file system).
-        await host.writeFileWith(to, async (file) => {
-          const from = await Deno.open(host.real(cached), { read: true });
-          await from.readable.pipeTo(file.writable, { preventClose: true });
-        }, { mode, owner });
-        await host.remove(cached);
+        // Prefetched and verified: moved into place atomically (copied when the cache is another file system).
+        await host.moveFile(cached, to, { mode, owner });
+        await rememberWritten(host.real(to), src.sha256);
         return;
       }
       const r = await downloadVerified(host, src, to, { mode, owner }, { log });
@@ -186,7 +184,9 @@ export function extract(src: DownloadSource, into: string, opts: ExtractOptions 
           } else {
             const mode = opts.mode ?? (entry.mode || 0o644);
             await host.writeFile(target, entry.data!, { mode, owner });
-            files.push({ path: target, sha256: await sha256Hex(entry.data!), mode });
+            const sha256 = await sha256Hex(entry.data!);
+            await rememberWritten(host.real(target), sha256);
+            files.push({ path: target, sha256, mode });
           }
         }
         const stamp: Stamp = { archiveSha256: src.sha256, files };

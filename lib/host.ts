@@ -272,6 +272,33 @@ export class Host {
     await syncDir(dirname(real));
   }
 
+  /**
+   * Moves the in-root file `from` onto `to` atomically: mode and owner are set on `from`, then it is
+   * renamed over `to` (and both directories are synced). Across file systems, where rename cannot, the
+   * bytes are copied into a temp file beside `to` and renamed instead, and `from` is removed.
+   */
+  async moveFile(from: string, to: string, opts: WriteOptions = {}): Promise<void> {
+    const src = await this.guard(from, false);
+    const inRoot = normalizeInRoot(to);
+    const parent = dirname(inRoot);
+    if (!(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
+    const real = await this.guard(inRoot, false);
+    await this.setAttributes(src, { ...opts, mode: opts.mode ?? 0o644 });
+    try {
+      await Deno.rename(src, real);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EXDEV") throw err;
+      await this.writeFileWith(to, async (file) => {
+        const input = await Deno.open(src, { read: true });
+        await input.readable.pipeTo(file.writable, { preventClose: true });
+      }, opts);
+      await Deno.remove(src);
+      return;
+    }
+    await syncDir(dirname(real));
+    if (dirname(src) !== dirname(real)) await syncDir(dirname(src));
+  }
+
   /** Creates or replaces a symlink atomically. */
   async symlink(path: string, target: string): Promise<void> {
     const real = await this.guard(path, false);

@@ -59,7 +59,7 @@ export interface FileProblem {
 export async function checkFiles(host: Host, files: ManifestFile[]): Promise<FileProblem[]> {
   const problems: FileProblem[] = [];
   for (const f of files) {
-    const actual = await sha256File(host, f.path);
+    const actual = await sha256File(host, f.path, { fresh: true }); // verify trusts nothing remembered
     if (actual === undefined) {
       problems.push({ path: f.path, artifact: f.artifact, problem: "missing", expected: f.sha256 });
     } else if (actual !== f.sha256) {

@@ -4,6 +4,7 @@
  * timing, progress events, dry-run, and the journal that makes an interrupted run resumable.
  */
 import { EksnodeError, UsageError } from "./errors.ts";
+import { loadHashCache, saveHashCache } from "./hash_cache.ts";
 import { Journal } from "./journal.ts";
 import { palette } from "./log.ts";
 import type { ApplyContext, Change, RunState, Step, StepContext } from "./step.ts";
@@ -140,6 +141,8 @@ export async function runSteps<C extends StepContext>(
       );
     }
   }
+  // Hashes verified by earlier runs, for files unchanged since (a second bake re-reads nothing).
+  await loadHashCache(host);
   const applyCtx: ApplyContext = { host, run, log };
   const results: StepResult[] = [];
   log.event(
@@ -258,6 +261,7 @@ export async function runSteps<C extends StepContext>(
       }
     }
   }
+  if (!opts.dryRun) await saveHashCache(host);
   await journal?.finish();
   const summary: RunSummary = {
     process: opts.process,

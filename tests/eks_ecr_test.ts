@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { partition as sdkPartition } from "@aws-sdk/core/client";
+import partitionData from "../assets/partitions.json" with { type: "json" };
 import { ConfigError } from "../lib/errors.ts";
 import {
   ECR_ACCOUNT_RULES,
@@ -15,6 +17,30 @@ import {
   ecrMatchImages,
   renderCredentialProviderConfig,
 } from "../eks/credential_provider.ts";
+
+Deno.test("assets/partitions.json answers as the pinned AWS SDK's partition() does", () => {
+  // The SDK also lists pseudo-regions ("aws-global"), which are not region names eksnode accepts.
+  const regions = partitionData.partitions.flatMap((p) => p.regions).filter((r) => !r.endsWith("-global"));
+  assert.ok(regions.length > 40, "the copy lists the SDK's regions");
+  // Every listed region, a made-up region of each partition's pattern, and names no pattern matches.
+  const probes = [
+    ...regions,
+    "us-west-9",
+    "mx-central-7",
+    "cn-west-9",
+    "us-gov-south-9",
+    "us-iso-north-9",
+    "us-isob-west-9",
+    "eu-isoe-north-9",
+    "us-isof-east-9",
+    "eusc-de-west-9",
+    "xx-foo-1",
+  ];
+  for (const region of probes) {
+    const sdk = sdkPartition(region);
+    assert.deepEqual(partitionOf(region), { id: sdk.name, dnsSuffix: sdk.dnsSuffix }, region);
+  }
+});
 
 const golden = (name: string) => Deno.readTextFile(new URL(`./golden/${name}`, import.meta.url));
 

@@ -16,6 +16,7 @@ import {
   type KubernetesComponent,
   versionsDigest,
 } from "../../assets/versions.ts";
+import { RELEASE_JSON_PATH } from "../../eks/node_paths.ts";
 import { file, note } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import { ContainmentError } from "../../lib/errors.ts";
@@ -31,8 +32,8 @@ import { ECR_CREDENTIAL_PROVIDER_PATH } from "./32_ecr_credential_provider.ts";
 
 /** The shell-sourceable release file. */
 export const RELEASE_PATH = "/etc/eks/release";
-/** The JSON manifest `eksnode verify` reads. */
-export const RELEASE_JSON_PATH = "/etc/eks/release.json";
+/** The JSON manifest `eksnode verify` reads (defined beside the other node paths, for `verify`). */
+export { RELEASE_JSON_PATH };
 /** Where lib/changes.ts `extract` keeps its stamps. */
 const STAMP_DIR = "/var/lib/eksnode/extracted";
 
