@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { VERSION } from "./lib/version.ts";
+import { CLI_MODULE } from "./main.ts";
 
 const TARGETS = {
   x86_64: "x86_64-unknown-linux-gnu",
@@ -75,6 +76,9 @@ async function main(): Promise<number> {
         TARGETS[arch],
         "--output",
         file,
+        // main.ts imports the CLI by a computed URL (fast --version): compile must be told to embed it.
+        "--include",
+        CLI_MODULE,
         "main.ts",
       ], { DENORT_BIN: denortFor(arch)! });
       const hash = createHash("sha256");

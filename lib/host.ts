@@ -353,6 +353,15 @@ export class Host {
     return true;
   }
 
+  /** The running kernel's release, as `uname -r` prints it ("unknown" when it cannot be read). */
+  kernelRelease(): string {
+    try {
+      return Deno.osRelease();
+    } catch {
+      return "unknown";
+    }
+  }
+
   /** Finds an executable on PATH of the running system (not under the root). */
   async which(command: string): Promise<string | undefined> {
     for (

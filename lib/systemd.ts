@@ -30,13 +30,56 @@ export function daemonReload(whenChanged: string[], isSystemRoot: boolean): Chan
   });
 }
 
-/** `systemctl enable UNIT` (with `--root` when not the running system), checked with is-enabled. */
+/**
+ * True when the links `systemctl enable` makes for `unit` are all there: the unit file (the first of
+ * {@link UNIT_DIRS}, a regular file, so not masked) names targets in `WantedBy=` / `RequiredBy=` of its
+ * [Install] section, and `/etc/systemd/system/TARGET.wants/UNIT` (`.requires/`) is a symlink to a file
+ * of that name for each. That is what `systemctl is-enabled` reports as "enabled"; false means "not
+ * sure" (template, Alias=, Also=, no such links), and systemctl decides. Reading these few files instead
+ * of starting systemctl keeps an idempotent run free of subprocesses.
+ */
+export async function enabledByLinks(host: Host, unit: string): Promise<boolean> {
+  if (unit.includes("@")) return false;
+  for (const dir of UNIT_DIRS) {
+    const st = await host.stat(`${dir}/${unit}`);
+    if (!st) continue;
+    if (!st.isFile) return false;
+    const text = (await host.readText(`${dir}/${unit}`)) ?? "";
+    const links: string[] = [];
+    let section = "";
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (line.startsWith("[")) section = line;
+      if (section !== "[Install]" || line.startsWith("#") || line.startsWith(";")) continue;
+      const m = /^(\w+)\s*=\s*(.*)$/.exec(line);
+      if (!m) continue;
+      if (m[1] === "WantedBy" || m[1] === "RequiredBy") {
+        const suffix = m[1] === "WantedBy" ? "wants" : "requires";
+        for (const target of m[2].split(/\s+/).filter(Boolean)) links.push(`${target}.${suffix}`);
+      } else if (m[1] === "Alias" || m[1] === "Also" || m[1] === "DefaultInstance") return false;
+    }
+    if (links.length === 0) return false;
+    for (const l of links) {
+      const link = `/etc/systemd/system/${l}/${unit}`;
+      if (!(await host.stat(link))?.isSymlink) return false;
+      if ((await host.readLink(link))?.split("/").pop() !== unit) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `systemctl enable UNIT` (with `--root` when not the running system), checked by its links
+ * ({@link enabledByLinks}) and, when they do not settle it, with `systemctl is-enabled`.
+ */
 export function enableUnit(unit: string, root: string): Change {
   const rootArgs = root === "/" ? [] : [`--root=${root}`];
   return exec(["systemctl", ...rootArgs, "enable", unit], {
     why: "start at boot",
     key: `unit-enabled:${unit}`,
     check: async ({ host }) => {
+      if (await enabledByLinks(host, unit)) return true;
       const r = await host.exec(["systemctl", ...rootArgs, "is-enabled", unit], { allowFailure: true });
       return r.stdout.trim() === "enabled";
     },

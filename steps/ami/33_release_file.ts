@@ -96,7 +96,10 @@ export function compareKernelVersions(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
-/** The image's kernel: `uname -r` on the running system; under another root, the newest /lib/modules/*. */
+/**
+ * The image's kernel: the running kernel's release (what `uname -r` prints, read without a subprocess)
+ * on the running system; under another root, the newest /lib/modules/*.
+ */
 export async function buildKernel(host: Host): Promise<string> {
   if (!host.isSystemRoot) {
     for (const dir of ["/usr/lib/modules", "/lib/modules"]) {
@@ -110,8 +113,7 @@ export async function buildKernel(host: Host): Promise<string> {
       if (names?.length) return names.sort(compareKernelVersions).at(-1)!;
     }
   }
-  const r = await host.exec(["uname", "-r"], { allowFailure: true, timeoutMs: 10_000 });
-  return r.code === 0 ? r.stdout.trim() : "unknown";
+  return host.kernelRelease();
 }
 
 interface Stamp {
