@@ -92,14 +92,13 @@ async function variant(reps: number, label: string, pad?: Partial<Record<MirrorA
   const ratio = pairedRatios(second, first);
   const rows: Row[] = [
     {
-      figure:
-        `full \`eksnode ami --package-manager none\` into a temp root from the loopback mirror (${label})`,
+      figure: `\`eksnode ami --package-manager none\` into a temp root from the loopback mirror, ${label}`,
       baseline: "-",
       result: fmtMs(summarize(first)),
       target: "absolute, and per step",
     },
     {
-      figure: `second (idempotent) run of the same (${label})`,
+      figure: `second (idempotent) run of the same, ${label}`,
       baseline: `first run: ${fmtMs(summarize(first))}`,
       result: `${fmtRatio(ratio)}; ${fmtMs(summarize(second))}`,
       target: "<= 0.1x",
@@ -116,8 +115,8 @@ async function variant(reps: number, label: string, pad?: Partial<Record<MirrorA
 
 /** Runs the ami figures. */
 export async function amiBench(reps: number): Promise<Section> {
-  const small = await variant(reps, "synthetic artifacts, 17 KiB in all");
-  const real = await variant(reps, "artifacts padded to upstream-like sizes, ~240 MiB", REAL_SIZES);
+  const small = await variant(reps, "small synthetic artifacts");
+  const real = await variant(reps, "artifacts of upstream-like sizes (~240 MiB)", REAL_SIZES);
   return {
     title: "eksnode ami",
     rows: [...small.rows, ...real.rows],

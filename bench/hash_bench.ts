@@ -124,7 +124,7 @@ export async function hashBench(reps: number): Promise<Section> {
         {
           figure: "same, whole-buffer Web Crypto and each candidate library",
           baseline: "`sha256sum`",
-          result: "table below",
+          result: "table in bench/results.md",
           target: "table; downloads use the best streaming one",
         },
       ],

@@ -93,7 +93,7 @@ export async function initBench(reps: number): Promise<Section> {
       title: "eksnode init (config phase)",
       rows: [
         {
-          figure: "`eksnode init` config phase (steps 1-7) into a temp root, simulated IMDS",
+          figure: "`eksnode init` config phase (steps 1-7, no systemctl) into a temp root, simulated IMDS",
           baseline: `empty-script start-up: ${fmtMs(summarize(base))}`,
           result: `${fmtRatio(ratio)}; ${fmtMs(summarize(init))}`,
           target: "<= 3x",

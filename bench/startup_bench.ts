@@ -41,7 +41,7 @@ export async function startupBench(reps: number): Promise<Section> {
           met: version.median <= 1.5,
         },
         {
-          figure: "`eksnode --help` start-up (commander and the command definitions only)",
+          figure: "`eksnode --help` start-up",
           baseline: "same",
           result: `${fmtRatio(help)}; ${fmtMs(summarize(runs.help))}`,
           target: "-",

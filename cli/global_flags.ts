@@ -26,7 +26,7 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
         ["text", "json"] as const,
       ).default("text" as const),
     )
-    .option("--jobs <n>", "concurrent downloads", "4")
+    .option("--jobs <n>", "concurrent downloads", "6")
     .option("--debug", "show debug lines and stack traces");
 }
 

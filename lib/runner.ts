@@ -21,7 +21,7 @@ export interface RunOptions extends Selection {
   /** Process name: `ami` or `init` (journal file name, log prefix). */
   process: string;
   dryRun: boolean;
-  /** Concurrent downloads (default 4). */
+  /** Concurrent downloads (default 6: every download of a bake at once). */
   jobs?: number;
 }
 
@@ -154,7 +154,7 @@ export async function runSteps<C extends StepContext>(
       }: ${steps.length} steps, root ${host.root}`,
     ),
   );
-  const prefetching = opts.dryRun ? [] : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 4);
+  const prefetching = opts.dryRun ? [] : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 6);
   try {
     await runEach();
   } finally {
@@ -190,7 +190,7 @@ export async function runSteps<C extends StepContext>(
         const plan = await step.plan(ctx);
         for (const batch of batches(plan)) {
           // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
-          const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 4) : 1;
+          const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 6) : 1;
           await mapLimit(batch, limit, async (change) => {
             const index = plan.indexOf(change);
             if (change.informational) {
