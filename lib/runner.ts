@@ -233,7 +233,7 @@ export async function runSteps<C extends StepContext>(
         result.changes = done.filter((d): d is string => d !== undefined);
         result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
         result.seconds = (performance.now() - t0) / 1000;
-        await journal?.stepDone(step.id);
+        await journal?.stepDone(step.id, result.changes.length > 0);
         const n = result.changes.length;
         log.event(
           "step.done",
