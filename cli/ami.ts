@@ -4,7 +4,8 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import type { Arch } from "../assets/versions.ts";
-import { UsageError } from "../lib/errors.ts";
+import type { DownloadTuning } from "../lib/download.ts";
+import { ConfigError, UsageError } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
 import type { AmiContext } from "../steps/ami/context.ts";
 import type { BakeConfig } from "./bake_config.ts";
@@ -17,6 +18,8 @@ export interface AmiFlags extends RunFlags {
   region?: string;
   config?: string;
   mirror?: string;
+  insecureMirror?: boolean;
+  downloadTimeout?: string;
   packageManager?: "dnf" | "yum" | "apt" | "none";
   self?: string;
   containerdSource?: "tarball" | "package";
@@ -33,10 +36,12 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     { applyOverrides, kubernetesRelease, versions: embedded },
     { resolveArtifact },
     { parseBakeConfig },
+    { transportProblem },
   ] = await Promise.all([
     import("../assets/versions.ts"),
     import("../steps/ami/context.ts"),
     import("./bake_config.ts"),
+    import("../lib/download.ts"),
   ]);
   const prepared = await prepareRun(flags, env);
   let bake: BakeConfig = {};
@@ -54,6 +59,7 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
   const release = kubernetesRelease(kubernetesVersion, v);
   const arch: Arch = flags.arch ?? bake.arch ?? (Deno.build.arch as Arch);
   const mirror = flags.mirror ?? bake.mirror;
+  const download = downloadTuning(flags, bake, mirror, transportProblem);
   const region = flags.region ?? bake.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-west-2";
   let selfPath = flags.self;
   let selfMissingReason: string | undefined;
@@ -63,8 +69,9 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
         "eksnode runs under `deno run`, not as a compiled binary; pass --self PATH to install one";}
   }
   const resolved = new Map<string, ReturnType<AmiContext["artifact"]>>();
-  const ctx: AmiContext & Pick<Prepared, "jobs" | "selection"> = {
+  const ctx: AmiContext & Pick<Prepared, "jobs" | "selection"> & { download: DownloadTuning } = {
     ...prepared,
+    download,
     versions: v,
     kubernetesVersion: release.minor,
     release,
@@ -92,11 +99,48 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     // resolving an unpinned artifact fetches its published checksum file.
     artifact: (name) => {
       let p = resolved.get(name);
-      if (!p) resolved.set(name, p = resolveArtifact(v, release.minor, name, arch, mirror));
+      if (!p) resolved.set(name, p = resolveArtifact(v, release.minor, name, arch, mirror, download));
       return p;
     },
   };
   return ctx;
+}
+
+/**
+ * The download settings of a bake: the idle timeout (`--download-timeout`) and which plain-HTTP origin
+ * may serve artifacts. A mirror must be HTTPS unless it is on loopback or `--insecure-mirror` (bake
+ * `insecure_mirror`) says otherwise.
+ */
+function downloadTuning(
+  flags: AmiFlags,
+  bake: BakeConfig,
+  mirror: string | undefined,
+  transportProblem: (url: string, plainHttpOrigins?: readonly string[]) => string | undefined,
+): DownloadTuning {
+  const out: { idleTimeoutMs?: number; plainHttpOrigins?: string[] } = {};
+  if (flags.downloadTimeout !== undefined) {
+    const secs = Number(flags.downloadTimeout);
+    if (!/^\d+(\.\d+)?$/.test(flags.downloadTimeout) || !(secs > 0)) {
+      throw new UsageError(`--download-timeout: "${flags.downloadTimeout}" is not a positive number of seconds`);
+    }
+    out.idleTimeoutMs = secs * 1000;
+  }
+  const insecure = flags.insecureMirror ?? bake.insecure_mirror ?? false;
+  if (insecure && !mirror) {
+    throw new UsageError("--insecure-mirror needs a mirror (--mirror URL or mirror in the bake config)");
+  }
+  if (mirror) {
+    const origin = URL.canParse(mirror) ? new URL(mirror).origin : undefined;
+    if (insecure && origin) out.plainHttpOrigins = [origin];
+    const problem = transportProblem(mirror, out.plainHttpOrigins);
+    if (problem) {
+      const hint =
+        "use an https:// mirror, a mirror on loopback, or --insecure-mirror (bake: insecure_mirror = true)";
+      if (flags.mirror !== undefined) throw new UsageError(`--mirror ${mirror}: ${problem}`, hint);
+      throw new ConfigError(`${flags.config}: mirror ${mirror}: ${problem}`, hint);
+    }
+  }
+  return out;
 }
 
 /** The `ami` command. */
@@ -116,6 +160,14 @@ export function amiCommand() {
       .option("--region <region>", "AWS region the image is built for (default: AWS_REGION, else us-west-2)")
       .option("--config <file>", "TOML bake config: inputs and version/checksum/URL overrides")
       .option("--mirror <url>", "fetch every artifact from this mirror, laid out as MIRROR/<host>/<path>")
+      .option(
+        "--insecure-mirror",
+        "allow a plain-HTTP --mirror that is not on loopback (checksums are still verified)",
+      )
+      .option(
+        "--download-timeout <seconds>",
+        "end a download try when no byte arrived for this long (default 30); tries are retried",
+      )
       .addOption(
         new Option(
           "--package-manager <pm>",
@@ -146,6 +198,12 @@ export function amiCommand() {
       import("../lib/runner.ts"),
       import("../steps/ami/index.ts"),
     ]);
-    await runSteps(AMI_STEPS, ctx, { process: "ami", dryRun: ctx.dryRun, jobs: ctx.jobs, ...ctx.selection });
+    await runSteps(AMI_STEPS, ctx, {
+      process: "ami",
+      dryRun: ctx.dryRun,
+      jobs: ctx.jobs,
+      download: ctx.download,
+      ...ctx.selection,
+    });
   });
 }

@@ -7,6 +7,7 @@
  * arch = "x86_64"                  # or aarch64
  * region = "us-west-2"
  * mirror = "https://mirror.internal/eks"
+ * insecure_mirror = false          # allow a plain-HTTP mirror that is not on loopback
  * package_manager = "dnf"          # dnf | yum | apt | none
  * containerd_source = "tarball"    # tarball | package
  * keep_swap = false
@@ -34,6 +35,7 @@ const schema = z.strictObject({
   arch: z.enum(["x86_64", "aarch64"]).optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region like us-west-2").optional(),
   mirror: z.string().url().optional(),
+  insecure_mirror: z.boolean().optional(),
   package_manager: z.enum(["dnf", "yum", "apt", "none"]).optional(),
   containerd_source: z.enum(["tarball", "package"]).optional(),
   keep_swap: z.boolean().optional(),

@@ -1,6 +1,6 @@
 /** The eksnode command line: commands, help, version, and mapping errors to one line and an exit code. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
+import { asDiskError, ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
 import { versionText } from "../lib/version.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
@@ -14,7 +14,8 @@ Exit codes:
   3 config (NodeConfig, user data, bake config)    4 network (download, endpoint unreachable)
   5 checksum (mismatch, truncated download)        6 command (a subprocess failed)
   7 containment (path or archive entry outside --root)
-  8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   130 interrupted
+  8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   10 disk (full, quota, read-only)
+  130 interrupted
 
 Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
 the AWS credential chain, NO_COLOR.`;
@@ -65,7 +66,9 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       return ExitCode.usage; // commander already printed its one-line message
     }
-    console.error(formatError(err, debug));
-    return exitCodeOf(err);
+    // A disk-full error raised outside the host's writes (which name their file) still gets its class.
+    const e = asDiskError(err, "to disk");
+    console.error(formatError(e, debug));
+    return exitCodeOf(e);
   }
 }

@@ -9,7 +9,7 @@ import { ChecksumError, ConfigError } from "./errors.ts";
 import { rememberWritten } from "./hash_cache.ts";
 import type { ExecOptions, Host } from "./host.ts";
 import type { Logger } from "./log.ts";
-import type { ApplyContext, Change, Owner } from "./step.ts";
+import type { ApplyContext, Change, Owner, RunState } from "./step.ts";
 import { ROOT } from "./step.ts";
 import { readTar } from "./tar.ts";
 
@@ -85,10 +85,11 @@ export function download(src: DownloadSource, to: string, attrs: Attrs = {}): Ch
     async satisfied({ host }) {
       return (await sha256File(host, to)) === src.sha256 && host.attributesMatch(to, { mode, owner });
     },
-    prefetch: ({ host, log }) => prefetchInto(host, src, log),
+    prefetch: ({ host, log, run }) => prefetchInto(host, src, log, run),
     discardPrefetch: ({ host }) => host.remove(cachePath(src)),
     async apply({ host, log, run }) {
-      await run.prefetched?.get(to)?.catch(() => {});
+      // A prefetch that failed has used the download's retries: its error is this change's error.
+      await run.prefetched?.get(to);
       const cached = cachePath(src);
       if ((await sha256File(host, cached)) === src.sha256) {
         // Prefetched and verified: moved into place atomically (copied when the cache is another file system).
@@ -96,7 +97,7 @@ export function download(src: DownloadSource, to: string, attrs: Attrs = {}): Ch
         await rememberWritten(host.real(to), src.sha256);
         return;
       }
-      const r = await downloadVerified(host, src, to, { mode, owner }, { log });
+      const r = await downloadVerified(host, src, to, { mode, owner }, { log, ...run.download });
       log.debug(`downloaded ${src.url}: ${r.bytes} bytes in ${r.attempts} attempt(s)`);
     },
   };
@@ -108,9 +109,9 @@ function cachePath(src: DownloadSource): string {
 }
 
 /** Downloads `src` verified into its cache path unless a verified copy is already there. */
-async function prefetchInto(host: Host, src: DownloadSource, log: Logger): Promise<void> {
+async function prefetchInto(host: Host, src: DownloadSource, log: Logger, run: RunState): Promise<void> {
   if ((await sha256File(host, cachePath(src))) === src.sha256) return;
-  await downloadVerified(host, src, cachePath(src), { mode: 0o600 }, { log });
+  await downloadVerified(host, src, cachePath(src), { mode: 0o600 }, { log, ...run.download });
 }
 
 /** Options for {@link extract}. */
@@ -156,12 +157,12 @@ export function extract(src: DownloadSource, into: string, opts: ExtractOptions 
       }
       return true;
     },
-    prefetch: ({ host, log }) => prefetchInto(host, src, log),
+    prefetch: ({ host, log, run }) => prefetchInto(host, src, log, run),
     discardPrefetch: ({ host }) => host.remove(cachePath(src)),
     async apply({ host, log, run }) {
-      await run.prefetched?.get(`extract:${into}:${src.sha256}`)?.catch(() => {});
+      await run.prefetched?.get(`extract:${into}:${src.sha256}`);
       const tmp = cachePath(src);
-      await prefetchInto(host, src, log);
+      await prefetchInto(host, src, log, run);
       try {
         const files: Stamp["files"] = [];
         const archive = posix.basename(new URL(src.url).pathname);

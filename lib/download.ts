@@ -28,11 +28,29 @@ export interface DownloadSource {
 /** Retry bounds of downloads: 5 tries, 250 ms base, 8 s cap, 2 minutes in all. */
 export const DOWNLOAD_RETRY: BackoffOptions = { attempts: 5, baseMs: 250, maxMs: 8_000, totalMs: 120_000 };
 
-/** Tuning for one download. */
-export interface DownloadOptions {
-  retry?: BackoffOptions;
-  /** Abort when no byte arrives for this long (ms, default 30 s). */
+/** Default of {@link DownloadTuning.idleTimeoutMs}: 30 s without a byte ends a try. */
+export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Redirects followed for one request before it is called a loop (curl follows 50, browsers 20; an
+ * artifact source needs one or two: GitHub release → object storage).
+ */
+export const MAX_REDIRECTS = 10;
+
+/** Run-wide download settings (from flags): how long to wait for bytes, which plain-HTTP origins are allowed. */
+export interface DownloadTuning {
+  /** A try ends when no byte arrives for this long, headers included (ms, default 30 s). */
   idleTimeoutMs?: number;
+  /**
+   * Origins (`http://host:port`) that may be used over plain HTTP besides loopback, e.g. the mirror
+   * of `--insecure-mirror`. Every other URL, redirect targets included, must be HTTPS.
+   */
+  plainHttpOrigins?: readonly string[];
+}
+
+/** Tuning for one download. */
+export interface DownloadOptions extends DownloadTuning {
+  retry?: BackoffOptions;
   log?: Logger;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -49,6 +67,33 @@ class RetryableHttp extends NetworkError {}
 
 /** The body ended before Content-Length bytes arrived (connection reset): retried, then reported. */
 export class TruncatedError extends ChecksumError {}
+
+/** No byte arrived for the idle timeout (headers or body): retried, then reported. */
+export class DownloadTimeoutError extends NetworkError {}
+
+/** True for a loopback host name: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why `url` may not carry an artifact, or undefined when it may: HTTPS always, plain HTTP only on
+ * loopback or from an origin in `plainHttpOrigins`; no other scheme.
+ */
+export function transportProblem(url: string, plainHttpOrigins: readonly string[] = []): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a URL`;
+  }
+  if (u.protocol === "https:") return undefined;
+  if (u.protocol !== "http:") return `${u.protocol}// is not a download scheme (https:// only)`;
+  if (isLoopbackHost(u.hostname) || plainHttpOrigins.includes(u.origin)) return undefined;
+  return `plain HTTP to ${u.host} is refused: binaries that run as root are fetched over HTTPS ` +
+    `(plain HTTP only from a loopback mirror or with --insecure-mirror)`;
+}
 
 /**
  * Lowercase hex SHA-256 of bytes in memory. node:crypto rather than Web Crypto: 2.5x the throughput on
@@ -94,37 +139,118 @@ export function parseChecksumFile(text: string, fileName: string): string | unde
 }
 
 function isRetryable(err: unknown): boolean {
-  if (err instanceof RetryableHttp) return true;
-  if (err instanceof TruncatedError) return true;
-  // Our own errors are verdicts (404, checksum mismatch); anything else is the network failing:
-  // connection refused or reset, DNS, timeouts.
+  if (err instanceof RetryableHttp || err instanceof TruncatedError || err instanceof DownloadTimeoutError) {
+    return true;
+  }
+  // Our own errors are verdicts (404, checksum mismatch, refused transport, redirect loop, disk full);
+  // anything else is the network failing: connection refused or reset, DNS.
   return !(err instanceof EksnodeError);
 }
 
-function describeFetchError(url: string, err: unknown): EksnodeError {
+const RETRIED_HINT = "check the URL, the network and --mirror; the download was retried with backoff";
+
+/** The error a user sees once the retries are over: the last failure, with the number of tries. */
+function describeFetchError(url: string, err: unknown, tries: number): EksnodeError {
+  const after = `(${tries} ${tries === 1 ? "try" : "tries"})`;
+  if (err instanceof TruncatedError) {
+    return new TruncatedError(
+      `${err.message} ${after}`,
+      "the source closed the connection mid-body; " + RETRIED_HINT,
+    );
+  }
+  if (err instanceof RetryableHttp || err instanceof DownloadTimeoutError) {
+    return new NetworkError(`cannot download ${url}: ${err.message} ${after}`, RETRIED_HINT, err);
+  }
   if (err instanceof EksnodeError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  return new NetworkError(
-    `cannot download ${url}: ${msg}`,
-    "check the URL, the network and --mirror; the download was retried with backoff",
-    err,
-  );
+  const msg = err instanceof Error ? errorText(err) : String(err);
+  return new NetworkError(`cannot download ${url}: ${msg} ${after}`, RETRIED_HINT, err);
+}
+
+/** A fetch error's message with its cause, e.g. "error sending request (Connection refused (os error 111))". */
+function errorText(err: Error): string {
+  return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
+}
+
+/**
+ * GET `url`, following at most {@link MAX_REDIRECTS} redirects, each hop checked by
+ * {@link transportProblem}; 5xx, 429 and 408 are {@link RetryableHttp}, other non-2xx final.
+ */
+async function httpGet(url: string, signal: AbortSignal, opts: DownloadTuning): Promise<Response> {
+  let current = url;
+  for (let hop = 0;; hop++) {
+    const problem = transportProblem(current, opts.plainHttpOrigins);
+    if (problem) {
+      throw new NetworkError(
+        current === url
+          ? `cannot download ${url}: ${problem}`
+          : `${url} redirected to ${current}: ${problem}`,
+        "use an https:// source or mirror",
+      );
+    }
+    const res = await fetch(current, { signal, redirect: "manual" });
+    const location = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && location !== null) {
+      await res.body?.cancel();
+      if (hop >= MAX_REDIRECTS) {
+        throw new NetworkError(
+          `cannot download ${url}: more than ${MAX_REDIRECTS} redirects (a redirect loop; the last went to ${current})`,
+          "the source or mirror redirects in a circle; check its configuration",
+        );
+      }
+      current = new URL(location, current).href;
+      continue;
+    }
+    const where = current === url ? url : `${url} (redirected to ${current})`;
+    if (res.status >= 500 || res.status === 429 || res.status === 408) {
+      await res.body?.cancel();
+      throw new RetryableHttp(`GET ${where} answered HTTP ${res.status}`);
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new NetworkError(
+        `GET ${where} answered HTTP ${res.status}`,
+        "check the URL or the --mirror layout",
+      );
+    }
+    return res;
+  }
+}
+
+/** An abort controller that fires a {@link DownloadTimeoutError} when `touch` is not called for `ms`. */
+function idleTimer(ms: number) {
+  const ctrl = new AbortController();
+  const fire = () => ctrl.abort(new DownloadTimeoutError(`no data for ${ms / 1000}s`));
+  let timer = setTimeout(fire, ms);
+  return {
+    signal: ctrl.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    stop: () => clearTimeout(timer),
+    /** The timeout, when it is what ended the try. */
+    reason: (): DownloadTimeoutError | undefined =>
+      ctrl.signal.aborted && ctrl.signal.reason instanceof DownloadTimeoutError
+        ? ctrl.signal.reason
+        : undefined,
+  };
 }
 
 async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
+  let tries = 0;
   return await withBackoff(async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(opts.idleTimeoutMs ?? 30_000) });
-    if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      await res.body?.cancel();
-      throw new RetryableHttp(`GET ${url} answered HTTP ${res.status}`);
+    tries++;
+    const idle = idleTimer(opts.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS);
+    try {
+      const res = await httpGet(url, idle.signal, opts);
+      return await res.text();
+    } catch (err) {
+      throw idle.reason() ?? err;
+    } finally {
+      idle.stop();
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new NetworkError(`GET ${url} answered HTTP ${res.status}`, "check the URL or --mirror layout");
-    }
-    return await res.text();
   }, { ...DOWNLOAD_RETRY, ...opts.retry, isRetryable, sleep: opts.sleep }).catch((e) => {
-    throw describeFetchError(url, e);
+    throw describeFetchError(url, e, tries);
   });
 }
 
@@ -185,7 +311,7 @@ export async function downloadVerified(
       got = await streamInto(src.url, file, opts, label);
       if (got.sha256 !== src.sha256) {
         throw new ChecksumError(
-          `checksum mismatch for ${src.url}: expected sha256 ${src.sha256}, got ${got.sha256} (${got.bytes} bytes); ${to} left untouched`,
+          `checksum mismatch for ${src.url}: expected sha256 ${src.sha256}, got ${got.sha256} (${got.bytes} bytes)`,
           "the download is corrupt or tampered with; check the mirror and the pinned checksum",
         );
       }
@@ -200,7 +326,7 @@ export async function downloadVerified(
     onRetry: (err, attempt, delay) =>
       opts.log?.warn(`retrying ${label} (attempt ${attempt + 1}) in ${delay} ms: ${(err as Error).message}`),
   }).catch((e) => {
-    throw describeFetchError(src.url, e);
+    throw describeFetchError(src.url, e, attempts);
   });
   return { ...result, attempts };
 }
@@ -211,54 +337,44 @@ async function streamInto(
   opts: DownloadOptions,
   label: string,
 ): Promise<{ bytes: number; sha256: string }> {
-  const idleMs = opts.idleTimeoutMs ?? 30_000;
-  const ctrl = new AbortController();
-  let idle = setTimeout(() => ctrl.abort(new Error(`no data for ${idleMs / 1000}s`)), idleMs);
-  const touch = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => ctrl.abort(new Error(`no data for ${idleMs / 1000}s`)), idleMs);
-  };
+  const idle = idleTimer(opts.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS);
+  let bytes = 0;
+  let expected: number | undefined;
   try {
-    const res = await fetch(url, { signal: ctrl.signal });
-    if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      await res.body?.cancel();
-      throw new RetryableHttp(`GET ${url} answered HTTP ${res.status}`);
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new NetworkError(
-        `GET ${url} answered HTTP ${res.status}`,
-        "check the URL or the --mirror layout",
-      );
-    }
+    const res = await httpGet(url, idle.signal, opts);
     const lengthHeader = res.headers.get("content-length");
-    const expected = lengthHeader === null ? undefined : Number(lengthHeader);
+    expected = lengthHeader === null ? undefined : Number(lengthHeader);
     const hash = createHash("sha256");
-    let bytes = 0;
     let lastDraw = 0;
-    try {
-      for await (const chunk of res.body) {
-        touch();
-        hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) off += await file.write(chunk.subarray(off));
-        bytes += chunk.length;
-        if (opts.log && Date.now() - lastDraw > 100) {
-          opts.log.progress(label, bytes, expected);
-          lastDraw = Date.now();
-        }
+    for await (const chunk of res.body!) {
+      idle.touch();
+      hash.update(chunk);
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      bytes += chunk.length;
+      if (opts.log && Date.now() - lastDraw > 100) {
+        opts.log.progress(label, bytes, expected);
+        lastDraw = Date.now();
       }
-    } catch (err) {
-      if (expected !== undefined && bytes < expected) {
-        throw new TruncatedError(`download of ${url} truncated: received ${bytes} of ${expected} bytes`);
-      }
-      throw err;
     }
     if (expected !== undefined && bytes !== expected) {
       throw new TruncatedError(`download of ${url} truncated: received ${bytes} of ${expected} bytes`);
     }
     return { bytes, sha256: hash.digest("hex") };
+  } catch (err) {
+    const timeout = idle.reason();
+    if (timeout) {
+      const got = expected === undefined ? `${bytes} bytes` : `${bytes} of ${expected} bytes`;
+      throw new DownloadTimeoutError(`${timeout.message} after ${got}`);
+    }
+    if (!(err instanceof EksnodeError) && expected !== undefined && bytes < expected) {
+      const why = err instanceof Error ? errorText(err) : String(err);
+      throw new TruncatedError(
+        `download of ${url} truncated: received ${bytes} of ${expected} bytes (connection lost: ${why})`,
+      );
+    }
+    throw err;
   } finally {
-    clearTimeout(idle);
+    idle.stop();
   }
 }

@@ -16,6 +16,7 @@ export const ExitCode = {
   containment: 7,
   metadata: 8,
   awsApi: 9,
+  disk: 10,
   interrupted: 130,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
@@ -86,6 +87,35 @@ export class AwsApiError extends EksnodeError {
   constructor(message: string, hint?: string, cause?: unknown) {
     super(message, { exitCode: ExitCode.awsApi, hint, cause });
   }
+}
+
+/** A write under --root failed for lack of room or permission to write: disk full, quota, read-only. */
+export class DiskError extends EksnodeError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.disk, hint, cause });
+  }
+}
+
+/** What an OS error code says about the disk, for the codes that make a {@link DiskError}. */
+const DISK_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+};
+
+/**
+ * A {@link DiskError} saying that writing `what` failed, when `err` is a disk-full, quota or read-only
+ * error of the OS; otherwise `err` unchanged.
+ */
+export function asDiskError(err: unknown, what: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why = typeof code === "string" ? DISK_CODES[code] : undefined;
+  if (!why) return err;
+  return new DiskError(
+    `cannot write ${what}: ${why}`,
+    "free space (or remount read-write) and run again: the file being written was left as it was",
+    err,
+  );
 }
 
 /** Renders any thrown value as the one line a user sees (plus hint line). */

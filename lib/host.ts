@@ -5,7 +5,7 @@
  * or a symlink. File writes are atomic: temp file in the same directory, fsync, mode, owner, rename.
  */
 import { basename, dirname, join, posix } from "node:path";
-import { CommandError, ContainmentError } from "./errors.ts";
+import { asDiskError, CommandError, ContainmentError } from "./errors.ts";
 import type { Owner } from "./step.ts";
 
 /** What `stat` reports about a path inside the root. */
@@ -218,7 +218,7 @@ export class Host {
     try {
       await Deno.mkdir(real);
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw asDiskError(err, this.described(path));
       const s = await Deno.lstat(real);
       if (!s.isDirectory) {
         throw new ContainmentError(`${normalizeInRoot(path)} exists and is not a directory`);
@@ -255,8 +255,8 @@ export class Host {
     await removeStaleTemps(real);
     const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
     const mode = opts.mode ?? 0o644;
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
     try {
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
       try {
         await fill(file);
         await file.sync();
@@ -267,7 +267,7 @@ export class Host {
       await Deno.rename(tmp, real);
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});
-      throw err;
+      throw asDiskError(err, this.described(inRoot));
     }
     await syncDir(dirname(real));
   }
@@ -287,7 +287,7 @@ export class Host {
     try {
       await Deno.rename(src, real);
     } catch (err) {
-      if ((err as { code?: string }).code !== "EXDEV") throw err;
+      if ((err as { code?: string }).code !== "EXDEV") throw asDiskError(err, this.described(to));
       await this.writeFileWith(to, async (file) => {
         const input = await Deno.open(src, { read: true });
         await input.readable.pipeTo(file.writable, { preventClose: true });
@@ -299,16 +299,22 @@ export class Host {
     if (dirname(src) !== dirname(real)) await syncDir(dirname(src));
   }
 
+  /** An in-root path as error messages name it: `/usr/bin/kubelet under /mnt/root` (or alone when root is /). */
+  private described(path: string): string {
+    const p = normalizeInRoot(path);
+    return this.root === "/" ? p : `${p} under ${this.root}`;
+  }
+
   /** Creates or replaces a symlink atomically. */
   async symlink(path: string, target: string): Promise<void> {
     const real = await this.guard(path, false);
     const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
-    await Deno.symlink(target, tmp);
     try {
+      await Deno.symlink(target, tmp);
       await Deno.rename(tmp, real);
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});
-      throw err;
+      throw asDiskError(err, this.described(path));
     }
   }
 

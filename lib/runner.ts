@@ -3,6 +3,7 @@
  * dropping changes that are already true, applying the rest (downloads in parallel with a limit),
  * timing, progress events, dry-run, and the journal that makes an interrupted run resumable.
  */
+import type { DownloadTuning } from "./download.ts";
 import { EksnodeError, UsageError } from "./errors.ts";
 import { loadHashCache, saveHashCache } from "./hash_cache.ts";
 import { Journal } from "./journal.ts";
@@ -23,6 +24,8 @@ export interface RunOptions extends Selection {
   dryRun: boolean;
   /** Concurrent downloads (default 6: every download of a bake at once). */
   jobs?: number;
+  /** Download timeout and plain-HTTP allowances. */
+  download?: DownloadTuning;
 }
 
 /** Outcome of one step. */
@@ -126,7 +129,12 @@ export async function runSteps<C extends StepContext>(
   const started = performance.now();
   let journal: Journal | undefined;
   let resumedFrom: string | undefined;
-  const run: RunState = { changed: new Set(), dryRun: opts.dryRun, prefetched: new Map() };
+  const run: RunState = {
+    changed: new Set(),
+    dryRun: opts.dryRun,
+    prefetched: new Map(),
+    download: opts.download,
+  };
   if (!opts.dryRun) {
     const begun = await Journal.begin(host, opts.process);
     journal = begun.journal;

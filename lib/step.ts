@@ -3,6 +3,7 @@
  * already true and applies the rest through the {@link Host}. `--dry-run` and idempotence come
  * from the same code: a plan of changes whose `satisfied` check runs against the disk.
  */
+import type { DownloadTuning } from "./download.ts";
 import type { Host } from "./host.ts";
 import type { Logger } from "./log.ts";
 
@@ -24,6 +25,8 @@ export interface RunState {
   readonly dryRun: boolean;
   /** Downloads started ahead of their step (by change key); a change's apply awaits its own. */
   readonly prefetched?: Map<string, Promise<void>>;
+  /** Idle timeout and plain-HTTP allowances of the downloads (from `--download-timeout`, `--insecure-mirror`). */
+  readonly download?: DownloadTuning;
 }
 
 /** Everything a change may use while checking or applying itself. */

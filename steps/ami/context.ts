@@ -14,8 +14,12 @@ import {
   type ResolvedArtifact,
   type Versions,
 } from "../../assets/versions.ts";
-import { fetchPublishedChecksum } from "../../lib/download.ts";
-import type { DownloadSource } from "../../lib/download.ts";
+import {
+  type DownloadSource,
+  type DownloadTuning,
+  fetchPublishedChecksum,
+  transportProblem,
+} from "../../lib/download.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { StepContext } from "../../lib/step.ts";
 
@@ -91,12 +95,22 @@ export async function resolveArtifact(
   name: KubernetesComponent | ArtifactName,
   arch: Arch,
   mirror: string | undefined,
+  download: DownloadTuning = {},
 ): Promise<ArtifactSource> {
   const a: ResolvedArtifact = name === "containerd" || name === "runc" || name === "cniPlugins"
     ? githubArtifact(v, name, arch)
     : kubernetesArtifact(v, kubernetesVersion, name, arch);
   const url = mirror ? mirrorUrl(a.url, mirror) : a.url;
   const checksumUrl = a.checksumUrl ? (mirror ? mirrorUrl(a.checksumUrl, mirror) : a.checksumUrl) : undefined;
+  for (const u of [url, checksumUrl]) {
+    const problem = u === undefined ? undefined : transportProblem(u, download.plainHttpOrigins);
+    if (problem) {
+      throw new ConfigError(
+        `${a.name} (${arch}) URL ${u}: ${problem}`,
+        "artifact URLs (bake config [versions] overrides included) must be https://, or come from a mirror",
+      );
+    }
+  }
   if (a.sha256) return { name: a.name, url, sha256: a.sha256, checksumUrl, pinnedBy: "pinned" };
   if (!checksumUrl) {
     throw new ConfigError(
@@ -106,7 +120,7 @@ export async function resolveArtifact(
   }
   // Unpinned but published (the amazon-eks bucket's .sha256 files): the published value becomes the
   // expected checksum, exactly what install-worker.sh verifies; the plan says it is not pinned.
-  const published = await fetchPublishedChecksum(checksumUrl, url);
+  const published = await fetchPublishedChecksum(checksumUrl, url, download);
   if (!published) {
     throw new ConfigError(
       `${a.name} (${arch}) is unpinned and its checksum file ${checksumUrl} holds no SHA-256`,
