@@ -130,9 +130,23 @@ function describeClusterError(err: unknown, tries: number, where: string): AwsAp
       err,
     );
   }
-  const hint = status === 403 || name === "AccessDeniedException" || name === "UnrecognizedClientException"
-    ? "the credentials lack eks:DescribeCluster; check the node's instance role"
-    : isThrottling(err)
+  if (name === "UnrecognizedClientException" || name === "InvalidSignatureException") {
+    return new AwsApiError(
+      `DescribeCluster for ${where}: the credentials were rejected (${describeSdkError(err)})`,
+      "check the node's instance role or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and the clock",
+      err,
+    );
+  }
+  if (status === 403 || name === "AccessDeniedException") {
+    return new AwsApiError(
+      `DescribeCluster for ${where} was denied: the credentials lack the permission eks:DescribeCluster ` +
+        `(${describeSdkError(err)})`,
+      "the credentials lack eks:DescribeCluster; allow it in the node's instance role, or put " +
+        "apiServerEndpoint and certificateAuthority in the NodeConfig so no call is needed",
+      err,
+    );
+  }
+  const hint = isThrottling(err)
     ? "the EKS API kept throttling; retry later, or put apiServerEndpoint and certificateAuthority in the NodeConfig"
     : "check network access to the endpoint; AWS_ENDPOINT_URL_EKS overrides it";
   return new AwsApiError(

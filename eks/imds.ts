@@ -2,9 +2,12 @@
  * IMDSv2 client over `fetch`: a session token from `PUT /latest/api/token`, then GETs carrying it.
  * Paths and headers follow the EC2 user guide, "Use the Instance Metadata Service to access instance
  * metadata" and "Instance metadata categories" (docs.aws.amazon.com/AWSEC2/latest/UserGuide/).
- * The endpoint comes from AWS_EC2_METADATA_SERVICE_ENDPOINT, as in the AWS SDKs.
+ * The endpoint comes from AWS_EC2_METADATA_SERVICE_ENDPOINT, the per-request timeout from
+ * AWS_METADATA_SERVICE_TIMEOUT (seconds) and the tries from AWS_METADATA_SERVICE_NUM_ATTEMPTS, as in the AWS
+ * SDKs (AWS SDKs and Tools reference guide, "Amazon EC2 instance metadata"; fractions of seconds are
+ * accepted too).
  */
-import { MetadataError } from "../lib/errors.ts";
+import { ConfigError, MetadataError } from "../lib/errors.ts";
 import type { AwsEnv } from "./aws_call.ts";
 import { type BackoffOptions, withBackoff } from "../lib/retry.ts";
 
@@ -67,8 +70,17 @@ export class ImdsClient {
   constructor(opts: ImdsOptions = {}) {
     const raw = opts.endpoint ?? opts.env?.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS_ENDPOINT;
     this.endpoint = raw.replace(/\/+$/, "");
-    this.#timeoutMs = opts.timeoutMs ?? 2000;
-    this.#retry = { attempts: 8, baseMs: 200, maxMs: 2000, totalMs: 30_000, ...opts.retry };
+    const envSeconds = positiveEnv(opts.env, "AWS_METADATA_SERVICE_TIMEOUT", false);
+    const envAttempts = positiveEnv(opts.env, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", true);
+    this.#timeoutMs = opts.timeoutMs ?? (envSeconds === undefined ? 2000 : envSeconds * 1000);
+    this.#retry = {
+      attempts: 8,
+      baseMs: 200,
+      maxMs: 2000,
+      totalMs: 30_000,
+      ...(envAttempts === undefined ? {} : { attempts: envAttempts }),
+      ...opts.retry,
+    };
     this.#fetch = opts.fetch ?? fetch;
   }
 
@@ -228,6 +240,20 @@ export class ImdsClient {
       throw new Transient(what, { cause: err });
     }
   }
+}
+
+/** A positive number (an integer with `integer`) from `env[name]`, undefined when unset; else a ConfigError. */
+function positiveEnv(env: AwsEnv | undefined, name: string, integer: boolean): number | undefined {
+  const text = env?.[name];
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!(n > 0) || (integer && !Number.isInteger(n)) || !/^\d+(\.\d+)?$/.test(text.trim())) {
+    throw new ConfigError(
+      `${name}="${text}" is not a positive ${integer ? "whole number" : "number of seconds"}`,
+      `unset ${name} or give it a number`,
+    );
+  }
+  return n;
 }
 
 /** Reads {@link InstanceMetadata} from IMDS; see {@link ImdsClient} for the options. */

@@ -10,7 +10,7 @@
  * (lib/hash_cache.ts), and a verified download's hash is remembered so later checks do not re-read it.
  */
 import { createHash } from "node:crypto";
-import { ChecksumError, EksnodeError, NetworkError } from "./errors.ts";
+import { ChecksumError, diskProblem, EksnodeError, NetworkError } from "./errors.ts";
 import { rememberWritten, sha256Fresh, sha256Remembered } from "./hash_cache.ts";
 import type { Host, WriteOptions } from "./host.ts";
 import type { Logger } from "./log.ts";
@@ -149,6 +149,11 @@ function isRetryable(err: unknown): boolean {
 
 const RETRIED_HINT = "check the URL, the network and --mirror; the download was retried with backoff";
 
+/** The file name at the end of a URL: what a download is called in messages (`kubelet`). */
+function fileNameOf(url: string): string {
+  return new URL(url).pathname.split("/").pop() || url;
+}
+
 /** The error a user sees once the retries are over: the last failure, with the number of tries. */
 function describeFetchError(url: string, err: unknown, tries: number): EksnodeError {
   const after = `(${tries} ${tries === 1 ? "try" : "tries"})`;
@@ -159,11 +164,19 @@ function describeFetchError(url: string, err: unknown, tries: number): EksnodeEr
     );
   }
   if (err instanceof RetryableHttp || err instanceof DownloadTimeoutError) {
-    return new NetworkError(`cannot download ${url}: ${err.message} ${after}`, RETRIED_HINT, err);
+    return new NetworkError(
+      `cannot download ${fileNameOf(url)} from ${url}: ${err.message} ${after}`,
+      RETRIED_HINT,
+      err,
+    );
   }
   if (err instanceof EksnodeError) return err;
   const msg = err instanceof Error ? errorText(err) : String(err);
-  return new NetworkError(`cannot download ${url}: ${msg} ${after}`, RETRIED_HINT, err);
+  return new NetworkError(
+    `cannot download ${fileNameOf(url)} from ${url}: ${msg} ${after}`,
+    RETRIED_HINT,
+    err,
+  );
 }
 
 /** A fetch error's message with its cause, e.g. "error sending request (Connection refused (os error 111))". */
@@ -182,7 +195,7 @@ async function httpGet(url: string, signal: AbortSignal, opts: DownloadTuning): 
     if (problem) {
       throw new NetworkError(
         current === url
-          ? `cannot download ${url}: ${problem}`
+          ? `cannot download ${fileNameOf(url)} from ${url}: ${problem}`
           : `${url} redirected to ${current}: ${problem}`,
         "use an https:// source or mirror",
       );
@@ -193,7 +206,8 @@ async function httpGet(url: string, signal: AbortSignal, opts: DownloadTuning): 
       await res.body?.cancel();
       if (hop >= MAX_REDIRECTS) {
         throw new NetworkError(
-          `cannot download ${url}: more than ${MAX_REDIRECTS} redirects (a redirect loop; the last went to ${current})`,
+          `cannot download ${fileNameOf(url)} from ${url}: more than ${MAX_REDIRECTS} redirects ` +
+            `(a redirect loop; the last went to ${current})`,
           "the source or mirror redirects in a circle; check its configuration",
         );
       }
@@ -203,7 +217,7 @@ async function httpGet(url: string, signal: AbortSignal, opts: DownloadTuning): 
     const where = current === url ? url : `${url} (redirected to ${current})`;
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
       await res.body?.cancel();
-      throw new RetryableHttp(`GET ${where} answered HTTP ${res.status}`);
+      throw new RetryableHttp(`HTTP ${res.status}${current === url ? "" : ` from ${current} (redirected)`}`);
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel();
@@ -303,7 +317,7 @@ export async function downloadVerified(
 ): Promise<DownloadResult> {
   await verifyPublishedChecksum(src, opts);
   let attempts = 0;
-  const label = new URL(src.url).pathname.split("/").pop() ?? src.url;
+  const label = fileNameOf(src.url);
   const result = await withBackoff(async () => {
     attempts++;
     let got = { bytes: 0, sha256: "" };
@@ -367,6 +381,8 @@ async function streamInto(
       const got = expected === undefined ? `${bytes} bytes` : `${bytes} of ${expected} bytes`;
       throw new DownloadTimeoutError(`${timeout.message} after ${got}`);
     }
+    // A write that failed for lack of room is the disk's fault: the host names the file (DiskError).
+    if (diskProblem(err)) throw err;
     if (!(err instanceof EksnodeError) && expected !== undefined && bytes < expected) {
       const why = err instanceof Error ? errorText(err) : String(err);
       throw new TruncatedError(

@@ -103,13 +103,18 @@ const DISK_CODES: Readonly<Record<string, string>> = {
   EROFS: "read-only file system",
 };
 
+/** What is wrong with the disk when `err` is a disk-full, quota or read-only error of the OS, else undefined. */
+export function diskProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? DISK_CODES[code] : undefined;
+}
+
 /**
  * A {@link DiskError} saying that writing `what` failed, when `err` is a disk-full, quota or read-only
  * error of the OS; otherwise `err` unchanged.
  */
 export function asDiskError(err: unknown, what: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  const why = typeof code === "string" ? DISK_CODES[code] : undefined;
+  const why = diskProblem(err);
   if (!why) return err;
   return new DiskError(
     `cannot write ${what}: ${why}`,

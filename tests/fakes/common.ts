@@ -12,6 +12,8 @@ export interface FakeCall {
   accessKeyId?: string;
   /** Response status the fake chose. */
   status?: number;
+  /** When the request arrived (performance.now() of the test process), to check backoff waits. */
+  at?: number;
 }
 
 /** A running fake: its base URL, what it saw, and how to stop it. */

@@ -42,7 +42,7 @@ export function start(opts: FakeEksOptions = {}): RunningFake {
   let toThrottle = opts.throttleFirst ?? 0;
   const server = serveLoopback(async (req) => {
     const path = new URL(req.url).pathname;
-    const call: FakeCall = { method: req.method, path, ...sigv4Scope(req) };
+    const call: FakeCall = { method: req.method, path, at: performance.now(), ...sigv4Scope(req) };
     calls.push(call);
     if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     const answer = (status: number, body: unknown, type?: string) => {

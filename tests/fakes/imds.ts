@@ -47,6 +47,12 @@ export interface FakeImdsOptions {
   down?: boolean;
   /** Delay every answer by this many ms (to exercise client timeouts). */
   delayMs?: number;
+  /** Delay only the first N requests by `delayMs`, then answer at once. */
+  delayFirst?: number;
+  /** Answer every token request (PUT /latest/api/token) with this status, e.g. 403 (IMDS disabled). */
+  tokenStatus?: number;
+  /** A token stops working after this many GETs (as if it expired), so the client must take a new one. */
+  tokenLifetimeGets?: number;
 }
 
 /** Counters a test can assert on. */
@@ -79,11 +85,16 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     paths: [],
     ttlHeaders: [],
   };
-  const tokens = new Set<string>();
+  /** Live tokens and the GETs each has served. */
+  const tokens = new Map<string, number>();
   let toFail = opts.failFirst ?? 0;
+  let requests = 0;
   const server = serveLoopback(async (req) => {
     const path = new URL(req.url).pathname;
-    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+    requests++;
+    if (opts.delayMs && (opts.delayFirst === undefined || requests <= opts.delayFirst)) {
+      await new Promise((r) => setTimeout(r, opts.delayMs));
+    }
     if (opts.down || toFail > 0) {
       toFail--;
       calls.failures++;
@@ -91,21 +102,25 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     }
     if (path === "/latest/api/token") {
       if (req.method !== "PUT") return new Response("", { status: 405 });
+      if (opts.tokenStatus) return new Response("", { status: opts.tokenStatus });
       const ttl = req.headers.get("x-aws-ec2-metadata-token-ttl-seconds") ?? "";
       calls.ttlHeaders.push(ttl);
       const n = Number(ttl);
       if (!Number.isInteger(n) || n < 1 || n > 21600) return new Response("", { status: 400 });
       calls.tokens++;
       const token = crypto.randomUUID();
-      tokens.add(token);
+      tokens.set(token, 0);
       return new Response(token, { headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } });
     }
     if (req.method !== "GET") return new Response("", { status: 405 });
     calls.gets++;
-    if (!tokens.has(req.headers.get("x-aws-ec2-metadata-token") ?? "")) {
+    const token = req.headers.get("x-aws-ec2-metadata-token") ?? "";
+    const used = tokens.get(token);
+    if (used === undefined || (opts.tokenLifetimeGets !== undefined && used >= opts.tokenLifetimeGets)) {
       calls.unauthorized++;
       return new Response("", { status: 401 });
     }
+    tokens.set(token, used + 1);
     const key = path.replace(/^\/latest\//, "");
     calls.paths.push(key);
     if (key === "user-data") {

@@ -1,0 +1,562 @@
+/**
+ * Every row of README's "Failure behaviour" table, through the real CLI against loopback servers that
+ * misbehave on purpose: an artifact source (tests/fakes/faulty_http.ts in front of the mirror), IMDS,
+ * the EKS API, and a full disk (a small tmpfs as --root). Each case asserts what a user sees (the one
+ * `error:` line), the exit code, and what is left on disk: the old file intact, no target, no temp file,
+ * no cache file. The last test keeps the README table and these cases equal, row by row.
+ */
+import assert from "node:assert/strict";
+import { type CliResult, eksnode } from "./cli_run.ts";
+import { deadPort } from "./fakes/common.ts";
+import * as fakeEks from "./fakes/eks.ts";
+import { type Fault, startFaultyProxy } from "./fakes/faulty_http.ts";
+import * as fakeImds from "./fakes/imds.ts";
+import { type Mirror, startMirror } from "./fakes/mirror.ts";
+import { TEST_CA_PEM } from "./fakes/node_settings.ts";
+import { sha256 } from "./helpers.ts";
+
+// ---------------------------------------------------------------------------------------------
+// The registry of cases: README row → exit code.
+
+/** Fault rows covered below, by their text in README's table, with the exit code they end in. */
+const COVERED = new Map<string, number>();
+
+/** Registers a test for one README row. */
+function fault(row: string, exit: number, fn: () => Promise<void>, ignore = false): void {
+  assert.ok(!COVERED.has(row), `two cases for the row "${row}"`);
+  COVERED.set(row, exit);
+  Deno.test({ name: `fault: ${row} → exit ${exit}`, ignore, fn });
+}
+
+/** The one `error:` line of a failed run (asserting there is exactly one), and the exit code. */
+function assertFailed(run: CliResult, exit: number, line: RegExp): string {
+  const errors = run.stderr.split("\n").filter((l) => l.startsWith("error: "));
+  assert.equal(run.code, exit, `exit ${run.code}, expected ${exit}\n${run.stdout}\n${run.stderr}`);
+  assert.equal(errors.length, 1, `one error line in:\n${run.stderr}`);
+  assert.match(errors[0], line);
+  assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace without --debug");
+  return errors[0];
+}
+
+/** Regular files and symlinks under `root` (in-root paths, sorted); directories are not listed. */
+async function filesUnder(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${root}${rel}`)) {
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifact source faults: `eksnode ami --only 22` (kubelet) through a misbehaving proxy of the mirror.
+
+const OLD_KUBELET = "#!/bin/sh\n# the kubelet of an earlier bake\n";
+const JOURNAL = "/var/lib/eksnode/journal/ami.json";
+/** A download try ends after this long without a byte (--download-timeout), so slow cases stay short. */
+const DOWNLOAD_TIMEOUT = "0.5";
+/** MiB of padding in the synthetic kubelet: large enough to cut in the middle. */
+const KUBELET_MIB = 0.2;
+
+interface BakeRun {
+  run: CliResult;
+  root: string;
+  mirror: Mirror;
+  /** Requests for the kubelet binary. */
+  kubeletHits: number;
+  kubeletSha256: string;
+}
+
+/** Bakes step 22 into a root holding an earlier kubelet, with `fault` on the kubelet download. */
+async function bakeKubelet(fault: Fault | undefined, extra: string[] = []): Promise<BakeRun> {
+  const mirror = await startMirror({ padMiB: { kubelet: KUBELET_MIB } });
+  const path = mirror.artifacts.kubelet.path;
+  const proxy = startFaultyProxy(mirror.url, fault ? { [path]: fault } : {});
+  const dir = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
+  try {
+    const root = `${dir}/root`;
+    await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+    await Deno.writeTextFile(`${root}/usr/bin/kubelet`, OLD_KUBELET, { mode: 0o755 });
+    await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml.replace(mirror.url, proxy.url));
+    await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n");
+    const run = await eksnode([
+      "ami",
+      "--root",
+      root,
+      "--config",
+      `${dir}/bake.toml`,
+      "--self",
+      `${dir}/eksnode-binary`,
+      "--only",
+      "22",
+      "--download-timeout",
+      DOWNLOAD_TIMEOUT,
+      ...extra,
+    ]);
+    return {
+      run,
+      root,
+      mirror,
+      kubeletHits: proxy.hits[path] ?? 0,
+      kubeletSha256: mirror.artifacts.kubelet.sha256,
+    };
+  } finally {
+    await proxy.close();
+    await mirror.close();
+  }
+}
+
+/** After a failed bake: the earlier kubelet as it was, and no other file but the run's journal. */
+async function assertOldKubeletOnly(root: string): Promise<void> {
+  assert.equal(await Deno.readTextFile(`${root}/usr/bin/kubelet`), OLD_KUBELET, "the old kubelet is intact");
+  assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL], "no target, temp or cache file");
+}
+
+/** After a successful bake: the verified kubelet and nothing else but the journal. */
+async function assertNewKubelet(b: BakeRun): Promise<void> {
+  assert.equal(sha256(await Deno.readFile(`${b.root}/usr/bin/kubelet`)), b.kubeletSha256);
+  assert.equal(((await Deno.stat(`${b.root}/usr/bin/kubelet`)).mode ?? 0) & 0o777, 0o755);
+  assert.deepEqual(await filesUnder(b.root), ["/usr/bin/kubelet", JOURNAL], "no temp or cache file");
+}
+
+fault("artifact source answers 500/503, then the file", 0, async () => {
+  const b = await bakeKubelet({ kind: "status", statuses: [503, 500] });
+  assert.equal(b.run.code, 0, b.run.stderr);
+  assert.equal(b.kubeletHits, 3, "two refusals, then the file");
+  assert.match(b.run.stdout, /warning: retrying kubelet \(attempt 2\) in \d+ ms: HTTP 503/);
+  assert.match(b.run.stdout, /warning: retrying kubelet \(attempt 3\) in \d+ ms: HTTP 500/);
+  await assertNewKubelet(b);
+});
+
+fault("artifact source answers 5xx forever", 4, async () => {
+  const b = await bakeKubelet({ kind: "statusForever", status: 503 });
+  assertFailed(
+    b.run,
+    4,
+    /^error: step 22 \(Install kubelet \(checksum-verified\)\): cannot download kubelet from http:\/\/\S+\/kubelet: HTTP 503 \(5 tries\)$/,
+  );
+  assert.equal(
+    b.kubeletHits,
+    5,
+    "DOWNLOAD_RETRY: 5 tries in all (the prefetch's error is not retried again)",
+  );
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact body truncated (connection closed early)", 5, async () => {
+  const b = await bakeKubelet({ kind: "truncate", at: 1000 });
+  assertFailed(
+    b.run,
+    5,
+    new RegExp(
+      `kubelet truncated: received 1000 of \\d{6} bytes \\(connection lost: .*\\) \\(5 tries\\)$`,
+    ),
+  );
+  assert.equal(b.kubeletHits, 5);
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("connection reset mid-body, then the file", 0, async () => {
+  const b = await bakeKubelet({ kind: "reset", at: 1000, times: 1 });
+  assert.equal(b.run.code, 0, b.run.stderr);
+  assert.equal(b.kubeletHits, 2);
+  assert.match(b.run.stdout, /retrying kubelet \(attempt 2\).*truncated: received 1000 of/);
+  await assertNewKubelet(b);
+});
+
+fault("connection reset mid-body, every time", 5, async () => {
+  const b = await bakeKubelet({ kind: "reset", at: 1000 });
+  assertFailed(
+    b.run,
+    5,
+    /kubelet truncated: received 1000 of \d+ bytes \(connection lost: .*\) \(5 tries\)$/,
+  );
+  assert.equal(b.kubeletHits, 5);
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact with the wrong checksum", 5, async () => {
+  const b = await bakeKubelet({ kind: "replace", body: new TextEncoder().encode("#!/bin/sh\necho evil\n") });
+  const line = assertFailed(
+    b.run,
+    5,
+    /^error: step 22 \(Install kubelet \(checksum-verified\)\): checksum mismatch for \S+\/kubelet: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64} \(20 bytes\)$/,
+  );
+  assert.ok(line.includes(b.kubeletSha256), "the pinned checksum is named");
+  assert.equal(b.kubeletHits, 1, "a mismatch is a verdict, not retried");
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact body slower than --download-timeout", 4, async () => {
+  const b = await bakeKubelet({ kind: "stall", at: 1000 });
+  assertFailed(
+    b.run,
+    4,
+    new RegExp(
+      `cannot download kubelet from \\S+: no data for ${DOWNLOAD_TIMEOUT}s after 1000 of \\d{6} bytes \\(5 tries\\)$`,
+    ),
+  );
+  assert.equal(b.kubeletHits, 5);
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact source redirects in a loop", 4, async () => {
+  const b = await bakeKubelet({ kind: "redirectLoop" });
+  assertFailed(b.run, 4, /cannot download kubelet from \S+: more than 10 redirects \(a redirect loop; /);
+  assert.equal(b.kubeletHits, 11, "the first request and 10 redirects, then no retry");
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact source redirects to plain HTTP", 4, async () => {
+  const b = await bakeKubelet({ kind: "redirect", to: "http://mirror.example.com/kubelet" });
+  assertFailed(
+    b.run,
+    4,
+    /\/kubelet redirected to http:\/\/mirror\.example\.com\/kubelet: plain HTTP to mirror\.example\.com is refused/,
+  );
+  assert.equal(b.kubeletHits, 1);
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("artifact missing from the mirror (404)", 4, async () => {
+  const b = await bakeKubelet({ kind: "statusForever", status: 404 });
+  assertFailed(b.run, 4, /GET \S+\/kubelet answered HTTP 404$/);
+  assert.equal(b.kubeletHits, 1, "a 404 is not retried");
+  await assertOldKubeletOnly(b.root);
+});
+
+fault("--mirror over plain HTTP, not on loopback", 2, async () => {
+  const root = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
+  const run = await eksnode([
+    "ami",
+    "--root",
+    root,
+    "--mirror",
+    "http://mirror.example.com/eks",
+    "--dry-run",
+  ]);
+  assertFailed(
+    run,
+    2,
+    /^error: --mirror http:\/\/mirror\.example\.com\/eks: plain HTTP to mirror\.example\.com is refused/,
+  );
+  assert.match(run.stderr, /--insecure-mirror/);
+  assert.deepEqual(await filesUnder(root), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// IMDS and EKS faults: `eksnode init` into a root baked just enough for its 9 steps.
+
+const CA_B64 = btoa(TEST_CA_PEM);
+const ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com";
+/** What `eksnode ami` leaves that init reads. */
+const BAKED: Record<string, string> = {
+  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
+  "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
+  "/proc/cpuinfo": "processor\t: 0\n\nprocessor\t: 1\n",
+  "/etc/systemd/system/containerd.service": "[Unit]\nDescription=containerd\n\n[Service]\n" +
+    "ExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
+};
+
+async function bakedRoot(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "eksnode-fault-init-" });
+  for (const [path, text] of Object.entries(BAKED)) {
+    await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+    await Deno.writeTextFile(`${root}${path}`, text);
+  }
+  return root;
+}
+
+/** NodeConfig user data; without `full`, only the cluster name (so init calls DescribeCluster). */
+function userData(full: boolean): string {
+  const cluster = full
+    ? `    name: prod\n    apiServerEndpoint: ${ENDPOINT}\n    certificateAuthority: ${CA_B64}\n    cidr: 10.100.0.0/16\n`
+    : "    name: prod\n";
+  return `apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n${cluster}`;
+}
+
+interface InitFaults {
+  imds?: fakeImds.FakeImdsOptions;
+  eks?: fakeEks.FakeEksOptions;
+  /** Extra environment (IMDS timeouts) and arguments. */
+  env?: Record<string, string>;
+  args?: string[];
+  /** IMDS endpoint to use instead of the fake (e.g. a port nothing listens on). */
+  imdsUrl?: string;
+}
+
+interface InitRun {
+  run: CliResult;
+  root: string;
+  imds: fakeImds.FakeImds;
+  eks: ReturnType<typeof fakeEks.start>;
+}
+
+/** Runs `eksnode init --root R` against the fakes; user data is complete unless EKS is in play. */
+async function initWith(f: InitFaults): Promise<InitRun> {
+  const imds = fakeImds.start({ userData: userData(f.eks === undefined), ...f.imds });
+  const eks = fakeEks.start({ clusters: { prod: fakeEks.clusterJson("prod") }, ...f.eks });
+  const root = await bakedRoot();
+  try {
+    const run = await eksnode(["init", "--root", root, ...(f.args ?? [])], {
+      isolated: true,
+      env: {
+        AWS_ACCESS_KEY_ID: "AKIDFAULTTEST",
+        AWS_SECRET_ACCESS_KEY: "fault-test-secret",
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: f.imdsUrl ?? imds.url,
+        AWS_ENDPOINT_URL_EKS: eks.url,
+        AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${deadPort()}`,
+        EKSNODE_FIPS: "false",
+        EKSNODE_PREFIX_DELEGATION: "false",
+        ...f.env,
+      },
+    });
+    return { run, root, imds, eks };
+  } finally {
+    await Promise.all([imds.close(), eks.close()]);
+  }
+}
+
+/** init wrote nothing: the root holds the baked files only. */
+async function assertUntouched(root: string): Promise<void> {
+  assert.deepEqual(await filesUnder(root), Object.keys(BAKED).sort(), "nothing written");
+}
+
+/** init joined: kubelet's config and kubeconfig are there. */
+async function assertJoined(r: InitRun): Promise<void> {
+  assert.equal(r.run.code, 0, `${r.run.stdout}\n${r.run.stderr}`);
+  assert.match(r.run.stdout, /^init: 9 steps, \d+ changes in /m);
+  const files = await filesUnder(r.root);
+  for (const f of ["/etc/kubernetes/kubelet/kubelet-config.json", "/var/lib/kubelet/kubeconfig"]) {
+    assert.ok(files.includes(f), `${f} written`);
+  }
+}
+
+fault("IMDS unreachable", 8, async () => {
+  const r = await initWith({ imdsUrl: `http://127.0.0.1:${deadPort()}` });
+  assertFailed(
+    r.run,
+    8,
+    /^error: cannot read instance metadata user-data from http:\/\/127\.0\.0\.1:\d+ \(8 tries\): .*Connection refused/,
+  );
+  assert.match(r.run.stderr, /^hint: .*AWS_EC2_METADATA_SERVICE_ENDPOINT/m);
+  await assertUntouched(r.root);
+});
+
+fault("IMDS refuses the token request (PUT /latest/api/token)", 8, async () => {
+  const r = await initWith({ imds: { tokenStatus: 403 } });
+  assertFailed(
+    r.run,
+    8,
+    /^error: instance metadata token request \(PUT \/latest\/api\/token\) at \S+ answered HTTP 403$/,
+  );
+  assert.match(r.run.stderr, /^hint: the metadata service is disabled for this instance/m);
+  assert.equal(r.imds.calls.gets, 0);
+  await assertUntouched(r.root);
+});
+
+fault("IMDS token expires mid-run (401)", 0, async () => {
+  const r = await initWith({ imds: { tokenLifetimeGets: 3 } });
+  await assertJoined(r);
+  assert.ok(r.imds.calls.unauthorized >= 1, "GETs with the old token were refused");
+  assert.ok(r.imds.calls.tokens >= 2, `a new token was taken (${r.imds.calls.tokens} in all)`);
+});
+
+fault("IMDS answers slower than AWS_METADATA_SERVICE_TIMEOUT, then in time", 0, async () => {
+  const r = await initWith({
+    imds: { delayMs: 1500, delayFirst: 2 },
+    env: { AWS_METADATA_SERVICE_TIMEOUT: "0.3" },
+  });
+  await assertJoined(r);
+});
+
+fault("IMDS answers slower than AWS_METADATA_SERVICE_TIMEOUT, every time", 8, async () => {
+  const r = await initWith({
+    imds: { delayMs: 1000 },
+    env: { AWS_METADATA_SERVICE_TIMEOUT: "0.2", AWS_METADATA_SERVICE_NUM_ATTEMPTS: "3" },
+  });
+  assertFailed(
+    r.run,
+    8,
+    /^error: cannot read instance metadata user-data from \S+ \(3 tries\): timed out after 200 ms$/,
+  );
+  await assertUntouched(r.root);
+});
+
+fault("DescribeCluster throttled, then answers", 0, async () => {
+  const r = await initWith({ eks: { throttleFirst: 3 } });
+  await assertJoined(r);
+  assert.deepEqual(r.eks.calls.map((c) => c.status), [429, 429, 429, 200]);
+  // The backoff the CLI announced is the backoff it kept: each retry came at least that long after
+  // the refusal (a lower bound, which holds however slow the machine is).
+  const waits = [...r.run.stdout.matchAll(/DescribeCluster: ThrottlingException.*; retry (\d) in (\d+) ms/g)]
+    .map((m) => Number(m[2]));
+  assert.equal(waits.length, 3);
+  for (let i = 0; i < waits.length; i++) {
+    const gap = r.eks.calls[i + 1].at! - r.eks.calls[i].at!;
+    assert.ok(
+      gap >= waits[i] - 2,
+      `retry ${i + 1} came ${gap.toFixed(0)} ms after, announced ${waits[i]} ms`,
+    );
+  }
+  assert.ok(
+    (await filesUnder(r.root)).includes("/var/lib/eksnode/cluster-prod.json"),
+    "the answer is cached for the next boot",
+  );
+});
+
+fault("DescribeCluster throttled past --aws-api-retry-attempts", 9, async () => {
+  const r = await initWith({ eks: { throttleFirst: 100 }, args: ["prod", "--aws-api-retry-attempts", "3"] });
+  assertFailed(
+    r.run,
+    9,
+    /^error: DescribeCluster for EKS cluster "prod" in us-west-2 \(endpoint \S+\) failed after 3 tries: ThrottlingException, HTTP 429/,
+  );
+  assert.equal(r.eks.calls.length, 3);
+  await assertUntouched(r.root);
+});
+
+fault("DescribeCluster denied (AccessDenied)", 9, async () => {
+  const r = await initWith({ eks: { failWith: { status: 403, type: "AccessDeniedException" } } });
+  assertFailed(
+    r.run,
+    9,
+    /^error: DescribeCluster for EKS cluster "prod" in us-west-2 .* was denied: the credentials lack the permission eks:DescribeCluster \(AccessDeniedException, HTTP 403/,
+  );
+  assert.equal(r.eks.calls.length, 1, "a denial is not retried");
+  await assertUntouched(r.root);
+});
+
+fault("DescribeCluster: no such cluster", 9, async () => {
+  const r = await initWith({ eks: { clusters: {} } });
+  assertFailed(r.run, 9, /^error: EKS cluster "prod" in us-west-2 \(endpoint \S+\) not found$/);
+  assert.match(r.run.stderr, /^hint: check the cluster name and the region/m);
+  assert.equal(r.eks.calls.length, 1);
+  await assertUntouched(r.root);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Disk full: a small tmpfs as --root.
+
+/** Why the tmpfs case cannot run here, or undefined when it can (root, and mount works). */
+async function tmpfsUnavailable(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (Deno.uid() !== 0) return "not root (mount -t tmpfs needs it)";
+  const probe = await Deno.makeTempDir({ prefix: "eksnode-tmpfs-probe-" });
+  try {
+    const m = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
+      stderr: "piped",
+    })
+      .output();
+    if (!m.success) return `mount -t tmpfs refused: ${new TextDecoder().decode(m.stderr).trim()}`;
+    await new Deno.Command("umount", { args: [probe] }).output();
+    return undefined;
+  } catch (err) {
+    return `mount not available: ${(err as Error).message}`;
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
+
+const NO_TMPFS = await tmpfsUnavailable();
+if (NO_TMPFS) console.warn(`faults_test: the disk-full case is skipped: ${NO_TMPFS}`);
+
+/** Fills the file system under `path` to the last `leave` bytes (a filler file it returns). */
+async function fillDisk(dir: string, leave: number): Promise<string> {
+  const filler = `${dir}/filler`;
+  const f = await Deno.open(filler, { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  let size = 0;
+  try {
+    for (;;) size += await f.write(chunk);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOSPC") throw err;
+  } finally {
+    f.close();
+  }
+  await Deno.truncate(filler, Math.max(0, size - leave));
+  return filler;
+}
+
+fault("disk full under --root", 10, async () => {
+  const mount = await Deno.makeTempDir({ prefix: "eksnode-tmpfs-" });
+  const mirror = await startMirror({ padMiB: { kubelet: 1 } });
+  let mounted = false;
+  try {
+    const m = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mount] })
+      .output();
+    assert.ok(m.success, "mount -t tmpfs");
+    mounted = true;
+    const root = `${mount}/root`;
+    await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+    await Deno.writeTextFile(`${root}/usr/bin/kubelet`, OLD_KUBELET, { mode: 0o755 });
+    const dir = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
+    await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml);
+    await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n");
+    const args = [
+      "ami",
+      "--root",
+      root,
+      "--config",
+      `${dir}/bake.toml`,
+      "--self",
+      `${dir}/eksnode-binary`,
+      "--only",
+      "22",
+    ];
+    // Room for the journal and directories, not for a 1 MiB kubelet.
+    const filler = await fillDisk(mount, 256 * 1024);
+
+    const run = await eksnode(args);
+    assertFailed(
+      run,
+      10,
+      new RegExp(
+        `^error: step 22 \\(Install kubelet \\(checksum-verified\\)\\): cannot write /var/cache/eksnode/[0-9a-f]{64}\\.download under ${root}: no space left on the device$`,
+      ),
+    );
+    assert.match(run.stderr, /^hint: free space/m);
+    assert.equal(
+      await Deno.readTextFile(`${root}/usr/bin/kubelet`),
+      OLD_KUBELET,
+      "the old kubelet is intact",
+    );
+    assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL], "no temp or cache file");
+
+    // With room again, the same command completes.
+    await Deno.remove(filler);
+    const again = await eksnode(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(sha256(await Deno.readFile(`${root}/usr/bin/kubelet`)), mirror.artifacts.kubelet.sha256);
+  } finally {
+    await mirror.close();
+    if (mounted) await new Deno.Command("umount", { args: [mount] }).output();
+    await Deno.remove(mount, { recursive: true }).catch(() => {});
+  }
+}, NO_TMPFS !== undefined);
+
+// ---------------------------------------------------------------------------------------------
+// README's table and the cases above are the same list.
+
+Deno.test("README's Failure behaviour table has a row for every fault case above, with its exit code", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const start = readme.indexOf("\n## Failure behaviour");
+  assert.ok(start >= 0, "README has a Failure behaviour section");
+  const section = readme.slice(start + 1, readme.indexOf("\n## ", start + 1));
+  const rows = new Map<string, number>();
+  for (const line of section.split("\n")) {
+    if (!line.startsWith("| ") || /^[\s|-]+$/.test(line) || line.startsWith("| fault ")) continue;
+    const cells = line.split(" | ").map((c) => c.replace(/^\|\s*|\s*\|$/g, "").trim());
+    rows.set(cells[0].replaceAll("`", "").replaceAll("\\|", "|"), Number(cells[2]));
+  }
+  assert.deepEqual(
+    [...rows.entries()].sort(),
+    [...COVERED.entries()].sort(),
+    "README rows (fault → exit) differ from the cases of tests/faults_test.ts",
+  );
+});
