@@ -6,13 +6,11 @@
  * no cache file. The last test keeps the README table and these cases equal, row by row.
  */
 import assert from "node:assert/strict";
+import { assertFailed, bakeDir, filesUnder, INIT_BAKED, type InitRun, runInit } from "./cli_fixtures.ts";
 import { type CliResult, eksnode } from "./cli_run.ts";
 import { deadPort } from "./fakes/common.ts";
-import * as fakeEks from "./fakes/eks.ts";
 import { type Fault, startFaultyProxy } from "./fakes/faulty_http.ts";
-import * as fakeImds from "./fakes/imds.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
-import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { sha256 } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -26,30 +24,6 @@ function fault(row: string, exit: number, fn: () => Promise<void>, ignore = fals
   assert.ok(!COVERED.has(row), `two cases for the row "${row}"`);
   COVERED.set(row, exit);
   Deno.test({ name: `fault: ${row} → exit ${exit}`, ignore, fn });
-}
-
-/** The one `error:` line of a failed run (asserting there is exactly one), and the exit code. */
-function assertFailed(run: CliResult, exit: number, line: RegExp): string {
-  const errors = run.stderr.split("\n").filter((l) => l.startsWith("error: "));
-  assert.equal(run.code, exit, `exit ${run.code}, expected ${exit}\n${run.stdout}\n${run.stderr}`);
-  assert.equal(errors.length, 1, `one error line in:\n${run.stderr}`);
-  assert.match(errors[0], line);
-  assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace without --debug");
-  return errors[0];
-}
-
-/** Regular files and symlinks under `root` (in-root paths, sorted); directories are not listed. */
-async function filesUnder(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string) => {
-    for await (const e of Deno.readDir(`${root}${rel}`)) {
-      const p = `${rel}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else out.push(p);
-    }
-  };
-  await walk("");
-  return out.sort();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,27 +50,14 @@ async function bakeKubelet(fault: Fault | undefined, extra: string[] = []): Prom
   const mirror = await startMirror({ padMiB: { kubelet: KUBELET_MIB } });
   const path = mirror.artifacts.kubelet.path;
   const proxy = startFaultyProxy(mirror.url, fault ? { [path]: fault } : {});
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
   try {
-    const root = `${dir}/root`;
+    const bake = await bakeDir(mirror.bakeToml.replace(mirror.url, proxy.url));
+    const root = `${bake.dir}/root`;
     await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
     await Deno.writeTextFile(`${root}/usr/bin/kubelet`, OLD_KUBELET, { mode: 0o755 });
-    await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml.replace(mirror.url, proxy.url));
-    await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n");
-    const run = await eksnode([
-      "ami",
-      "--root",
-      root,
-      "--config",
-      `${dir}/bake.toml`,
-      "--self",
-      `${dir}/eksnode-binary`,
-      "--only",
-      "22",
-      "--download-timeout",
-      DOWNLOAD_TIMEOUT,
-      ...extra,
-    ]);
+    const run = await eksnode(
+      bake.args(root, "--only", "22", "--download-timeout", DOWNLOAD_TIMEOUT, ...extra),
+    );
     return {
       run,
       root,
@@ -251,79 +212,12 @@ fault("--mirror over plain HTTP, not on loopback", 2, async () => {
 // ---------------------------------------------------------------------------------------------
 // IMDS and EKS faults: `eksnode init` into a root baked just enough for its 9 steps.
 
-const CA_B64 = btoa(TEST_CA_PEM);
-const ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com";
-/** What `eksnode ami` leaves that init reads. */
-const BAKED: Record<string, string> = {
-  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
-  "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
-  "/proc/cpuinfo": "processor\t: 0\n\nprocessor\t: 1\n",
-  "/etc/systemd/system/containerd.service": "[Unit]\nDescription=containerd\n\n[Service]\n" +
-    "ExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
-};
-
-async function bakedRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-fault-init-" });
-  for (const [path, text] of Object.entries(BAKED)) {
-    await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
-    await Deno.writeTextFile(`${root}${path}`, text);
-  }
-  return root;
-}
-
-/** NodeConfig user data; without `full`, only the cluster name (so init calls DescribeCluster). */
-function userData(full: boolean): string {
-  const cluster = full
-    ? `    name: prod\n    apiServerEndpoint: ${ENDPOINT}\n    certificateAuthority: ${CA_B64}\n    cidr: 10.100.0.0/16\n`
-    : "    name: prod\n";
-  return `apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n${cluster}`;
-}
-
-interface InitFaults {
-  imds?: fakeImds.FakeImdsOptions;
-  eks?: fakeEks.FakeEksOptions;
-  /** Extra environment (IMDS timeouts) and arguments. */
-  env?: Record<string, string>;
-  args?: string[];
-  /** IMDS endpoint to use instead of the fake (e.g. a port nothing listens on). */
-  imdsUrl?: string;
-}
-
-interface InitRun {
-  run: CliResult;
-  root: string;
-  imds: fakeImds.FakeImds;
-  eks: ReturnType<typeof fakeEks.start>;
-}
-
-/** Runs `eksnode init --root R` against the fakes; user data is complete unless EKS is in play. */
-async function initWith(f: InitFaults): Promise<InitRun> {
-  const imds = fakeImds.start({ userData: userData(f.eks === undefined), ...f.imds });
-  const eks = fakeEks.start({ clusters: { prod: fakeEks.clusterJson("prod") }, ...f.eks });
-  const root = await bakedRoot();
-  try {
-    const run = await eksnode(["init", "--root", root, ...(f.args ?? [])], {
-      isolated: true,
-      env: {
-        AWS_ACCESS_KEY_ID: "AKIDFAULTTEST",
-        AWS_SECRET_ACCESS_KEY: "fault-test-secret",
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: f.imdsUrl ?? imds.url,
-        AWS_ENDPOINT_URL_EKS: eks.url,
-        AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${deadPort()}`,
-        EKSNODE_FIPS: "false",
-        EKSNODE_PREFIX_DELEGATION: "false",
-        ...f.env,
-      },
-    });
-    return { run, root, imds, eks };
-  } finally {
-    await Promise.all([imds.close(), eks.close()]);
-  }
-}
+/** Runs init with these faults (see {@link runInit}). */
+const initWith = runInit;
 
 /** init wrote nothing: the root holds the baked files only. */
 async function assertUntouched(root: string): Promise<void> {
-  assert.deepEqual(await filesUnder(root), Object.keys(BAKED).sort(), "nothing written");
+  assert.deepEqual(await filesUnder(root), Object.keys(INIT_BAKED).sort(), "nothing written");
 }
 
 /** init joined: kubelet's config and kubeconfig are there. */
@@ -495,20 +389,8 @@ fault("disk full under --root", 10, async () => {
     const root = `${mount}/root`;
     await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
     await Deno.writeTextFile(`${root}/usr/bin/kubelet`, OLD_KUBELET, { mode: 0o755 });
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
-    await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml);
-    await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n");
-    const args = [
-      "ami",
-      "--root",
-      root,
-      "--config",
-      `${dir}/bake.toml`,
-      "--self",
-      `${dir}/eksnode-binary`,
-      "--only",
-      "22",
-    ];
+    const bake = await bakeDir(mirror.bakeToml);
+    const args = bake.args(root, "--only", "22");
     // Room for the journal and directories, not for a 1 MiB kubelet.
     const filler = await fillDisk(mount, 256 * 1024);
 

@@ -33,6 +33,8 @@ export interface MirrorOptions {
    * text, so gzip keeps most of it): real-sized downloads for the bench. Default: no padding.
    */
   padMiB?: Partial<Record<MirrorArtifact, number>>;
+  /** Address to listen on (default 127.0.0.1); the URL and the bake config name it. */
+  hostname?: string;
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -115,7 +117,7 @@ export interface Mirror {
   close(): Promise<void>;
 }
 
-/** Starts the mirror on 127.0.0.1 (random port). */
+/** Starts the mirror on 127.0.0.1 (or `hostname`), at a random port. */
 export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const kv = opts.kubernetesVersion ?? versions.defaultKubernetesVersion;
   const arch = opts.arch ?? "x86_64";
@@ -153,7 +155,8 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const hits: Record<string, number> = {};
   let closing = () => {};
   const closed = new Promise<void>((r) => closing = r);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const server = Deno.serve({ hostname, port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
     hits[path] = (hits[path] ?? 0) + 1;
     const f = files.get(path);
@@ -168,7 +171,7 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
       headers: { "content-length": String(f.body.length) },
     });
   });
-  const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+  const url = `http://${hostname}:${(server.addr as Deno.NetAddr).port}`;
   // TOML keys: kubernetes."1.32".kubelet.sha256.x86_64 = "…" under [versions].
   const bakeToml = [
     `# bake config written by the test mirror: pins the synthetic artifacts it serves`,
