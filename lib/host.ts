@@ -394,9 +394,11 @@ export class Host {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const shown = redact(argv.join(" "), opts.redact);
+    // A bare command name is looked up on the host's PATH (the injectable environment), like a shell would.
+    const program = argv[0].includes("/") ? argv[0] : (await this.which(argv[0])) ?? argv[0];
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(argv[0], {
+      child = new Deno.Command(program, {
         args: argv.slice(1),
         stdin: opts.stdin === undefined ? "null" : "piped",
         stdout: "piped",
