@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ChecksumError, NetworkError } from "../lib/errors.ts";
 import { downloadVerified, parseChecksumFile } from "../lib/download.ts";
+import { startFaultyProxy } from "./fakes/faulty_http.ts";
 import { fileServer, sha256, tempHost } from "./helpers.ts";
 
 const fast = { retry: { attempts: 4, baseMs: 5, maxMs: 20, totalMs: 5_000 } };
@@ -142,4 +143,51 @@ Deno.test("parseChecksumFile: bare hash, sha256sum lines, picks by name", () => 
   assert.equal(parseChecksumFile(`${a}  one.tgz\n${b} *two.tgz\n`, "two.tgz"), b);
   assert.equal(parseChecksumFile(`${a}  one.tgz\n${b}  two.tgz\n`, "three.tgz"), undefined);
   assert.equal(parseChecksumFile("garbage", "x"), undefined);
+});
+
+Deno.test("a redirect is followed (as GitHub releases redirect to object storage) and the file lands verified", async () => {
+  const srv = fileServer({ "/objects/kubelet": { body } });
+  const front = startFaultyProxy(srv.url, {
+    "/releases/kubelet": { kind: "redirect", to: `${srv.url}/objects/kubelet` },
+  });
+  try {
+    const host = await tempHost();
+    const r = await downloadVerified(
+      host,
+      { url: `${front.url}/releases/kubelet`, sha256: good },
+      "/k",
+      {},
+      fast,
+    );
+    assert.equal(r.attempts, 1);
+    assert.equal(front.hits["/releases/kubelet"], 1);
+    assert.equal(srv.hits["/objects/kubelet"], 1);
+    assert.deepEqual(await host.readBytes("/k"), body);
+  } finally {
+    await front.close();
+    await srv.close();
+  }
+});
+
+Deno.test("an idle source ends the try after idleTimeoutMs; the last error names the timeout and the tries", async () => {
+  const srv = fileServer({ "/x": { body } });
+  const stalled = startFaultyProxy(srv.url, { "/x": { kind: "stall", at: 10 } });
+  try {
+    const host = await tempHost();
+    await assert.rejects(
+      downloadVerified(host, { url: `${stalled.url}/x`, sha256: good }, "/x", {}, {
+        ...fast,
+        retry: { ...fast.retry, attempts: 2 },
+        idleTimeoutMs: 100,
+      }),
+      (e: Error) =>
+        e instanceof NetworkError &&
+        /no data for 0\.1s after 10 of 300000 bytes \(2 tries\)$/.test(e.message),
+    );
+    assert.equal(stalled.hits["/x"], 2);
+    assert.deepEqual(await host.readDir("/"), [], "no target, no temp file");
+  } finally {
+    await stalled.close();
+    await srv.close();
+  }
 });
