@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { compareOrUpdate } from "./golden.ts";
+import { bakeDir } from "./cli_fixtures.ts";
 import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
 import { snapshotTree } from "./helpers.ts";
@@ -13,22 +14,9 @@ import { snapshotTree } from "./helpers.ts";
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 const JOURNAL = [/^\/var\/lib\/eksnode\/journal\//];
 
-async function setup(mirror: Mirror) {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-bake-" });
-  await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml);
-  // A stand-in for the compiled binary (under deno run there is none): fixed bytes keep goldens stable.
-  await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n# stand-in eksnode binary for tests\n");
-  const args = (root: string, ...more: string[]) => [
-    "ami",
-    "--root",
-    root,
-    "--config",
-    `${dir}/bake.toml`,
-    "--self",
-    `${dir}/eksnode-binary`,
-    ...more,
-  ];
-  return { dir, args };
+/** A bake directory for the mirror's bake config (tests/cli_fixtures.ts). */
+function setup(mirror: Mirror) {
+  return bakeDir(mirror.bakeToml);
 }
 
 /** Machine- and run-specific text replaced by stable placeholders. */
