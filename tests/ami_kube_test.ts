@@ -94,9 +94,17 @@ Deno.test("a tampered kubelet fails step 22 with a ChecksumError and leaves no /
       return true;
     });
     await assert.rejects(() => Deno.stat(b.at("/usr/bin/kubelet")), Deno.errors.NotFound);
+    // No temp file beside the target (the failed download never reached /usr/bin at all).
     const left = [];
-    for await (const e of Deno.readDir(b.at("/usr/bin"))) left.push(e.name);
+    try {
+      for await (const e of Deno.readDir(b.at("/usr/bin"))) left.push(e.name);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
     assert.deepEqual(left, []);
+    const cache = [];
+    for await (const e of Deno.readDir(b.at("/var/cache/eksnode"))) cache.push(e.name);
+    assert.deepEqual(cache, [], "no cached download left");
     // Steps after 22 did not run.
     await assert.rejects(() => Deno.stat(b.at("/etc/eks/release.json")), Deno.errors.NotFound);
   } finally {
