@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type CliResult, eksnode } from "./cli_run.ts";
 import { deadPort } from "./fakes/common.ts";
+import { BAKED, bakedRoot } from "./fakes/baked_root.ts";
 import * as fakeEks from "./fakes/eks.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
@@ -68,24 +69,8 @@ export const CA_B64 = btoa(TEST_CA_PEM);
 /** An API server endpoint of the shape EKS hands out. */
 export const ENDPOINT = "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com";
 
-/** What `eksnode ami` leaves that init reads (a 1.32 image with aws-iam-authenticator and containerd's unit). */
-export const INIT_BAKED: Readonly<Record<string, string>> = {
-  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
-  "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
-  "/proc/cpuinfo": "processor\t: 0\n\nprocessor\t: 1\n",
-  "/etc/systemd/system/containerd.service": "[Unit]\nDescription=containerd\n\n[Service]\n" +
-    "ExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
-};
-
-/** A temp root holding {@link INIT_BAKED}. */
-export async function initRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-init-" });
-  for (const [path, text] of Object.entries(INIT_BAKED)) {
-    await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
-    await Deno.writeTextFile(`${root}${path}`, text);
-  }
-  return root;
-}
+/** What `eksnode ami` leaves that init reads (tests/fakes/baked_root.ts). */
+export const INIT_BAKED: Readonly<Record<string, string>> = BAKED;
 
 /**
  * NodeConfig user data for cluster "prod"; with `full`, endpoint, CA and CIDR too (no DescribeCluster).
@@ -107,7 +92,7 @@ export interface InitCloud {
   args?: string[];
   /** IMDS endpoint to use instead of the fake (e.g. a port nothing listens on). */
   imdsUrl?: string;
-  /** The root to run in (default: a fresh {@link initRoot}). */
+  /** The root to run in (default: a fresh baked root, tests/fakes/baked_root.ts). */
   root?: string;
 }
 
@@ -127,7 +112,7 @@ export interface InitRun {
 export async function runInit(c: InitCloud = {}): Promise<InitRun> {
   const imds = fakeImds.start({ userData: nodeConfigUserData(c.eks === undefined), ...c.imds });
   const eks = fakeEks.start({ clusters: { prod: fakeEks.clusterJson("prod") }, ...c.eks });
-  const root = c.root ?? await initRoot();
+  const root = c.root ?? await bakedRoot("eksnode-init-");
   try {
     const run = await eksnode(["init", "--root", root, ...(c.args ?? [])], {
       isolated: true,

@@ -77,11 +77,15 @@ async function assertOldKubeletOnly(root: string): Promise<void> {
   assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL], "no target, temp or cache file");
 }
 
-/** After a successful bake: the verified kubelet and nothing else but the journal. */
+/** After a successful bake: the verified kubelet and nothing else but the runner's journal and hashes. */
 async function assertNewKubelet(b: BakeRun): Promise<void> {
   assert.equal(sha256(await Deno.readFile(`${b.root}/usr/bin/kubelet`)), b.kubeletSha256);
   assert.equal(((await Deno.stat(`${b.root}/usr/bin/kubelet`)).mode ?? 0) & 0o777, 0o755);
-  assert.deepEqual(await filesUnder(b.root), ["/usr/bin/kubelet", JOURNAL], "no temp or cache file");
+  assert.deepEqual(
+    await filesUnder(b.root),
+    ["/usr/bin/kubelet", JOURNAL, "/var/lib/eksnode/journal/verified-hashes.json"],
+    "no temp or cache file",
+  );
 }
 
 fault("artifact source answers 500/503, then the file", 0, async () => {

@@ -13,7 +13,10 @@ import type { NodeSettings } from "../steps/init/context.ts";
 import { INIT_STEPS } from "../steps/init/index.ts";
 import { testNode } from "./fakes/node_settings.ts";
 
-/** A `systemctl` that logs its arguments and remembers started and enabled units in `state`. */
+/**
+ * A `systemctl` that logs its arguments and remembers started and enabled units in `state`; starting the
+ * bpffs unit mounts /sys/fs/bpf (a line in the root's /proc/self/mounts), as the real unit would.
+ */
 async function fakeSystemctl(dir: string): Promise<{ path: string; calls: () => Promise<string[]> }> {
   const bin = `${dir}/bin`;
   await Deno.mkdir(`${dir}/state`, { recursive: true });
@@ -27,7 +30,9 @@ async function fakeSystemctl(dir: string): Promise<{ path: string; calls: () => 
       'for a in "$@"; do case "$a" in --*) ;; *) set -- "$@" "$a" ;; esac; shift; done',
       'verb="$1"; unit="$2"',
       'case "$verb" in',
-      '  start|restart) touch "$state/active-$unit" ;;',
+      '  start|restart) touch "$state/active-$unit"',
+      // The bpffs unit mounts /sys/fs/bpf: what step 9 checks (the root's /proc/self/mounts).
+      `    if [ "$unit" = eksnode-mount-bpf-fs.service ]; then echo "bpffs /sys/fs/bpf bpf rw 0 0" >> "${dir}/root/proc/self/mounts"; fi ;;`,
       '  enable) touch "$state/enabled-$unit" ;;',
       '  is-active) if [ -e "$state/active-$unit" ]; then echo active; else echo inactive; exit 3; fi ;;',
       '  is-enabled) if [ -e "$state/enabled-$unit" ]; then echo enabled; else echo disabled; exit 1; fi ;;',
@@ -63,6 +68,7 @@ Deno.test("rerun: a second init as the running system makes 0 changes and starts
     "[Service]\nExecStart=/usr/bin/containerd\n",
   );
   await host.writeFile("/usr/bin/aws-iam-authenticator", "#!/bin/sh\n", { mode: 0o755 });
+  await host.writeFile("/proc/self/mounts", "proc /proc proc rw 0 0\n");
   const boot = (node: NodeSettings) =>
     runSteps(INIT_STEPS, { host, log: memoryLogger(), dryRun: false, node }, {
       process: "init",
