@@ -121,7 +121,9 @@ function downloadTuning(
   if (flags.downloadTimeout !== undefined) {
     const secs = Number(flags.downloadTimeout);
     if (!/^\d+(\.\d+)?$/.test(flags.downloadTimeout) || !(secs > 0)) {
-      throw new UsageError(`--download-timeout: "${flags.downloadTimeout}" is not a positive number of seconds`);
+      throw new UsageError(
+        `--download-timeout: "${flags.downloadTimeout}" is not a positive number of seconds`,
+      );
     }
     out.idleTimeoutMs = secs * 1000;
   }
