@@ -7,6 +7,10 @@ import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
 import { verifyCommand } from "./verify.ts";
 import { collectLogsCommand } from "./collect_logs.ts";
+import { calculateMaxPodsCommand } from "./calculate_max_pods.ts";
+import { getEcrUriCommand } from "./get_ecr_uri.ts";
+import { versionsCommand } from "./versions.ts";
+import { completionCommand } from "./completion.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -32,6 +36,10 @@ export function buildProgram() {
     .addCommand(stepsCommand())
     .addCommand(verifyCommand())
     .addCommand(collectLogsCommand())
+    .addCommand(calculateMaxPodsCommand())
+    .addCommand(getEcrUriCommand())
+    .addCommand(versionsCommand())
+    .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
