@@ -8,8 +8,10 @@ import { Option } from "@commander-js/extra-typings";
 export type OutputFormat = "text" | "json";
 
 /** The `--output text|json` option (default text). */
-export function outputOption(flag = "--output <format>") {
-  return new Option(flag, "text for people, json for machines").choices(["text", "json"] as const).default(
+export function outputOption() {
+  return new Option("--output <format>", "text for people, json for machines").choices(
+    ["text", "json"] as const,
+  ).default(
     "text" as const,
   );
 }

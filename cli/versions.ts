@@ -17,7 +17,7 @@ import {
   versionsDigest,
 } from "../assets/versions.ts";
 import { UsageError } from "../lib/errors.ts";
-import { jsonText, type OutputFormat, outputOption, renderTable } from "./output.ts";
+import { jsonText, outputOption, renderTable } from "./output.ts";
 
 /** One downloadable artifact for one architecture. */
 export interface VersionRow {
@@ -153,6 +153,6 @@ export function versionsCommand() {
         v = applyOverrides(embedded, parseBakeConfig(text, opts.config).versions);
       }
       const report = versionsReport(v, { kubernetesVersion: opts.kubernetesVersion, arch: opts.arch });
-      console.log((opts.output as OutputFormat) === "json" ? jsonText(report) : renderVersions(report));
+      console.log(opts.output === "json" ? jsonText(report) : renderVersions(report));
     });
 }
