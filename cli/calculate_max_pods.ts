@@ -17,6 +17,7 @@ import {
   type CalculatorOptions,
   type CalculatorResult,
   type InstanceFacts,
+  parseCniVersion,
 } from "../eks/max_pods.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
@@ -94,6 +95,7 @@ export async function calculateMaxPodsAnswer(
     showMaxAllowed: flags.showMaxAllowed === true,
     cap: count(flags.maxPodsCap, "--max-pods-cap", 1),
   };
+  parseCniVersion(opts.cniVersion);
   const vcpusFlag = count(flags.vcpus, "--vcpus", 1);
   const hypervisorFlag = flags.hypervisor === undefined
     ? undefined
