@@ -11,6 +11,7 @@ import { calculateMaxPodsCommand } from "./calculate_max_pods.ts";
 import { getEcrUriCommand } from "./get_ecr_uri.ts";
 import { versionsCommand } from "./versions.ts";
 import { completionCommand } from "./completion.ts";
+import { pullImageCommand } from "./pull_image.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -39,6 +40,7 @@ export function buildProgram() {
     .addCommand(calculateMaxPodsCommand())
     .addCommand(getEcrUriCommand())
     .addCommand(versionsCommand())
+    .addCommand(pullImageCommand())
     .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")

@@ -16,11 +16,8 @@ import { ecrAuthorizationToken } from "../../eks/ecr_api.ts";
 import { sandboxImage } from "../../eks/sandbox_image.ts";
 import type { AmiContext } from "./context.ts";
 
-/** containerd's namespace for Kubernetes images. */
-export const K8S_NAMESPACE = "k8s.io";
-
-/** containerd's default socket. */
-export const DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock";
+export { DEFAULT_CONTAINERD_ADDRESS, K8S_NAMESPACE } from "../../lib/container_images.ts";
+import { DEFAULT_CONTAINERD_ADDRESS, K8S_NAMESPACE } from "../../lib/container_images.ts";
 
 /** Registry hosts directory (containerd's certs.d layout), under --root. */
 export const REGISTRY_HOSTS_DIR = "/etc/containerd/certs.d";
