@@ -89,6 +89,12 @@ export async function runPullImage(
     seconds: Math.round((performance.now() - started) / 10) / 100,
   });
 
+  if (!(await host.exists(flags.address))) {
+    throw new CommandError(
+      `containerd does not answer at ${flags.address}: no such socket`,
+      "start containerd (systemctl start containerd), or pass --address SOCKET",
+    );
+  }
   const listed = await host.exec(ctrArgv(target, "images", "ls", "-q"), {
     allowFailure: true,
     timeoutMs: 60_000,
