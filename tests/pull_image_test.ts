@@ -145,8 +145,18 @@ Deno.test("pull-image: retries a failing pull with backoff, then gives up with t
   );
   const env = { PATH: `${dir}:${Deno.env.get("PATH")}` };
   const image = "registry.example:5000/eks/pause:3.10";
+  await Deno.writeTextFile(`${dir}/containerd.sock`, ""); // stands in for the socket the fake ctr ignores
   await Deno.writeTextFile(`${dir}/succeed-at`, "3");
-  const ok = await eksnode(["pull-image", image, "--attempts", "3", "--output", "json"], {
+  const ok = await eksnode([
+    "pull-image",
+    image,
+    "--address",
+    `${dir}/containerd.sock`,
+    "--attempts",
+    "3",
+    "--output",
+    "json",
+  ], {
     env,
     isolated: true,
   });
@@ -158,7 +168,10 @@ Deno.test("pull-image: retries a failing pull with backoff, then gives up with t
 
   await Deno.writeTextFile(`${dir}/count`, "0");
   await Deno.writeTextFile(`${dir}/succeed-at`, "9");
-  const fail = await eksnode(["pull-image", image, "--attempts", "2"], { env, isolated: true });
+  const fail = await eksnode(
+    ["pull-image", image, "--address", `${dir}/containerd.sock`, "--attempts", "2"],
+    { env, isolated: true },
+  );
   assert.equal(fail.code, 6);
   assert.match(fail.stderr, /error: .*registry unavailable \(2\)/);
   assert.equal(await Deno.readTextFile(`${dir}/count`), "2\n");
