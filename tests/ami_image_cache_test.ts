@@ -306,6 +306,23 @@ Deno.test({
       const step19 = first.steps.find((s) => s.number === 19)!;
       assert.ok(step19.changes.some((l) => l.startsWith(`pull image ${c.registry}/eks/pause:3.10`)));
 
+      // Step 33 records every cached name in release.json, for `eksnode verify`; each one is in containerd.
+      const ctx33 = await amiContext(
+        { root, logFormat: "text", jobs: "4", config: `${dir}/bake.toml` },
+        { PATH: Deno.env.get("PATH") ?? "" },
+      );
+      await runSteps(AMI_STEPS, { ...ctx33, log: memoryLogger() }, {
+        process: "ami",
+        dryRun: false,
+        only: [33],
+      });
+      const recorded: string[] =
+        JSON.parse(await Deno.readTextFile(`${root}/etc/eks/release.json`)).cachedImages;
+      assert.ok(recorded.length > 10, `${recorded.length} cached names recorded`);
+      const present = new Set((await listed()).trim().split("\n"));
+      for (const name of recorded) assert.ok(present.has(name), `${name} recorded but not cached`);
+      assert.ok(recorded.includes(`${c.registry}/team/extra-tool:1.0`));
+
       const again = await bake(false);
       assert.equal(
         again.changeCount,

@@ -1,15 +1,12 @@
 /** Step 33's release files, `eksnode verify` and `eksnode collect-logs` on a baked root. */
 import assert from "node:assert/strict";
 import { runCollectLogs } from "../cli/collect_logs.ts";
-import { runVerify } from "../cli/verify.ts";
 import { isSecretPath, redactSecrets } from "../eks/log_bundle.ts";
-import { ChecksumError, ConfigError, ExitCode, exitCodeOf } from "../lib/errors.ts";
 import { Host } from "../lib/host.ts";
 import { readTar } from "../lib/tar.ts";
 import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
 import { sha256 } from "./helpers.ts";
-import { eksnode } from "./cli_run.ts";
 
 const EPOCH = 1_700_000_000; // 2023-11-14T22:13:20Z
 
@@ -108,49 +105,6 @@ Deno.test("release: without SOURCE_DATE_EPOCH a rebake keeps the build time; a c
     assert.notEqual(second.buildTime, first.buildTime);
   } finally {
     await b.close();
-  }
-});
-
-Deno.test("verify passes on a fresh bake and fails with exit code 5 after one byte changes or a file goes", async () => {
-  const b = await kubeBake();
-  try {
-    await b.run();
-    const out: string[] = [];
-    const n = await runVerify({ root: b.root }, (l) => out.push(l));
-    assert.ok(n >= 10, `only ${n} files listed`);
-    assert.match(out.at(-1)!, /^ok: \d+ files match/);
-
-    const kubelet = await Deno.readFile(b.at("/usr/bin/kubelet"));
-    kubelet[kubelet.length - 2] ^= 1;
-    await Deno.writeFile(b.at("/usr/bin/kubelet"), kubelet);
-    await Deno.remove(b.at("/opt/cni/bin/bridge"));
-    const lines: string[] = [];
-    await assert.rejects(() => runVerify({ root: b.root }, (l) => lines.push(l)), (err) => {
-      assert.ok(err instanceof ChecksumError);
-      assert.equal(exitCodeOf(err), ExitCode.checksum);
-      assert.match(err.message, /^2 of \d+ files/);
-      return true;
-    });
-    assert.equal(lines.length, 2);
-    assert.ok(lines.some((l) => l.startsWith("MISMATCH /usr/bin/kubelet (kubelet)")), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith("MISSING  /opt/cni/bin/bridge (cniPlugins)")), lines.join("\n"));
-
-    // The real command line: exit code 5.
-    const cli = await eksnode(["verify", "--root", b.root]);
-    const text = cli.stdout + cli.stderr;
-    assert.equal(cli.code, 5, text);
-    assert.match(text, /MISMATCH \/usr\/bin\/kubelet/);
-  } finally {
-    await b.close();
-  }
-});
-
-Deno.test("verify without a release manifest is a ConfigError", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(() => runVerify({ root: dir }, () => {}), ConfigError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
