@@ -147,14 +147,20 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
 
     const output = `${b.dir}/out/logs.tar.gz`;
     const printed: string[] = [];
+    const progress: string[] = [];
     const written = await runCollectLogs(
-      { root: b.root, output },
+      { root: b.root, output, progress: (l) => progress.push(l) },
       (l) => printed.push(l),
       new Date(EPOCH * 1000),
     );
     assert.equal(written, output);
     assert.equal(((await Deno.stat(output)).mode ?? 0) & 0o777, 0o600);
     assert.match(printed[0], /^wrote .*logs\.tar\.gz: \d+ files\/logs/);
+    // One progress line per item, numbered to the total.
+    assert.match(progress[0], /^\[1\/(\d+)\] \//);
+    const total = Number(/^\[1\/(\d+)\]/.exec(progress[0])![1]);
+    assert.equal(progress.length, total);
+    assert.ok(progress.some((l) => l.endsWith(" iptables-save")));
 
     const files = new Map<string, string>();
     const fh = await Deno.open(output);
@@ -187,11 +193,14 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
     );
     const summary = files.get("eksnode-logs/COLLECTED.txt")!;
     assert.match(summary, /bootstrap-kubeconfig: may hold credentials, never collected/);
-    assert.match(summary, /journalctl -u kubelet -u containerd .*: --root is not the running system/);
+    for (const unit of ["kubelet", "containerd", "sandbox-image"]) {
+      assert.match(summary, new RegExp(`journalctl -u ${unit} .*: --root is not the running system`));
+    }
+    assert.match(summary, /iptables-save: --root is not the running system/);
 
     // Default output: under the root's /var/log, 0600.
     const host = await Host.open(b.root);
-    const def = await runCollectLogs({ root: b.root }, () => {}, new Date(EPOCH * 1000));
+    const def = await runCollectLogs({ root: b.root, progress: () => {} }, () => {}, new Date(EPOCH * 1000));
     assert.equal(def, host.real("/var/log/eksnode-logs-20231114T221320Z.tar.gz"));
     assert.equal(((await Deno.stat(def)).mode ?? 0) & 0o777, 0o600);
   } finally {
