@@ -12,6 +12,7 @@ import { getEcrUriCommand } from "./get_ecr_uri.ts";
 import { versionsCommand } from "./versions.ts";
 import { completionCommand } from "./completion.ts";
 import { pullImageCommand } from "./pull_image.ts";
+import { configCommand } from "./config.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -41,12 +42,14 @@ export function buildProgram() {
     .addCommand(getEcrUriCommand())
     .addCommand(versionsCommand())
     .addCommand(pullImageCommand())
+    .addCommand(configCommand())
     .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Settings are inherited only by subcommands made with .command(), not by added ones.
-  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s as Command, ...all(s as Command)]);
+  for (const sub of all(program)) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
   return program;
 }
 
