@@ -26,6 +26,7 @@ export interface PullImageFlags {
   address: string;
   platform?: string;
   plainHttp?: boolean;
+  hostsDir?: string;
   ecrRegion?: string;
   ecrAuth: boolean;
   attempts: string;
@@ -46,6 +47,9 @@ export interface PullImageReport {
   ecrLogin: string;
   seconds: number;
 }
+
+/** containerd's registry hosts directory (hosts.toml per registry), used when it exists. */
+const CERTS_D = "/etc/containerd/certs.d";
 
 /** A reference ctr can pull: registry host (with a dot, colon or localhost), path, tag or digest. */
 const IMAGE_REF =
@@ -128,9 +132,12 @@ export async function runPullImage(
     }
   }
   progress(`pulling ${image} into namespace ${flags.namespace}${login ? " with an ECR login" : ""}`);
+  // Mirrors, endpoints and CAs configured for the node's containerd apply to this pull too.
+  const hostsDir = flags.hostsDir ?? ((await host.exists(CERTS_D)) ? CERTS_D : undefined);
   const tries = await pullImage(host, target, image, {
     platform: flags.platform,
     plainHttp: flags.plainHttp,
+    hostsDir,
     login,
     attempts,
     onRetry: (err, attempt, delay) =>
@@ -157,6 +164,10 @@ export function pullImageCommand() {
     .option("--address <socket>", "containerd's socket", DEFAULT_CONTAINERD_ADDRESS)
     .option("--platform <platform>", "pull for this platform, e.g. linux/arm64 (default: this machine)")
     .option("--plain-http", "talk plain HTTP to the registry")
+    .option(
+      "--hosts-dir <dir>",
+      `registry hosts directory, certs.d layout (default ${"/etc/containerd/certs.d"} when it exists)`,
+    )
     .option(
       "--ecr-region <region>",
       "log in with an ECR token from this region (default: the ECR registry's own)",

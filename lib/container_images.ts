@@ -94,6 +94,8 @@ export class ImageStore {
 export interface PullNowOptions {
   platform?: string;
   plainHttp?: boolean;
+  /** A registry hosts directory (certs.d layout) for `ctr images pull --hosts-dir`. */
+  hostsDir?: string;
   login?: RegistryLogin;
   /** Tries in all (default 1); failures are retried with jittered exponential backoff. */
   attempts?: number;
@@ -104,8 +106,8 @@ export interface PullNowOptions {
   timeoutMs?: number;
 }
 
-/** The `ctr images pull` flags for platform and plain HTTP. */
-function pullFlags(opts: { platform?: string; plainHttp?: boolean }): string[] {
+/** The `ctr images pull` flags for platform, plain HTTP and the hosts directory. */
+function pullFlags(opts: { platform?: string; plainHttp?: boolean; hostsDir?: string }): string[] {
   return [
     ...(opts.platform ? ["--platform", opts.platform] : []),
     ...(opts.plainHttp ? ["--plain-http"] : []),
