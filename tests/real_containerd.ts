@@ -5,22 +5,12 @@
  * that ends exactly the process it started.
  */
 
+import { onPath } from "./helpers.ts";
+
 /** Tools the real-component tests need. */
 export const CONTAINERD_TOOLS = ["containerd", "ctr"];
 /** Tools to build and serve images. */
 export const REGISTRY_TOOLS = ["docker-registry", "umoci", "skopeo"];
-
-/** True when `cmd` is an executable file on PATH. */
-export async function onPath(cmd: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if ((await Deno.stat(`${dir}/${cmd}`)).isFile) return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
 
 /**
  * Why a real-component test cannot run here ("" when it can): a missing tool, not root (containerd needs
@@ -28,7 +18,7 @@ export async function onPath(cmd: string): Promise<boolean> {
  */
 export async function realComponentsSkip(testName: string, tools: string[]): Promise<string> {
   const missing: string[] = [];
-  for (const t of tools) if (!(await onPath(t))) missing.push(t);
+  for (const t of tools) if (!onPath(t)) missing.push(t);
   const reason = missing.length
     ? `${missing.join(", ")} not installed`
     : Deno.uid() !== 0
