@@ -18,10 +18,9 @@ import {
 } from "./real_containerd.ts";
 
 const PASSWORD = "fake-ecr-password";
-/** bcrypt (cost 4) of PASSWORD, made once with Python's crypt.crypt(PASSWORD, mksalt(METHOD_BLOWFISH, rounds=16)). */
-const HTPASSWD = "AWS:$2b$04$T9N.DnSOAdXmObJiT4ZxA.qml8PRqq.g0ZUrthxas.J4ggFJ8yJwm";
+const AUTH = { user: "AWS", password: PASSWORD };
 
-const skip = await realComponentsSkip("pull_image_test", [...CONTAINERD_TOOLS, ...REGISTRY_TOOLS]);
+const skip = realComponentsSkip("pull_image_test", [...CONTAINERD_TOOLS, ...REGISTRY_TOOLS]);
 
 Deno.test({
   name: `pull-image: real containerd + registry with basic auth, password from the ECR fake${
@@ -35,8 +34,8 @@ Deno.test({
     const ecr = startEcr({ password: PASSWORD });
     let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
     try {
-      registry = await startRegistry(dir, { htpasswd: HTPASSWD });
-      await pushTinyImage(dir, registry.host, ["eks/pause:3.10"], `AWS:${PASSWORD}`);
+      registry = await startRegistry(dir, { auth: AUTH });
+      await pushTinyImage(dir, registry.host, ["eks/pause:3.10"], AUTH);
       const image = `${registry.host}/eks/pause:3.10`;
       const env = {
         AWS_ENDPOINT_URL_ECR: ecr.url,

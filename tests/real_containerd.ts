@@ -9,22 +9,20 @@ import { onPath } from "./helpers.ts";
 
 /** Tools the real-component tests need. */
 export const CONTAINERD_TOOLS = ["containerd", "ctr"];
-/** Tools to build and serve images. */
-export const REGISTRY_TOOLS = ["docker-registry", "umoci", "skopeo"];
+/** Tools to build and serve images (htpasswd for a registry that wants a login). */
+export const REGISTRY_TOOLS = ["docker-registry", "umoci", "skopeo", "htpasswd"];
 
 /**
- * Why a real-component test cannot run here ("" when it can): a missing tool, not root (containerd needs
- * root), or not x86_64. Prints one line saying what is not checked when it cannot.
+ * Why a real-component test cannot run here ("" when it can): a missing tool, or not root (containerd
+ * needs root). Prints one line saying what is not checked when it cannot.
  */
-export async function realComponentsSkip(testName: string, tools: string[]): Promise<string> {
+export function realComponentsSkip(testName: string, tools: string[]): string {
   const missing: string[] = [];
   for (const t of tools) if (!onPath(t)) missing.push(t);
   const reason = missing.length
     ? `${missing.join(", ")} not installed`
     : Deno.uid() !== 0
     ? "needs root (containerd)"
-    : Deno.build.arch !== "x86_64"
-    ? "the tiny test image is linux/amd64"
     : "";
   if (reason) console.warn(`${testName}: ${reason}: the real-component test is skipped`);
   return reason;
@@ -126,20 +124,28 @@ export interface PrivateRegistry {
   stop(): Promise<void>;
 }
 
+/** Registry login a test registry demands. */
+export interface RegistryAuth {
+  user: string;
+  password: string;
+}
+
 /** Options of {@link startRegistry}. */
 export interface RegistryOptions {
-  /** An htpasswd line (`user:bcrypt-hash`): the registry then requires basic auth. */
-  htpasswd?: string;
+  /** The registry then answers 401 without this login (htpasswd file made with `htpasswd -B`, bcrypt). */
+  auth?: RegistryAuth;
 }
 
 /** Starts docker-registry on 127.0.0.1 with its storage under `dir`. */
 export async function startRegistry(dir: string, opts: RegistryOptions = {}): Promise<PrivateRegistry> {
   const port = freePort();
   await Deno.mkdir(`${dir}/registry`, { recursive: true });
-  const auth = opts.htpasswd
-    ? ["auth:", "  htpasswd:", "    realm: eksnode-test", `    path: ${dir}/htpasswd`]
-    : [];
-  if (opts.htpasswd) await Deno.writeTextFile(`${dir}/htpasswd`, `${opts.htpasswd}\n`);
+  const auth: string[] = [];
+  if (opts.auth) {
+    const hash = await run(["htpasswd", "-Bbn", opts.auth.user, opts.auth.password]);
+    await Deno.writeTextFile(`${dir}/htpasswd`, hash.trim() + "\n");
+    auth.push("auth:", "  htpasswd:", "    realm: eksnode-test", `    path: ${dir}/htpasswd`);
+  }
   await Deno.writeTextFile(
     `${dir}/registry.yml`,
     [
@@ -173,7 +179,7 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
   return { host: `127.0.0.1:${port}`, stop: () => stopProcess(proc) };
 }
 
-/** Builds one tiny linux/amd64 OCI image layout with umoci at `${dir}/oci:tiny`; returns the layout path. */
+/** Builds one tiny OCI image layout (for this machine's architecture) with umoci at `${dir}/oci:tiny`; returns the layout path. */
 export async function buildTinyImage(
   dir: string,
   text = "a tiny image for eksnode's tests\n",
@@ -194,17 +200,17 @@ export async function buildTinyImage(
     "--os",
     "linux",
     "--architecture",
-    "amd64",
+    Deno.build.arch === "aarch64" ? "arm64" : "amd64",
   ]);
   return layout;
 }
 
-/** Builds a tiny image and pushes it to `registry` under each name (`repo:tag`). */
+/** Builds a tiny image and pushes it to `registry` under each name (`repo:tag`), with `auth` when given. */
 export async function pushTinyImage(
   dir: string,
   registry: string,
   names: string[],
-  creds?: string,
+  auth?: RegistryAuth,
 ): Promise<void> {
   const layout = await buildTinyImage(dir);
   for (const n of names) {
@@ -213,7 +219,7 @@ export async function pushTinyImage(
       "copy",
       "--quiet",
       "--dest-tls-verify=false",
-      ...(creds ? ["--dest-creds", creds] : []),
+      ...(auth ? ["--dest-creds", `${auth.user}:${auth.password}`] : []),
       `oci:${layout}:tiny`,
       `docker://${registry}/${n}`,
     ]);

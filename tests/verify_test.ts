@@ -202,7 +202,7 @@ Deno.test("verify checks: sysctl order and values, live /proc/sys, modules, Want
   assert.equal(configSandboxImage("not toml ["), undefined);
 });
 
-const skip = await realComponentsSkip("verify_test", [...CONTAINERD_TOOLS, "umoci", "skopeo"]);
+const skip = realComponentsSkip("verify_test", [...CONTAINERD_TOOLS, "umoci", "skopeo"]);
 
 Deno.test({
   name: `verify: cached images checked in a private containerd (ctr images import)${
