@@ -6,19 +6,10 @@
  * `--vcpus` / `--hypervisor` do not give them. A type the table lacks is looked up in EC2 entirely.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { versions } from "../assets/versions.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { AwsEnv } from "../eks/aws_call.ts";
 import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
-import { eniLimits } from "../eks/instance_types.ts";
-import {
-  calculatorMaxPods,
-  calculatorNeeds,
-  type CalculatorOptions,
-  type CalculatorResult,
-  type InstanceFacts,
-  parseCniVersion,
-} from "../eks/max_pods.ts";
+import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/max_pods.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode calculate-max-pods` as commander parses them. */
@@ -62,7 +53,8 @@ export interface MaxPodsAnswer {
 export type DescribeInstanceType = (instanceType: string) => Promise<InstanceTypeInfo>;
 
 /** The VPC CNI version assumed without `--cni-version`: the newest add-on version the embedded data names. */
-export function defaultCniVersion(): string {
+export async function defaultCniVersion(): Promise<string> {
+  const { versions } = await import("../assets/versions.ts");
   const known = Object.values(versions.kubernetes).map((r) => r.addons.vpcCni.latest).filter((
     v,
   ): v is string => v !== null);
@@ -83,12 +75,16 @@ export async function calculateMaxPodsAnswer(
   flags: Omit<CalculateMaxPodsFlags, "output">,
   describe: DescribeInstanceType,
 ): Promise<MaxPodsAnswer> {
+  const [{ eniLimits }, { calculatorMaxPods, calculatorNeeds, parseCniVersion }] = await Promise.all([
+    import("../eks/instance_types.ts"),
+    import("../eks/max_pods.ts"),
+  ]);
   const type = flags.instanceType.trim();
   if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(type)) {
     throw new UsageError(`--instance-type "${flags.instanceType}" is not an instance type like m5.large`);
   }
   const opts: CalculatorOptions = {
-    cniVersion: flags.cniVersion ?? defaultCniVersion(),
+    cniVersion: flags.cniVersion ?? await defaultCniVersion(),
     prefixDelegation: flags.cniPrefixDelegationEnabled === true,
     customNetworking: flags.cniCustomNetworkingEnabled === true,
     maxEnis: count(flags.cniMaxEni, "--cni-max-eni", 1),
@@ -162,6 +158,7 @@ export async function calculateMaxPodsAnswer(
 export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType {
   return async (type) => {
     const { describeInstanceType } = await import("../eks/ec2_api.ts");
+    const { eniLimits } = await import("../eks/instance_types.ts");
     try {
       return await describeInstanceType(type, { env, region, retry: { attempts: 3 } });
     } catch (err) {
@@ -185,7 +182,10 @@ export function calculateMaxPodsCommand() {
         "(ENIs × (IPs per ENI − 1) + 2, prefixes × 16 with prefix delegation, capped at 110 or 250 above 30 vCPUs)",
     )
     .requiredOption("--instance-type <type>", "EC2 instance type, e.g. m5.large")
-    .option("--cni-version <version>", `VPC CNI version, e.g. 1.19.2 (default ${defaultCniVersion()})`)
+    .option(
+      "--cni-version <version>",
+      "VPC CNI version, e.g. 1.19.2 (default: the newest VPC CNI add-on version in the embedded versions)",
+    )
     .option("--cni-prefix-delegation-enabled", "the VPC CNI hands out /28 prefixes (Nitro, VPC CNI ≥ 1.9.0)")
     .option("--cni-custom-networking-enabled", "VPC CNI custom networking: the primary ENI hosts no pods")
     .option("--cni-max-eni <n>", "use at most N ENIs for pods")

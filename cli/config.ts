@@ -10,7 +10,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/config_source.ts";
-import { certificateAuthorityProblem, type NodeConfigInput } from "../eks/nodeconfig.ts";
+import type { NodeConfigInput } from "../eks/nodeconfig.ts";
 import { BOOTSTRAP_OPTIONS, type InitFlags, initRequest } from "./init.ts";
 
 /** The input flags `config` shares with `init`: config sources and bootstrap.sh flags (by attribute name). */
@@ -62,6 +62,7 @@ export async function checkConfig(
     throw new ConfigError(`no cluster name in ${loaded.origin}`, "set spec.cluster.name in the NodeConfig");
   }
   if (cluster.certificateAuthority) {
+    const { certificateAuthorityProblem } = await import("../eks/nodeconfig.ts");
     const problem = certificateAuthorityProblem(cluster.certificateAuthority);
     if (problem) throw new ConfigError(`spec.cluster.certificateAuthority in ${loaded.origin}: ${problem}`);
   }

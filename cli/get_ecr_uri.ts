@@ -4,7 +4,6 @@
  * The rules are eks/ecr.ts's (assets/ecr_accounts.tsv and the AWS SDK's partition data).
  */
 import { Command } from "@commander-js/extra-typings";
-import { ecrRegistry, partitionOf } from "../eks/ecr.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode get-ecr-uri`. */
@@ -29,7 +28,8 @@ export interface EcrUriAnswer {
 }
 
 /** Resolves the registry for the flags. */
-export function ecrUriAnswer(flags: Omit<GetEcrUriFlags, "output">): EcrUriAnswer {
+export async function ecrUriAnswer(flags: Omit<GetEcrUriFlags, "output">): Promise<EcrUriAnswer> {
+  const { ecrRegistry, partitionOf } = await import("../eks/ecr.ts");
   const r = ecrRegistry({
     region: flags.region.trim(),
     fips: flags.fips === true,
@@ -62,8 +62,8 @@ export function getEcrUriCommand() {
     )
     .option("--dns-suffix <domain>", "service domain (default: the partition's, from the AWS SDK)")
     .addOption(outputOption())
-    .action((opts) => {
-      const answer = ecrUriAnswer(opts);
+    .action(async (opts) => {
+      const answer = await ecrUriAnswer(opts);
       console.log(opts.output === "json" ? jsonText(answer) : answer.registry);
     });
 }

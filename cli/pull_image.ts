@@ -17,7 +17,6 @@ import {
   pullImage,
   type RegistryLogin,
 } from "../lib/container_images.ts";
-import { ecrRegistryRegion } from "../eks/ecr.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode pull-image`. */
@@ -115,6 +114,7 @@ export async function runPullImage(
   }
 
   const registry = image.split("/")[0];
+  const { ecrRegistryRegion } = await import("../eks/ecr.ts");
   const region = flags.ecrRegion ?? ecrRegistryRegion(registry);
   let login: RegistryLogin | undefined;
   let ecrLogin = "not needed";

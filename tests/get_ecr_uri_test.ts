@@ -35,7 +35,7 @@ function expected(region: string, fips = false): { registry: string; partition: 
   return { registry: `${account}.dkr.${ecr}.${where}.${suffix}`, partition };
 }
 
-Deno.test("get-ecr-uri: every region of the table, plus regions only a wildcard row covers, with and without FIPS", () => {
+Deno.test("get-ecr-uri: every region of the table, plus regions only a wildcard row covers, with and without FIPS", async () => {
   const named = ROWS.map(([p]) => p).filter((p) => !p.includes("*"));
   const wildcardOnly = [
     "us-gov-east-2",
@@ -52,7 +52,7 @@ Deno.test("get-ecr-uri: every region of the table, plus regions only a wildcard 
   for (const region of [...named, ...wildcardOnly]) {
     for (const fips of [false, true]) {
       const want = expected(region, fips);
-      const got = ecrUriAnswer({ region, fips });
+      const got = await ecrUriAnswer({ region, fips });
       assert.equal(got.registry, want.registry, `${region} fips=${fips}`);
       assert.equal(got.partition, want.partition, region);
       partitions.add(got.partition);
