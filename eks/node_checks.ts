@@ -22,7 +22,7 @@ import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
 import type { Host } from "../lib/host.ts";
 import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
-import { UNIT_DIRS } from "../lib/systemd.ts";
+import { enabledByLinks, UNIT_DIRS } from "../lib/systemd.ts";
 import { RELEASE_JSON_PATH, RELEASE_PATH } from "../steps/ami/33_release_file.ts";
 import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
 import { BOOTSTRAP_SHIM_PATH } from "../steps/ami/36_bootstrap_shim.ts";
@@ -460,21 +460,19 @@ async function unitChecks(host: Host, phase: Phase, out: CheckResult[]) {
       continue;
     }
     const targets = wantedBy((await host.readText(file)) ?? "");
-    const links: string[] = [];
-    for (const t of targets) {
-      const link = `/etc/systemd/system/${t}.wants/${unit}`;
-      const target = await host.readLink(link);
-      if (target !== undefined && posix.basename(target) === unit) links.push(link);
-    }
+    const links = targets.map((t) => `/etc/systemd/system/${t}.wants/${unit}`);
+    // The same test `eksnode ami` and `init` use to see that `systemctl enable` was done.
     out.push(
-      links.length ? { group: "units", name: unit, status: "ok", detail: `enabled (${links.join(", ")})` } : {
-        group: "units",
-        name: unit,
-        status: "fail",
-        detail: targets.length
-          ? `not enabled: no ${targets.map((t) => `/etc/systemd/system/${t}.wants/${unit}`).join(" or ")}`
-          : `not enabled: ${file} has no WantedBy=`,
-      },
+      await enabledByLinks(host, unit)
+        ? { group: "units", name: unit, status: "ok", detail: `enabled (${links.join(", ")})` }
+        : {
+          group: "units",
+          name: unit,
+          status: "fail",
+          detail: targets.length
+            ? `not enabled: no ${links.join(" or ")}`
+            : `not enabled: ${file} has no WantedBy=`,
+        },
     );
   }
 }
