@@ -46,8 +46,8 @@ export interface InitFlags extends RunFlags {
   prefixDelegation?: boolean;
 }
 
-/** The bootstrap.sh flags as commander options, with the attribute name commander stores each under. */
-const BOOTSTRAP_OPTIONS = BOOTSTRAP_FLAGS.map((f) => {
+/** The bootstrap.sh flags as commander options, with the attribute name commander stores each under (init, config). */
+export const BOOTSTRAP_OPTIONS = BOOTSTRAP_FLAGS.map((f) => {
   const option = new Option(`${f.flag} <${f.value}>`, f.help).helpGroup("bootstrap.sh flags:");
   return { flag: f.flag, option, key: option.attributeName() };
 });
@@ -73,7 +73,7 @@ export function bootstrapArgv(
 /** Turns parsed flags into the request for {@link gatherInputs}. */
 export function initRequest(
   clusterName: string | undefined,
-  opts: InitFlags & Record<string, unknown>,
+  opts: Pick<InitFlags, "configSource" | "fips" | "prefixDelegation"> & Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
 ): InitRequest {
   const argv = bootstrapArgv(clusterName, opts);

@@ -69,9 +69,7 @@ export async function gatherInputs(
 ): Promise<GatheredInputs> {
   const imds = new ImdsClient({ ...opts.imds, env });
   // The configuration first: flag and config-source mistakes are reported before IMDS is waited for.
-  const config = request.bootstrapArgv
-    ? fromBootstrapArgs(request.bootstrapArgv)
-    : await fromConfigSources(request.configSources, imds, log);
+  const config = await loadNodeConfig(request, imds, log);
   const instance = await imds.instanceMetadata();
   log.info(
     `instance ${instance.instanceId}: ${instance.instanceType} in ${instance.availabilityZone} ` +
@@ -146,18 +144,47 @@ export async function gatherInputs(
   };
 }
 
-interface LoadedInputs {
+/** The node configuration from bootstrap.sh flags or NodeConfig sources, merged, with where it came from. */
+export interface LoadedInputs {
   nodeConfig: NodeConfigInput;
   origin: string;
   legacy: BootstrapLegacy;
+  /** Where each merged NodeConfig part came from, in merge order. */
+  parts: string[];
+  /** User data parts that were not NodeConfig (shell scripts, cloud-config), with why. */
+  skipped: { origin: string; contentType: string; reason: string }[];
+}
+
+/**
+ * Reads the node configuration the way `eksnode init` does (precedence 1 in cli/init.ts): bootstrap.sh
+ * flags when given, else the config sources merged in order. Used by `init` and by `config check|dump`.
+ */
+export function loadNodeConfig(
+  request: Pick<InitRequest, "bootstrapArgv" | "configSources">,
+  imds: Pick<ImdsClient, "userData">,
+  log: Logger,
+): Promise<LoadedInputs> {
+  return request.bootstrapArgv
+    ? Promise.resolve(fromBootstrapArgs(request.bootstrapArgv))
+    : fromConfigSources(request.configSources, imds, log);
 }
 
 function fromBootstrapArgs(argv: string[]): LoadedInputs {
   const parsed = parseBootstrapArgs(argv);
-  return { nodeConfig: parsed.nodeConfig, origin: "bootstrap.sh flags", legacy: parsed.legacy };
+  return {
+    nodeConfig: parsed.nodeConfig,
+    origin: "bootstrap.sh flags",
+    legacy: parsed.legacy,
+    parts: ["bootstrap.sh flags"],
+    skipped: [],
+  };
 }
 
-async function fromConfigSources(sources: string[], imds: ImdsClient, log: Logger): Promise<LoadedInputs> {
+async function fromConfigSources(
+  sources: string[],
+  imds: Pick<ImdsClient, "userData">,
+  log: Logger,
+): Promise<LoadedInputs> {
   const loaded = await loadConfigSources(sources, {
     // file:// sources name paths on the running system, not under --root (as for nodeadm).
     file: (path) => Deno.readFile(path),
@@ -183,7 +210,13 @@ async function fromConfigSources(sources: string[], imds: ImdsClient, log: Logge
     `NodeConfig from ${origin}: ${loaded.parts.length} part${loaded.parts.length === 1 ? "" : "s"} merged` +
       (loaded.parts.length > 1 ? ` (${loaded.parts.map((p) => p.origin).join("; ")})` : ""),
   );
-  return { nodeConfig: loaded.merged, origin, legacy: {} };
+  return {
+    nodeConfig: loaded.merged,
+    origin,
+    legacy: {},
+    parts: loaded.parts.map((p) => p.origin),
+    skipped: loaded.skipped.map((p) => ({ origin: p.origin, contentType: p.contentType, reason: p.reason })),
+  };
 }
 
 /** KUBERNETES_VERSION from /etc/eks/release, else `kubelet --version` on the running system. */

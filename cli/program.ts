@@ -7,6 +7,12 @@ import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
 import { verifyCommand } from "./verify.ts";
 import { collectLogsCommand } from "./collect_logs.ts";
+import { calculateMaxPodsCommand } from "./calculate_max_pods.ts";
+import { getEcrUriCommand } from "./get_ecr_uri.ts";
+import { versionsCommand } from "./versions.ts";
+import { completionCommand } from "./completion.ts";
+import { pullImageCommand } from "./pull_image.ts";
+import { configCommand } from "./config.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -33,11 +39,18 @@ export function buildProgram() {
     .addCommand(stepsCommand())
     .addCommand(verifyCommand())
     .addCommand(collectLogsCommand())
+    .addCommand(calculateMaxPodsCommand())
+    .addCommand(getEcrUriCommand())
+    .addCommand(versionsCommand())
+    .addCommand(pullImageCommand())
+    .addCommand(configCommand())
+    .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Settings are inherited only by subcommands made with .command(), not by added ones.
-  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s as Command, ...all(s as Command)]);
+  for (const sub of all(program)) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
   return program;
 }
 

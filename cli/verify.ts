@@ -1,55 +1,112 @@
-/** `eksnode verify [--root DIR]`: re-hashes every file listed in /etc/eks/release.json; exit 5 on any difference. */
-import { openExistingRoot } from "./global_flags.ts";
-import { Command } from "@commander-js/extra-typings";
-import { RELEASE_JSON_PATH } from "../eks/node_paths.ts";
+/**
+ * `eksnode verify [--root DIR] [--phase ami|init]`: checks a baked image or a joined node against what
+ * eksnode wrote (eks/node_checks.ts: artifacts re-hashed against /etc/eks/release.json, directories and
+ * files with their modes, sysctls, kernel modules, enabled units, cached images) and prints a table;
+ * exit 5 when any check fails. Useful as the last Packer step.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
 import { ChecksumError, ConfigError } from "../lib/errors.ts";
+import { DEFAULT_CONTAINERD_ADDRESS } from "../lib/container_images.ts";
+import { KUBELET_CONFIG, RELEASE_JSON_PATH } from "../eks/node_paths.ts";
+import type { CheckResult, Phase } from "../eks/node_checks.ts";
+import { openExistingRoot } from "./global_flags.ts";
+import { jsonText, type OutputFormat, outputOption, renderTable } from "./output.ts";
 
 /** Options of `eksnode verify`. */
 export interface VerifyOptions {
   root: string;
+  /** Default: init when the kubelet config exists (the node joined), else ami. */
+  phase?: Phase;
+  containerdAddress?: string;
+  output?: OutputFormat;
+}
+
+/** The outcome (also the JSON output). */
+export interface VerifyReport {
+  root: string;
+  phase: Phase;
+  ok: boolean;
+  counts: { ok: number; fail: number; skip: number };
+  checks: CheckResult[];
+}
+
+/** The table of checks as text. */
+export function renderChecks(checks: readonly CheckResult[]): string {
+  return renderTable(
+    ["STATUS", "GROUP", "CHECK", "DETAIL"],
+    checks.map((c) => [c.status === "fail" ? "FAIL" : c.status, c.group, c.name, c.detail]),
+  );
 }
 
 /**
- * Checks the installed files against the manifest; prints one line per problem (and a summary) and
- * throws a ChecksumError (exit code 5) when any file is missing or differs.
+ * Runs the checks, prints the table (or JSON) and returns the report; throws a ChecksumError (exit 5)
+ * when a check failed, a ConfigError (exit 3) when the root holds no eksnode image at all.
  */
 export async function runVerify(
   opts: VerifyOptions,
-  print: (line: string) => void = console.log,
-): Promise<number> {
-  const { checkFiles, parseManifestFiles } = await import("../lib/manifest.ts");
+  print: (text: string) => void = console.log,
+): Promise<VerifyReport> {
   const host = await openExistingRoot(opts.root);
-  const text = await host.readText(RELEASE_JSON_PATH);
-  if (text === undefined) {
+  if (!(await host.exists(RELEASE_JSON_PATH))) {
     throw new ConfigError(
       `${RELEASE_JSON_PATH} not found under ${host.root}`,
       "it is written by `eksnode ami` (step 33); verify checks an image baked by eksnode",
     );
   }
-  const files = parseManifestFiles(text, RELEASE_JSON_PATH);
-  const problems = await checkFiles(host, files);
-  for (const p of problems) {
-    print(
-      p.problem === "missing"
-        ? `MISSING  ${p.path} (${p.artifact}): expected sha256 ${p.expected}`
-        : `MISMATCH ${p.path} (${p.artifact}): expected sha256 ${p.expected}, found ${p.actual}`,
-    );
+  const phase = opts.phase ?? ((await host.exists(KUBELET_CONFIG)) ? "init" : "ami");
+  const { runNodeChecks } = await import("../eks/node_checks.ts");
+  const checks = await runNodeChecks(host, {
+    phase,
+    containerdAddress: opts.containerdAddress,
+    defaultContainerdAddress: DEFAULT_CONTAINERD_ADDRESS,
+  });
+  const count = (s: CheckResult["status"]) => checks.filter((c) => c.status === s).length;
+  const report: VerifyReport = {
+    root: host.root,
+    phase,
+    ok: count("fail") === 0,
+    counts: { ok: count("ok"), fail: count("fail"), skip: count("skip") },
+    checks,
+  };
+  if (opts.output === "json") print(jsonText(report));
+  else {
+    print(`eksnode verify: phase ${phase}${opts.phase ? "" : " (detected)"}, root ${host.root}`);
+    print(renderChecks(checks));
+    print(`verify: ${report.counts.ok} ok, ${report.counts.fail} failed, ${report.counts.skip} skipped`);
   }
-  if (problems.length) {
+  const failed = checks.filter((c) => c.status === "fail");
+  if (failed.length) {
+    const first = failed.slice(0, 3).map((c) => `${c.name} (${c.detail})`).join("; ");
     throw new ChecksumError(
-      `${problems.length} of ${files.length} files listed in ${RELEASE_JSON_PATH} are missing or changed`,
-      "the image was modified after it was baked: rebake it, or find out what replaced these files",
+      `${failed.length} of ${checks.length} checks failed: ${first}${failed.length > 3 ? "; ..." : ""}`,
+      failed.some((c) => c.group === "artifacts")
+        ? "the image was modified after it was baked: rebake it, or find out what replaced these files"
+        : "rerun `eksnode ami` (or `eksnode init`) to put things back, or see the table above",
     );
   }
-  print(`ok: ${files.length} files match ${RELEASE_JSON_PATH}`);
-  return files.length;
+  return report;
 }
 
 /** The `verify` command. */
 export function verifyCommand() {
   return new Command("verify")
-    .description(`re-hash every file listed in ${RELEASE_JSON_PATH}; exit 5 when one is missing or differs`)
+    .description(
+      "check a baked image or joined node against what eksnode wrote (artifacts, modes, sysctls, modules, " +
+        "units, images); exit 5 when a check fails",
+    )
     .option("--root <dir>", "check the image under DIR", "/")
+    .addOption(
+      new Option(
+        "--phase <phase>",
+        "what to expect: a baked image (ami) or a joined node (init); default: detected",
+      )
+        .choices(["ami", "init"] as const),
+    )
+    .option(
+      "--containerd-address <socket>",
+      `containerd to look for cached images in (default ${DEFAULT_CONTAINERD_ADDRESS} when --root is /)`,
+    )
+    .addOption(outputOption())
     .action(async (opts) => {
       await runVerify(opts);
     });

@@ -197,6 +197,15 @@ export function ecrRegistry(input: EcrRegistryInput): EcrRegistry {
   };
 }
 
+/**
+ * The region of an ECR registry host (`ACCOUNT.dkr.ecr[-fips].REGION.SUFFIX`), or undefined for
+ * any other registry (pulled without credentials).
+ * @example ecrRegistryRegion("602401143452.dkr.ecr.us-west-2.amazonaws.com") // "us-west-2"
+ */
+export function ecrRegistryRegion(registry: string): string | undefined {
+  return /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.[a-z0-9.-]+$/.exec(registry)?.[1];
+}
+
 /** Shell-`case`-style match where only `*` is special. */
 function globMatch(pattern: string, value: string): boolean {
   const re = new RegExp(

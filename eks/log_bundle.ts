@@ -1,8 +1,11 @@
 /**
- * The log bundle of `eksnode collect-logs`: eksnode's run journals, /etc/eks/release*, kubelet and
- * containerd configuration, sysctl files and (on the running system) the kubelet/containerd journal,
- * as a .tar.gz. It never includes secrets: files that hold credentials (kubeconfigs, tokens, keys,
- * user data) are left out by name, and every text is scrubbed of token-like values before it is added.
+ * The log bundle of `eksnode collect-logs`, as a .tar.gz: eksnode's run journals, /etc/eks/release*,
+ * kubelet, containerd, CNI and sysctl configuration, cloud-init and VPC CNI logs, and on the running
+ * system the journals of kubelet, containerd, sandbox-image, eksnode and cloud-init plus system facts
+ * (kernel, sysctls, mounts, modules, ip addresses and routes, iptables rules, disk use), as the EKS log
+ * collector (amazon-eks-ami log-collector-script/linux/eks-log-collector.sh) gathers them. It never
+ * includes secrets: files that hold credentials (kubeconfigs, tokens, keys, user data) are left out by
+ * name, and every text is scrubbed of token-like values before it is added.
  */
 import { makeTar, type TarInput } from "../lib/tar_write.ts";
 import type { Host } from "../lib/host.ts";
@@ -21,6 +24,51 @@ export const BUNDLE_PATHS: readonly string[] = [
   "/etc/systemd/system/containerd.service.d",
   "/etc/sysctl.conf",
   "/etc/sysctl.d",
+  "/etc/modules-load.d",
+  "/etc/systemd/system/sandbox-image.service",
+  "/etc/systemd/system/eksnode-mount-bpf-fs.service",
+  "/etc/cni/net.d",
+  "/var/log/cloud-init.log",
+  "/var/log/cloud-init-output.log",
+  "/var/log/eksnode",
+  "/var/log/aws-routed-eni",
+];
+
+/** One command whose output is collected on the running system. */
+export interface FactCommand {
+  /** Name inside the archive, under {@link BUNDLE_DIR}. */
+  name: string;
+  argv: string[];
+}
+
+const journal = (
+  unit: string,
+): string[] => ["journalctl", "-u", unit, "--no-pager", "-o", "short-iso", "-n", "20000"];
+
+/** Journals and system facts gathered with commands, only when --root is the running system. */
+export const FACT_COMMANDS: readonly FactCommand[] = [
+  { name: "journal/kubelet.log", argv: journal("kubelet") },
+  { name: "journal/containerd.log", argv: journal("containerd") },
+  { name: "journal/sandbox-image.log", argv: journal("sandbox-image") },
+  { name: "journal/eksnode.log", argv: journal("eksnode*") },
+  { name: "journal/cloud-init.log", argv: journal("cloud-*") },
+  { name: "system/uname.txt", argv: ["uname", "-a"] },
+  { name: "system/sysctl.txt", argv: ["sysctl", "-a"] },
+  { name: "system/ip-addr.txt", argv: ["ip", "address", "show"] },
+  { name: "system/ip-route.txt", argv: ["ip", "route", "show", "table", "all"] },
+  { name: "system/ip6-route.txt", argv: ["ip", "-6", "route", "show", "table", "all"] },
+  { name: "system/iptables.txt", argv: ["iptables-save"] },
+  { name: "system/ip6tables.txt", argv: ["ip6tables-save"] },
+  { name: "system/df.txt", argv: ["df", "-h"] },
+  { name: "system/df-inodes.txt", argv: ["df", "-i"] },
+];
+
+/** Kernel files copied on the running system (they do not exist under another root). */
+export const FACT_FILES: readonly [string, string][] = [
+  ["system/proc-version.txt", "/proc/version"],
+  ["system/cmdline.txt", "/proc/cmdline"],
+  ["system/mounts.txt", "/proc/mounts"],
+  ["system/modules.txt", "/proc/modules"],
 ];
 
 /** Top directory inside the archive. */
@@ -66,6 +114,8 @@ export interface BundleOptions {
   now?: Date;
   /** eksnode version written into the summary. */
   version?: string;
+  /** Called with one line per item as it is collected (`[3/40] /etc/eks/release`). */
+  progress?: (line: string) => void;
 }
 
 /** The archive and what went into it. */
@@ -100,7 +150,9 @@ export async function collectLogBundle(host: Host, opts: BundleOptions = {}): Pr
   const skipped: string[] = [];
   const candidates: string[] = [];
   for (const p of BUNDLE_PATHS) await walk(host, p, candidates, skipped);
+  let done = 0;
   for (const path of candidates) {
+    opts.progress?.(`[${++done}/${candidates.length + FACT_COMMANDS.length + FACT_FILES.length}] ${path}`);
     if (isSecretPath(path)) {
       skipped.push(`${path}: may hold credentials, never collected`);
       continue;
@@ -125,28 +177,49 @@ export async function collectLogBundle(host: Host, opts: BundleOptions = {}): Pr
     entries.push({ name: `${BUNDLE_DIR}${path}`, data: redactSecrets(text), mode: 0o644, mtime });
     included.push(path);
   }
-  const journals: [string, string[]][] = [
-    ["journal/kubelet-containerd.log", ["-u", "kubelet", "-u", "containerd"]],
-    ["journal/eksnode.log", ["-u", "eksnode*"]],
-  ];
-  const journalctl = host.isSystemRoot ? await host.which("journalctl") : undefined;
-  for (const [name, units] of journals) {
-    const argv = ["journalctl", ...units, "--no-pager", "-o", "short-iso", "-n", "20000"];
+  const progress = opts.progress ?? (() => {});
+  const total = candidates.length + FACT_COMMANDS.length + FACT_FILES.length;
+  let n = candidates.length;
+  for (const [name, path] of FACT_FILES) {
+    progress(`[${++n}/${total}] ${path}`);
     if (!host.isSystemRoot) {
-      skipped.push(`${argv.join(" ")}: --root is not the running system`);
+      skipped.push(`${path}: --root is not the running system`);
       continue;
     }
-    if (!journalctl) {
-      skipped.push(`${argv.join(" ")}: journalctl not found`);
+    const text = await host.readText(path).catch(() => undefined);
+    if (text === undefined) {
+      skipped.push(`${path}: not readable`);
       continue;
     }
-    const r = await host.exec([journalctl, ...argv.slice(1)], { allowFailure: true, timeoutMs: 60_000 });
-    if (r.code !== 0) {
-      skipped.push(`${argv.join(" ")}: exited ${r.code}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
+    entries.push({ name: `${BUNDLE_DIR}/${name}`, data: redactSecrets(text), mode: 0o644, mtime });
+    included.push(path);
+  }
+  for (const { name, argv } of FACT_COMMANDS) {
+    const shown = argv.join(" ");
+    progress(`[${++n}/${total}] ${shown}`);
+    if (!host.isSystemRoot) {
+      skipped.push(`${shown}: --root is not the running system`);
+      continue;
+    }
+    const bin = await host.which(argv[0]);
+    if (!bin) {
+      skipped.push(`${shown}: ${argv[0]} not found`);
+      continue;
+    }
+    const r = await host.exec([bin, ...argv.slice(1)], { allowFailure: true, timeoutMs: 60_000 }).catch((
+      err,
+    ) => ({
+      code: -1,
+      stdout: "",
+      stderr: (err as Error).message,
+    }));
+    // Partial output (sysctl -a with some keys unreadable) is still worth having.
+    if (r.code !== 0 && r.stdout.trim() === "") {
+      skipped.push(`${shown}: exited ${r.code}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
       continue;
     }
     entries.push({ name: `${BUNDLE_DIR}/${name}`, data: redactSecrets(r.stdout), mode: 0o644, mtime });
-    included.push(argv.join(" "));
+    included.push(shown + (r.code !== 0 ? ` (exit ${r.code}, partial)` : ""));
   }
   const summary = [
     `eksnode collect-logs${

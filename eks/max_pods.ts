@@ -8,6 +8,10 @@
  *   `ENIs × ((IPs − 1) × 16) + 2`; custom networking uses one ENI fewer; `--cni-max-eni` caps the ENIs;
  *   the recommended value is capped at 110, or 250 when the instance has MORE than 30 vCPUs
  *   (`CPU_COUNT -gt 30` / `cpuCount > 30`: exactly 30 vCPUs gets 110).
+ * - The same script, moved to `templates/shared/runtime/bin/max-pods-calculator.sh`: its options
+ *   (`--cni-version`, `--cni-prefix-delegation-enabled`, `--cni-custom-networking-enabled`, `--cni-max-eni`,
+ *   `--show-max-allowed`) are {@link calculatorMaxPods}'s; it reads ENIs, IPs, `Hypervisor` and
+ *   `VCpuInfo.DefaultVCpus` from EC2 DescribeInstanceTypes.
  * - `templates/al2/runtime/bootstrap.sh` (commit 029f7c7d) and nodeadm `GetClassicMaxPods`
  *   (`nodeadm/internal/kubelet/config.go`, commit 01375496): the default written to the kubelet is the
  *   uncapped secondary-IP value from the ENI table (m5.24xlarge → 737); an instance type nobody knows
@@ -165,4 +169,133 @@ function requireCount(name: string, value: number, min: number): void {
       "check the instance type data or the maxPods value in the node configuration",
     );
   }
+}
+
+/**
+ * True when a VPC CNI version supports prefix delegation (1.9.0 and later), as max-pods-calculator.sh
+ * decides it: major > 1, or major 1 and minor > 8. Accepts "1.19.2", "v1.19.2-eksbuild.5", "1.9".
+ */
+export function cniSupportsPrefixDelegation(cniVersion: string): boolean {
+  const [major, minor] = parseCniVersion(cniVersion);
+  return major > 1 || (major === 1 && minor > 8);
+}
+
+/** Major and minor of a VPC CNI version ("v1.19.2-eksbuild.5" → [1, 19]); anything else is a ConfigError. */
+export function parseCniVersion(cniVersion: string): [number, number] {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?$/.exec(cniVersion.trim());
+  if (!m) {
+    throw new ConfigError(
+      `VPC CNI version ${JSON.stringify(cniVersion)} is not a version like 1.19.2 or v1.19.2-eksbuild.5`,
+    );
+  }
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** What max-pods-calculator.sh reads from EC2 DescribeInstanceTypes, and eksnode from its table or EC2. */
+export interface InstanceFacts {
+  enis: number;
+  ipsPerEni: number;
+  /** VCpuInfo.DefaultVCpus; only needed when the ceiling decides the answer. */
+  vcpus?: number;
+  /** "nitro", "xen", or undefined (bare metal); only needed with prefix delegation. */
+  hypervisor?: string;
+}
+
+/** The options of max-pods-calculator.sh, plus eksnode's `--max-pods-cap`. */
+export interface CalculatorOptions {
+  /** `--cni-version`. */
+  cniVersion: string;
+  /** `--cni-prefix-delegation-enabled`. */
+  prefixDelegation?: boolean;
+  /** `--cni-custom-networking-enabled`. */
+  customNetworking?: boolean;
+  /** `--cni-max-eni N`. */
+  maxEnis?: number;
+  /** `--show-max-allowed`: the formula's value without the 110/250 ceiling. */
+  showMaxAllowed?: boolean;
+  /** eksnode `--max-pods-cap N`: this ceiling instead of 110/250 (unless showMaxAllowed). */
+  cap?: number;
+}
+
+/** Which facts a calculation needs beyond the ENI limits. */
+export interface FactsNeeded {
+  vcpus: boolean;
+  hypervisor: boolean;
+}
+
+/**
+ * The facts the answer depends on, given the ENI limits: the vCPU count only when the ceiling applies
+ * and the formula's value exceeds the low ceiling (110: below it both ceilings give the same answer);
+ * the hypervisor only when prefix delegation is asked for with a VPC CNI that supports it.
+ */
+export function calculatorNeeds(facts: Pick<InstanceFacts, "enis" | "ipsPerEni">, opts: CalculatorOptions): {
+  vcpus: boolean;
+  hypervisor: boolean;
+} {
+  const pdPossible = opts.prefixDelegation === true && cniSupportsPrefixDelegation(opts.cniVersion);
+  // With prefix delegation still undecided, assume the larger (prefix) value for the vCPU question.
+  const largest = maxPods({
+    enis: facts.enis,
+    ipsPerEni: facts.ipsPerEni,
+    prefixDelegation: pdPossible,
+    customNetworking: opts.customNetworking,
+    maxEnis: opts.maxEnis,
+    ceiling: false,
+  }).uncapped;
+  return {
+    vcpus: !opts.showMaxAllowed && opts.cap === undefined && largest > LOW_CPU_MAX_PODS_CEILING,
+    hypervisor: pdPossible,
+  };
+}
+
+/** The outcome of {@link calculatorMaxPods}. */
+export interface CalculatorResult extends MaxPodsResult {
+  /** ENIs that hold pod addresses after `--cni-max-eni` and custom networking. */
+  enisForPods: number;
+  /** Prefix delegation was asked for but not used, and why. */
+  prefixDelegationSkipped?: string;
+}
+
+/**
+ * Max pods exactly as awslabs/amazon-eks-ami `templates/shared/runtime/bin/max-pods-calculator.sh`
+ * computes it (see the module comment for the formula): prefix delegation only on a Nitro instance
+ * (DescribeInstanceTypes `Hypervisor` = "nitro"; bare metal has none, so the script uses secondary IPs
+ * there) with VPC CNI ≥ 1.9; the recommended value is capped at 110, or 250 above 30 vCPUs, unless
+ * `showMaxAllowed`. Facts the answer depends on (see {@link calculatorNeeds}) must be given.
+ * @example calculatorMaxPods({ enis: 3, ipsPerEni: 10, vcpus: 2, hypervisor: "nitro" }, { cniVersion: "1.9.0", prefixDelegation: true }).maxPods // 110
+ */
+export function calculatorMaxPods(facts: InstanceFacts, opts: CalculatorOptions): CalculatorResult {
+  if (opts.cap !== undefined) requireCount("max pods cap", opts.cap, 1);
+  const needs = calculatorNeeds(facts, opts);
+  if (needs.vcpus && facts.vcpus === undefined) {
+    throw new ConfigError("max pods: the vCPU count of the instance type is needed for the ceiling");
+  }
+  let prefixDelegationSkipped: string | undefined;
+  let pd = false;
+  if (opts.prefixDelegation) {
+    if (!cniSupportsPrefixDelegation(opts.cniVersion)) {
+      prefixDelegationSkipped = `VPC CNI ${opts.cniVersion} is older than 1.9.0`;
+    } else if (facts.hypervisor !== "nitro") {
+      prefixDelegationSkipped = `not a Nitro instance (hypervisor ${facts.hypervisor ?? "none: bare metal"})`;
+    } else pd = true;
+  }
+  const r = maxPods({
+    enis: facts.enis,
+    ipsPerEni: facts.ipsPerEni,
+    vcpus: facts.vcpus,
+    prefixDelegation: pd,
+    customNetworking: opts.customNetworking,
+    maxEnis: opts.maxEnis,
+    ceiling: false,
+  });
+  const enisForPods = Math.max(
+    0,
+    Math.min(facts.enis, opts.maxEnis ?? facts.enis) - (opts.customNetworking ? 1 : 0),
+  );
+  const capped = !opts.showMaxAllowed && opts.cap === undefined;
+  const base: CalculatorResult = { ...r, enisForPods, vcpusAssumed: capped && facts.vcpus === undefined };
+  if (prefixDelegationSkipped) base.prefixDelegationSkipped = prefixDelegationSkipped;
+  if (opts.showMaxAllowed) return base;
+  const ceiling = opts.cap ?? maxPodsCeiling(facts.vcpus);
+  return { ...base, maxPods: Math.min(r.uncapped, ceiling), ceiling };
 }

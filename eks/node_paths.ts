@@ -14,8 +14,8 @@ export const CONTAINERD_ENV_DROPIN = "/etc/systemd/system/containerd.service.d/1
 export const EKS_KUBELET_UNIT = "/etc/eks/containerd/kubelet-containerd.service";
 /** The rendered sandbox-image unit kept under /etc/eks (step 4). */
 export const EKS_SANDBOX_IMAGE_UNIT = "/etc/eks/containerd/sandbox-image.service";
-/** The script the sandbox-image unit runs (step 4). */
-export const PULL_SANDBOX_IMAGE_SCRIPT = "/etc/eks/containerd/pull-sandbox-image.sh";
+/** The eksnode binary (installed by `eksnode ami` step 1); sandbox-image.service runs its `pull-image`. */
+export const EKSNODE_BIN = "/usr/bin/eksnode";
 /** The installed sandbox-image unit (step 4). */
 export const SANDBOX_IMAGE_UNIT = "/etc/systemd/system/sandbox-image.service";
 /** Cluster CA, referenced by the kubeconfig and the kubelet config (step 5). */

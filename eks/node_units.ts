@@ -12,15 +12,17 @@
  *   (containerd does not set the FORWARD policy to DROP the way dockerd did).
  * - `templates/al2/runtime/sandbox-image.service` and `pull-sandbox-image.sh` (commit 64b70169):
  *   a oneshot after containerd that gets an ECR password with `aws ecr get-login-password --region`
- *   of the image's own region, retried with backoff, and pulls the image. Here `ctr` does the pull
- *   (it ships with containerd; crictl is not installed by `eksnode ami`), the image and region are
- *   arguments (so the unit changes when the image does), and RemainAfterExit keeps the unit active so
- *   a second `eksnode init` sees it as done.
+ *   of the image's own region, retried with backoff, and pulls the image. Here the unit runs
+ *   `eksnode pull-image` (cli/pull_image.ts), which does the same with `ctr` (it ships with containerd;
+ *   crictl is not installed by `eksnode ami`) and ECR GetAuthorizationToken; the image is an argument (so
+ *   the unit changes when the image does), and RemainAfterExit keeps the unit active so a second
+ *   `eksnode init` sees it as done.
  */
 import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
-import { PULL_SANDBOX_IMAGE_SCRIPT } from "./node_paths.ts";
+import { EKSNODE_BIN } from "./node_paths.ts";
+export { ecrRegistryRegion } from "./ecr.ts";
 
 const HEADER = "# Written by eksnode; a later run overwrites changes made here.\n";
 
@@ -45,15 +47,6 @@ MemoryAccounting=true
 [Install]
 WantedBy=multi-user.target
 `;
-}
-
-/**
- * The region of an ECR registry host (`ACCOUNT.dkr.ecr[-fips].REGION.SUFFIX`), or undefined for
- * any other registry (pulled without credentials).
- * @example ecrRegistryRegion("602401143452.dkr.ecr.us-west-2.amazonaws.com") // "us-west-2"
- */
-export function ecrRegistryRegion(registry: string): string | undefined {
-  return /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.[a-z0-9.-]+$/.exec(registry)?.[1];
 }
 
 /**
@@ -86,9 +79,8 @@ WantedBy=multi-user.target
  * renders it for the bake region and init re-renders it for the node's region: one renderer for both.
  */
 export function renderSandboxImageUnit(node: Pick<NodeSettings, "sandboxImage" | "sandboxRegistry">): string {
-  const region = ecrRegistryRegion(node.sandboxRegistry);
-  const argv = [PULL_SANDBOX_IMAGE_SCRIPT, node.sandboxImage, ...(region ? [region] : [])];
-  // A FIPS registry host: let `aws ecr get-login-password` use the FIPS endpoint too.
+  const argv = [EKSNODE_BIN, "pull-image", "--namespace", "k8s.io", node.sandboxImage];
+  // A FIPS registry host: let the ECR GetAuthorizationToken call use the FIPS endpoint too.
   const fipsEnv = /\.dkr\.ecr-fips\./.test(node.sandboxRegistry)
     ? `${environmentLines({ AWS_USE_FIPS_ENDPOINT: "true" }).join("\n")}\n`
     : "";
@@ -107,47 +99,6 @@ ${fipsEnv}ExecStart=${execCommandLine(argv)}
 WantedBy=multi-user.target
 `;
 }
-
-/** The pull script: `pull-sandbox-image.sh IMAGE [ECR_REGION]`; static text, inputs are arguments. */
-export const PULL_SANDBOX_IMAGE_SH = `#!/usr/bin/env bash
-# Written by eksnode (ami and init). Pulls the sandbox (pause) image into containerd's k8s.io namespace,
-# with ECR credentials when a region is given. Usage: pull-sandbox-image.sh IMAGE [ECR_REGION]
-set -o errexit -o nounset -o pipefail
-
-image="$1"
-region="\${2:-}"
-
-# grep reads the whole list: with pipefail, a grep --quiet that stops at the first match can make ctr die
-# of SIGPIPE, and the image would be pulled again although it is there.
-if ctr --namespace k8s.io image ls --quiet | grep --fixed-strings --line-regexp -- "$image" >/dev/null; then
-  echo "sandbox image $image is already present"
-  exit 0
-fi
-
-MAX_RETRIES=3
-retry() {
-  local attempt
-  for attempt in $(seq 0 "$MAX_RETRIES"); do
-    if "$@"; then return 0; fi
-    if [[ $attempt -eq $MAX_RETRIES ]]; then return 1; fi
-    echo >&2 "attempt $((attempt + 1)) of $((MAX_RETRIES + 1)) failed: $1; retrying"
-    sleep $(((5 << (attempt + 1)) + RANDOM % 10))
-  done
-}
-
-if [[ -z $region ]]; then
-  retry ctr --namespace k8s.io image pull "$image"
-  exit 0
-fi
-
-password="$(retry aws ecr get-login-password --region "$region")" || password=""
-if [[ -z $password ]]; then
-  echo >&2 "could not get an ECR password for $region; pulling $image without credentials"
-  retry ctr --namespace k8s.io image pull "$image"
-else
-  retry ctr --namespace k8s.io image pull --user "AWS:$password" "$image"
-fi
-`;
 
 /** A `[Service]` drop-in exporting `env`, or undefined when `env` is empty. */
 export function renderEnvironmentDropIn(env: Readonly<Record<string, string>>): string | undefined {

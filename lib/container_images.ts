@@ -6,7 +6,14 @@
  */
 import { CommandError } from "./errors.ts";
 import type { Host } from "./host.ts";
+import { withBackoff } from "./retry.ts";
 import type { ApplyContext, Change } from "./step.ts";
+
+/** containerd's namespace for Kubernetes images. */
+export const K8S_NAMESPACE = "k8s.io";
+
+/** containerd's default socket. */
+export const DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock";
 
 /** Which containerd and namespace, through which ctr binary. */
 export interface CtrTarget {
@@ -83,13 +90,56 @@ export class ImageStore {
   }
 }
 
-/** `ref` pulled into the store's namespace. */
-export function imagePulled(store: ImageStore, ref: string, opts: PullOptions = {}): Change {
-  const flags = [
+/** Options of {@link pullImage}. */
+export interface PullNowOptions {
+  platform?: string;
+  plainHttp?: boolean;
+  /** A registry hosts directory (certs.d layout) for `ctr images pull --hosts-dir`. */
+  hostsDir?: string;
+  login?: RegistryLogin;
+  /** Tries in all (default 1); failures are retried with jittered exponential backoff. */
+  attempts?: number;
+  /** Base wait before the first retry in ms (default 1000; waits are capped at 15 s). */
+  baseMs?: number;
+  /** Called before each retry. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  timeoutMs?: number;
+}
+
+/** The `ctr images pull` flags for platform, plain HTTP and the hosts directory. */
+function pullFlags(opts: { platform?: string; plainHttp?: boolean; hostsDir?: string }): string[] {
+  return [
     ...(opts.platform ? ["--platform", opts.platform] : []),
     ...(opts.plainHttp ? ["--plain-http"] : []),
     ...(opts.hostsDir ? ["--hosts-dir", opts.hostsDir] : []),
   ];
+}
+
+/**
+ * Pulls `ref` into the target's namespace with `ctr images pull`, retrying failed pulls; the registry
+ * password goes to ctr as `--user` and is masked in every error. Returns the number of tries it took.
+ */
+export async function pullImage(
+  host: Host,
+  target: CtrTarget,
+  ref: string,
+  opts: PullNowOptions = {},
+): Promise<number> {
+  const user = opts.login ? ["--user", `${opts.login.user}:${opts.login.password}`] : [];
+  let tries = 0;
+  await withBackoff(async () => {
+    tries++;
+    await host.exec(ctrArgv(target, "images", "pull", ...pullFlags(opts), ...user, ref), {
+      timeoutMs: opts.timeoutMs ?? 600_000,
+      redact: opts.login ? [opts.login.password] : undefined,
+    });
+  }, { attempts: opts.attempts ?? 1, baseMs: opts.baseMs ?? 1000, maxMs: 15_000, onRetry: opts.onRetry });
+  return tries;
+}
+
+/** `ref` pulled into the store's namespace. */
+export function imagePulled(store: ImageStore, ref: string, opts: PullOptions = {}): Change {
+  const flags = pullFlags(opts);
   return {
     kind: "image",
     key: `image:${store.target.namespace}:${ref}`,
@@ -100,11 +150,7 @@ export function imagePulled(store: ImageStore, ref: string, opts: PullOptions = 
     satisfied: ({ host }) => store.has(host, ref),
     async apply({ host }: ApplyContext) {
       const login = opts.login ? await opts.login() : undefined;
-      const user = login ? ["--user", `${login.user}:${login.password}`] : [];
-      await host.exec(ctrArgv(store.target, "images", "pull", ...flags, ...user, ref), {
-        timeoutMs: opts.timeoutMs ?? 600_000,
-        redact: login ? [login.password] : undefined,
-      });
+      await pullImage(host, store.target, ref, { ...opts, login });
       await store.added(host, ref);
     },
   };

@@ -16,6 +16,7 @@ import { AMI_STEPS } from "../steps/ami/index.ts";
 import { start as startEcr } from "./fakes/ecr.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { findTool } from "./validators/common.ts";
+import { pushTinyImage, type RegistryAuth, run, startContainerd, startRegistry } from "./real_containerd.ts";
 
 const TOOLS = ["containerd", "ctr", "docker-registry", "umoci", "skopeo"];
 
@@ -33,156 +34,21 @@ const reason = missing.length
   ? " (skipped: needs root)"
   : "";
 
-async function run(argv: string[], env?: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped", env })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  return text;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not come up within ${ms / 1000}s`);
-}
-
-/** Registry login the test registry demands (htpasswd, bcrypt as docker-registry requires). */
-interface RegistryAuth {
-  user: string;
-  password: string;
-}
-
 /**
  * Starts containerd and a registry in `dir` (with `auth`, a registry that answers 401 without it);
  * returns the socket, the registry host and a stop function.
  */
 async function startComponents(dir: string, auth?: RegistryAuth) {
-  const sock = `${dir}/containerd.sock`;
-  await Deno.writeTextFile(
-    `${dir}/containerd.toml`,
-    // containerd 1.6 on the test machine: version 2 config, CRI off (not needed to pull and tag).
-    `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\naddress = "${sock}"\n`,
-  );
-  const containerd = new Deno.Command("containerd", {
-    args: [
-      "--config",
-      `${dir}/containerd.toml`,
-      "--root",
-      `${dir}/var/lib/containerd`,
-      "--state",
-      `${dir}/run/containerd`,
-      "--address",
-      sock,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const port = freePort();
-  await Deno.mkdir(`${dir}/registry`);
-  const authConfig: string[] = [];
-  if (auth) {
-    const hash = await run(["htpasswd", "-Bbn", auth.user, auth.password]);
-    await Deno.writeTextFile(`${dir}/htpasswd`, hash.trim() + "\n");
-    authConfig.push("auth:", "  htpasswd:", "    realm: eksnode-test", `    path: ${dir}/htpasswd`);
-  }
-  await Deno.writeTextFile(
-    `${dir}/registry.yml`,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${dir}/registry`,
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      ...authConfig,
-      "",
-    ].join("\n"),
-  );
-  const registry = new Deno.Command("docker-registry", {
-    args: ["serve", `${dir}/registry.yml`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stop = async () => {
-    for (const p of [containerd, registry]) {
-      try {
-        p.kill("SIGTERM");
-      } catch {
-        // gone
-      }
-      await p.stderr.cancel().catch(() => {});
-      await p.status;
-    }
-  };
-  try {
-    // Up when /v2/ answers: 200, or 401 when it wants a login.
-    await waitFor(
-      "docker-registry",
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) =>
-          r.body?.cancel().then(() => r.ok || r.status === 401)
-        )) === true,
-    );
-    await waitFor("containerd", async () => {
-      await run(["ctr", "--address", sock, "version"]);
-      return true;
-    });
-  } catch (err) {
-    await stop();
+  const containerd = await startContainerd(dir);
+  const registry = await startRegistry(dir, { auth }).catch(async (err) => {
+    await containerd.stop();
     throw err;
-  }
-  return { sock, registry: `127.0.0.1:${port}`, stop };
-}
-
-/** Builds one tiny OCI image with umoci and pushes it under each name (with `auth` when given). */
-async function pushTinyImage(
-  dir: string,
-  registry: string,
-  names: string[],
-  auth?: RegistryAuth,
-): Promise<void> {
-  const layout = `${dir}/oci`;
-  await run(["umoci", "init", "--layout", layout]);
-  await run(["umoci", "new", "--image", `${layout}:tiny`]);
-  await run(["umoci", "unpack", "--image", `${layout}:tiny`, `${dir}/bundle`]);
-  await Deno.writeTextFile(`${dir}/bundle/rootfs/hello.txt`, "a tiny image for eksnode's image cache test\n");
-  await run(["umoci", "repack", "--image", `${layout}:tiny`, `${dir}/bundle`]);
-  await run([
-    "umoci",
-    "config",
-    "--image",
-    `${layout}:tiny`,
-    "--config.cmd",
-    "/hello.txt",
-    "--os",
-    "linux",
-    "--architecture",
-    "amd64",
-  ]);
-  for (const n of names) {
-    await run([
-      "skopeo",
-      "copy",
-      "--quiet",
-      "--dest-tls-verify=false",
-      ...(auth ? ["--dest-creds", `${auth.user}:${auth.password}`] : []),
-      `oci:${layout}:tiny`,
-      `docker://${registry}/${n}`,
-    ]);
-  }
+  });
+  const stop = async () => {
+    await containerd.stop();
+    await registry.stop();
+  };
+  return { sock: containerd.sock, registry: registry.host, stop };
 }
 
 const KUBE_PROXY_DEFAULT = "v1.32.0-eksbuild.2";
@@ -305,6 +171,23 @@ Deno.test({
       );
       const step19 = first.steps.find((s) => s.number === 19)!;
       assert.ok(step19.changes.some((l) => l.startsWith(`pull image ${c.registry}/eks/pause:3.10`)));
+
+      // Step 33 records every cached name in release.json, for `eksnode verify`; each one is in containerd.
+      const ctx33 = await amiContext(
+        { root, logFormat: "text", jobs: "4", config: `${dir}/bake.toml` },
+        { PATH: Deno.env.get("PATH") ?? "" },
+      );
+      await runSteps(AMI_STEPS, { ...ctx33, log: memoryLogger() }, {
+        process: "ami",
+        dryRun: false,
+        only: [33],
+      });
+      const recorded: string[] =
+        JSON.parse(await Deno.readTextFile(`${root}/etc/eks/release.json`)).cachedImages;
+      assert.ok(recorded.length > 10, `${recorded.length} cached names recorded`);
+      const present = new Set((await listed()).trim().split("\n"));
+      for (const name of recorded) assert.ok(present.has(name), `${name} recorded but not cached`);
+      assert.ok(recorded.includes(`${c.registry}/team/extra-tool:1.0`));
 
       const again = await bake(false);
       assert.equal(

@@ -140,7 +140,6 @@ Deno.test("ami 1-20: writes the files with content and mode, rerun is 0 changes"
     const runc = cfg.plugins["io.containerd.cri.v1.runtime"].containerd.runtimes.runc;
     assert.equal(runc.options.SystemdCgroup, true);
     assert.equal(runc.options.BinaryName, "/usr/sbin/runc");
-    assert.equal(await mode(r("/etc/eks/containerd/pull-sandbox-image.sh")), "0755");
     assert.match(
       await Deno.readTextFile(r("/etc/systemd/system/sandbox-image.service")),
       /^Requires=containerd\.service$/m,

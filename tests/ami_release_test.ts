@@ -1,15 +1,12 @@
 /** Step 33's release files, `eksnode verify` and `eksnode collect-logs` on a baked root. */
 import assert from "node:assert/strict";
 import { runCollectLogs } from "../cli/collect_logs.ts";
-import { runVerify } from "../cli/verify.ts";
 import { isSecretPath, redactSecrets } from "../eks/log_bundle.ts";
-import { ChecksumError, ConfigError, ExitCode, exitCodeOf } from "../lib/errors.ts";
 import { Host } from "../lib/host.ts";
 import { readTar } from "../lib/tar.ts";
 import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
 import { sha256 } from "./helpers.ts";
-import { eksnode } from "./cli_run.ts";
 
 const EPOCH = 1_700_000_000; // 2023-11-14T22:13:20Z
 
@@ -111,49 +108,6 @@ Deno.test("release: without SOURCE_DATE_EPOCH a rebake keeps the build time; a c
   }
 });
 
-Deno.test("verify passes on a fresh bake and fails with exit code 5 after one byte changes or a file goes", async () => {
-  const b = await kubeBake();
-  try {
-    await b.run();
-    const out: string[] = [];
-    const n = await runVerify({ root: b.root }, (l) => out.push(l));
-    assert.ok(n >= 10, `only ${n} files listed`);
-    assert.match(out.at(-1)!, /^ok: \d+ files match/);
-
-    const kubelet = await Deno.readFile(b.at("/usr/bin/kubelet"));
-    kubelet[kubelet.length - 2] ^= 1;
-    await Deno.writeFile(b.at("/usr/bin/kubelet"), kubelet);
-    await Deno.remove(b.at("/opt/cni/bin/bridge"));
-    const lines: string[] = [];
-    await assert.rejects(() => runVerify({ root: b.root }, (l) => lines.push(l)), (err) => {
-      assert.ok(err instanceof ChecksumError);
-      assert.equal(exitCodeOf(err), ExitCode.checksum);
-      assert.match(err.message, /^2 of \d+ files/);
-      return true;
-    });
-    assert.equal(lines.length, 2);
-    assert.ok(lines.some((l) => l.startsWith("MISMATCH /usr/bin/kubelet (kubelet)")), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith("MISSING  /opt/cni/bin/bridge (cniPlugins)")), lines.join("\n"));
-
-    // The real command line: exit code 5.
-    const cli = await eksnode(["verify", "--root", b.root]);
-    const text = cli.stdout + cli.stderr;
-    assert.equal(cli.code, 5, text);
-    assert.match(text, /MISMATCH \/usr\/bin\/kubelet/);
-  } finally {
-    await b.close();
-  }
-});
-
-Deno.test("verify without a release manifest is a ConfigError", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(() => runVerify({ root: dir }, () => {}), ConfigError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl config and never a secret", async () => {
   const b = await kubeBake();
   try {
@@ -193,14 +147,20 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
 
     const output = `${b.dir}/out/logs.tar.gz`;
     const printed: string[] = [];
+    const progress: string[] = [];
     const written = await runCollectLogs(
-      { root: b.root, output },
+      { root: b.root, output, progress: (l) => progress.push(l) },
       (l) => printed.push(l),
       new Date(EPOCH * 1000),
     );
     assert.equal(written, output);
     assert.equal(((await Deno.stat(output)).mode ?? 0) & 0o777, 0o600);
     assert.match(printed[0], /^wrote .*logs\.tar\.gz: \d+ files\/logs/);
+    // One progress line per item, numbered to the total.
+    assert.match(progress[0], /^\[1\/(\d+)\] \//);
+    const total = Number(/^\[1\/(\d+)\]/.exec(progress[0])![1]);
+    assert.equal(progress.length, total);
+    assert.ok(progress.some((l) => l.endsWith(" iptables-save")));
 
     const files = new Map<string, string>();
     const fh = await Deno.open(output);
@@ -233,11 +193,14 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
     );
     const summary = files.get("eksnode-logs/COLLECTED.txt")!;
     assert.match(summary, /bootstrap-kubeconfig: may hold credentials, never collected/);
-    assert.match(summary, /journalctl -u kubelet -u containerd .*: --root is not the running system/);
+    for (const unit of ["kubelet", "containerd", "sandbox-image"]) {
+      assert.match(summary, new RegExp(`journalctl -u ${unit} .*: --root is not the running system`));
+    }
+    assert.match(summary, /iptables-save: --root is not the running system/);
 
     // Default output: under the root's /var/log, 0600.
     const host = await Host.open(b.root);
-    const def = await runCollectLogs({ root: b.root }, () => {}, new Date(EPOCH * 1000));
+    const def = await runCollectLogs({ root: b.root, progress: () => {} }, () => {}, new Date(EPOCH * 1000));
     assert.equal(def, host.real("/var/log/eksnode-logs-20231114T221320Z.tar.gz"));
     assert.equal(((await Deno.stat(def)).mode ?? 0) & 0o777, 0o600);
   } finally {

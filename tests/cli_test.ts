@@ -5,7 +5,21 @@ import { eksnode } from "./cli_run.ts";
 Deno.test("--help lists every command and the exit codes", async () => {
   const r = await eksnode(["--help"]);
   assert.equal(r.code, 0);
-  for (const cmd of ["ami", "init", "steps", "verify", "collect-logs"]) {
+  for (
+    const cmd of [
+      "ami",
+      "init",
+      "steps",
+      "verify",
+      "collect-logs",
+      "calculate-max-pods",
+      "get-ecr-uri",
+      "versions",
+      "pull-image",
+      "config",
+      "completion",
+    ]
+  ) {
     assert.match(r.stdout, new RegExp(`\\n  ${cmd}\\b`));
   }
   assert.match(r.stdout, /Exit codes:/);

@@ -20,7 +20,6 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
-  PULL_SANDBOX_IMAGE_SCRIPT,
   SANDBOX_IMAGE_UNIT,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
@@ -239,6 +238,9 @@ for (const [name, node] of Object.entries(CASES)) {
       });
 
       await t.step("units pass systemd-analyze verify", async () => {
+        // sandbox-image.service runs /usr/bin/eksnode, which `eksnode ami` step 1 installs in the image.
+        await Deno.mkdir(host.real("/usr/bin"), { recursive: true });
+        await Deno.writeTextFile(host.real("/usr/bin/eksnode"), "#!/bin/sh\n", { mode: 0o755 });
         const units = [KUBELET_UNIT, SANDBOX_IMAGE_UNIT, BPF_MOUNT_UNIT].map((u) => u.split("/").pop()!);
         assertValid(await verifyUnits(host.root, units));
       });
@@ -249,11 +251,6 @@ for (const [name, node] of Object.entries(CASES)) {
           const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", unit]);
           assert.equal(r.out.trim(), "enabled", `${unit}: ${r.out}`);
         }
-      });
-
-      await t.step("pull script is valid bash", async () => {
-        const r = await run(["bash", "-n", host.real(PULL_SANDBOX_IMAGE_SCRIPT)]);
-        assert.equal(r.code, 0, r.out);
       });
 
       await t.step("a second run changes nothing", async () => {

@@ -41,3 +41,30 @@ Deno.test("every flag in --help of ami and init is in README", async () => {
     for (const f of flags) assert.ok(README.includes(f), `README lacks ${cmd} ${f}`);
   }
 });
+
+Deno.test("every operating command has a README section with an example, and its flags are in README", async () => {
+  const commands = [
+    ["verify"],
+    ["calculate-max-pods"],
+    ["get-ecr-uri"],
+    ["collect-logs"],
+    ["config", "check"],
+    ["config", "dump"],
+    ["pull-image"],
+    ["versions"],
+    ["completion"],
+  ];
+  const ops = README.slice(README.indexOf("## Operating commands"), README.indexOf("## Development"));
+  for (const cmd of commands) {
+    assert.ok(
+      ops.includes(`\neksnode ${cmd.join(" ")}`) || ops.includes(`eksnode ${cmd[0]} `),
+      `example of ${cmd.join(" ")}`,
+    );
+    const help = (await eksnode([...cmd, "--help"])).stdout;
+    const flags = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) =>
+      f !== "--help"
+    );
+    // Flags shared with init (config sources, bootstrap.sh flags) are documented with init.
+    for (const f of flags) assert.ok(README.includes(f), `README lacks ${cmd.join(" ")} ${f}`);
+  }
+});

@@ -1,10 +1,10 @@
 /**
- * Step 18: sandbox-image.service (and its pull script), which pulls the sandbox image at boot when it
- * is not cached; containerd.service and sandbox-image.service are enabled (`systemctl --root` under
+ * Step 18: sandbox-image.service, which pulls the sandbox image at boot when it is not cached
+ * (`eksnode pull-image`); containerd.service and sandbox-image.service are enabled (`systemctl --root` under
  * another root), and the units are checked with `systemd-analyze verify`.
  */
-import { PULL_SANDBOX_IMAGE_SCRIPT, SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
-import { PULL_SANDBOX_IMAGE_SH, renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
+import { renderSandboxImageUnit } from "../../eks/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
@@ -78,7 +78,6 @@ export const step: Step<AmiContext> = {
     // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region.
     const image = bakeSandboxImage(ctx);
     const out: Change[] = [
-      file(PULL_SANDBOX_IMAGE_SCRIPT, PULL_SANDBOX_IMAGE_SH, { mode: 0o755 }),
       file(
         SANDBOX_IMAGE_UNIT,
         renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] }),

@@ -24,6 +24,7 @@ import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
+import { cachedImageNames } from "./image_cache.ts";
 import { RUNC_PATH } from "./10_runc.ts";
 import { KUBELET_PATH } from "./22_kubelet.ts";
 import { CNI_BIN_DIR } from "./29_cni_plugins.ts";
@@ -52,6 +53,8 @@ export interface ReleaseManifest {
   containerdSource: string;
   mirror?: string;
   artifacts: ManifestFile[];
+  /** Image names steps 19-20 cached in containerd; absent when the bake cached none. */
+  cachedImages?: string[];
 }
 
 /** Quotes a value for a shell-sourceable file: single quotes, `'` written as `'\''`. */
@@ -254,6 +257,8 @@ export async function releaseManifest(
     ...(ctx.mirror ? { mirror: ctx.mirror } : {}),
     artifacts: files,
   };
+  const images = await cachedImageNames(ctx);
+  if (images) manifest.cachedImages = images;
   if (host.env.SOURCE_DATE_EPOCH === undefined) {
     try {
       const prev = JSON.parse((await host.readText(RELEASE_JSON_PATH)) ?? "null") as ReleaseManifest | null;

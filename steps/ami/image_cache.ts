@@ -10,17 +10,14 @@ import { goarch } from "../../assets/versions.ts";
 import { note } from "../../lib/changes.ts";
 import { imagePulled, ImageStore, imageTagged, type RegistryLogin } from "../../lib/container_images.ts";
 import type { Change } from "../../lib/step.ts";
-import { partitionRegions, regionalNames, type RegistryImage } from "../../eks/cached_images.ts";
+import { addonImages, partitionRegions, regionalNames, type RegistryImage } from "../../eks/cached_images.ts";
 import { ecrRegistry } from "../../eks/ecr.ts";
 import { ecrAuthorizationToken } from "../../eks/ecr_api.ts";
 import { sandboxImage } from "../../eks/sandbox_image.ts";
 import type { AmiContext } from "./context.ts";
 
-/** containerd's namespace for Kubernetes images. */
-export const K8S_NAMESPACE = "k8s.io";
-
-/** containerd's default socket. */
-export const DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock";
+export { DEFAULT_CONTAINERD_ADDRESS, K8S_NAMESPACE } from "../../lib/container_images.ts";
+import { DEFAULT_CONTAINERD_ADDRESS, K8S_NAMESPACE } from "../../lib/container_images.ts";
 
 /** Registry hosts directory (containerd's certs.d layout), under --root. */
 export const REGISTRY_HOSTS_DIR = "/etc/containerd/certs.d";
@@ -113,6 +110,26 @@ export function cacheImage(
   const names = regionalNames(img, t.tagRegions).filter((n) => n !== ref);
   for (const n of names) changes.push(imageTagged(t.store, ref, n));
   return { ref, changes };
+}
+
+/**
+ * Every image name steps 19-20 leave in containerd (pulled references, their regional tags, extra_images),
+ * or undefined when this bake caches no images. Step 33 records the list in release.json for `eksnode verify`.
+ */
+export async function cachedImageNames(ctx: AmiContext): Promise<string[] | undefined> {
+  const t = await imageCacheTarget(ctx);
+  if ("skip" in t) return undefined;
+  const names = new Set<string>();
+  const addAll = (img: RegistryImage) => {
+    const ref = `${t.pullRegistry}/${img.repository}:${img.tag}`;
+    names.add(ref);
+    for (const n of regionalNames(img, t.tagRegions)) names.add(n);
+  };
+  addAll(pauseRegistryImage(ctx));
+  names.add(bakeSandboxImage(ctx));
+  for (const img of addonImages(ctx.release.minor, ctx.release.addons).images) addAll(img);
+  for (const ref of ctx.bake.extraImages) names.add(ref);
+  return [...names].sort();
 }
 
 /** The plan line saying what a cache target is. */

@@ -1,15 +1,11 @@
-/** Step 4: the sandbox-image unit and script that pull the pause image with ECR credentials. */
-import {
-  EKS_SANDBOX_IMAGE_UNIT,
-  PULL_SANDBOX_IMAGE_SCRIPT,
-  SANDBOX_IMAGE_UNIT,
-} from "../../eks/node_paths.ts";
-import { PULL_SANDBOX_IMAGE_SH, renderSandboxImageUnit } from "../../eks/node_units.ts";
+/** Step 4: the sandbox-image unit, which pulls the pause image with `eksnode pull-image` (ECR credentials). */
+import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
+import { renderSandboxImageUnit } from "../../eks/node_units.ts";
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 
-/** Writes pull-sandbox-image.sh and sandbox-image.service, and installs the unit. */
+/** Writes sandbox-image.service and installs the unit. */
 export const step: Step<InitContext> = {
   id: "init.4",
   number: 4,
@@ -17,7 +13,6 @@ export const step: Step<InitContext> = {
   plan(ctx) {
     const unit = renderSandboxImageUnit(ctx.node);
     return [
-      file(PULL_SANDBOX_IMAGE_SCRIPT, PULL_SANDBOX_IMAGE_SH, { mode: 0o755 }),
       file(EKS_SANDBOX_IMAGE_UNIT, unit, { mode: 0o644 }),
       file(SANDBOX_IMAGE_UNIT, unit, { mode: 0o644 }),
     ];

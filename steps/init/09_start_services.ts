@@ -12,7 +12,6 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
-  PULL_SANDBOX_IMAGE_SCRIPT,
   SANDBOX_IMAGE_UNIT,
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -24,7 +23,7 @@ import type { InitContext } from "./context.ts";
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
   "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN],
-  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, PULL_SANDBOX_IMAGE_SCRIPT],
+  "sandbox-image.service": [SANDBOX_IMAGE_UNIT],
   "kubelet.service": [
     KUBELET_UNIT,
     KUBELET_ENV_DROPIN,

@@ -1,0 +1,210 @@
+/**
+ * `eksnode calculate-max-pods --instance-type T [...]`: the kubelet maxPods the EKS max-pods calculator
+ * (amazon-eks-ami max-pods-calculator.sh) recommends, with the same options. ENIs and IPv4 addresses per
+ * ENI come from the embedded table; the vCPU count and the hypervisor are asked of EC2
+ * DescribeInstanceTypes (as the script does for everything) only when the answer depends on them and
+ * `--vcpus` / `--hypervisor` do not give them. A type the table lacks is looked up in EC2 entirely.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { ConfigError, UsageError } from "../lib/errors.ts";
+import type { AwsEnv } from "../eks/aws_call.ts";
+import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
+import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/max_pods.ts";
+import { jsonText, type OutputFormat, outputOption } from "./output.ts";
+
+/** Flags of `eksnode calculate-max-pods` as commander parses them. */
+export interface CalculateMaxPodsFlags {
+  instanceType: string;
+  cniVersion?: string;
+  cniPrefixDelegationEnabled?: boolean;
+  cniCustomNetworkingEnabled?: boolean;
+  cniMaxEni?: string;
+  maxPodsCap?: string;
+  showMaxAllowed?: boolean;
+  vcpus?: string;
+  hypervisor?: "nitro" | "xen" | "none";
+  region?: string;
+  output: OutputFormat;
+}
+
+/** Where each fact came from. */
+export type FactSource = "table" | "flag" | "ec2" | "not needed";
+
+/** The answer with everything that went into it (the JSON output). */
+export interface MaxPodsAnswer {
+  instanceType: string;
+  maxPods: number;
+  /** The formula's value before any ceiling. */
+  maxAllowed: number;
+  mode: CalculatorResult["mode"];
+  ceiling: number | null;
+  enis: number;
+  enisForPods: number;
+  ipsPerEni: number;
+  vcpus: number | null;
+  hypervisor: string | null;
+  cniVersion: string;
+  prefixDelegation: { requested: boolean; used: boolean; skipped?: string };
+  customNetworking: boolean;
+  sources: { enis: FactSource; vcpus: FactSource; hypervisor: FactSource };
+}
+
+/** How EC2 is asked; injectable for tests. */
+export type DescribeInstanceType = (instanceType: string) => Promise<InstanceTypeInfo>;
+
+/** The VPC CNI version assumed without `--cni-version`: the newest add-on version the embedded data names. */
+export async function defaultCniVersion(): Promise<string> {
+  const { versions } = await import("../assets/versions.ts");
+  const known = Object.values(versions.kubernetes).map((r) => r.addons.vpcCni.latest).filter((
+    v,
+  ): v is string => v !== null);
+  const newest = known.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1);
+  return (newest ?? "v1.19.2-eksbuild.5").replace(/^v/, "").replace(/-.*$/, "");
+}
+
+function count(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw new UsageError(`${flag}: "${text}" is not a whole number ≥ ${min}`);
+  }
+  return Number(text);
+}
+
+/** Computes the answer; asks EC2 (through `describe`) only for facts that decide it and no flag gave. */
+export async function calculateMaxPodsAnswer(
+  flags: Omit<CalculateMaxPodsFlags, "output">,
+  describe: DescribeInstanceType,
+): Promise<MaxPodsAnswer> {
+  const [{ eniLimits }, { calculatorMaxPods, calculatorNeeds, parseCniVersion }] = await Promise.all([
+    import("../eks/instance_types.ts"),
+    import("../eks/max_pods.ts"),
+  ]);
+  const type = flags.instanceType.trim();
+  if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(type)) {
+    throw new UsageError(`--instance-type "${flags.instanceType}" is not an instance type like m5.large`);
+  }
+  const opts: CalculatorOptions = {
+    cniVersion: flags.cniVersion ?? await defaultCniVersion(),
+    prefixDelegation: flags.cniPrefixDelegationEnabled === true,
+    customNetworking: flags.cniCustomNetworkingEnabled === true,
+    maxEnis: count(flags.cniMaxEni, "--cni-max-eni", 1),
+    showMaxAllowed: flags.showMaxAllowed === true,
+    cap: count(flags.maxPodsCap, "--max-pods-cap", 1),
+  };
+  parseCniVersion(opts.cniVersion);
+  const vcpusFlag = count(flags.vcpus, "--vcpus", 1);
+  const hypervisorFlag = flags.hypervisor === undefined
+    ? undefined
+    : flags.hypervisor === "none"
+    ? null
+    : flags.hypervisor;
+
+  const sources: MaxPodsAnswer["sources"] = { enis: "table", vcpus: "not needed", hypervisor: "not needed" };
+  let facts: InstanceFacts;
+  let described: InstanceTypeInfo | undefined;
+  const limits = eniLimits(type);
+  if (limits) facts = { ...limits };
+  else {
+    described = await describe(type);
+    facts = { enis: described.enis, ipsPerEni: described.ipsPerEni };
+    sources.enis = "ec2";
+  }
+  const needs = calculatorNeeds(facts, opts);
+  if (vcpusFlag !== undefined) {
+    facts.vcpus = vcpusFlag;
+    sources.vcpus = "flag";
+  }
+  if (hypervisorFlag !== undefined) {
+    if (hypervisorFlag !== null) facts.hypervisor = hypervisorFlag;
+    sources.hypervisor = "flag";
+  }
+  const missingVcpus = needs.vcpus && facts.vcpus === undefined;
+  const missingHypervisor = needs.hypervisor && hypervisorFlag === undefined;
+  if (missingVcpus || missingHypervisor) {
+    described ??= await describe(type);
+    if (missingVcpus) {
+      facts.vcpus = described.vcpus;
+      sources.vcpus = "ec2";
+    }
+    if (missingHypervisor) {
+      if (described.hypervisor !== undefined) facts.hypervisor = described.hypervisor;
+      sources.hypervisor = "ec2";
+    }
+  }
+  const r = calculatorMaxPods(facts, opts);
+  return {
+    instanceType: type,
+    maxPods: r.maxPods,
+    maxAllowed: r.uncapped,
+    mode: r.mode,
+    ceiling: r.ceiling ?? null,
+    enis: facts.enis,
+    enisForPods: r.enisForPods,
+    ipsPerEni: facts.ipsPerEni,
+    vcpus: facts.vcpus ?? null,
+    hypervisor: sources.hypervisor === "not needed" ? null : facts.hypervisor ?? null,
+    cniVersion: opts.cniVersion,
+    prefixDelegation: {
+      requested: opts.prefixDelegation === true,
+      used: r.mode === "prefix-delegation",
+      ...(r.prefixDelegationSkipped ? { skipped: r.prefixDelegationSkipped } : {}),
+    },
+    customNetworking: opts.customNetworking === true,
+    sources,
+  };
+}
+
+/** EC2 DescribeInstanceTypes through the SDK (imported only when called), with a hint naming the flags. */
+export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType {
+  return async (type) => {
+    const { describeInstanceType } = await import("../eks/ec2_api.ts");
+    const { eniLimits } = await import("../eks/instance_types.ts");
+    try {
+      return await describeInstanceType(type, { env, region, retry: { attempts: 3 } });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const why = eniLimits(type)
+        ? "the answer depends on the vCPU count or the hypervisor, which the embedded table lacks"
+        : "it is not in the embedded ENI table";
+      throw new ConfigError(
+        `${type}: ${why}, and EC2 DescribeInstanceTypes cannot be asked: ${err.message}`,
+        "pass --vcpus N (and --hypervisor nitro|xen|none with prefix delegation), or set AWS_REGION",
+      );
+    }
+  };
+}
+
+/** The `calculate-max-pods` command. */
+export function calculateMaxPodsCommand() {
+  return new Command("calculate-max-pods")
+    .description(
+      "the kubelet maxPods for an instance type, as the EKS max-pods calculator computes it " +
+        "(ENIs × (IPs per ENI − 1) + 2, prefixes × 16 with prefix delegation, capped at 110 or 250 above 30 vCPUs)",
+    )
+    .requiredOption("--instance-type <type>", "EC2 instance type, e.g. m5.large")
+    .option(
+      "--cni-version <version>",
+      "VPC CNI version, e.g. 1.19.2 (default: the newest VPC CNI add-on version in the embedded versions)",
+    )
+    .option("--cni-prefix-delegation-enabled", "the VPC CNI hands out /28 prefixes (Nitro, VPC CNI ≥ 1.9.0)")
+    .option("--cni-custom-networking-enabled", "VPC CNI custom networking: the primary ENI hosts no pods")
+    .option("--cni-max-eni <n>", "use at most N ENIs for pods")
+    .option("--max-pods-cap <n>", "cap the answer at N instead of 110 / 250")
+    .option("--show-max-allowed", "print the formula's value without any cap")
+    .option(
+      "--vcpus <n>",
+      "vCPUs of the type (otherwise EC2 DescribeInstanceTypes, when the cap depends on it)",
+    )
+    .addOption(
+      new Option("--hypervisor <kind>", "hypervisor of the type, for prefix delegation (otherwise EC2)")
+        .choices(
+          ["nitro", "xen", "none"] as const,
+        ),
+    )
+    .option("--region <region>", "region for EC2 DescribeInstanceTypes (default AWS_REGION)")
+    .addOption(outputOption())
+    .action(async (opts) => {
+      const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region));
+      console.log(opts.output === "json" ? jsonText(answer) : String(answer.maxPods));
+    });
+}

@@ -1,0 +1,564 @@
+/**
+ * What `eksnode verify` checks: a baked image (`--phase ami`) or a joined node (`--phase init`) against
+ * what eksnode wrote. Every check reads through the {@link Host} (so `--root` works) and ends as one row:
+ * ok, FAIL or skip, with a detail naming the file, value or reason.
+ *
+ * - artifacts: every file of /etc/eks/release.json re-hashed (lib/manifest.ts), and release.json itself
+ *   against the RELEASE_MANIFEST_SHA256 recorded in /etc/eks/release;
+ * - files: the directories and files the ami (and init) steps write, with their modes (the list below is
+ *   kept equal to the steps' plans by tests/verify_test.ts);
+ * - sysctl: the sysctl files present and, on the running system, every key's live value in /proc/sys
+ *   equal to the value the last file (in systemd-sysctl order) sets;
+ * - modules: overlay and br_netfilter listed for boot and, on the running system, loaded
+ *   (/proc/modules, or /sys/module for built-in modules);
+ * - units: enabled, i.e. the `WantedBy=` symlink `systemctl enable` makes exists;
+ * - images: the sandbox image containerd's config pins, and every image release.json says the bake
+ *   cached, present in containerd's k8s.io namespace (`ctr images ls`).
+ */
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { modeString } from "../lib/changes.ts";
+import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
+import type { Host } from "../lib/host.ts";
+import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
+import { enabledByLinks, UNIT_DIRS } from "../lib/systemd.ts";
+import { RELEASE_JSON_PATH, RELEASE_PATH } from "../steps/ami/33_release_file.ts";
+import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
+import { BOOTSTRAP_SHIM_PATH } from "../steps/ami/36_bootstrap_shim.ts";
+import { SSHD_DROPIN } from "../steps/ami/06_ssh_hardening.ts";
+import { SYSCTL_CONF_LINK } from "../steps/ami/35_sysctl_node.ts";
+import { moduleNames } from "../steps/ami/14_kernel_modules.ts";
+import {
+  BOOTSTRAP_KUBECONFIG,
+  BPF_MOUNT_UNIT,
+  CA_CERT,
+  CONTAINERD_CONFIG,
+  CONTAINERD_ENV_DROPIN,
+  CREDENTIAL_PROVIDER_CONFIG,
+  EKS_CONTAINERD_CONFIG,
+  EKS_KUBELET_UNIT,
+  EKS_SANDBOX_IMAGE_UNIT,
+  KUBECONFIG,
+  KUBELET_CONFIG,
+  KUBELET_ENV_DROPIN,
+  KUBELET_UNIT,
+  SANDBOX_IMAGE_UNIT,
+} from "./node_paths.ts";
+
+/** Which process's result is checked. */
+export type Phase = "ami" | "init";
+/** The outcome of one check. */
+export type CheckStatus = "ok" | "fail" | "skip";
+
+/** One row of the verify table. */
+export interface CheckResult {
+  group: "artifacts" | "files" | "sysctl" | "modules" | "units" | "images";
+  /** What was checked: a path, a sysctl key, a module, a unit, an image. */
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+/** A directory or file eksnode writes, with its mode (undefined: any mode, e.g. a file eksnode edits). */
+export interface ExpectedPath {
+  path: string;
+  kind: "dir" | "file";
+  mode?: number;
+}
+
+const d = (path: string, mode = 0o755): ExpectedPath => ({ path, kind: "dir", mode });
+const f = (path: string, mode: number | undefined = 0o644): ExpectedPath => ({ path, kind: "file", mode });
+
+/** The sysctl files `eksnode ami` writes (steps 15, 34, 35), in systemd-sysctl's order of application. */
+export const SYSCTL_FILES: readonly string[] = [
+  "/etc/sysctl.d/99-amazon.conf",
+  "/etc/sysctl.d/99-kubernetes-cri.conf",
+  SYSCTL_CONF_LINK,
+];
+/** The modules-load.d file of step 14. */
+export const MODULES_LOAD_FILE = "/etc/modules-load.d/containerd.conf";
+
+/** Directories and files of a baked image (steps 6-37), with their modes. */
+export const AMI_PATHS: readonly ExpectedPath[] = [
+  f(SSHD_DROPIN, 0o600),
+  d("/etc/logrotate.d"),
+  f("/etc/logrotate.conf"),
+  d("/etc/eks"),
+  f("/etc/systemd/system/runtime.slice"),
+  d("/etc/eks/containerd"),
+  d("/etc/systemd/system/containerd.service.d"),
+  f("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf"),
+  f(MODULES_LOAD_FILE),
+  f("/etc/sysctl.d/99-kubernetes-cri.conf"),
+  d("/etc/containerd"),
+  d("/etc/containerd/config.d"),
+  f(CONTAINERD_CONFIG),
+  f(SANDBOX_IMAGE_UNIT),
+  d("/var/lib/kubelet"),
+  d("/etc/kubernetes/kubelet"),
+  d("/etc/systemd/system/kubelet.service.d"),
+  f("/etc/logrotate.d/kube-proxy"),
+  d("/etc/kubernetes/manifests"),
+  d("/var/lib/kubernetes"),
+  d("/opt/cni/bin"),
+  d("/etc/eks/image-credential-provider"),
+  f(RELEASE_JSON_PATH),
+  f(RELEASE_PATH),
+  f("/etc/sysctl.d/99-amazon.conf"),
+  // Step 35 keeps the mode /etc/sysctl.conf already had.
+  f("/etc/sysctl.conf", undefined),
+  f(BOOTSTRAP_SHIM_PATH, 0o755),
+  d("/etc/eks/log-collector-script"),
+  f(LOG_COLLECTOR_PATH, 0o755),
+];
+
+/** Extra paths of a tarball containerd install (step 11). */
+export const AMI_TARBALL_PATHS: readonly ExpectedPath[] = [
+  d("/var/lib/containerd", 0o711),
+  f("/etc/systemd/system/containerd.service"),
+];
+
+/** Directories and files `eksnode init` writes (kubeconfig: see {@link initPaths}). */
+export const INIT_PATHS: readonly ExpectedPath[] = [
+  f(CREDENTIAL_PROVIDER_CONFIG),
+  f(EKS_CONTAINERD_CONFIG),
+  d("/etc/cni/net.d"),
+  f(EKS_KUBELET_UNIT),
+  f(EKS_SANDBOX_IMAGE_UNIT),
+  f(CA_CERT),
+  f(KUBELET_UNIT),
+  f(KUBELET_CONFIG),
+];
+
+/** Files `eksnode init` writes only for some inputs. */
+export const INIT_OPTIONAL_PATHS: readonly string[] = [
+  BPF_MOUNT_UNIT,
+  CONTAINERD_ENV_DROPIN,
+  KUBELET_ENV_DROPIN,
+];
+
+/** Artifacts of release.json installed as executables 0755 by a download step (1, 10, 22, 30, 32). */
+const EXECUTABLE_ARTIFACTS = new Set([
+  "eksnode",
+  "runc",
+  "kubelet",
+  "awsIamAuthenticator",
+  "ecrCredentialProvider",
+]);
+
+/** Options of {@link runNodeChecks}. */
+export interface NodeCheckOptions {
+  phase: Phase;
+  /** containerd's socket for the image check; undefined: the default socket on `/`, none under --root. */
+  containerdAddress?: string;
+  /** Default socket on the running system. */
+  defaultContainerdAddress: string;
+}
+
+/** Runs every check of a phase; never throws for a failed check (only for I/O errors). */
+export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const manifest = await artifactChecks(host, out);
+  await pathChecks(host, opts.phase, manifest, out);
+  await sysctlChecks(host, out);
+  await moduleChecks(host, out);
+  await unitChecks(host, opts.phase, out);
+  await imageChecks(host, opts, manifest, out);
+  return out;
+}
+
+/** What release.json says beyond the artifact list. */
+interface ManifestInfo {
+  artifacts: { path: string; artifact: string }[];
+  containerdSource?: string;
+  /** Image names the bake cached; undefined when it cached none. */
+  cachedImages?: string[];
+}
+
+async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestInfo | undefined> {
+  const text = await host.readText(RELEASE_JSON_PATH);
+  if (text === undefined) {
+    out.push({
+      group: "artifacts",
+      name: RELEASE_JSON_PATH,
+      status: "fail",
+      detail: "missing: `eksnode ami` writes it (step 33)",
+    });
+    return undefined;
+  }
+  let files;
+  try {
+    files = parseManifestFiles(text, RELEASE_JSON_PATH);
+  } catch (err) {
+    out.push({ group: "artifacts", name: RELEASE_JSON_PATH, status: "fail", detail: (err as Error).message });
+    return undefined;
+  }
+  const release = await host.readText(RELEASE_PATH);
+  const recorded = release === undefined
+    ? undefined
+    : /^RELEASE_MANIFEST_SHA256='([0-9a-f]{64})'$/m.exec(release)?.[1];
+  const actual = createHash("sha256").update(text).digest("hex");
+  out.push(
+    recorded === undefined
+      ? {
+        group: "artifacts",
+        name: RELEASE_JSON_PATH,
+        status: "fail",
+        detail: `${RELEASE_PATH} ${
+          release === undefined ? "is missing" : "records no RELEASE_MANIFEST_SHA256"
+        }`,
+      }
+      : recorded === actual
+      ? {
+        group: "artifacts",
+        name: RELEASE_JSON_PATH,
+        status: "ok",
+        detail: `sha256 ${actual.slice(0, 16)}… as ${RELEASE_PATH} records`,
+      }
+      : {
+        group: "artifacts",
+        name: RELEASE_JSON_PATH,
+        status: "fail",
+        detail: `changed: ${RELEASE_PATH} records sha256 ${recorded}, found ${actual}`,
+      },
+  );
+  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
+  for (const file of files) {
+    const p = problems.get(file.path);
+    out.push(
+      !p
+        ? {
+          group: "artifacts",
+          name: file.path,
+          status: "ok",
+          detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
+        }
+        : p.problem === "missing"
+        ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
+        : {
+          group: "artifacts",
+          name: file.path,
+          status: "fail",
+          detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
+        },
+    );
+  }
+  const data = JSON.parse(text) as { containerdSource?: unknown; cachedImages?: unknown };
+  return {
+    artifacts: files,
+    containerdSource: typeof data.containerdSource === "string" ? data.containerdSource : undefined,
+    cachedImages: Array.isArray(data.cachedImages)
+      ? data.cachedImages.filter((i) => typeof i === "string")
+      : undefined,
+  };
+}
+
+/** The expected paths of a phase, given what release.json says. */
+export async function expectedPaths(
+  host: Host,
+  phase: Phase,
+  manifest: ManifestInfo | undefined,
+): Promise<ExpectedPath[]> {
+  const paths = [...AMI_PATHS];
+  if (manifest?.containerdSource !== "package") paths.push(...AMI_TARBALL_PATHS);
+  for (const a of manifest?.artifacts ?? []) {
+    if (EXECUTABLE_ARTIFACTS.has(a.artifact)) paths.push(f(a.path, 0o755));
+  }
+  if (phase === "init") {
+    paths.push(...INIT_PATHS);
+    // A local Outposts cluster gets a bootstrap kubeconfig instead (step 5).
+    paths.push(f((await host.exists(BOOTSTRAP_KUBECONFIG)) ? BOOTSTRAP_KUBECONFIG : KUBECONFIG, 0o600));
+    // Written only for some inputs (--mount-bpf-fs, instance.environment): checked when present.
+    for (const p of INIT_OPTIONAL_PATHS) if (await host.exists(p)) paths.push(f(p));
+  }
+  return paths;
+}
+
+async function pathChecks(host: Host, phase: Phase, manifest: ManifestInfo | undefined, out: CheckResult[]) {
+  for (const p of await expectedPaths(host, phase, manifest)) {
+    const st = await host.stat(p.path);
+    const want = p.mode === undefined ? "" : ` ${modeString(p.mode)}`;
+    let problem: string | undefined;
+    if (!st) problem = `missing (want ${p.kind}${want})`;
+    else if (p.kind === "dir" ? !st.isDirectory : !st.isFile) {
+      problem = `is not a ${p.kind === "dir" ? "directory" : "regular file"}`;
+    } else if (p.mode !== undefined && st.mode !== p.mode) {
+      problem = `mode ${modeString(st.mode)}, want ${modeString(p.mode)}`;
+    }
+    out.push({
+      group: "files",
+      name: p.path,
+      status: problem ? "fail" : "ok",
+      detail: problem ?? `${p.kind} ${modeString(st!.mode)}`,
+    });
+  }
+}
+
+/**
+ * The final value of every key set by sysctl files applied in order (later files win), each with the file
+ * that set it. Lines are `key = value` or `key=value`; `#` and `;` start comments; a leading `-` (ignore
+ * errors) is dropped.
+ * @example expectedSysctls([{ path: "a.conf", text: "vm.x = 1\n" }]).get("vm.x") // { value: "1", file: "a.conf" }
+ */
+export function expectedSysctls(
+  files: readonly { path: string; text: string }[],
+): Map<string, { value: string; file: string }> {
+  const out = new Map<string, { value: string; file: string }>();
+  for (const { path, text } of files) {
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+      const eq = line.indexOf("=");
+      if (eq < 0) continue;
+      const key = line.slice(0, eq).trim().replace(/^-/, "").replaceAll("/", ".");
+      out.set(key, { value: line.slice(eq + 1).trim(), file: path });
+    }
+  }
+  return out;
+}
+
+/** Whitespace-insensitive comparison of sysctl values ("32768 60999" equals "32768\t60999"). */
+export function sysctlValuesEqual(a: string, b: string): boolean {
+  return a.trim().split(/\s+/).join(" ") === b.trim().split(/\s+/).join(" ");
+}
+
+async function sysctlChecks(host: Host, out: CheckResult[]) {
+  const files: { path: string; text: string }[] = [];
+  for (const path of SYSCTL_FILES) {
+    const text = await host.readText(path);
+    out.push({
+      group: "sysctl",
+      name: path,
+      status: text === undefined ? "fail" : "ok",
+      detail: text === undefined ? "missing" : `${expectedSysctls([{ path, text }]).size} keys`,
+    });
+    if (text !== undefined) files.push({ path, text });
+  }
+  const expected = expectedSysctls(files);
+  if (!host.isSystemRoot) {
+    out.push({
+      group: "sysctl",
+      name: "live values",
+      status: "skip",
+      detail: `--root is not the running system (${expected.size} keys are applied at the image's boot)`,
+    });
+    return;
+  }
+  out.push(
+    ...(await compareLiveSysctls(expected, (key) => host.readText(`/proc/sys/${key.replaceAll(".", "/")}`))),
+  );
+}
+
+/**
+ * Compares expected sysctl values with live ones read by `read(key)` (undefined: the key does not exist,
+ * e.g. net.bridge.* before br_netfilter is loaded).
+ */
+export async function compareLiveSysctls(
+  expected: Map<string, { value: string; file: string }>,
+  read: (key: string) => Promise<string | undefined>,
+): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  for (const [key, want] of expected) {
+    const live = await read(key).catch(() => undefined);
+    out.push(
+      live === undefined
+        ? {
+          group: "sysctl",
+          name: key,
+          status: "fail",
+          detail: `not in /proc/sys (want ${want.value} from ${want.file})`,
+        }
+        : sysctlValuesEqual(live, want.value)
+        ? { group: "sysctl", name: key, status: "ok", detail: `${want.value} (${want.file})` }
+        : {
+          group: "sysctl",
+          name: key,
+          status: "fail",
+          detail: `live ${live.trim()}, ${want.file} sets ${want.value} (run sysctl --system, or reboot)`,
+        },
+    );
+  }
+  return out;
+}
+
+/** Module names loaded per /proc/modules text (first column). */
+export function procModules(text: string): Set<string> {
+  return new Set(text.split("\n").map((l) => l.split(" ")[0]).filter(Boolean));
+}
+
+async function moduleChecks(host: Host, out: CheckResult[]) {
+  const text = await host.readText(MODULES_LOAD_FILE);
+  const listed = text === undefined ? [] : moduleNames(text);
+  const proc = host.isSystemRoot
+    ? procModules((await host.readText("/proc/modules").catch(() => undefined)) ?? "")
+    : undefined;
+  for (const m of ["overlay", "br_netfilter"]) {
+    if (!listed.includes(m)) {
+      out.push({ group: "modules", name: m, status: "fail", detail: `not listed in ${MODULES_LOAD_FILE}` });
+      continue;
+    }
+    if (!proc) {
+      out.push({
+        group: "modules",
+        name: m,
+        status: "skip",
+        detail: `listed in ${MODULES_LOAD_FILE}; loaded state not checked: --root is not the running system`,
+      });
+      continue;
+    }
+    const loaded = proc.has(m) || (await host.exists(`/sys/module/${m}`));
+    out.push({
+      group: "modules",
+      name: m,
+      status: loaded ? "ok" : "fail",
+      detail: loaded
+        ? `loaded (${proc.has(m) ? "/proc/modules" : "/sys/module: built in"})`
+        : `not loaded (modprobe ${m}, or reboot)`,
+    });
+  }
+}
+
+/** The units a phase enables (init: the bpffs unit too, when its file was written). */
+export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
+  if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
+  const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
+  if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(posix.basename(BPF_MOUNT_UNIT));
+  return units;
+}
+
+/** The `WantedBy=` targets of a unit file's [Install] section. */
+export function wantedBy(unitText: string): string[] {
+  let inInstall = false;
+  const out: string[] = [];
+  for (const raw of unitText.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("[")) inInstall = line === "[Install]";
+    else if (inInstall && /^WantedBy\s*=/.test(line)) {
+      out.push(...line.replace(/^WantedBy\s*=/, "").trim().split(/\s+/));
+    }
+  }
+  return out.filter(Boolean);
+}
+
+async function unitChecks(host: Host, phase: Phase, out: CheckResult[]) {
+  for (const unit of await phaseUnits(host, phase)) {
+    let file: string | undefined;
+    for (const dir of UNIT_DIRS) {
+      if (await host.exists(`${dir}/${unit}`)) {
+        file = `${dir}/${unit}`;
+        break;
+      }
+    }
+    if (!file) {
+      out.push({
+        group: "units",
+        name: unit,
+        status: "fail",
+        detail: `no unit file in ${UNIT_DIRS.join(", ")}`,
+      });
+      continue;
+    }
+    const targets = wantedBy((await host.readText(file)) ?? "");
+    const links = targets.map((t) => `/etc/systemd/system/${t}.wants/${unit}`);
+    // The same test `eksnode ami` and `init` use to see that `systemctl enable` was done.
+    out.push(
+      await enabledByLinks(host, unit)
+        ? { group: "units", name: unit, status: "ok", detail: `enabled (${links.join(", ")})` }
+        : {
+          group: "units",
+          name: unit,
+          status: "fail",
+          detail: targets.length
+            ? `not enabled: no ${links.join(" or ")}`
+            : `not enabled: ${file} has no WantedBy=`,
+        },
+    );
+  }
+}
+
+/** The sandbox image a containerd config pins (config version 3 `pinned_images.sandbox`, or version 2 `sandbox_image`). */
+export function configSandboxImage(toml: string): string | undefined {
+  try {
+    // deno-lint-ignore no-explicit-any -- parsed TOML, walked by known keys
+    const cfg = parseToml(toml) as any;
+    const v3 = cfg?.plugins?.["io.containerd.cri.v1.images"]?.pinned_images?.sandbox;
+    const v2 = cfg?.plugins?.["io.containerd.grpc.v1.cri"]?.sandbox_image;
+    return typeof v3 === "string" ? v3 : typeof v2 === "string" ? v2 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function imageChecks(
+  host: Host,
+  opts: NodeCheckOptions,
+  manifest: ManifestInfo | undefined,
+  out: CheckResult[],
+) {
+  const wanted: string[] = [];
+  const sandbox = configSandboxImage((await host.readText(CONTAINERD_CONFIG)) ?? "");
+  // A baked image holds the sandbox image only when the bake cached images; a joined node always does
+  // (sandbox-image.service pulls it before kubelet starts).
+  const baked = manifest?.cachedImages;
+  if (opts.phase === "init" || baked !== undefined) {
+    if (sandbox) wanted.push(sandbox);
+    else {out.push({
+        group: "images",
+        name: "sandbox image",
+        status: "fail",
+        detail: `${CONTAINERD_CONFIG} names none`,
+      });}
+  }
+  for (const name of baked ?? []) if (!wanted.includes(name)) wanted.push(name);
+  if (wanted.length === 0) {
+    out.push({
+      group: "images",
+      name: "cached images",
+      status: "skip",
+      detail: "the bake cached no images (image caching was off or had no containerd)",
+    });
+    return;
+  }
+  const address = opts.containerdAddress ?? (host.isSystemRoot ? opts.defaultContainerdAddress : undefined);
+  const skipAll = (why: string) => {
+    for (const name of wanted) out.push({ group: "images", name, status: "skip", detail: why });
+  };
+  if (!address) return skipAll("--root is not the running system: pass --containerd-address to check images");
+  const ctr = await host.which("ctr");
+  if (!ctr) return skipAll("ctr not found on PATH");
+  // The socket is a path on the machine running verify (like --containerd-address), not under --root.
+  if (!(await Deno.stat(address).then(() => true, () => false))) {
+    for (const name of wanted) {
+      out.push({
+        group: "images",
+        name,
+        status: "fail",
+        detail: `containerd does not answer: no socket ${address}`,
+      });
+    }
+    return;
+  }
+  const r = await host.exec(ctrArgv({ ctr, address, namespace: K8S_NAMESPACE }, "images", "ls", "-q"), {
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+  if (r.code !== 0) {
+    const why = `containerd does not answer at ${address}: ${
+      r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`
+    }`;
+    for (const name of wanted) out.push({ group: "images", name, status: "fail", detail: why });
+    return;
+  }
+  const present = new Set(r.stdout.split("\n").map((l) => l.trim()).filter(Boolean));
+  for (const name of wanted) {
+    out.push({
+      group: "images",
+      name,
+      status: present.has(name) ? "ok" : "fail",
+      detail: present.has(name)
+        ? `in containerd ${K8S_NAMESPACE} (${address})`
+        : `not in containerd's ${K8S_NAMESPACE} namespace at ${address}`,
+    });
+  }
+}
