@@ -1,6 +1,14 @@
 /** The eksnode command line: commands, help, version, and mapping errors to one line and an exit code. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { asDiskError, ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
+import {
+  exitCodeForSignal,
+  forceCleanup,
+  handleStopSignals,
+  InterruptedError,
+  interruption,
+  interruptSignal,
+} from "../lib/interrupt.ts";
 import { versionText } from "../lib/version.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
@@ -21,7 +29,7 @@ Exit codes:
   5 checksum (mismatch, truncated download)        6 command (a subprocess failed)
   7 containment (path or archive entry outside --root)
   8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   10 disk (full, quota, read-only)
-  130 interrupted
+  130 stopped by SIGINT, 143 stopped by SIGTERM (temp files removed; a rerun resumes)
 
 Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
 the AWS credential chain, NO_COLOR.`;
@@ -54,8 +62,41 @@ export function buildProgram() {
   return program;
 }
 
-/** Runs the CLI and returns the exit code (never throws). */
+/** How long a stopped run gets to unwind (abort its writes, remove its temp files) before it is cut short. */
+const UNWIND_MS = 5_000;
+
+/**
+ * Runs the CLI and returns the exit code (never throws). SIGINT and SIGTERM stop the command: what is in
+ * flight is aborted, temp files are removed, subprocesses are stopped, and the code is 130 or 143.
+ */
 export async function runCli(argv: string[]): Promise<number> {
+  const removeListeners = handleStopSignals({
+    onSignal: (signal) => console.error(`eksnode: ${signal} received, stopping (temp files are removed)`),
+  });
+  try {
+    const work = runCommand(argv);
+    const stopped = new Promise<void>((resolve) => {
+      const signal = interruptSignal();
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    const code = await Promise.race([work, stopped.then(() => undefined)]);
+    const signal = interruption();
+    if (!signal) return code ?? ExitCode.internal;
+    // Stopped: give the command a moment to unwind through its own cleanup, then clean up the rest.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([work, new Promise((resolve) => timer = setTimeout(resolve, UNWIND_MS))]);
+    clearTimeout(timer);
+    await forceCleanup();
+    console.error(formatError(new InterruptedError(signal), argv.includes("--debug")));
+    return exitCodeForSignal(signal);
+  } finally {
+    removeListeners();
+  }
+}
+
+/** Parses and runs one command line; returns its exit code, printing errors as one line and a hint. */
+async function runCommand(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   const program = buildProgram();
   try {
@@ -79,6 +120,8 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       return ExitCode.usage; // commander already printed its one-line message
     }
+    // A stopped run is reported once, by runCli.
+    if (interruption()) return exitCodeOf(err);
     // A disk-full error raised outside the host's writes (which name their file) still gets its class.
     const e = asDiskError(err, "to disk");
     console.error(formatError(e, debug));

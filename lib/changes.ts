@@ -325,15 +325,16 @@ export interface ValidationResult {
 }
 
 /**
- * Checks candidate content before it is installed. `candidate` is the real path of a temp file
- * holding the new content, beside the target inside the root.
+ * Checks candidate content before it is installed. `candidate` is the real path of a file holding the
+ * new content, alone in a scratch directory beside the target inside the root; the validator may write
+ * its own files beside it (`dirname(candidate)`): the directory is removed afterwards.
  */
 export type Validator = (candidate: string, host: Host) => Promise<ValidationResult>;
 
 /**
  * A {@link file} whose content is validated by a tool (`sshd -t`, `logrotate -d`, ...) before it
- * replaces the target: the content goes to a temp file first, the validator runs on it, and only a
- * passing candidate is renamed into place. A failing one leaves the target untouched and throws.
+ * replaces the target: the content goes to a scratch copy first, the validator runs on it, and only a
+ * passing candidate is installed. A failing one leaves the target untouched and throws.
  */
 export function checkedFile(
   path: string,
@@ -348,15 +349,11 @@ export function checkedFile(
     describe: () => `${inner.describe()}, checked with ${validatorName}`,
     async apply(ctx) {
       const { host, log } = ctx;
-      const dir = posix.dirname(path);
-      const candidate = `${dir}/.${posix.basename(path)}.eksnode-check`;
-      await host.writeFile(candidate, content, { mode: attrs.mode ?? 0o644, owner: attrs.owner ?? ROOT });
-      let result: ValidationResult;
-      try {
-        result = await validate(host.real(candidate), host);
-      } finally {
-        await host.remove(candidate);
-      }
+      const result = await host.withScratchBeside(path, async (scratch) => {
+        const candidate = posix.join(scratch, posix.basename(path));
+        await Deno.writeTextFile(candidate, content, { mode: attrs.mode ?? 0o644 });
+        return await validate(candidate, host);
+      });
       if (!result.ok) {
         throw new ConfigError(
           `${path}: ${validatorName} rejected the new content: ${result.detail ?? "no detail"}`,

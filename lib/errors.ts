@@ -17,7 +17,10 @@ export const ExitCode = {
   metadata: 8,
   awsApi: 9,
   disk: 10,
+  /** SIGINT (128 + 2). */
   interrupted: 130,
+  /** SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

@@ -6,6 +6,15 @@
  */
 import { basename, dirname, join, posix } from "node:path";
 import { asDiskError, CommandError, ContainmentError } from "./errors.ts";
+import {
+  interruptSignal,
+  isLiveTemp,
+  throwIfInterrupted,
+  trackChild,
+  trackTemp,
+  untrackChild,
+  untrackTemp,
+} from "./interrupt.ts";
 import type { Owner } from "./step.ts";
 
 /** What `stat` reports about a path inside the root. */
@@ -50,6 +59,14 @@ export interface WriteOptions {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
+/** Infix of every temp name the host makes beside a target: `.NAME.eksnode-XXXXXXXX.tmp`. */
+const TEMP_INFIX = ".eksnode-";
+
+/** A fresh temp name beside `real` (same directory, so the final rename is atomic). */
+function tempBeside(real: string): string {
+  return join(dirname(real), `.${basename(real)}${TEMP_INFIX}${crypto.randomUUID().slice(0, 8)}.tmp`);
+}
+
 /** Normalizes an in-root path, refusing relative paths and `..` that climbs above the root. */
 export function normalizeInRoot(path: string): string {
   if (!path.startsWith("/")) {
@@ -83,12 +100,42 @@ export class Host {
   readonly isSystemRoot: boolean;
   /** True when running as uid 0 (ownership can be set). */
   readonly privileged: boolean;
+  /** Crash points passed so far, in all and by label (see {@link Host.crashPoint}). */
+  private crashPoints = 0;
+  private readonly crashLabels = new Map<string, number>();
+  private readonly crashAt: { n: number; label?: string } | undefined;
+  private readonly crashLog: string | undefined;
 
   private constructor(root: string, env: Record<string, string | undefined>) {
     this.root = root;
     this.env = env;
     this.isSystemRoot = root === "/";
     this.privileged = Deno.uid() === 0;
+    const at = /^(\d+)(?:@(.+))?$/s.exec(env.EKSNODE_TEST_CRASH_AT ?? "");
+    this.crashAt = at ? { n: Number(at[1]), label: at[2] } : undefined;
+    this.crashLog = env.EKSNODE_TEST_CRASH_LOG || undefined;
+  }
+
+  /**
+   * Test hook for the crash-consistency test (tests/crash_test.ts, README "Crash safety"): every place
+   * where the host is about to change, or has just changed, the disk or the system is a labelled point.
+   * `EKSNODE_TEST_CRASH_AT=N` kills this process with a real SIGKILL at the Nth point, as a power cut
+   * would; `N@LABEL` at the Nth point labelled LABEL (e.g. `2@write-renamed /usr/bin/kubelet`).
+   * `EKSNODE_TEST_CRASH_LOG=FILE` appends `N label` for every point passed. Unset, they do nothing.
+   */
+  private crashPoint(label: string): void {
+    if (!this.crashAt && !this.crashLog) return;
+    this.crashPoints++;
+    const seen = (this.crashLabels.get(label) ?? 0) + 1;
+    this.crashLabels.set(label, seen);
+    if (this.crashLog) {
+      Deno.writeTextFileSync(this.crashLog, `${this.crashPoints} ${label}\n`, { append: true });
+    }
+    const at = this.crashAt;
+    if (at && (at.label === undefined ? at.n === this.crashPoints : at.label === label && at.n === seen)) {
+      Deno.kill(Deno.pid, "SIGKILL");
+      // SIGKILL cannot be caught; the process ends before this line runs.
+    }
   }
 
   /** Opens a root directory, creating it when missing. */
@@ -210,21 +257,44 @@ export class Host {
     }
   }
 
-  /** Creates a directory (and missing parents, 0755) with mode and owner. */
+  /**
+   * Creates a directory (and missing parents, 0755) with mode and owner. A new directory is made under
+   * a temp name beside the target, given its mode and owner, then renamed into place, so a crash never
+   * leaves a directory with the wrong mode behind.
+   */
   async mkdir(path: string, opts: WriteOptions = {}): Promise<void> {
+    throwIfInterrupted();
     const real = await this.guard(path, false);
     const parent = normalizeInRoot(path) === "/" ? undefined : dirname(normalizeInRoot(path));
     if (parent && parent !== "/" && !(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
-    try {
-      await Deno.mkdir(real);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw asDiskError(err, this.described(path));
-      const s = await Deno.lstat(real);
-      if (!s.isDirectory) {
+    const existing = await Deno.lstat(real).catch(() => undefined);
+    if (existing) {
+      if (!existing.isDirectory) {
         throw new ContainmentError(`${normalizeInRoot(path)} exists and is not a directory`);
       }
+      await this.setAttributes(real, opts);
+      this.crashPoint(`mkdir-attrs ${normalizeInRoot(path)}`);
+      return;
     }
-    await this.setAttributes(real, opts);
+    await removeStaleTemps(real);
+    const tmp = tempBeside(real);
+    trackTemp(tmp);
+    try {
+      await Deno.mkdir(tmp, { mode: 0o700 });
+      this.crashPoint(`mkdir-temp ${normalizeInRoot(path)}`);
+      await this.setAttributes(tmp, { ...opts, mode: opts.mode ?? 0o755 });
+      await Deno.rename(tmp, real);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      // Made meanwhile by someone else: the rename found a directory there; keep it, set its attributes.
+      const now = await Deno.lstat(real).catch(() => undefined);
+      if (!now?.isDirectory) throw asDiskError(err, this.described(path));
+      await this.setAttributes(real, opts);
+    } finally {
+      untrackTemp(tmp);
+    }
+    this.crashPoint(`mkdir-renamed ${normalizeInRoot(path)}`);
+    await syncDir(dirname(real));
   }
 
   /**
@@ -248,27 +318,37 @@ export class Host {
     fill: (file: Deno.FsFile) => Promise<void>,
     opts: WriteOptions = {},
   ): Promise<void> {
+    throwIfInterrupted();
     const inRoot = normalizeInRoot(path);
     const parent = dirname(inRoot);
     if (!(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
     const real = await this.guard(inRoot, false);
     await removeStaleTemps(real);
-    const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
+    const tmp = tempBeside(real);
     const mode = opts.mode ?? 0o644;
+    trackTemp(tmp);
     try {
       const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      this.crashPoint(`write-temp ${inRoot}`);
       try {
-        await fill(file);
+        // A stop signal abandons the fill (a download may wait on the network for long).
+        await abortable(fill(file));
+        this.crashPoint(`write-filled ${inRoot}`);
         await file.sync();
       } finally {
         file.close();
       }
       await this.setAttributes(tmp, { ...opts, mode });
+      this.crashPoint(`write-attrs ${inRoot}`);
+      throwIfInterrupted();
       await Deno.rename(tmp, real);
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});
       throw asDiskError(err, this.described(inRoot));
+    } finally {
+      untrackTemp(tmp);
     }
+    this.crashPoint(`write-renamed ${inRoot}`);
     await syncDir(dirname(real));
   }
 
@@ -307,14 +387,43 @@ export class Host {
 
   /** Creates or replaces a symlink atomically. */
   async symlink(path: string, target: string): Promise<void> {
+    throwIfInterrupted();
     const real = await this.guard(path, false);
-    const tmp = join(dirname(real), `.${basename(real)}.eksnode-${crypto.randomUUID().slice(0, 8)}.tmp`);
+    await removeStaleTemps(real);
+    const tmp = tempBeside(real);
+    trackTemp(tmp);
     try {
       await Deno.symlink(target, tmp);
+      this.crashPoint(`symlink-temp ${normalizeInRoot(path)}`);
       await Deno.rename(tmp, real);
     } catch (err) {
       await Deno.remove(tmp).catch(() => {});
       throw asDiskError(err, this.described(path));
+    } finally {
+      untrackTemp(tmp);
+    }
+    this.crashPoint(`symlink-renamed ${normalizeInRoot(path)}`);
+  }
+
+  /**
+   * Runs `fn` with a scratch directory (real path) beside the in-root `path`, named like the host's
+   * temp files (`.NAME.eksnode-XXXXXXXX.tmp`), and removes it afterwards. Validators put candidates
+   * there: a run killed meanwhile leaves it where the next write of `path` sweeps it away.
+   */
+  async withScratchBeside<T>(path: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    throwIfInterrupted();
+    const inRoot = normalizeInRoot(path);
+    if (!(await this.exists(dirname(inRoot)))) await this.mkdir(dirname(inRoot), { mode: 0o755 });
+    const real = await this.guard(inRoot, false);
+    const tmp = tempBeside(real);
+    trackTemp(tmp);
+    try {
+      await Deno.mkdir(tmp, { mode: 0o700 });
+      this.crashPoint(`scratch ${inRoot}`);
+      return await fn(tmp);
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      untrackTemp(tmp);
     }
   }
 
@@ -330,13 +439,16 @@ export class Host {
 
   /** Removes a file, symlink or (with recursive) a directory; missing is fine. */
   async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    throwIfInterrupted();
     const real = await this.guard(path, false);
     if (real === this.root) throw new ContainmentError("refusing to remove the root itself");
     try {
       await Deno.remove(real, { recursive: opts.recursive ?? false });
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
+      return;
     }
+    this.crashPoint(`removed ${normalizeInRoot(path)}`);
   }
 
   /** Sets mode and owner on a real path (owner only when privileged). */
@@ -347,7 +459,9 @@ export class Host {
 
   /** Sets mode and owner on an in-root path. */
   async chmodChown(path: string, opts: WriteOptions): Promise<void> {
+    throwIfInterrupted();
     await this.setAttributes(await this.guard(path, false), opts);
+    this.crashPoint(`chmod ${normalizeInRoot(path)}`);
   }
 
   /** True when mode (and owner, where it can be set) match. */
@@ -394,6 +508,8 @@ export class Host {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const shown = redact(argv.join(" "), opts.redact);
+    throwIfInterrupted();
+    this.crashPoint(`exec ${argv[0]}`);
     // A bare command name is looked up on the host's PATH (the injectable environment), like a shell would.
     const program = argv[0].includes("/") ? argv[0] : (await this.which(argv[0])) ?? argv[0];
     let child: Deno.ChildProcess;
@@ -416,6 +532,7 @@ export class Host {
       }
       throw new CommandError(`cannot start ${shown}: ${(err as Error).message}`, undefined, err);
     }
+    trackChild(child);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -432,6 +549,10 @@ export class Host {
         await w.close().catch(() => {});
       }
       const out = await child.output();
+      untrackChild(child);
+      this.crashPoint(`exec-done ${argv[0]}`);
+      // Stopped by SIGINT/SIGTERM (the signal went to the child too): say so, not "exited with 143".
+      throwIfInterrupted();
       const result = {
         code: out.code,
         stdout: textDecoder.decode(out.stdout),
@@ -450,8 +571,29 @@ export class Host {
       return result;
     } finally {
       clearTimeout(timer);
+      untrackChild(child);
     }
   }
+}
+
+/**
+ * Settles with `work`, or rejects with the stop signal's {@link InterruptedError} as soon as one
+ * arrives (the abandoned work's own failure is then ignored).
+ */
+function abortable<T>(work: Promise<T>): Promise<T> {
+  const signal = interruptSignal();
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The last `n` non-empty lines of a text, joined with " | ". */
@@ -466,16 +608,19 @@ function redact(text: string, secrets: string[] = []): string {
 }
 
 /**
- * Removes temp files left beside `real` by a run that was killed mid-write (`.NAME.eksnode-XXXX.tmp`),
- * so a resumed run ends in the same tree as a clean one.
+ * Removes what a run killed midway left beside `real` (`.NAME.eksnode-XXXXXXXX.tmp`: a file, a symlink
+ * or a scratch directory), so a resumed run ends in the same tree as a clean one. Temp paths this
+ * process is still using are kept.
  */
 async function removeStaleTemps(real: string): Promise<void> {
-  const prefix = `.${basename(real)}.eksnode-`;
+  const prefix = `.${basename(real)}${TEMP_INFIX}`;
+  const dir = dirname(real);
   try {
-    for await (const e of Deno.readDir(dirname(real))) {
-      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
-        await Deno.remove(join(dirname(real), e.name)).catch(() => {});
-      }
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.startsWith(prefix) || !/^[0-9a-f]{8}\.tmp$/.test(e.name.slice(prefix.length))) continue;
+      const stale = join(dir, e.name);
+      if (isLiveTemp(stale)) continue;
+      await Deno.remove(stale, { recursive: e.isDirectory }).catch(() => {});
     }
   } catch {
     // The directory is new or unreadable: nothing stale to remove.

@@ -6,6 +6,7 @@
 import type { DownloadTuning } from "./download.ts";
 import { EksnodeError, UsageError } from "./errors.ts";
 import { loadHashCache, saveHashCache } from "./hash_cache.ts";
+import { throwIfInterrupted } from "./interrupt.ts";
 import { Journal } from "./journal.ts";
 import { palette } from "./log.ts";
 import type { ApplyContext, Change, RunState, Step, StepContext } from "./step.ts";
@@ -162,18 +163,27 @@ export async function runSteps<C extends StepContext>(
       }: ${steps.length} steps, root ${host.root}`,
     ),
   );
-  const prefetching = opts.dryRun ? [] : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 6);
+  const prefetching = opts.dryRun ? undefined : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 6);
+  let succeeded = false;
   try {
     await runEach();
+    succeeded = true;
   } finally {
     // No download may outlive the run; whatever was fetched for a change that did not apply is removed.
-    await Promise.allSettled(prefetching.map((p) => p.promise));
-    for (const p of prefetching) {
-      if (!run.changed.has(p.change.key)) await p.change.discardPrefetch?.(applyCtx).catch(() => {});
+    // After a success every cache entry goes, also one a killed run left behind for a change that is
+    // now satisfied (so a resumed run ends in the same tree as a clean one).
+    if (prefetching) {
+      await Promise.allSettled(prefetching.started.map((p) => p.promise));
+      for (const change of prefetching.cachers) {
+        if (succeeded || !run.changed.has(change.key)) {
+          await change.discardPrefetch!(applyCtx).catch(() => {});
+        }
+      }
     }
   }
   async function runEach() {
     for (const step of steps) {
+      throwIfInterrupted();
       const t0 = performance.now();
       const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
       log.event(
@@ -225,11 +235,13 @@ export async function runSteps<C extends StepContext>(
               );
               return;
             }
+            throwIfInterrupted();
             const tc = performance.now();
+            await journal!.changeApplying(change.key);
             await change.apply(applyCtx);
             run.changed.add(change.key);
             done[index] = text;
-            await journal!.changeApplied(change.key);
+            journal!.changeApplied(change.key);
             const secs = (performance.now() - tc) / 1000;
             log.event(
               "change.applied",
@@ -326,11 +338,13 @@ async function startPrefetches<C extends StepContext>(
   ctx: C,
   applyCtx: ApplyContext,
   jobs: number,
-): Promise<{ change: Change; promise: Promise<void> }[]> {
+): Promise<{ started: { change: Change; promise: Promise<void> }[]; cachers: Change[] }> {
   const wanted: Change[] = [];
+  const cachers: Change[] = [];
   for (const step of steps) {
     try {
       for (const c of await step.plan(ctx)) {
+        if (c.discardPrefetch) cachers.push(c);
         if (c.prefetch && !(await c.satisfied(applyCtx))) wanted.push(c);
       }
     } catch {
@@ -338,12 +352,13 @@ async function startPrefetches<C extends StepContext>(
     }
   }
   const limit = limiter(jobs);
-  return wanted.map((change) => {
+  const started = wanted.map((change) => {
     const promise = limit(() => change.prefetch!(applyCtx));
     promise.catch(() => {}); // apply retries and reports; a failure here is not yet the run's error
     applyCtx.run.prefetched!.set(change.key, promise);
     return { change, promise };
   });
+  return { started, cachers };
 }
 
 function round(n: number): number {

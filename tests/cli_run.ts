@@ -8,6 +8,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process, if one did (e.g. SIGKILL from the crash hook). */
+  signal?: Deno.Signal | null;
 }
 
 /** Variables kept when a run is isolated from this process's environment (tools and Deno's cache). */
@@ -37,7 +39,12 @@ export async function eksnode(
     stderr: "piped",
   }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    signal: out.signal,
+  };
 }
 
 /** Starts `eksnode ARGS` and returns the child (for killing it midway). */

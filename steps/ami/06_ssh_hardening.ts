@@ -3,6 +3,7 @@
  * (assets/templates/sshd-crypto.conf names the sources of the lists). The drop-in is checked with
  * `sshd -t` before it is installed when sshd exists on the machine running the bake.
  */
+import { dirname, join } from "node:path";
 import sshdCrypto from "../../assets/templates/sshd-crypto.conf" with { type: "text" };
 import { checkedFile, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
@@ -28,9 +29,9 @@ export async function validateSshdDropin(
   candidate: string,
   host: Host,
 ): Promise<ValidationResult> {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-sshd-" });
+  // The candidate sits alone in a scratch directory (lib/changes.ts Validator): the main file goes beside it.
+  const main = join(dirname(candidate), "sshd_config.eksnode-check");
   try {
-    const main = `${dir}/sshd_config`;
     await Deno.writeTextFile(main, `Include ${candidate}\n`);
     const r = await host.exec([sshd, "-t", "-f", main], { allowFailure: true, timeoutMs: 30_000 });
     if (r.code === 0) return { ok: true };
@@ -43,7 +44,7 @@ export async function validateSshdDropin(
     }
     return { ok: false, detail: lines.join(" | ").replaceAll(candidate, "the drop-in") || `exit ${r.code}` };
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(main).catch(() => {});
   }
 }
 

@@ -2,6 +2,7 @@
  * Step 7: /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
  * checked with `logrotate -d` before it is installed when logrotate exists here.
  */
+import { dirname, join } from "node:path";
 import logrotateConf from "../../assets/templates/logrotate.conf" with { type: "text" };
 import { checkedFile, dir, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
@@ -20,7 +21,9 @@ export async function validateLogrotate(
   candidate: string,
   host: Host,
 ): Promise<ValidationResult> {
-  const tmp = await Deno.makeTempDir({ prefix: "eksnode-logrotate-" });
+  // The candidate sits alone in a scratch directory (lib/changes.ts Validator): work files go beside it.
+  const tmp = join(dirname(candidate), "logrotate.eksnode-check");
+  await Deno.mkdir(tmp);
   try {
     const text = (await Deno.readTextFile(candidate)).replace(
       /^include \/etc\/logrotate\.d$/m,
