@@ -172,12 +172,15 @@ export function extract(src: DownloadSource, into: string, opts: ExtractOptions 
         };
         // First pass: read the whole archive, so an unsafe entry anywhere refuses it before any file lands.
         for await (const _ of entries()) { /* readTar validates every entry */ }
+        if (!(await host.exists(into))) await host.mkdir(into, { mode: 0o755, owner });
         for await (const entry of entries()) {
           const parts = entry.name.split("/").slice(opts.strip ?? 0);
           if (parts.length === 0 || parts.join("") === "") continue;
           const rel = parts.join("/");
           if (opts.select && !opts.select(rel)) continue;
           const target = `${into}/${rel}`;
+          // Symlinks already on disk under `into` may not lead an entry elsewhere in the root either.
+          await host.assertWithin(target, into);
           if (entry.type === "dir") {
             await host.mkdir(target, { mode: 0o755, owner });
           } else if (entry.type === "symlink") {

@@ -202,6 +202,34 @@ export class Host {
     }
   }
 
+  /**
+   * Throws a {@link ContainmentError} unless `path`, resolved through the symlinks that exist on disk
+   * (its deepest existing ancestor; a final symlink component is not followed, as writes replace it),
+   * lies inside the in-root directory `base`: an archive extracted into `base` stays in it.
+   */
+  async assertWithin(path: string, base: string): Promise<void> {
+    await this.guard(path, false);
+    const baseReal = await Deno.realPath(this.real(base));
+    let probe = dirname(this.real(path));
+    for (;;) {
+      try {
+        const resolved = await Deno.realPath(probe);
+        if (resolved !== baseReal && !resolved.startsWith(baseReal + "/")) {
+          throw new ContainmentError(
+            `${normalizeInRoot(path)} leads outside ${normalizeInRoot(base)} (through ${
+              this.inRoot(probe) ?? probe
+            } -> ${this.inRoot(resolved) ?? resolved})`,
+            "remove the symlink, or extract into an empty directory",
+          );
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        probe = dirname(probe);
+      }
+    }
+  }
+
   /** File information, or undefined when the path does not exist (symlinks not followed). */
   async stat(path: string): Promise<FileInfo | undefined> {
     const real = await this.guard(path, false);
@@ -439,7 +467,7 @@ export class Host {
 
   /** Removes a file, symlink or (with recursive) a directory; missing is fine. */
   async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
-    throwIfInterrupted();
+    // No stop check: removing is what a stopped run still does while it cleans up.
     const real = await this.guard(path, false);
     if (real === this.root) throw new ContainmentError("refusing to remove the root itself");
     try {
@@ -460,7 +488,8 @@ export class Host {
   /** Sets mode and owner on an in-root path. */
   async chmodChown(path: string, opts: WriteOptions): Promise<void> {
     throwIfInterrupted();
-    await this.setAttributes(await this.guard(path, false), opts);
+    // chmod and chown follow a symlink: the path itself is resolved and must stay inside the root.
+    await this.setAttributes(await this.guard(path, true), opts);
     this.crashPoint(`chmod ${normalizeInRoot(path)}`);
   }
 

@@ -141,7 +141,7 @@ export async function runSteps<C extends StepContext>(
     journal = begun.journal;
     if (begun.interrupted) {
       resumedFrom = begun.interrupted.runId;
-      for (const k of begun.interrupted.changed) run.changed.add(k);
+      for (const k of begun.journal.data.changed) run.changed.add(k);
       log.event(
         "run.resume",
         { process: opts.process, interruptedRun: resumedFrom, stepsDone: begun.interrupted.stepsDone.length },

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { download, extract } from "../lib/changes.ts";
 import { CommandError, ContainmentError } from "../lib/errors.ts";
 import { normalizeInRoot } from "../lib/host.ts";
-import { tempHost } from "./helpers.ts";
+import { memoryLogger } from "../lib/log.ts";
+import type { StepContext } from "../lib/step.ts";
+import { makeTar } from "./fakes/tar_writer.ts";
+import { applyContext, fileServer, sha256, tempHost } from "./helpers.ts";
 
 Deno.test("normalizeInRoot refuses relative paths and .. above the root", () => {
   assert.equal(normalizeInRoot("/etc//eks/./x"), "/etc/eks/x");
@@ -89,4 +93,106 @@ Deno.test("exec: missing command, timeout and redaction", async () => {
     host.exec(["sh", "-c", "echo token-SECRET >&2; exit 1", "token-SECRET"], { redact: ["token-SECRET"] }),
     (e: Error) => !e.message.includes("SECRET") && e.message.includes("***"),
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// --root containment for every kind of write, through a symlink to "/" and to a directory outside.
+
+for (const to of ["/", "outside"] as const) {
+  Deno.test(`a symlink inside the root pointing to ${to === "/" ? "/" : "a directory outside"} redirects no write of any kind`, async () => {
+    const host = await tempHost();
+    const outside = await Deno.makeTempDir({ prefix: "eksnode-outside-" });
+    const target = to === "/" ? "/" : outside;
+    await host.mkdir("/etc");
+    await Deno.symlink(target, `${host.root}/etc/eks`);
+    // A file outside that a redirected write, chmod or remove would touch.
+    await Deno.writeTextFile(`${outside}/victim`, "untouched", { mode: 0o600 });
+    if (to === "outside") await Deno.writeTextFile(`${outside}/kubelet`, "untouched");
+    const tgz = await makeTar([{ name: "x", data: "1" }]);
+    const srv = fileServer({ "/kubelet": { body: "bin" }, "/a.tgz": { body: tgz } });
+    const ctx: StepContext = { host, log: memoryLogger(), dryRun: false };
+    const apply = applyContext(ctx);
+    const via = to === "/" ? outside.slice(1) : ""; // the in-root path that reaches `outside` through the link
+    const p = (name: string) => (via ? `/etc/eks/${via}/${name}` : `/etc/eks/${name}`);
+    const attempts: [string, () => Promise<unknown>][] = [
+      ["file", () => host.writeFile(p("victim"), "x")],
+      ["streamed file", () => host.writeFileWith(p("victim"), async () => {})],
+      ["directory", () => host.mkdir(p("newdir"))],
+      ["symlink", () => host.symlink(p("newlink"), "/etc/passwd")],
+      ["chmod", () => host.chmodChown(p("victim"), { mode: 0o777 })],
+      ["remove", () => host.remove(p("victim"))],
+      ["scratch directory", () => host.withScratchBeside(p("victim"), () => Promise.resolve())],
+      [
+        "download",
+        () => download({ url: `${srv.url}/kubelet`, sha256: sha256("bin") }, p("kubelet")).apply(apply),
+      ],
+      [
+        "extract",
+        () => extract({ url: `${srv.url}/a.tgz`, sha256: sha256(tgz) }, p("unpacked")).apply(apply),
+      ],
+      ["read", () => host.readText(p("victim"))],
+    ];
+    try {
+      for (const [kind, attempt] of attempts) {
+        await assert.rejects(attempt(), ContainmentError, `${kind} through /etc/eks -> ${target}`);
+      }
+      assert.equal(await Deno.readTextFile(`${outside}/victim`), "untouched");
+      assert.equal((await Deno.stat(`${outside}/victim`)).mode! & 0o777, 0o600);
+      assert.deepEqual(
+        [...Deno.readDirSync(outside)].map((e) => e.name).sort(),
+        to === "outside" ? ["kubelet", "victim"] : ["victim"],
+      );
+    } finally {
+      await srv.close();
+    }
+  });
+}
+
+Deno.test("the last component may be a symlink to outside: writes replace the link, chmod refuses, remove drops only the link", async () => {
+  const host = await tempHost();
+  const outside = await Deno.makeTempDir({ prefix: "eksnode-outside-" });
+  await Deno.writeTextFile(`${outside}/secret`, "s", { mode: 0o600 });
+  await host.mkdir("/etc");
+  await Deno.symlink(`${outside}/secret`, `${host.root}/etc/a`);
+  await Deno.symlink(`${outside}/secret`, `${host.root}/etc/b`);
+  await assert.rejects(host.chmodChown("/etc/a", { mode: 0o644 }), ContainmentError);
+  await host.remove("/etc/a");
+  assert.equal(await host.exists("/etc/a"), false);
+  await host.symlink("/etc/b", "/etc/hostname");
+  assert.equal(await host.readLink("/etc/b"), "/etc/hostname");
+  assert.equal(await Deno.readTextFile(`${outside}/secret`), "s");
+  assert.equal((await Deno.stat(`${outside}/secret`)).mode! & 0o777, 0o600);
+});
+
+Deno.test("temps a killed run left beside a target (file, symlink, scratch dir) are swept by its next write", async () => {
+  const host = await tempHost();
+  await host.mkdir("/etc/eks");
+  const dir = `${host.root}/etc/eks`;
+  await Deno.writeTextFile(`${dir}/.release.eksnode-0123abcd.tmp`, "half");
+  await Deno.symlink("/nowhere", `${dir}/.release.eksnode-89abcdef.tmp`);
+  await Deno.mkdir(`${dir}/.release.eksnode-deadbeef.tmp`);
+  await Deno.writeTextFile(`${dir}/.release.eksnode-deadbeef.tmp/release`, "candidate");
+  // Not ours: another file's temp, and a name that only looks alike.
+  await Deno.writeTextFile(`${dir}/.other.eksnode-0123abcd.tmp`, "x");
+  await Deno.writeTextFile(`${dir}/.release.eksnode-notours.tmp`, "x");
+  await host.writeFile("/etc/eks/release", "ok\n");
+  assert.deepEqual(await host.readDir("/etc/eks"), [
+    ".other.eksnode-0123abcd.tmp",
+    ".release.eksnode-notours.tmp",
+    "release",
+  ]);
+});
+
+Deno.test("a new directory appears with its final mode at once, whatever the umask", async () => {
+  const host = await tempHost();
+  const old = Deno.umask(0o077);
+  try {
+    await host.mkdir("/a/b/c", { mode: 0o750 });
+  } finally {
+    Deno.umask(old);
+  }
+  assert.equal((await host.stat("/a"))?.mode, 0o755);
+  assert.equal((await host.stat("/a/b"))?.mode, 0o755);
+  assert.equal((await host.stat("/a/b/c"))?.mode, 0o750);
+  assert.deepEqual(await host.readDir("/a/b"), ["c"], "no temp directory left");
 });

@@ -205,3 +205,55 @@ Deno.test("downloads of all steps are prefetched in parallel, at most --jobs at 
     await server.shutdown();
   }
 });
+
+Deno.test("write-ahead journal: a change that landed just before a kill still fires its trigger on resume", async () => {
+  for (const applying of [["/etc/demo/app.conf"], []]) {
+    const host = await tempHost();
+    const log = memoryLogger();
+    // What a run killed right after renaming app.conf into place leaves: the file, and a journal that
+    // recorded the change as being applied (write-ahead) but not yet as applied.
+    await host.mkdir("/etc/demo");
+    await host.writeFile("/etc/demo/app.conf", "a=1\n", { mode: 0o600 });
+    await host.writeFile(
+      journalPath("t"),
+      JSON.stringify({
+        version: 1,
+        process: "t",
+        runId: "killed",
+        startedAt: "2026-01-01T00:00:00.000Z",
+        updatedAt: "2026-01-01T00:00:00.000Z",
+        finished: false,
+        stepsDone: ["t.1"],
+        changed: ["/etc/demo"],
+        applying,
+      }),
+    );
+    const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+    const resumed = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+    assert.equal(resumed.resumedFrom, "killed");
+    // Without the write-ahead record the landed change looks untouched, and the restart would be lost.
+    assert.equal(await host.exists("/restarts"), applying.length > 0);
+  }
+});
+
+Deno.test("journal saves from parallel changes are written one after another and keep every key", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  const many: Change[] = Array.from(
+    { length: 12 },
+    (_, i) => ({ ...file(`/p/${i}`, `${i}`), parallel: true }),
+  );
+  await runSteps([{ id: "t.1", number: 1, title: "parallel", plan: () => many }], {
+    host,
+    log,
+    dryRun: false,
+  }, {
+    process: "t",
+    dryRun: false,
+    jobs: 6,
+  });
+  const journal = JSON.parse((await host.readText(journalPath("t")))!);
+  assert.equal(journal.finished, true);
+  assert.deepEqual([...journal.changed].sort(), many.map((c) => c.key).sort());
+  assert.deepEqual(await host.readDir("/var/lib/eksnode/journal"), ["t.json"], "no temp file left");
+});
