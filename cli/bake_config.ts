@@ -42,7 +42,12 @@ const schema = z.strictObject({
   fips: z.boolean().optional(),
   cache_images: z.boolean().optional(),
   extra_images: z.array(z.string().min(1)).optional(),
-  base_image: z.string().optional(),
+  // Recorded in /etc/eks/release, which shells source and eksnode init reads line by line.
+  base_image: z.string().regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/,
+    "an image id or name like ami-0123456789abcdef0",
+  )
+    .optional(),
   containerd_address: z.string().startsWith("/", "an absolute path to containerd's socket").optional(),
   image_registry: z.string().regex(
     /^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/,

@@ -232,7 +232,8 @@ function readPlain(data: Uint8Array, origin: string, out: ParsedUserData): void 
  * plain user data, text that is not YAML or documents of another kind are skipped.
  */
 function readDocuments(text: string, origin: string, strict: boolean, out: ParsedUserData): void {
-  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
+  // logLevel "error": the yaml library would print warnings (quoting the document) to stderr otherwise.
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, logLevel: "error" });
   const list = Array.isArray(docs) ? docs : [];
   const failed = list.find((d) => d.errors.length > 0);
   if (failed) {
@@ -247,8 +248,18 @@ function readDocuments(text: string, origin: string, strict: boolean, out: Parse
       "check indentation (spaces, not tabs) and quoting",
     );
   }
-  const values = list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown)
-    .filter((v) => v !== null && v !== undefined);
+  const values = list.map((d, i) => {
+    try {
+      return d.toJS({ maxAliasCount: 100 }) as unknown;
+    } catch (err) {
+      // e.g. an alias to an anchor defined later, or an alias bomb beyond maxAliasCount.
+      const where = list.length > 1 ? `${origin} document ${i + 1}` : origin;
+      throw new ConfigError(
+        `invalid YAML in ${where}: ${(err as Error).message.split("\n")[0]}`,
+        "define each &anchor before its *alias, and do not nest aliases deeply",
+      );
+    }
+  }).filter((v) => v !== null && v !== undefined);
   for (const [i, value] of values.entries()) {
     const where = values.length > 1 ? `${origin} document ${i + 1}` : origin;
     if (!strict && !isNodeConfigDocument(value)) {

@@ -24,15 +24,49 @@ export const ExitCode = {
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
-/** Base class: message names what and where; hint says what to do about it. */
+/** Line breaks and other C0/C1 control characters, and the Unicode line separators and bidi overrides. */
+function unprintable(code: number): boolean {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029 ||
+    (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+/** True when `text` holds a control character (C0, DEL or C1): a newline, a tab, an escape, NUL... */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/**
+ * Text made safe for one line of a log or terminal: control characters (newlines included), line
+ * separators and bidirectional overrides are written as escapes. Messages quote user input; this
+ * keeps a hostile value from adding lines or escape sequences to what a user reads.
+ * @example oneLine("a\nb") // "a\\nb"
+ */
+export function oneLine(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    if (!unprintable(code)) out += ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else out += `\\u${code.toString(16).padStart(4, "0")}`;
+  }
+  return out;
+}
+
+/** Base class: message names what and where (always one line); hint says what to do about it. */
 export class EksnodeError extends Error {
   readonly exitCode: number;
   readonly hint?: string;
   constructor(message: string, opts: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
+    super(oneLine(message), { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = opts.exitCode ?? ExitCode.internal;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : oneLine(opts.hint);
   }
 }
 
@@ -133,10 +167,10 @@ export function formatError(err: unknown, debug = false): string {
     lines.push(`error: ${err.message}`);
     if (err.hint) lines.push(`hint: ${err.hint}`);
   } else if (err instanceof Error) {
-    lines.push(`error: internal: ${err.message}`);
+    lines.push(`error: internal: ${oneLine(err.message)}`);
     if (!debug) lines.push("hint: rerun with --debug for the stack trace and report it as a bug");
   } else {
-    lines.push(`error: internal: ${String(err)}`);
+    lines.push(`error: internal: ${oneLine(String(err))}`);
   }
   if (debug && err instanceof Error && err.stack) {
     lines.push(err.stack);

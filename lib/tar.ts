@@ -188,7 +188,9 @@ export async function* readTar(
     if (name === "" || name === ".") continue;
     const via = throughLink(name, links);
     if (via !== undefined) {
-      throw new ContainmentError(`archive ${archive} has an entry ${name} inside its symlink ${via}; refused`);
+      throw new ContainmentError(
+        `archive ${archive} has an entry ${name} inside its symlink ${via}; refused`,
+      );
     }
     if (typeflag === "5") {
       yield { name, type: "dir", mode };

@@ -19,7 +19,7 @@ import {
 import { RELEASE_JSON_PATH } from "../../eks/node_paths.ts";
 import { file, note } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
-import { ContainmentError } from "../../lib/errors.ts";
+import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/errors.ts";
 import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
 import type { Change, Step } from "../../lib/step.ts";
@@ -57,8 +57,18 @@ export interface ReleaseManifest {
   cachedImages?: string[];
 }
 
-/** Quotes a value for a shell-sourceable file: single quotes, `'` written as `'\''`. */
-export function shellValue(v: string): string {
+/**
+ * Quotes a value for a shell-sourceable file: single quotes, `'` written as `'\''`. Control characters
+ * (a newline would start a new `KEY=` line for readers that go line by line, as eksnode init does) are
+ * refused.
+ */
+export function shellValue(v: string, key = "value"): string {
+  if (hasControlCharacter(v)) {
+    throw new ConfigError(
+      `${key} for /etc/eks/release holds a control character: ${JSON.stringify(v)}`,
+      "release values are one line of printable text",
+    );
+  }
   return `'${v.replaceAll("'", `'\\''`)}'`;
 }
 
@@ -83,7 +93,7 @@ export function renderRelease(
   return [
     "# /etc/eks/release: written by `eksnode ami` (step 33); shell-sourceable.",
     `# Installed binaries and their SHA-256 are listed in ${RELEASE_JSON_PATH}; check them with \`eksnode verify\`.`,
-    ...pairs.map(([k, v]) => `${k}=${shellValue(v)}`),
+    ...pairs.map(([k, v]) => `${k}=${shellValue(v, k)}`),
     "",
   ].join("\n");
 }
