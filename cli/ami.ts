@@ -35,7 +35,7 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
   const [
     { applyOverrides, kubernetesRelease, versions: embedded },
     { resolveArtifact },
-    { parseBakeConfig },
+    { checkBakeValue, parseBakeConfig },
     { transportProblem },
   ] = await Promise.all([
     import("../assets/versions.ts"),
@@ -61,6 +61,21 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
   const mirror = flags.mirror ?? bake.mirror;
   const download = downloadTuning(flags, bake, mirror, transportProblem);
   const region = flags.region ?? bake.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-west-2";
+  // Flags and the environment meet the bake config's rules too, before anything is written.
+  const regionFrom = flags.region !== undefined ? "--region" : bake.region !== undefined
+    ? undefined // checked with the bake config
+    : env.AWS_REGION
+    ? "AWS_REGION"
+    : env.AWS_DEFAULT_REGION
+    ? "AWS_DEFAULT_REGION"
+    : undefined;
+  if (regionFrom) checkBakeValue("region", region, regionFrom);
+  if (flags.imageRegistry !== undefined) {
+    checkBakeValue("image_registry", flags.imageRegistry, "--image-registry");
+  }
+  if (flags.containerdAddress !== undefined) {
+    checkBakeValue("containerd_address", flags.containerdAddress, "--containerd-address");
+  }
   let selfPath = flags.self;
   let selfMissingReason: string | undefined;
   if (!selfPath) {

@@ -28,6 +28,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import { isImageReference } from "../lib/container_images.ts";
 import { ConfigError } from "../lib/errors.ts";
 
 const schema = z.strictObject({
@@ -41,14 +42,20 @@ const schema = z.strictObject({
   keep_swap: z.boolean().optional(),
   fips: z.boolean().optional(),
   cache_images: z.boolean().optional(),
-  extra_images: z.array(z.string().min(1)).optional(),
+  extra_images: z.array(
+    z.string().refine(
+      isImageReference,
+      "an image reference like public.ecr.aws/eks-distro/kubernetes/pause:3.10",
+    ),
+  ).optional(),
   // Recorded in /etc/eks/release, which shells source and eksnode init reads line by line.
   base_image: z.string().regex(
     /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/,
     "an image id or name like ami-0123456789abcdef0",
   )
     .optional(),
-  containerd_address: z.string().startsWith("/", "an absolute path to containerd's socket").optional(),
+  containerd_address: z.string().regex(/^\/[A-Za-z0-9._@+\/-]*$/, "an absolute path to containerd's socket")
+    .optional(),
   image_registry: z.string().regex(
     /^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/,
     "a registry host[:port][/path]",
@@ -62,6 +69,20 @@ const schema = z.strictObject({
 
 /** The parsed bake config. */
 export type BakeConfig = z.infer<typeof schema>;
+
+/**
+ * Checks a value given by a flag (or the environment) with the bake config's rule for the same key;
+ * `where` names its source in the error (exit 3).
+ * @example checkBakeValue("region", "us-west-2", "--region")
+ */
+export function checkBakeValue<K extends keyof BakeConfig>(
+  key: K,
+  value: BakeConfig[K],
+  where: string,
+): void {
+  const r = schema.shape[key].safeParse(value);
+  if (!r.success) throw new ConfigError(`${where}: ${JSON.stringify(value)}: ${r.error.issues[0].message}`);
+}
 
 /** Parses and validates bake config text; errors name the file, the key and (for TOML syntax) the line. */
 export function parseBakeConfig(text: string, where: string): BakeConfig {

@@ -9,12 +9,16 @@
  * docker options fail (docker is gone since Kubernetes 1.24); `--service-ipv4-cidr` is accepted as
  * a flag (bootstrap.sh read it only from the SERVICE_IPV4_CIDR environment variable).
  */
-import { UsageError } from "../lib/errors.ts";
+import { hasControlCharacter, UsageError } from "../lib/errors.ts";
 import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 import {
   certificateAuthorityProblem,
+  CLUSTER_ID,
+  CLUSTER_ID_PROBLEM,
   type ClusterDetails,
+  CONTROL_CHARACTER_PROBLEM,
+  httpsUrlProblem,
   type LocalStorageStrategy,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
@@ -79,7 +83,8 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "URL",
     help: "the EKS cluster API server endpoint; with --b64-cluster-ca, skips DescribeCluster",
     set: (v, f, a) => {
-      if (!/^https:\/\/[^\s/]+/.test(v)) usage(f, v, "must be an https:// URL");
+      const problem = httpsUrlProblem(v);
+      if (problem) usage(f, v, problem);
       a.cluster.apiServerEndpoint = v;
     },
   },
@@ -107,7 +112,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "ID",
     help: "the id of the EKS cluster (needed for local clusters on Outposts)",
     set: (v, f, a) => {
-      if (v === "") usage(f, v, "must not be empty");
+      if (!CLUSTER_ID.test(v)) usage(f, v, CLUSTER_ID_PROBLEM);
       a.cluster.id = v;
     },
   },
@@ -183,6 +188,9 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
         if (err instanceof ShellSyntaxError) usage(f, undefined, err.message);
         throw err;
       }
+      // A quoted newline survives splitting; no kubelet flag holds one.
+      const bad = a.kubeletFlags.find(hasControlCharacter);
+      if (bad !== undefined) usage(f, bad, CONTROL_CHARACTER_PROBLEM);
     },
   },
   {

@@ -18,6 +18,7 @@
  *   generated file, and the literal `SANDBOX_IMAGE` in it is replaced by the pause image.
  */
 import { parse, TomlError } from "smol-toml";
+import { isImageReference } from "../lib/container_images.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
@@ -37,7 +38,7 @@ export interface ContainerdConfigInput {
  * is baked with and the one init writes for the node.
  */
 export function generatedContainerdConfig(node: ContainerdConfigInput): string {
-  if (/["\\\n]/.test(node.sandboxImage)) {
+  if (!isImageReference(node.sandboxImage)) {
     throw new ConfigError(`sandbox image ${JSON.stringify(node.sandboxImage)} is not an image reference`);
   }
   return `version = 3
@@ -52,7 +53,7 @@ address = "/run/containerd/containerd.sock"
 discard_unpacked_layers = true
 
 [plugins.'io.containerd.cri.v1.images'.pinned_images]
-sandbox = "${node.sandboxImage}"
+sandbox = ${JSON.stringify(node.sandboxImage)}
 
 [plugins.'io.containerd.cri.v1.images'.registry]
 config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"

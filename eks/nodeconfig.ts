@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { parse as parseToml } from "smol-toml";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, hasControlCharacter } from "../lib/errors.ts";
 import { parseCidr } from "./cidr.ts";
 
 /** The only NodeConfig apiVersion nodeadm (and eksnode) accepts. */
@@ -31,6 +31,17 @@ export const DISABLED_MOUNTS = ["Containerd", "PodLogs"] as const;
 /** EKS cluster names: 1-100 characters, letters, digits, `-` and `_` (EKS CreateCluster API). */
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Cluster ids (local clusters on Outposts: a UUID in DescribeCluster's `id`); kept to the characters an
+ * id has, since it reaches kubelet's kubeconfig.
+ */
+export const CLUSTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Why a cluster id is refused. */
+export const CLUSTER_ID_PROBLEM = "must be a cluster id such as 7f0ee7b8-ca26-4aa4-9a0e-c8e3b2e1cb2f";
+/** Why a value holding a control character is refused. */
+export const CONTROL_CHARACTER_PROBLEM = "must not contain control characters (newline, tab, escape...)";
+
+const noControlCharacters = (v: string) => !hasControlCharacter(v);
 
 /**
  * Returns what is wrong with a `certificateAuthority` value, or undefined when it is base64 of a
@@ -78,7 +89,15 @@ function isCidr(value: string): boolean {
   }
 }
 
-function httpsUrlProblem(value: string): string | undefined {
+/**
+ * Returns what is wrong with an API server endpoint, or undefined for an https:// URL. Whitespace and
+ * control characters are refused although URL parsing would drop some of them: the value is written
+ * as given.
+ */
+export function httpsUrlProblem(value: string): string | undefined {
+  if (/\s/.test(value) || hasControlCharacter(value)) {
+    return "must be a URL without spaces or control characters";
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -107,12 +126,16 @@ const clusterSchema = z.strictObject({
     error: "must be the cluster's service CIDR block, e.g. 10.100.0.0/16 or fd00:1234::/108",
   }).optional(),
   enableOutpost: z.boolean().optional(),
-  id: z.string().min(1, { error: "must not be empty" }).optional(),
+  id: z.string().regex(CLUSTER_ID, { error: CLUSTER_ID_PROBLEM }).optional(),
 });
 
 const kubeletSchema = z.strictObject({
   config: freeForm.optional(),
-  flags: z.array(z.string().min(1, { error: "must not be empty" })).optional(),
+  flags: z.array(
+    z.string().min(1, { error: "must not be empty" }).refine(noControlCharacters, {
+      error: CONTROL_CHARACTER_PROBLEM,
+    }),
+  ).optional(),
 });
 
 const containerdSchema = z.strictObject({
@@ -141,7 +164,7 @@ const instanceSchema = z.strictObject({
   localStorage: localStorageSchema.optional(),
   environment: z.record(
     z.string().regex(ENV_NAME, { error: "environment variable names are letters, digits and _" }),
-    z.string(),
+    z.string().refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
   ).optional(),
 });
 

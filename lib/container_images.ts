@@ -49,6 +49,26 @@ export interface PullOptions {
   timeoutMs?: number;
 }
 
+// An image reference after the grammar of distribution/reference (reference.go, "Grammar"): an
+// optional registry host (and port), lower-case path components, an optional tag, an optional digest.
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REFERENCE = new RegExp(
+  `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*` +
+    "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
+);
+
+/**
+ * True when `ref` is a container image reference (`registry:5000/path/name:tag@sha256:...`). Such a
+ * reference cannot start with `-`, so it is never taken for a flag of `ctr`, and holds no whitespace,
+ * quote or control character.
+ * @example isImageReference("public.ecr.aws/eks-distro/kubernetes/pause:3.10") // true
+ */
+export function isImageReference(ref: string): boolean {
+  return ref.length <= 512 && REFERENCE.test(ref);
+}
+
 /** The argv prefix for a ctr command against the target. */
 export function ctrArgv(t: CtrTarget, ...args: string[]): string[] {
   return [t.ctr, "--address", t.address, "--namespace", t.namespace, ...args];

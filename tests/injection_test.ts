@@ -1,0 +1,586 @@
+/**
+ * Injection: shell substitutions, `;`, backticks, newlines, quotes, systemd specifiers and `$`
+ * expansions passed through every input that reaches a file or a command. Each input either refuses
+ * them with a clear one-line ConfigError/UsageError, or carries them as data: the kubelet unit still
+ * has exactly its directives and its ExecStart decodes to exactly the argv meant, Environment= lines to
+ * exactly the variables, YAML/JSON/TOML files parse back to the same string. Through the real CLI a
+ * marker file that every payload tries to create is never created, refused input writes nothing, and
+ * accepted input lands as data.
+ */
+import assert from "node:assert/strict";
+import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
+import { parseBakeConfig } from "../cli/bake_config.ts";
+import { parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
+import { KUBELET_BIN } from "../eks/kubelet_args.ts";
+import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
+import { ConfigError, EksnodeError, hasControlCharacter, UsageError } from "../lib/errors.ts";
+import { eksnode } from "./cli_run.ts";
+import { start as startImds } from "./fakes/imds.ts";
+import { TEST_CA_PEM } from "./fakes/node_settings.ts";
+import { carryOn } from "./fuzz/targets.ts";
+import { decodeWords, parseUnit, renderNodeFiles } from "./fuzz/render_check.ts";
+import { resolveNodeSettings } from "../eks/node_settings.ts";
+import { testNode } from "./fakes/node_settings.ts";
+import { renderRelease } from "../steps/ami/33_release_file.ts";
+
+const MARKER_DIR = await Deno.makeTempDir({ prefix: "eksnode-injection-" });
+const MARKER = `${MARKER_DIR}/PWNED`;
+
+/** The payloads, each trying to run `touch MARKER` or to add a line or directive. */
+const PAYLOADS: Record<string, string> = {
+  "command substitution": `$(touch ${MARKER})`,
+  backticks: `\`touch ${MARKER}\``,
+  semicolon: `; touch ${MARKER}`,
+  "newline + directive": `x\nExecStartPre=/bin/touch ${MARKER}`,
+  "CRLF + section": `x\r\n[Service]\r\nExecStart=/bin/touch ${MARKER}`,
+  "backslash continuation": `x\\\nExecStartPre=/bin/touch ${MARKER}`,
+  quotes: `it's "quoted" \\'`,
+  "systemd specifiers": "%n%h%i",
+  "variable expansion": `$MARKER \${MARKER}`,
+  "leading dash": "--help",
+};
+
+const CA_B64 = btoa(TEST_CA_PEM);
+const ENDPOINT = "https://0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com";
+
+/** A NodeConfig document with a complete cluster, `spec` merged in. */
+function nodeConfig(spec: Record<string, unknown> = {}, cluster: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "node.eks.aws/v1alpha1",
+    kind: "NodeConfig",
+    spec: {
+      cluster: {
+        name: "my-cluster",
+        apiServerEndpoint: ENDPOINT,
+        certificateAuthority: CA_B64,
+        cidr: "10.100.0.0/16",
+        ...cluster,
+      },
+      ...spec,
+    },
+  };
+}
+
+/** One input and what becomes of a payload in it. */
+interface Input {
+  name: string;
+  /** True when the input takes the payload (as data); false when it must refuse it. */
+  accepts: (p: string) => boolean;
+  /** Runs the input through eksnode's parsing and rendering; returns the rendered files on success. */
+  run: (p: string) => Record<string, string>;
+  /** For an accepted payload: the rendered files hold it as data, at its place. */
+  holds?: (files: Record<string, string>, p: string) => void;
+}
+
+const noWhitespaceOrControl = (p: string) => !/\s/.test(p) && !hasControlCharacter(p);
+/** Inputs with a strict character set take a payload (after a valid prefix) only when it stays in the set. */
+const only = (chars: RegExp) => (p: string) => chars.test(p);
+const NAME_CHARS = only(/^[A-Za-z0-9_-]*$/);
+const ID_CHARS = only(/^[A-Za-z0-9._-]*$/);
+
+/** NodeConfig through eksnode: schema, resolve, render, and the structural checks of render_check.ts. */
+function viaNodeConfig(doc: unknown): Record<string, unknown> & { files: Record<string, string> } {
+  const config = parseNodeConfigDocument(doc, "user data");
+  carryOn(config, "user data"); // throws on any structural change of a rendered file
+  const node = resolveNodeSettings({
+    nodeConfig: config,
+    origin: "user data",
+    kind: "nodeconfig",
+    instance: testNode().instance,
+    installedKubernetesVersion: "1.32.3",
+    cpuCount: 2,
+  });
+  return { files: renderNodeFiles(node) };
+}
+
+function viaBootstrap(argv: string[]): Record<string, string> {
+  const parsed = parseBootstrapArgs(argv);
+  carryOn(parsed.nodeConfig, "bootstrap.sh flags", parsed.legacy);
+  return renderNodeFiles(
+    resolveNodeSettings({
+      nodeConfig: parsed.nodeConfig,
+      origin: "bootstrap.sh flags",
+      kind: "bootstrap-flags",
+      legacy: parsed.legacy,
+      instance: testNode().instance,
+      installedKubernetesVersion: "1.32.3",
+      cpuCount: 2,
+    }),
+  );
+}
+
+const kubeletArgv = (files: Record<string, string>) =>
+  decodeWords(parseUnit(files["kubelet.service"]).find((d) => d.key === "ExecStart")!.value, true);
+
+const INPUTS: Input[] = [
+  {
+    name: "NodeConfig spec.cluster.name",
+    accepts: NAME_CHARS,
+    run: (p) => viaNodeConfig(nodeConfig({}, { name: `c${p}` })).files,
+  },
+  {
+    name: "NodeConfig spec.cluster.apiServerEndpoint",
+    accepts: noWhitespaceOrControl,
+    run: (p) => viaNodeConfig(nodeConfig({}, { apiServerEndpoint: `${ENDPOINT}/${p}` })).files,
+    holds: (files, p) =>
+      assert.equal(
+        parseYaml(files["kubeconfig (aws-iam-authenticator)"]).clusters[0].cluster.server,
+        `${ENDPOINT}/${p}`,
+      ),
+  },
+  {
+    name: "NodeConfig spec.cluster.id (local Outposts cluster)",
+    accepts: ID_CHARS,
+    run: (p) => viaNodeConfig(nodeConfig({}, { enableOutpost: true, id: `id${p}` })).files,
+  },
+  {
+    name: "NodeConfig spec.cluster.cidr",
+    accepts: () => false,
+    run: (p) => viaNodeConfig(nodeConfig({}, { cidr: `10.100.0.0/16${p}` })).files,
+  },
+  {
+    name: "NodeConfig spec.kubelet.flags (a label)",
+    accepts: (p) => !hasControlCharacter(p),
+    run: (p) => viaNodeConfig(nodeConfig({ kubelet: { flags: [`--node-labels=team=${p}`] } })).files,
+    holds: (files, p) => assert.equal(kubeletArgv(files).at(-1), `--node-labels=team=${p}`),
+  },
+  {
+    name: "NodeConfig spec.kubelet.flags (a whole flag)",
+    accepts: (p) => !hasControlCharacter(p),
+    run: (p) => viaNodeConfig(nodeConfig({ kubelet: { flags: [p, "--v=2"] } })).files,
+    holds: (files, p) => assert.deepEqual(kubeletArgv(files).slice(-2), [p, "--v=2"]),
+  },
+  {
+    name: "NodeConfig spec.kubelet.config (a taint value)",
+    accepts: () => true,
+    run: (p) =>
+      viaNodeConfig(
+        nodeConfig({
+          kubelet: { config: { registerWithTaints: [{ key: "k", value: p, effect: "NoSchedule" }] } },
+        }),
+      )
+        .files,
+    holds: (files, p) =>
+      assert.equal(JSON.parse(files["kubelet-config.json"]).registerWithTaints[0].value, p),
+  },
+  {
+    name: "NodeConfig spec.instance.environment (a value)",
+    accepts: (p) => !hasControlCharacter(p),
+    run: (p) => viaNodeConfig(nodeConfig({ instance: { environment: { HTTP_PROXY: p } } })).files,
+    holds: (files, p) => {
+      const env = parseUnit(files["10-eksnode-env.conf"]).map((d) => decodeWords(d.value, false));
+      assert.deepEqual(env, [[`HTTP_PROXY=${p}`]]);
+    },
+  },
+  {
+    name: "NodeConfig spec.instance.environment (a name)",
+    accepts: () => false,
+    run: (p) => viaNodeConfig(nodeConfig({ instance: { environment: { [`X${p}`]: "1" } } })).files,
+  },
+  {
+    name: "NodeConfig spec.containerd.config (a string value)",
+    accepts: () => true,
+    run: (p) =>
+      viaNodeConfig(nodeConfig({ containerd: { config: `[plugins.x]\nv = ${JSON.stringify(p)}\n` } })).files,
+    holds: (files, p) => {
+      const toml = parseToml(files["containerd config.toml"]) as { plugins: Record<string, { v: string }> };
+      assert.equal(toml.plugins.x.v, p);
+      assert.equal(
+        (toml.plugins as Record<string, unknown>)["io.containerd.cri.v1.images"] !== undefined,
+        true,
+        "the generated tables are still there",
+      );
+    },
+  },
+  {
+    name: "bootstrap.sh CLUSTER_NAME",
+    accepts: NAME_CHARS,
+    run: (p) => viaBootstrap([`c${p}`, "--b64-cluster-ca", CA_B64, "--apiserver-endpoint", ENDPOINT]),
+  },
+  {
+    name: "bootstrap.sh --apiserver-endpoint",
+    accepts: noWhitespaceOrControl,
+    run: (p) => viaBootstrap(["c", "--b64-cluster-ca", CA_B64, "--apiserver-endpoint", `${ENDPOINT}/${p}`]),
+    holds: (files, p) =>
+      assert.equal(parseYaml(files["kubeconfig (aws-cli)"]).clusters[0].cluster.server, `${ENDPOINT}/${p}`),
+  },
+  {
+    name: "bootstrap.sh --kubelet-extra-args (one quoted word)",
+    accepts: (p) => !hasControlCharacter(p),
+    run: (p) =>
+      viaBootstrap([
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        `--kubelet-extra-args=--node-labels='a=${p.replaceAll("'", `'\\''`)}' --v=2`,
+      ]),
+    holds: (files, p) => assert.deepEqual(kubeletArgv(files).slice(-2), [`--node-labels=a=${p}`, "--v=2"]),
+  },
+  {
+    name: "bootstrap.sh --cluster-id",
+    accepts: ID_CHARS,
+    run: (p) =>
+      viaBootstrap([
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--enable-local-outpost",
+        "true",
+        "--cluster-id",
+        `id${p}`,
+      ]),
+  },
+  {
+    name: "bootstrap.sh --pause-container-version (image tag)",
+    accepts: ID_CHARS,
+    run: (p) =>
+      viaBootstrap([
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--pause-container-version",
+        `3.10${p}`,
+      ]),
+  },
+  {
+    name: "bootstrap.sh --dns-cluster-ip",
+    accepts: () => false,
+    run: (p) =>
+      viaBootstrap([
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--dns-cluster-ip",
+        `10.0.0.10${p}`,
+      ]),
+  },
+  {
+    name: "bake config base_image (/etc/eks/release)",
+    accepts: only(/^[A-Za-z0-9._:/@+-]*$/),
+    run: (p) => {
+      const bake = parseBakeConfig(`base_image = ${JSON.stringify(`ami-1${p}`)}\n`, "bake.toml");
+      return {
+        release: renderRelease(
+          { ...releaseManifest, baseImage: bake.base_image ?? null },
+          "0".repeat(64),
+          {},
+        ),
+      };
+    },
+  },
+  {
+    name: "bake config region",
+    accepts: () => false,
+    run: (p) => ({
+      toml: JSON.stringify(parseBakeConfig(`region = ${JSON.stringify(`us-west-2${p}`)}\n`, "bake.toml")),
+    }),
+  },
+  {
+    name: "bake config extra_images (arguments of ctr)",
+    accepts: () => false,
+    run: (p) => ({
+      toml: JSON.stringify(parseBakeConfig(`extra_images = [${JSON.stringify(`${p}x/y:1`)}]\n`, "bake.toml")),
+    }),
+  },
+  {
+    name: "bake config image_registry",
+    accepts: () => false,
+    run: (p) => ({
+      toml: JSON.stringify(
+        parseBakeConfig(`image_registry = ${JSON.stringify(`r:5000${p}`)}\n`, "bake.toml"),
+      ),
+    }),
+  },
+  {
+    name: "bake config containerd_address",
+    accepts: only(/^[A-Za-z0-9._@+/-]*$/),
+    run: (p) => ({
+      toml: JSON.stringify(
+        parseBakeConfig(`containerd_address = ${JSON.stringify(`/run/c.sock${p}`)}\n`, "bake.toml"),
+      ),
+    }),
+  },
+  {
+    name: "bake config kubernetes_version",
+    accepts: () => false,
+    run: (p) => ({
+      toml: JSON.stringify(
+        parseBakeConfig(`kubernetes_version = ${JSON.stringify(`1.32${p}`)}\n`, "bake.toml"),
+      ),
+    }),
+  },
+];
+
+const releaseManifest = {
+  schema: "eksnode.release/v1" as const,
+  buildTime: "2026-01-01T00:00:00Z",
+  baseImage: null,
+  kernel: "6.1.0",
+  arch: "x86_64" as const,
+  kubernetesVersion: "1.32.9",
+  kubernetesBuildDate: "2025-11-13",
+  eksnodeVersion: "0.1.0",
+  versionsSha256: "0".repeat(64),
+  containerdSource: "tarball",
+  artifacts: [],
+};
+
+for (const input of INPUTS) {
+  Deno.test(`injection: ${input.name}`, () => {
+    for (const [what, p] of Object.entries(PAYLOADS)) {
+      let files: Record<string, string> | undefined;
+      let error: unknown;
+      try {
+        files = input.run(p);
+      } catch (err) {
+        error = err;
+      }
+      if (input.accepts(p)) {
+        assert.equal(error, undefined, `${input.name} should carry ${what} as data: ${error}`);
+        input.holds?.(files!, p);
+      } else {
+        // The kubernetes version is checked when the release is looked up, not by the schema.
+        if (error === undefined && input.name === "bake config kubernetes_version") continue;
+        assert.ok(
+          error instanceof ConfigError || error instanceof UsageError,
+          `${input.name} should refuse ${what} with a ConfigError or UsageError, got ${error ?? "success"}`,
+        );
+        assert.ok(!(error as EksnodeError).message.includes("\n"), "one line");
+      }
+    }
+    assert.equal(Deno.statSync(MARKER_DIR).isDirectory, true);
+    assert.deepEqual([...Deno.readDirSync(MARKER_DIR)], [], "the marker was never created");
+  });
+}
+
+Deno.test("injection: a kubernetes_version payload is refused when the release is looked up", async () => {
+  const { kubernetesRelease } = await import("../assets/versions.ts");
+  for (const p of Object.values(PAYLOADS)) assert.throws(() => kubernetesRelease(`1.32${p}`), ConfigError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Through the real CLI.
+
+/** A root with what init reads from a baked image. */
+async function bakedRoot(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "eksnode-injection-root-" });
+  const files: Record<string, string> = {
+    "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
+    "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
+    "/etc/systemd/system/containerd.service":
+      "[Unit]\nDescription=containerd\n\n[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
+  };
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+    await Deno.writeTextFile(`${root}${path}`, text);
+  }
+  return root;
+}
+
+async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${root}${rel}`)) {
+      out.push(`${rel}/${e.name}`);
+      if (e.isDirectory) await walk(`${rel}/${e.name}`);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+const safePayloads = Object.entries(PAYLOADS).filter(([, p]) => !hasControlCharacter(p));
+
+Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothing and land as exact kubelet arguments", async () => {
+  const root = await bakedRoot();
+  const imds = startImds({});
+  try {
+    const words = safePayloads.map(([, p]) => `--node-labels=a=${p}`);
+    const extra = words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+    const r = await eksnode(
+      [
+        "init",
+        "my-cluster",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--kubelet-extra-args",
+        extra,
+        "--root",
+        root,
+      ],
+      { env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const unit = parseUnit(await Deno.readTextFile(`${root}/etc/systemd/system/kubelet.service`));
+    const argv = decodeWords(unit.find((d) => d.key === "ExecStart")!.value, true);
+    assert.equal(argv[0], KUBELET_BIN);
+    assert.deepEqual(argv.slice(-words.length), words);
+    assert.deepEqual(
+      unit.map((d) => d.key),
+      [
+        "Description",
+        "Documentation",
+        "After",
+        "Requires",
+        "Slice",
+        "ExecStart",
+        "Restart",
+        "RestartForceExitStatus",
+        "RestartSec",
+        "KillMode",
+        "CPUAccounting",
+        "MemoryAccounting",
+        "WantedBy",
+      ],
+    );
+    assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
+  } finally {
+    await imds.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("injection (CLI): NodeConfig flags and environment from user data run nothing and land as data", async () => {
+  const root = await bakedRoot();
+  const env: Record<string, string> = {};
+  safePayloads.forEach(([, p], i) => env[`V${i}`] = p);
+  const userData = JSON.stringify(nodeConfig({
+    kubelet: { flags: safePayloads.map(([, p]) => `--node-labels=a=${p}`) },
+    instance: { environment: env },
+  }));
+  const imds = startImds({ userData });
+  try {
+    const r = await eksnode(["init", "--root", root], {
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    for (const unit of ["kubelet.service.d", "containerd.service.d"]) {
+      const dropIn = parseUnit(
+        await Deno.readTextFile(`${root}/etc/systemd/system/${unit}/10-eksnode-env.conf`),
+      );
+      assert.deepEqual(
+        Object.fromEntries(dropIn.map((d) => decodeWords(d.value, false)[0].split(/=(.*)/s).slice(0, 2))),
+        env,
+      );
+    }
+    const argv = decodeWords(
+      parseUnit(await Deno.readTextFile(`${root}/etc/systemd/system/kubelet.service`)).find((d) =>
+        d.key === "ExecStart"
+      )!
+        .value,
+      true,
+    );
+    assert.deepEqual(argv.slice(-safePayloads.length), safePayloads.map(([, p]) => `--node-labels=a=${p}`));
+    assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
+  } finally {
+    await imds.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+for (
+  const [what, args, userData, code] of [
+    [
+      "a newline in a NodeConfig kubelet flag",
+      [],
+      JSON.stringify(nodeConfig({ kubelet: { flags: [PAYLOADS["newline + directive"]] } })),
+      3,
+    ],
+    [
+      "a CRLF in a NodeConfig environment value",
+      [],
+      JSON.stringify(nodeConfig({ instance: { environment: { A: PAYLOADS["CRLF + section"] } } })),
+      3,
+    ],
+    [
+      "a command substitution in the cluster name",
+      [`c${PAYLOADS["command substitution"]}`, "--b64-cluster-ca", CA_B64],
+      undefined,
+      2,
+    ],
+    [
+      "a newline in --kubelet-extra-args",
+      [
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--kubelet-extra-args",
+        `'${PAYLOADS["newline + directive"]}'`,
+      ],
+      undefined,
+      2,
+    ],
+    [
+      "a substitution in --containerd-config-file",
+      [
+        "c",
+        "--b64-cluster-ca",
+        CA_B64,
+        "--apiserver-endpoint",
+        ENDPOINT,
+        "--containerd-config-file",
+        `/nonexistent/${PAYLOADS["command substitution"]}`,
+      ],
+      undefined,
+      2,
+    ],
+  ] as [string, string[], string | undefined, number][]
+) {
+  Deno.test(`injection (CLI): ${what} is refused with one error line and nothing written`, async () => {
+    const root = await bakedRoot();
+    const before = await listTree(root);
+    const imds = startImds(userData === undefined ? {} : { userData });
+    try {
+      const r = await eksnode(["init", ...args, "--root", root], {
+        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+      });
+      assert.equal(r.code, code, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assert.match(lines[0], /^error: /);
+      assert.ok(lines.length <= 2 && (lines.length === 1 || lines[1].startsWith("hint: ")), r.stderr);
+      assert.deepEqual(await listTree(root), before, "init wrote something");
+      assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
+    } finally {
+      await imds.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
+
+for (
+  const [what, args, env] of [
+    ["--region", ["--region", `us-west-2${PAYLOADS["command substitution"]}`], {}],
+    ["AWS_REGION", [], { AWS_REGION: `us-west-2\n${PAYLOADS.semicolon}` }],
+    ["--image-registry", ["--image-registry", `r:5000/${PAYLOADS.backticks}`], {}],
+    ["--containerd-address", ["--containerd-address", `/run/c.sock${PAYLOADS.semicolon}`], {}],
+  ] as [string, string[], Record<string, string>][]
+) {
+  Deno.test(`injection (CLI): eksnode ami refuses a payload in ${what} before writing anything`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "eksnode-injection-ami-" });
+    try {
+      const r = await eksnode(["ami", "--root", `${dir}/root`, "--package-manager", "none", ...args], {
+        env,
+      });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: ${what.replace(/[-]/g, "\\-")}: `));
+      assert.ok(r.stderr.trim().split("\n").length <= 2, "one error line and a hint at most");
+      assert.deepEqual(await listTree(`${dir}/root`).catch(() => []), []);
+      assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
