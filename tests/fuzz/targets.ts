@@ -98,16 +98,19 @@ const mostly = <T>(valid: fc.Arbitrary<T>, weight = 10) =>
   fc.oneof({ arbitrary: valid, weight }, { arbitrary: hostile as fc.Arbitrary<unknown>, weight: 1 });
 
 const kubeletFlag = fc.oneof(
-  fc.constantFrom(
-    "--node-labels=team=a,env=prod",
-    "--register-with-taints=dedicated=gpu:NoSchedule",
-    "--max-pods=58",
-    "--v=4",
-    "--max-pods",
-    "--max-pods=abc",
-  ),
-  hostile.map((s) => `--node-labels=${s}`),
-  hostile,
+  {
+    arbitrary: fc.constantFrom(
+      "--node-labels=team=a,env=prod",
+      "--register-with-taints=dedicated=gpu:NoSchedule",
+      "--max-pods=58",
+      "--v=4",
+      "--max-pods",
+      "--max-pods=abc",
+    ),
+    weight: 4,
+  },
+  { arbitrary: hostile.map((s) => `--node-labels=${s}`), weight: 2 },
+  { arbitrary: hostile, weight: 1 },
 );
 
 const freeForm: fc.Arbitrary<unknown> = fc.dictionary(
@@ -146,11 +149,11 @@ export const nodeConfigDoc: fc.Arbitrary<Record<string, unknown>> = fc.record({
     cluster: fc.record({
       name: mostly(fc.constantFrom("my-cluster", "c_1", "A".repeat(100))),
       apiServerEndpoint: mostly(fc.constantFrom(ENDPOINT, "https://10.0.0.1:443")),
-      certificateAuthority: mostly(fc.constantFrom(CA_B64, CA_B64, CA_B64, btoa("not pem"))),
+      certificateAuthority: mostly(fc.constant(CA_B64)),
       cidr: mostly(fc.constantFrom("10.100.0.0/16", "172.20.0.0/16", "fd00:1234::/108")),
       enableOutpost: mostly(fc.boolean()),
       id: mostly(fc.constantFrom("7f0ee7b8-ca26-4aa4-9a0e-c8e3b2e1cb2f")),
-    }, { requiredKeys: [] }),
+    }, { requiredKeys: ["name"] }),
     kubelet: fc.record({
       config: mostly(freeForm),
       flags: fc.array(kubeletFlag, { maxLength: 4 }),
@@ -163,8 +166,11 @@ export const nodeConfigDoc: fc.Arbitrary<Record<string, unknown>> = fc.record({
         requiredKeys: [],
       })),
       environment: mostly(fc.dictionary(
-        fc.oneof(fc.constantFrom("HTTP_PROXY", "NO_PROXY", "_X1"), hostile),
-        hostile,
+        fc.oneof({ arbitrary: fc.constantFrom("HTTP_PROXY", "NO_PROXY", "_X1"), weight: 4 }, hostile),
+        fc.oneof(
+          { arbitrary: fc.constantFrom("http://proxy:3128", "localhost,.internal", ""), weight: 2 },
+          hostile,
+        ),
         { maxKeys: 3 },
       )),
     }, { requiredKeys: [] }),
@@ -173,7 +179,7 @@ export const nodeConfigDoc: fc.Arbitrary<Record<string, unknown>> = fc.record({
         maxKeys: 2,
       }),
     ),
-  }, { requiredKeys: [] }),
+  }, { requiredKeys: ["cluster"] }),
 }, { requiredKeys: ["apiVersion", "kind"] }).chain((doc) =>
   rare(fc.tuple(hostile, hostile)).map((extra) => extra ? { ...doc, [extra[0]]: extra[1] } : doc)
 ) as fc.Arbitrary<Record<string, unknown>>;
