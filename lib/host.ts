@@ -386,14 +386,17 @@ export class Host {
    * bytes are copied into a temp file beside `to` and renamed instead, and `from` is removed.
    */
   async moveFile(from: string, to: string, opts: WriteOptions = {}): Promise<void> {
+    throwIfInterrupted();
     const src = await this.guard(from, false);
     const inRoot = normalizeInRoot(to);
     const parent = dirname(inRoot);
     if (!(await this.exists(parent))) await this.mkdir(parent, { mode: 0o755 });
     const real = await this.guard(inRoot, false);
     await this.setAttributes(src, { ...opts, mode: opts.mode ?? 0o644 });
+    this.crashPoint(`move-attrs ${inRoot}`);
     try {
       await Deno.rename(src, real);
+      this.crashPoint(`move-renamed ${inRoot}`);
     } catch (err) {
       if ((err as { code?: string }).code !== "EXDEV") throw asDiskError(err, this.described(to));
       await this.writeFileWith(to, async (file) => {
