@@ -100,6 +100,8 @@ export class Host {
   readonly isSystemRoot: boolean;
   /** True when running as uid 0 (ownership can be set). */
   readonly privileged: boolean;
+  /** mkdir calls in flight, by in-root path. */
+  private readonly pendingDirs = new Map<string, Promise<void>>();
   /** Crash points passed so far, in all and by label (see {@link Host.crashPoint}). */
   private crashPoints = 0;
   private readonly crashLabels = new Map<string, number>();
@@ -291,6 +293,21 @@ export class Host {
    * leaves a directory with the wrong mode behind.
    */
   async mkdir(path: string, opts: WriteOptions = {}): Promise<void> {
+    // Parallel changes often create the same parent at once: one creates it, the others wait and then
+    // find it there, so no second temp directory is made (a kill then leaves at most one, which the
+    // next mkdir of the path sweeps away).
+    const key = normalizeInRoot(path);
+    const before = this.pendingDirs.get(key);
+    const made = (before ?? Promise.resolve()).catch(() => {}).then(() => this.mkdirOnce(path, opts));
+    this.pendingDirs.set(key, made);
+    try {
+      await made;
+    } finally {
+      if (this.pendingDirs.get(key) === made) this.pendingDirs.delete(key);
+    }
+  }
+
+  private async mkdirOnce(path: string, opts: WriteOptions): Promise<void> {
     throwIfInterrupted();
     const real = await this.guard(path, false);
     const parent = normalizeInRoot(path) === "/" ? undefined : dirname(normalizeInRoot(path));

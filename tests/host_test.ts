@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { download, extract } from "../lib/changes.ts";
 import { CommandError, ContainmentError } from "../lib/errors.ts";
-import { normalizeInRoot } from "../lib/host.ts";
+import { Host, normalizeInRoot } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import type { StepContext } from "../lib/step.ts";
 import { makeTar } from "./fakes/tar_writer.ts";
@@ -195,4 +195,20 @@ Deno.test("a new directory appears with its final mode at once, whatever the uma
   assert.equal((await host.stat("/a/b"))?.mode, 0o755);
   assert.equal((await host.stat("/a/b/c"))?.mode, 0o750);
   assert.deepEqual(await host.readDir("/a/b"), ["c"], "no temp directory left");
+});
+
+Deno.test("parallel writes creating the same parent make it once (a kill cannot strand a second temp dir)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "eksnode-test-" });
+  const log = `${dir}/points.log`;
+  // The crash hook's log (lib/host.ts crashPoint) lists every temp directory made.
+  const host = await Host.open(`${dir}/root`, { EKSNODE_TEST_CRASH_LOG: log });
+  await Promise.all(Array.from({ length: 8 }, (_, i) => host.writeFile(`/var/cache/eksnode/f${i}`, `${i}`)));
+  const made = (await Deno.readTextFile(log)).split("\n").filter((l) => / mkdir-temp /.test(l));
+  assert.deepEqual(made.map((l) => l.replace(/^\d+ /, "")), [
+    "mkdir-temp /var",
+    "mkdir-temp /var/cache",
+    "mkdir-temp /var/cache/eksnode",
+  ]);
+  assert.deepEqual(await host.readDir("/var/cache"), ["eksnode"]);
+  assert.equal((await host.readDir("/var/cache/eksnode"))?.length, 8);
 });
