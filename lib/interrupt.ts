@@ -30,7 +30,7 @@ export class InterruptedError extends EksnodeError {
 
 const temps = new Set<string>();
 const children = new Set<Deno.ChildProcess>();
-let controller = new AbortController();
+const controller = new AbortController();
 let received: StopSignal | undefined;
 
 /** The signal that stopped this run, or undefined while none has arrived. */
@@ -157,10 +157,4 @@ export function handleStopSignals(opts: StopOptions = {}): () => void {
     clearTimeout(grace);
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   };
-}
-
-/** Forgets a received signal and its abort (tests run several commands in one process). */
-export function resetInterruption(): void {
-  received = undefined;
-  controller = new AbortController();
 }

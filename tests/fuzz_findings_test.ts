@@ -9,6 +9,7 @@ import { parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
 import { parseUserData } from "../eks/userdata.ts";
 import { ConfigError, formatError, oneLine, UsageError } from "../lib/errors.ts";
 import { renderRelease } from "../steps/ami/33_release_file.ts";
+import { releaseManifest } from "./fuzz/targets.ts";
 
 const enc = new TextEncoder();
 
@@ -65,19 +66,8 @@ Deno.test("base_image cannot add a line to /etc/eks/release (read line by line b
     parseBakeConfig('base_image = "ami-0123456789abcdef0"\n', "bake.toml").base_image,
     "ami-0123456789abcdef0",
   );
-  const manifest = {
-    schema: "eksnode.release/v1" as const,
-    buildTime: "2026-01-01T00:00:00Z",
-    baseImage: "x\nKUBERNETES_VERSION='9.99'",
-    kernel: "6.1.0",
-    arch: "x86_64" as const,
-    kubernetesVersion: "1.32.9",
-    kubernetesBuildDate: "2025-11-13",
-    eksnodeVersion: "0.1.0",
-    versionsSha256: "0".repeat(64),
-    containerdSource: "tarball",
-    artifacts: [],
-  };
+  const manifest = releaseManifest("x\nKUBERNETES_VERSION='9.99'");
+
   assert.throws(
     () => renderRelease(manifest, "0".repeat(64), {}),
     /BASE_AMI_ID for \/etc\/eks\/release holds a control character/,

@@ -18,10 +18,8 @@ import { ConfigError, EksnodeError, hasControlCharacter, UsageError } from "../l
 import { eksnode } from "./cli_run.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
-import { carryOn } from "./fuzz/targets.ts";
-import { decodeWords, parseUnit, renderNodeFiles } from "./fuzz/render_check.ts";
-import { resolveNodeSettings } from "../eks/node_settings.ts";
-import { testNode } from "./fakes/node_settings.ts";
+import { carryOn, completeNodeConfig, releaseManifest } from "./fuzz/targets.ts";
+import { decodeWords, parseUnit } from "./fuzz/render_check.ts";
 import { renderRelease } from "../steps/ami/33_release_file.ts";
 
 const MARKER_DIR = await Deno.makeTempDir({ prefix: "eksnode-injection-" });
@@ -44,23 +42,7 @@ const PAYLOADS: Record<string, string> = {
 const CA_B64 = btoa(TEST_CA_PEM);
 const ENDPOINT = "https://0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com";
 
-/** A NodeConfig document with a complete cluster, `spec` merged in. */
-function nodeConfig(spec: Record<string, unknown> = {}, cluster: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "node.eks.aws/v1alpha1",
-    kind: "NodeConfig",
-    spec: {
-      cluster: {
-        name: "my-cluster",
-        apiServerEndpoint: ENDPOINT,
-        certificateAuthority: CA_B64,
-        cidr: "10.100.0.0/16",
-        ...cluster,
-      },
-      ...spec,
-    },
-  };
-}
+const nodeConfig = completeNodeConfig;
 
 /** One input and what becomes of a payload in it. */
 interface Input {
@@ -80,34 +62,16 @@ const NAME_CHARS = only(/^[A-Za-z0-9_-]*$/);
 const ID_CHARS = only(/^[A-Za-z0-9._-]*$/);
 
 /** NodeConfig through eksnode: schema, resolve, render, and the structural checks of render_check.ts. */
-function viaNodeConfig(doc: unknown): Record<string, unknown> & { files: Record<string, string> } {
-  const config = parseNodeConfigDocument(doc, "user data");
-  carryOn(config, "user data"); // throws on any structural change of a rendered file
-  const node = resolveNodeSettings({
-    nodeConfig: config,
-    origin: "user data",
-    kind: "nodeconfig",
-    instance: testNode().instance,
-    installedKubernetesVersion: "1.32.3",
-    cpuCount: 2,
-  });
-  return { files: renderNodeFiles(node) };
+function viaNodeConfig(doc: unknown): { files: Record<string, string> } {
+  return { files: carryOn(parseNodeConfigDocument(doc, "user data"), "user data") };
 }
+
+/** bootstrap.sh arguments that skip DescribeCluster; the flags under test follow. */
+const BOOTSTRAP = ["c", "--b64-cluster-ca", CA_B64, "--apiserver-endpoint", ENDPOINT];
 
 function viaBootstrap(argv: string[]): Record<string, string> {
   const parsed = parseBootstrapArgs(argv);
-  carryOn(parsed.nodeConfig, "bootstrap.sh flags", parsed.legacy);
-  return renderNodeFiles(
-    resolveNodeSettings({
-      nodeConfig: parsed.nodeConfig,
-      origin: "bootstrap.sh flags",
-      kind: "bootstrap-flags",
-      legacy: parsed.legacy,
-      instance: testNode().instance,
-      installedKubernetesVersion: "1.32.3",
-      cpuCount: 2,
-    }),
-  );
+  return carryOn(parsed.nodeConfig, "bootstrap.sh flags", parsed.legacy);
 }
 
 const kubeletArgv = (files: Record<string, string>) =>
@@ -201,7 +165,7 @@ const INPUTS: Input[] = [
   {
     name: "bootstrap.sh --apiserver-endpoint",
     accepts: noWhitespaceOrControl,
-    run: (p) => viaBootstrap(["c", "--b64-cluster-ca", CA_B64, "--apiserver-endpoint", `${ENDPOINT}/${p}`]),
+    run: (p) => viaBootstrap([...BOOTSTRAP.slice(0, 4), `${ENDPOINT}/${p}`]),
     holds: (files, p) =>
       assert.equal(parseYaml(files["kubeconfig (aws-cli)"]).clusters[0].cluster.server, `${ENDPOINT}/${p}`),
   },
@@ -210,11 +174,7 @@ const INPUTS: Input[] = [
     accepts: (p) => !hasControlCharacter(p),
     run: (p) =>
       viaBootstrap([
-        "c",
-        "--b64-cluster-ca",
-        CA_B64,
-        "--apiserver-endpoint",
-        ENDPOINT,
+        ...BOOTSTRAP,
         `--kubelet-extra-args=--node-labels='a=${p.replaceAll("'", `'\\''`)}' --v=2`,
       ]),
     holds: (files, p) => assert.deepEqual(kubeletArgv(files).slice(-2), [`--node-labels=a=${p}`, "--v=2"]),
@@ -222,46 +182,17 @@ const INPUTS: Input[] = [
   {
     name: "bootstrap.sh --cluster-id",
     accepts: ID_CHARS,
-    run: (p) =>
-      viaBootstrap([
-        "c",
-        "--b64-cluster-ca",
-        CA_B64,
-        "--apiserver-endpoint",
-        ENDPOINT,
-        "--enable-local-outpost",
-        "true",
-        "--cluster-id",
-        `id${p}`,
-      ]),
+    run: (p) => viaBootstrap([...BOOTSTRAP, "--enable-local-outpost", "true", "--cluster-id", `id${p}`]),
   },
   {
     name: "bootstrap.sh --pause-container-version (image tag)",
     accepts: ID_CHARS,
-    run: (p) =>
-      viaBootstrap([
-        "c",
-        "--b64-cluster-ca",
-        CA_B64,
-        "--apiserver-endpoint",
-        ENDPOINT,
-        "--pause-container-version",
-        `3.10${p}`,
-      ]),
+    run: (p) => viaBootstrap([...BOOTSTRAP, "--pause-container-version", `3.10${p}`]),
   },
   {
     name: "bootstrap.sh --dns-cluster-ip",
     accepts: () => false,
-    run: (p) =>
-      viaBootstrap([
-        "c",
-        "--b64-cluster-ca",
-        CA_B64,
-        "--apiserver-endpoint",
-        ENDPOINT,
-        "--dns-cluster-ip",
-        `10.0.0.10${p}`,
-      ]),
+    run: (p) => viaBootstrap([...BOOTSTRAP, "--dns-cluster-ip", `10.0.0.10${p}`]),
   },
   {
     name: "bake config base_image (/etc/eks/release)",
@@ -270,7 +201,7 @@ const INPUTS: Input[] = [
       const bake = parseBakeConfig(`base_image = ${JSON.stringify(`ami-1${p}`)}\n`, "bake.toml");
       return {
         release: renderRelease(
-          { ...releaseManifest, baseImage: bake.base_image ?? null },
+          releaseManifest(bake.base_image ?? null),
           "0".repeat(64),
           {},
         ),
@@ -319,20 +250,6 @@ const INPUTS: Input[] = [
     }),
   },
 ];
-
-const releaseManifest = {
-  schema: "eksnode.release/v1" as const,
-  buildTime: "2026-01-01T00:00:00Z",
-  baseImage: null,
-  kernel: "6.1.0",
-  arch: "x86_64" as const,
-  kubernetesVersion: "1.32.9",
-  kubernetesBuildDate: "2025-11-13",
-  eksnodeVersion: "0.1.0",
-  versionsSha256: "0".repeat(64),
-  containerdSource: "tarball",
-  artifacts: [],
-};
 
 for (const input of INPUTS) {
   Deno.test(`injection: ${input.name}`, () => {

@@ -32,7 +32,8 @@ import { runSteps } from "../../lib/runner.ts";
 import { INIT_STEPS } from "../../steps/init/index.ts";
 import { readTar } from "../../lib/tar.ts";
 import { makeTar, type TarInput } from "../../lib/tar_write.ts";
-import { renderRelease } from "../../steps/ami/33_release_file.ts";
+import { type ReleaseManifest, renderRelease } from "../../steps/ami/33_release_file.ts";
+import type { NodeSettings } from "../../steps/init/context.ts";
 import { TEST_CA_PEM, testNode } from "../fakes/node_settings.ts";
 import { checkNodeFiles, renderNodeFiles } from "./render_check.ts";
 
@@ -222,24 +223,32 @@ export const nodeConfigText: fc.Arbitrary<string> = mutated(
     }),
 );
 
+/** A NodeConfig document with a complete cluster (`cluster` fields override), `spec` merged in. */
+export function completeNodeConfig(
+  spec: Record<string, unknown> = {},
+  cluster: Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: "node.eks.aws/v1alpha1",
+    kind: "NodeConfig",
+    spec: {
+      cluster: {
+        name: "my-cluster",
+        apiServerEndpoint: ENDPOINT,
+        certificateAuthority: CA_B64,
+        cidr: "10.100.0.0/16",
+        ...cluster,
+      },
+      ...spec,
+    },
+  };
+}
+
 /** A complete NodeConfig, with hostile kubelet flags and environment values (which are valid input). */
 const validNodeConfigText: fc.Arbitrary<string> = fc.tuple(fc.array(kubeletFlag, { maxLength: 3 }), hostile)
   .filter(([flags]) => flags.every((f) => f !== ""))
   .map(([flags, env]) =>
-    stringifyYaml({
-      apiVersion: "node.eks.aws/v1alpha1",
-      kind: "NodeConfig",
-      spec: {
-        cluster: {
-          name: "my-cluster",
-          apiServerEndpoint: ENDPOINT,
-          certificateAuthority: CA_B64,
-          cidr: "10.100.0.0/16",
-        },
-        kubelet: { flags },
-        instance: { environment: { HTTP_PROXY: env } },
-      },
-    })
+    stringifyYaml(completeNodeConfig({ kubelet: { flags }, instance: { environment: { HTTP_PROXY: env } } }))
   );
 
 /** The instance the fuzzed node runs on (an m5.large in us-west-2, 2 CPUs, Kubernetes 1.32). */
@@ -255,9 +264,9 @@ const DESCRIBED: ClusterInfo = {
 /** How the cases of this worker ended: rendered files checked, rejected with an EksnodeError, or neither. */
 export const outcomes = { checked: 0, rejected: 0, other: 0 };
 
-/** What init does with a NodeConfig once it has one: resolve the node and render (and check) its files. */
-export function carryOn(config: NodeConfigInput, origin: string, legacy?: LegacySettings): void {
-  const node = resolveNodeSettings({
+/** The node init resolves from `config` on the fuzzed instance (DescribeCluster fills a missing endpoint or CA). */
+export function nodeFrom(config: NodeConfigInput, origin: string, legacy?: LegacySettings): NodeSettings {
+  return resolveNodeSettings({
     nodeConfig: config,
     origin,
     kind: legacy ? "bootstrap-flags" : "nodeconfig",
@@ -267,8 +276,40 @@ export function carryOn(config: NodeConfigInput, origin: string, legacy?: Legacy
     installedKubernetesVersion: "1.32.3",
     cpuCount: 2,
   });
-  checkNodeFiles(node, renderNodeFiles(node));
+}
+
+/** What init does with a NodeConfig once it has one: resolve the node and render (and check) its files. */
+export function carryOn(
+  config: NodeConfigInput,
+  origin: string,
+  legacy?: LegacySettings,
+): Record<string, string> {
+  const node = nodeFrom(config, origin, legacy);
+  const files = renderNodeFiles(node);
+  checkNodeFiles(node, files);
   outcomes.checked++;
+  return files;
+}
+
+/** A release manifest for rendering /etc/eks/release in tests. */
+export function releaseManifest(
+  baseImage: string | null,
+  more: Partial<ReleaseManifest> = {},
+): ReleaseManifest {
+  return {
+    schema: "eksnode.release/v1",
+    buildTime: "2026-01-01T00:00:00Z",
+    baseImage,
+    kernel: "6.1.0",
+    arch: "x86_64",
+    kubernetesVersion: "1.32.9",
+    kubernetesBuildDate: "2025-11-13",
+    eksnodeVersion: "0.1.0",
+    versionsSha256: "0".repeat(64),
+    containerdSource: "tarball",
+    artifacts: [],
+    ...more,
+  };
 }
 
 /** Runs `fn`; an EksnodeError with a one-line message is a clean outcome, anything else fails the case. */
@@ -592,19 +633,12 @@ function bakePipeline(text: string): void {
   for (const name of ["containerd", "runc", "cniPlugins"] as const) githubArtifact(v, name, arch);
   kubernetesArtifact(v, release.minor, "kubelet", arch);
   const text2 = renderRelease(
-    {
-      schema: "eksnode.release/v1",
-      buildTime: "2026-01-01T00:00:00Z",
-      baseImage: bake.base_image ?? null,
-      kernel: "6.1.0",
+    releaseManifest(bake.base_image ?? null, {
       arch,
       kubernetesVersion: release.kubelet.version,
       kubernetesBuildDate: release.kubelet.buildDate,
-      eksnodeVersion: "0.1.0",
-      versionsSha256: "0".repeat(64),
       containerdSource: bake.containerd_source ?? "tarball",
-      artifacts: [],
-    },
+    }),
     "0".repeat(64),
     { RUNC_VERSION: v.artifacts.runc.version },
   );
@@ -677,16 +711,7 @@ async function tarPipeline(input: TarCase): Promise<void> {
 async function initSteps(text: string): Promise<void> {
   const found = await parseUserDataDetailed(enc.encode(text), "user data");
   if (found.parts.length === 0) return;
-  const config = mergeNodeConfigs(found.parts.map((p) => p.config));
-  const node = resolveNodeSettings({
-    nodeConfig: config,
-    origin: "user data",
-    kind: "nodeconfig",
-    instance: INSTANCE,
-    described: missingClusterFields(config).length > 0 ? { info: DESCRIBED, fromCache: false } : undefined,
-    installedKubernetesVersion: "1.32.3",
-    cpuCount: 2,
-  });
+  const node = nodeFrom(mergeNodeConfigs(found.parts.map((p) => p.config)), "user data");
   const sandbox = await Deno.makeTempDir({ prefix: "eksnode-fuzz-" });
   try {
     const host = await Host.open(`${sandbox}/root`, { PATH: Deno.env.get("PATH") });
