@@ -454,6 +454,15 @@ export class Host {
   }
 
   /**
+   * Removes the temps a killed run left in the in-root directory `dir`, whatever file they were for.
+   * For eksnode's own state directories, where a file may not be written again by the next run (the
+   * journal's directory: the remembered hashes are saved only when there is something new).
+   */
+  async sweepTemps(dir: string): Promise<void> {
+    await removeAllStaleTemps(await this.guard(dir, true));
+  }
+
+  /**
    * Runs `fn` with a scratch directory (real path) beside the in-root `path`, named like the host's
    * temp files (`.NAME.eksnode-XXXXXXXX.tmp`), and removes it afterwards. Validators put candidates
    * there: a run killed meanwhile leaves it where the next write of `path` sweeps it away.
@@ -654,6 +663,22 @@ function redact(text: string, secrets: string[] = []): string {
   let out = text;
   for (const s of secrets) if (s) out = out.replaceAll(s, "***");
   return out;
+}
+
+/**
+ * Removes every temp a killed run left in the real directory `dir` (whatever its target), except those
+ * this process is still using.
+ */
+async function removeAllStaleTemps(dir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!/^\..+\.eksnode-[0-9a-f]{8}\.tmp$/.test(e.name)) continue;
+      const stale = join(dir, e.name);
+      if (!isLiveTemp(stale)) await Deno.remove(stale, { recursive: e.isDirectory }).catch(() => {});
+    }
+  } catch {
+    // missing or unreadable: nothing to remove
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  * config changed" still fire, even for a change that landed just before the kill) and completes the job.
  * An in-flight change that had not landed only makes a trigger fire once more than needed.
  */
+import { dirname } from "node:path";
 import type { Host } from "./host.ts";
 
 /** The journal's content. */
@@ -48,6 +49,8 @@ export class Journal {
         // A journal that does not parse is treated as absent: changes are checked against the disk anyway.
       }
     }
+    // A killed run may have left a temp beside a file of this directory that no later run writes again.
+    if (interrupted) await host.sweepTemps(dirname(path));
     const now = new Date().toISOString();
     const journal = new Journal(host, {
       version: 1,

@@ -257,3 +257,18 @@ Deno.test("journal saves from parallel changes are written one after another and
   assert.deepEqual([...journal.changed].sort(), many.map((c) => c.key).sort());
   assert.deepEqual(await host.readDir("/var/lib/eksnode/journal"), ["t.json"], "no temp file left");
 });
+
+Deno.test("a resumed run sweeps temps a killed run left in the journal's directory (files no run writes again)", async () => {
+  // Found by the exhaustive crash test: a kill while the remembered hashes were saved left their temp,
+  // and a later run with nothing new to remember never wrote that file again.
+  const host = await tempHost();
+  const log = memoryLogger();
+  const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+  await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  const stale = "/var/lib/eksnode/journal/.verified-hashes.json.eksnode-0123abcd.tmp";
+  await host.writeFile(stale, "half");
+  const journal = JSON.parse((await host.readText(journalPath("t")))!);
+  await host.writeFile(journalPath("t"), JSON.stringify({ ...journal, finished: false }));
+  await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.equal(await host.exists(stale), false);
+});
