@@ -15,7 +15,6 @@ import { renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
 import { KUBELET_BIN, kubeletArgs } from "../../eks/kubelet_args.ts";
 import { renderKubeletConfig } from "../../eks/kubelet_config.ts";
 import { renderEnvironmentDropIn, renderKubeletUnit, renderSandboxImageUnit } from "../../eks/node_units.ts";
-import { PULL_SANDBOX_IMAGE_SCRIPT } from "../../eks/node_paths.ts";
 import type { NodeSettings } from "../../steps/init/context.ts";
 import { testNode } from "../fakes/node_settings.ts";
 
@@ -172,13 +171,13 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
     "kubelet ExecStart argv",
   );
 
-  // sandbox-image.service: the pull script, the image and (for ECR) its region.
+  // sandbox-image.service: `eksnode pull-image ... IMAGE`, the image last and whole.
   const sandbox = parseUnit(files["sandbox-image.service"]);
   const sandboxShape = directiveShape(sandbox).filter((s) => !s.endsWith(" Environment"));
   assert.deepEqual(sandboxShape, shapes["sandbox-image.service"], "sandbox-image.service directives");
   const argv = decodeWords(sandbox.find((d) => d.key === "ExecStart")!.value, true);
-  assert.equal(argv[0], PULL_SANDBOX_IMAGE_SCRIPT);
-  assert.equal(argv[1], node.sandboxImage);
+  assert.deepEqual(argv.slice(1, -1), ["pull-image", "--namespace", "k8s.io"]);
+  assert.equal(argv.at(-1), node.sandboxImage);
 
   // The environment drop-in: one Environment= per variable, each decoding to NAME=value exactly.
   if (files["10-eksnode-env.conf"] !== undefined) {
