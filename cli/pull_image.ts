@@ -13,6 +13,7 @@ import {
   ctrArgv,
   type CtrTarget,
   DEFAULT_CONTAINERD_ADDRESS,
+  isImageReference,
   K8S_NAMESPACE,
   pullImage,
   type RegistryLogin,
@@ -50,7 +51,10 @@ export interface PullImageReport {
 /** containerd's registry hosts directory (hosts.toml per registry), used when it exists. */
 const CERTS_D = "/etc/containerd/certs.d";
 
-/** A reference ctr can pull: registry host (with a dot, colon or localhost), path, tag or digest. */
+/**
+ * A reference ctr can pull: registry host (with a dot, colon or localhost), path, tag or digest. It must
+ * also pass isImageReference (no leading `-` in any part, so ctr never reads it as a flag).
+ */
 const IMAGE_REF =
   /^[A-Za-z0-9.-]+(?::\d+)?\/[a-z0-9._\/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
 
@@ -68,7 +72,7 @@ export async function runPullImage(
 ): Promise<PullImageReport> {
   const started = performance.now();
   const progress = deps.progress ?? ((line: string) => console.error(line));
-  if (!IMAGE_REF.test(image)) {
+  if (!IMAGE_REF.test(image) || !isImageReference(image)) {
     throw new UsageError(
       `"${image}" is not a full image reference`,
       "give registry/repository:tag, e.g. 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",

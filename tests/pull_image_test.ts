@@ -180,6 +180,10 @@ Deno.test("pull-image: bad input and a containerd that does not answer", async (
   const bad = await eksnode(["pull-image", "pause"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /"pause" is not a full image reference/);
+  // A registry part starting with "-" would reach ctr as a flag.
+  const dash = await eksnode(["pull-image", "--", "-oops.example.com/eks/pause:3.10"]);
+  assert.equal(dash.code, 2, dash.stderr);
+  assert.match(dash.stderr, /"-oops\.example\.com\/eks\/pause:3\.10" is not a full image reference/);
   const attempts = await eksnode(["pull-image", "r.example/x:1", "--attempts", "0"]);
   assert.equal(attempts.code, 2);
   const dir = await Deno.makeTempDir();
