@@ -345,6 +345,9 @@ export async function downloadVerified(
   return { ...result, attempts };
 }
 
+/** Bytes gathered from the network before one write and hash update. */
+const WRITE_BUFFER_BYTES = 1 << 20;
+
 async function streamInto(
   url: string,
   file: Deno.FsFile,
@@ -360,17 +363,34 @@ async function streamInto(
     expected = lengthHeader === null ? undefined : Number(lengthHeader);
     const hash = createHash("sha256");
     let lastDraw = 0;
+    // Network chunks are small (often 16-64 KiB); they are gathered into one reused buffer so the file
+    // is written (on Deno's main thread) and hashed in 1 MiB pieces: fewer ops, less CPU a byte.
+    const buf = new Uint8Array(WRITE_BUFFER_BYTES);
+    let held = 0;
+    const flush = async () => {
+      const piece = buf.subarray(0, held);
+      hash.update(piece);
+      let off = 0;
+      while (off < piece.length) off += await file.write(piece.subarray(off));
+      held = 0;
+    };
     for await (const chunk of res.body!) {
       idle.touch();
-      hash.update(chunk);
-      let off = 0;
-      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      let taken = 0;
+      while (taken < chunk.length) {
+        const n = Math.min(chunk.length - taken, buf.length - held);
+        buf.set(chunk.subarray(taken, taken + n), held);
+        held += n;
+        taken += n;
+        if (held === buf.length) await flush();
+      }
       bytes += chunk.length;
       if (opts.log && Date.now() - lastDraw > 100) {
         opts.log.progress(label, bytes, expected);
         lastDraw = Date.now();
       }
     }
+    if (held > 0) await flush();
     if (expected !== undefined && bytes !== expected) {
       throw new TruncatedError(`download of ${url} truncated: received ${bytes} of ${expected} bytes`);
     }

@@ -25,7 +25,9 @@ function paced(body: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array<ArrayBu
       const due = t0 + (off / rate) * 1000;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      ctrl.enqueue(body.slice(off, off + piece));
+      // A view, not a copy: copying 6 x 100 MiB/s on the 2 cores the client also needs made the server
+      // part of what the paced figure measured.
+      ctrl.enqueue(body.subarray(off, off + piece));
       off += piece;
     },
   });
