@@ -5,7 +5,9 @@
  *   in parallel, --jobs as the CLI's default), against the largest single artifact alone through the
  *   same runner. Target: total <= 1.3x. Over loopback this is bound by CPU (the server, hashing and
  *   writing 6x the bytes on 2 cores); the same again with the server paced to 100 MiB/s a stream
- *   (BENCH_RATE_MIBPS), as one TCP stream from a real mirror is, shows the parallelism itself.
+ *   (BENCH_RATE_MIBPS), as one TCP stream from a real mirror is, shows the parallelism itself (same
+ *   target). Six paced streams ask for 600 MiB/s in all, served, hashed and written on the same 2
+ *   cores: it is near the machine's limit, so the client's CPU a byte shows in this figure too.
  * - one 256 MiB (BENCH_BIG_MIB) download + verify (lib/download.ts downloadVerified) against `curl` of
  *   the same file followed by `sha256sum`. Target: throughput >= 0.8x.
  */
@@ -206,7 +208,7 @@ export async function downloadBench(reps: number): Promise<Section> {
           Math.min(reps, 3),
           DEFAULT_JOBS,
           `same, server paced to ${rateMibps} MiB/s a stream (as one stream from a real mirror)`,
-          false,
+          true,
         ),
       );
     } finally {

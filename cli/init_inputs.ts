@@ -13,7 +13,7 @@ import { type AwsEnv, describeSdkError } from "../eks/aws_call.ts";
 import { loadConfigSources } from "../eks/config_source.ts";
 import { describeInstanceType, type InstanceTypeInfo } from "../eks/ec2_api.ts";
 import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
-import { ImdsClient, type ImdsOptions } from "../eks/imds.ts";
+import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
 import {
   countProcessors,
   kubeletVersionOutput,
@@ -69,8 +69,25 @@ export async function gatherInputs(
 ): Promise<GatheredInputs> {
   const imds = new ImdsClient({ ...opts.imds, env });
   // The configuration first: flag and config-source mistakes are reported before IMDS is waited for.
-  const config = await loadNodeConfig(request, imds, log);
-  const instance = await imds.instanceMetadata();
+  // Once IMDS has answered with the user data, the instance facts are read while the user data is
+  // parsed and validated (the first parse loads and compiles the YAML and schema code).
+  let early: Promise<InstanceMetadata> | undefined;
+  const userDataThenFacts = {
+    userData: async () => {
+      const body = await imds.userData();
+      early ??= imds.instanceMetadata();
+      early.catch(() => {}); // awaited below; a config error must not leave it unhandled
+      return body;
+    },
+  };
+  let config: LoadedInputs;
+  try {
+    config = await loadNodeConfig(request, userDataThenFacts, log);
+  } catch (err) {
+    await early?.catch(() => {}); // no IMDS read outlives the call
+    throw err;
+  }
+  const instance = await (early ?? imds.instanceMetadata());
   log.info(
     `instance ${instance.instanceId}: ${instance.instanceType} in ${instance.availabilityZone} ` +
       `(IMDSv2 at ${imds.endpoint})`,

@@ -71,12 +71,17 @@ export async function rememberWritten(realPath: string, sha256: string): Promise
 /** Forgets every remembered hash (tests). */
 export function forgetHashes(): void {
   memo.clear();
+  loadedText.clear();
 }
+
+/** The cache file's text as loaded, by root: an unchanged cache is not written again. */
+const loadedText = new Map<string, string>();
 
 /** Loads the hashes remembered for files under the host's root by an earlier run (a bad file is ignored). */
 export async function loadHashCache(host: Host): Promise<void> {
   const text = await host.readText(HASH_CACHE_PATH).catch(() => undefined);
   if (!text) return;
+  loadedText.set(host.root, text);
   try {
     const data = JSON.parse(text) as {
       version: number;
@@ -103,7 +108,9 @@ export async function saveHashCache(host: Host): Promise<void> {
   }
   if (Object.keys(files).length === 0 && !(await host.exists(HASH_CACHE_PATH))) return;
   const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
-  await host.writeFile(HASH_CACHE_PATH, JSON.stringify({ version: 1, files: sorted }, null, 1) + "\n", {
-    mode: 0o600,
-  });
+  const text = JSON.stringify({ version: 1, files: sorted }, null, 1) + "\n";
+  // An idempotent run remembers exactly what it loaded: rewriting it would cost two fsyncs for nothing.
+  if (text === loadedText.get(host.root) && (await host.readText(HASH_CACHE_PATH)) === text) return;
+  await host.writeFile(HASH_CACHE_PATH, text, { mode: 0o600 });
+  loadedText.set(host.root, text);
 }

@@ -165,13 +165,18 @@ export class Host {
   /**
    * Resolves the deepest existing ancestor of `path` (the path itself when `includeSelf`) and
    * throws when a symlink on the way leads outside the root.
+   *
+   * realpath and lstat are called synchronously here and in {@link stat}: on a local file system they
+   * take microseconds, while each async call waited for a round trip through Deno's blocking-op thread
+   * pool, and every host operation guards its path (a second, idempotent `eksnode ami` makes about 225
+   * of them: its steps took 73 ms instead of 52, bench/ami_bench.ts).
    */
   private async guard(path: string, includeSelf: boolean): Promise<string> {
     const real = this.real(path);
     let probe = includeSelf || real === this.root ? real : dirname(real);
     for (;;) {
       try {
-        const resolved = await Deno.realPath(probe);
+        const resolved = Deno.realPathSync(probe);
         if (this.inRoot(resolved) === undefined) {
           throw new ContainmentError(
             `${normalizeInRoot(path)} leads outside the root ${this.root} (through a symlink at ${
@@ -236,7 +241,7 @@ export class Host {
   async stat(path: string): Promise<FileInfo | undefined> {
     const real = await this.guard(path, false);
     try {
-      const s = await Deno.lstat(real);
+      const s = Deno.lstatSync(real);
       return {
         isFile: s.isFile,
         isDirectory: s.isDirectory,
