@@ -11,6 +11,7 @@ import { BAKED, bakedRoot } from "./fakes/baked_root.ts";
 import * as fakeEks from "./fakes/eks.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
+import { walkTree } from "./helpers.ts";
 
 /** The one `error:` line of a failed run (asserting there is exactly one and no stack), and the exit code. */
 export function assertFailed(run: CliResult, exit: number, line: RegExp): string {
@@ -25,14 +26,7 @@ export function assertFailed(run: CliResult, exit: number, line: RegExp): string
 /** Regular files and symlinks under `root` (in-root paths, sorted); directories are not listed. */
 export async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (rel: string) => {
-    for await (const e of Deno.readDir(`${root}${rel}`)) {
-      const p = `${rel}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else out.push(p);
-    }
-  };
-  await walk("");
+  for await (const { path, info } of walkTree(root)) if (!info.isDirectory) out.push(path);
   return out.sort();
 }
 

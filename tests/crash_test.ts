@@ -18,7 +18,7 @@ import { clusterJson, start as startEks } from "./fakes/eks.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { start as startEc2 } from "./fakes/ec2.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
-import { sha256 } from "./helpers.ts";
+import { octalMode, sha256, walkTree } from "./helpers.ts";
 import { HASH_CACHE_PATH } from "../lib/hash_cache.ts";
 
 const POINTS = Deno.env.get("EKSNODE_CRASH_POINTS") ?? "20";
@@ -60,31 +60,24 @@ async function tree(
   const entries: Record<string, string> = {};
   const temps: string[] = [];
   const journals: Record<string, unknown> = {};
-  const walk = async (rel: string) => {
-    for await (const e of Deno.readDir(`${root}${rel}`)) {
-      const p = `${rel}/${e.name}`;
-      if (TEMP_NAME.test(e.name)) temps.push(p);
-      const st = await Deno.lstat(`${root}${p}`);
-      const attrs = `${((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0")} ${st.uid}:${st.gid}`;
-      // A cache of file identities (inode, times) and their hashes (lib/hash_cache.ts): it differs from tree
-      // to tree by nature, and whether a run had anything to remember depends on what earlier runs did.
-      if (p === HASH_CACHE_PATH) continue;
-      if (JOURNAL.test(p)) {
-        journals[p] = JSON.parse(await Deno.readTextFile(`${root}${p}`));
-        entries[p] = `journal ${attrs}`;
-      } else if (st.isSymlink) entries[p] = `link -> ${await Deno.readLink(`${root}${p}`)}`;
-      else if (st.isDirectory) {
-        entries[p] = `dir ${attrs}`;
-        await walk(p);
-      } else {
-        const bytes = await Deno.readFile(`${root}${p}`);
-        const text = new TextDecoder().decode(bytes);
-        const norm = normalize(p, text);
-        entries[p] = `file ${attrs} ${sha256(norm === text ? bytes : norm).slice(0, 16)}`;
-      }
+  for await (const { path: p, full, info: st } of walkTree(root)) {
+    if (TEMP_NAME.test(p.slice(p.lastIndexOf("/") + 1))) temps.push(p);
+    const attrs = `${octalMode(st)} ${st.uid}:${st.gid}`;
+    // A cache of file identities (inode, times) and their hashes (lib/hash_cache.ts): it differs from tree
+    // to tree by nature, and whether a run had anything to remember depends on what earlier runs did.
+    if (p === HASH_CACHE_PATH) continue;
+    if (JOURNAL.test(p)) {
+      journals[p] = JSON.parse(await Deno.readTextFile(full));
+      entries[p] = `journal ${attrs}`;
+    } else if (st.isSymlink) entries[p] = `link -> ${await Deno.readLink(full)}`;
+    else if (st.isDirectory) entries[p] = `dir ${attrs}`;
+    else {
+      const bytes = await Deno.readFile(full);
+      const text = new TextDecoder().decode(bytes);
+      const norm = normalize(p, text);
+      entries[p] = `file ${attrs} ${sha256(norm === text ? bytes : norm).slice(0, 16)}`;
     }
-  };
-  await walk("");
+  }
   return { entries: Object.fromEntries(Object.entries(entries).sort()), temps: temps.sort(), journals };
 }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { bakeDir, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
+import { walkTree } from "./helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 if (!IS_ROOT) {
@@ -24,22 +25,16 @@ interface Entry {
 /** Every file and directory under `root` (symlinks left out), with mode and owner. */
 async function tree(root: string): Promise<Entry[]> {
   const out: Entry[] = [];
-  const walk = async (rel: string) => {
-    for await (const e of Deno.readDir(`${root}${rel}`)) {
-      const path = `${rel}/${e.name}`;
-      const st = await Deno.lstat(`${root}${path}`);
-      if (st.isSymlink) continue;
-      out.push({
-        path,
-        mode: (st.mode ?? 0) & 0o7777,
-        uid: st.uid ?? -1,
-        gid: st.gid ?? -1,
-        isFile: st.isFile,
-      });
-      if (st.isDirectory) await walk(path);
-    }
-  };
-  await walk("");
+  for await (const { path, info } of walkTree(root)) {
+    if (info.isSymlink) continue;
+    out.push({
+      path,
+      mode: (info.mode ?? 0) & 0o7777,
+      uid: info.uid ?? -1,
+      gid: info.gid ?? -1,
+      isFile: info.isFile,
+    });
+  }
   return out;
 }
 

@@ -4,23 +4,19 @@
  * `UPDATE_GOLDEN=1` in the environment it rewrites the directory instead.
  */
 import { AssertionError } from "node:assert";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { walkTree } from "./helpers.ts";
 
 /** Root of the golden tree (tests/golden). */
 export const GOLDEN_ROOT: string = fileURLToPath(new URL("./golden/", import.meta.url));
 
 async function readTree(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = join(d, e.name);
-      if (e.isDirectory) await walk(p);
-      else out[relative(root, p)] = await Deno.readTextFile(p);
-    }
-  };
   try {
-    await walk(root);
+    for await (const { path, full, info } of walkTree(root)) {
+      if (!info.isDirectory) out[path.slice(1)] = await Deno.readTextFile(full);
+    }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }

@@ -84,23 +84,44 @@ export function fileServer(files: Record<string, Served>) {
   };
 }
 
+/** One entry met by {@link walkTree}: its path under the root ("/etc/x"), full path and lstat. */
+export interface TreeEntry {
+  path: string;
+  full: string;
+  info: Deno.FileInfo;
+}
+
+/**
+ * Every entry under a real directory, each directory before its contents, from lstat (symlinks are
+ * listed, not followed). An entry for which `skip(path)` is true is left out with all it contains.
+ */
+export async function* walkTree(
+  root: string,
+  skip: (path: string) => boolean = () => false,
+  rel = "",
+): AsyncGenerator<TreeEntry> {
+  for await (const e of Deno.readDir(`${root}${rel}`)) {
+    const path = `${rel}/${e.name}`;
+    if (skip(path)) continue;
+    const full = `${root}${path}`;
+    const info = await Deno.lstat(full);
+    yield { path, full, info };
+    if (info.isDirectory) yield* walkTree(root, skip, path);
+  }
+}
+
+/** The permission bits of a file as 4 octal digits ("0644"). */
+export function octalMode(info: Deno.FileInfo): string {
+  return ((info.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
+}
+
 /** Every file, dir and symlink under a real directory with mode and content hash (for tree comparisons). */
 export async function snapshotTree(root: string, exclude: RegExp[] = []): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = async (dir: string, rel: string) => {
-    for await (const e of Deno.readDir(dir)) {
-      const p = `${rel}/${e.name}`;
-      if (exclude.some((r) => r.test(p))) continue;
-      const full = `${dir}/${e.name}`;
-      const st = await Deno.lstat(full);
-      const mode = ((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
-      if (st.isSymlink) out[p] = `link -> ${await Deno.readLink(full)}`;
-      else if (st.isDirectory) {
-        out[p] = `dir ${mode}`;
-        await walk(full, p);
-      } else out[p] = `file ${mode} ${sha256(await Deno.readFile(full)).slice(0, 16)}`;
-    }
-  };
-  await walk(root, "");
+  for await (const { path, full, info } of walkTree(root, (p) => exclude.some((r) => r.test(p)))) {
+    if (info.isSymlink) out[path] = `link -> ${await Deno.readLink(full)}`;
+    else if (info.isDirectory) out[path] = `dir ${octalMode(info)}`;
+    else out[path] = `file ${octalMode(info)} ${sha256(await Deno.readFile(full)).slice(0, 16)}`;
+  }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -6,6 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { GOLDEN_ROOT } from "../golden.ts";
+import { walkTree } from "../helpers.ts";
 import { addBaseOs } from "./systemd.ts";
 
 /** One golden case. */
@@ -42,13 +43,11 @@ export async function goldenCases(): Promise<GoldenCase[]> {
   return out.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === "ami" ? -1 : 1));
 }
 
-async function filesUnder(dir: string, rel = ""): Promise<string[]> {
+/** The files of a golden case (its top-level META files left out), as in-root paths. */
+async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of Deno.readDir(join(dir, rel))) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory) out.push(...await filesUnder(dir, p));
-    else if (!(rel === "" && META.has(e.name))) out.push(`/${p}`);
-  }
+  const isMeta = (p: string) => p.lastIndexOf("/") === 0 && META.has(p.slice(1));
+  for await (const { path, info } of walkTree(dir, isMeta)) if (!info.isDirectory) out.push(path);
   return out;
 }
 
