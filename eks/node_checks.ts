@@ -22,7 +22,7 @@ import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
 import type { Host } from "../lib/host.ts";
 import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
-import { enabledByLinks, UNIT_DIRS } from "../lib/systemd.ts";
+import { enabledByLinks, UNIT_DIRS, unitFile } from "../lib/systemd.ts";
 import { RELEASE_JSON_PATH, RELEASE_PATH } from "../steps/ami/33_release_file.ts";
 import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
 import { BOOTSTRAP_SHIM_PATH } from "../steps/ami/36_bootstrap_shim.ts";
@@ -443,13 +443,7 @@ export function wantedBy(unitText: string): string[] {
 
 async function unitChecks(host: Host, phase: Phase, out: CheckResult[]) {
   for (const unit of await phaseUnits(host, phase)) {
-    let file: string | undefined;
-    for (const dir of UNIT_DIRS) {
-      if (await host.exists(`${dir}/${unit}`)) {
-        file = `${dir}/${unit}`;
-        break;
-      }
-    }
+    const file = await unitFile(host, unit);
     if (!file) {
       out.push({
         group: "units",

@@ -14,10 +14,15 @@ export const UNIT_DIRS: readonly string[] = [
   "/lib/systemd/system",
 ];
 
+/** The path of the unit file systemd would load for `unit`: the first of the {@link UNIT_DIRS} that has it. */
+export async function unitFile(host: Host, unit: string): Promise<string | undefined> {
+  for (const d of UNIT_DIRS) if (await host.exists(`${d}/${unit}`)) return `${d}/${unit}`;
+  return undefined;
+}
+
 /** True when a unit file `unit` exists in one of the {@link UNIT_DIRS} under the root. */
 export async function unitInstalled(host: Host, unit: string): Promise<boolean> {
-  for (const d of UNIT_DIRS) if (await host.exists(`${d}/${unit}`)) return true;
-  return false;
+  return (await unitFile(host, unit)) !== undefined;
 }
 
 /** `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run. */

@@ -9,7 +9,7 @@ import { compareOrUpdate } from "./golden.ts";
 import { bakeDir } from "./cli_fixtures.ts";
 import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
-import { snapshotTree } from "./helpers.ts";
+import { octalMode, snapshotTree } from "./helpers.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 const JOURNAL = [/^\/var\/lib\/eksnode\/journal\//];
@@ -45,7 +45,7 @@ async function goldenFiles(root: string, mirror: Mirror, dir: string): Promise<R
       const p = `${rel}/${name}`;
       if (JOURNAL.some((r) => r.test(p))) continue;
       const st = await Deno.lstat(`${d}/${name}`);
-      const mode = ((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
+      const mode = octalMode(st);
       const owner = `${st.uid}:${st.gid}`;
       if (st.isSymlink) listing.push(`link ${p} -> ${await Deno.readLink(`${d}/${name}`)}`);
       else if (st.isDirectory) {

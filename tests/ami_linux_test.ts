@@ -20,7 +20,7 @@ import { containerdVersion } from "../steps/ami/17_containerd_config.ts";
 import { generatedContainerdConfig } from "../eks/containerd_config.ts";
 import { verifyUnits } from "../steps/ami/18_sandbox_image_unit.ts";
 import { startMirror } from "./fakes/mirror.ts";
-import { sha256, snapshotTree } from "./helpers.ts";
+import { octalMode, sha256, snapshotTree } from "./helpers.ts";
 
 const STEPS_1_20 = Array.from({ length: 20 }, (_, i) => i + 1);
 const env = { PATH: Deno.env.get("PATH") ?? "" };
@@ -46,7 +46,7 @@ async function bake(root: string, toml: string, flags: Partial<AmiFlags> = {}, o
 }
 
 async function mode(path: string): Promise<string> {
-  return ((await Deno.stat(path)).mode! & 0o7777).toString(8).padStart(4, "0");
+  return octalMode(await Deno.stat(path));
 }
 
 Deno.test("ami 1-20: dry run lists every step and writes nothing", async () => {

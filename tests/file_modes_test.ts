@@ -8,6 +8,7 @@ import { bakeDir, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { walkTree } from "./helpers.ts";
+import { modeString } from "../lib/changes.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 if (!IS_ROOT) {
@@ -38,7 +39,7 @@ async function tree(root: string): Promise<Entry[]> {
   return out;
 }
 
-const octal = (m: number) => m.toString(8).padStart(4, "0");
+const octal = modeString;
 
 /** Nothing group- or world-writable, nothing setuid or setgid. */
 function assertNoLooseModes(entries: Entry[]): void {

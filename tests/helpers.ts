@@ -1,5 +1,6 @@
 /** Shared test helpers: temp roots, a loopback file server with fault injection, tree snapshots. */
 import { createHash } from "node:crypto";
+import { modeString } from "../lib/changes.ts";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import type { ApplyContext, StepContext } from "../lib/step.ts";
@@ -112,7 +113,7 @@ export async function* walkTree(
 
 /** The permission bits of a file as 4 octal digits ("0644"). */
 export function octalMode(info: Deno.FileInfo): string {
-  return ((info.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
+  return modeString((info.mode ?? 0) & 0o7777);
 }
 
 /** Every file, dir and symlink under a real directory with mode and content hash (for tree comparisons). */

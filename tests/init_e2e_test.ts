@@ -14,7 +14,7 @@ import { defaultMetadata, FAKE_MAC, start as startImds } from "./fakes/imds.ts";
 import { BAKED, bakedRoot } from "./fakes/baked_root.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { compareOrUpdate } from "./golden.ts";
-import { snapshotTree } from "./helpers.ts";
+import { octalMode, snapshotTree } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs shared by the cases.
@@ -310,7 +310,7 @@ async function outputs(root: string): Promise<Record<string, string>> {
       const p = `${rel}/${e.name}`;
       if (p in BAKED || JOURNAL.test(p)) continue;
       const st = await Deno.lstat(`${root}${p}`);
-      const mode = ((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
+      const mode = octalMode(st);
       if (st.isSymlink) modes.push(`link ${p} -> ${await Deno.readLink(`${root}${p}`)}`);
       else if (st.isDirectory) {
         if (!(await walk(p))) modes.push(`${mode} ${p}/`);

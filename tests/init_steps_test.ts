@@ -24,6 +24,7 @@ import {
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
 import { applyContext } from "./helpers.ts";
+import { modeString } from "../lib/changes.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
@@ -105,7 +106,7 @@ async function outputs(host: Host): Promise<{ files: Record<string, string>; mod
       else if (st.isDirectory) await walk(p);
       else {
         files[p.slice(1)] = (await host.readText(p))!;
-        modes.push(`${st.mode.toString(8).padStart(4, "0")} ${p}`);
+        modes.push(`${modeString(st.mode)} ${p}`);
       }
     }
   };
