@@ -270,6 +270,10 @@ fault("IMDS answers slower than AWS_METADATA_SERVICE_TIMEOUT, then in time", 0, 
     env: { AWS_METADATA_SERVICE_TIMEOUT: "0.3" },
   });
   await assertJoined(r);
+  // The first two requests (token PUTs) were held 1.5 s; a client that waited for them instead of giving
+  // up after 0.3 s would have asked for one token, not three.
+  assert.equal(r.imds.calls.delayed, 2);
+  assert.equal(r.imds.calls.tokens, 3, "each slow token request was abandoned and asked again");
 });
 
 fault("IMDS answers slower than AWS_METADATA_SERVICE_TIMEOUT, every time", 8, async () => {

@@ -61,6 +61,8 @@ export interface FakeImdsStats {
   gets: number;
   unauthorized: number;
   failures: number;
+  /** Requests held back by `delayMs`. */
+  delayed: number;
   paths: string[];
   ttlHeaders: string[];
 }
@@ -82,6 +84,7 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     gets: 0,
     unauthorized: 0,
     failures: 0,
+    delayed: 0,
     paths: [],
     ttlHeaders: [],
   };
@@ -93,6 +96,7 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     const path = new URL(req.url).pathname;
     requests++;
     if (opts.delayMs && (opts.delayFirst === undefined || requests <= opts.delayFirst)) {
+      calls.delayed++;
       await new Promise((r) => setTimeout(r, opts.delayMs));
     }
     if (opts.down || toFail > 0) {
