@@ -1,14 +1,18 @@
 /**
  * `deno task build`: compiles eksnode for linux x86_64 and aarch64 into dist/ with a SHA256SUMS file.
  *
+ * Two stages: `deno bundle --code-splitting` turns cli/bundle_main.ts and everything it imports (the
+ * npm packages too, CommonJS ones converted) into plain JavaScript modules in `<out>/bundle/`, and
+ * `deno compile` embeds that bundle. `deno task bundle` runs the first stage alone (no denort needed):
+ * tests/bundle_test.ts runs the CLI tests against it, and bench/ measures it as the released form.
+ *
  * `deno compile` needs the `denort` runtime for each target. It is normally downloaded; where that is
  * impossible (air-gapped builders, this project's CI), set DENORT_BIN to a denort binary for the target
  * (or DENORT_BIN_X86_64 / DENORT_BIN_AARCH64 for each). Without one, the build stops with a clear
- * message. Usage: deno task build [--target x86_64|aarch64] [--out dist]
+ * message. Usage: deno task build [--target x86_64|aarch64] [--out dist] [--bundle-only]
  */
 import { createHash } from "node:crypto";
 import { VERSION } from "./lib/version.ts";
-import { CLI_MODULE } from "./main.ts";
 
 const TARGETS = {
   x86_64: "x86_64-unknown-linux-gnu",
@@ -30,6 +34,32 @@ async function run(cmd: string, args: string[], env?: Record<string, string>): P
   return text;
 }
 
+/** The entry point that is bundled and compiled. */
+const ENTRY = new URL("./cli/bundle_main.ts", import.meta.url).pathname;
+
+/**
+ * Bundles the CLI into `dir` (emptied first) and returns the entry module's path. The chunks hold
+ * what each command loads when it runs, so a command still loads only its own code.
+ */
+export async function bundle(dir: string): Promise<string> {
+  await Deno.remove(dir, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+  await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--code-splitting",
+    "--outdir",
+    dir,
+    ENTRY,
+  ]);
+  const entry = `${dir}/bundle_main.js`;
+  await Deno.stat(entry);
+  return entry;
+}
+
 /** The denort binary for a target, or undefined. */
 function denortFor(arch: Arch): string | undefined {
   return Deno.env.get(`DENORT_BIN_${arch.toUpperCase()}`) ?? Deno.env.get("DENORT_BIN");
@@ -41,6 +71,10 @@ async function main(): Promise<number> {
   if (only && !(only in TARGETS)) {
     console.error(`error: --target must be x86_64 or aarch64, got ${only}`);
     return 2;
+  }
+  if (Deno.args.includes("--bundle-only")) {
+    console.log(`bundled ${await bundle(`${out}/bundle`)}`);
+    return 0;
   }
   const archs = only ? [only] : (Object.keys(TARGETS) as Arch[]);
   const missing = archs.filter((a) => !denortFor(a));
@@ -65,6 +99,7 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(infoPath, JSON.stringify({ commit, builtAt: new Date().toISOString() }) + "\n");
   const sums: string[] = [];
   try {
+    const entry = await bundle(`${out}/bundle`);
     for (const arch of archs) {
       const file = `${out}/eksnode-linux-${arch}`;
       console.log(`compiling ${file} (${TARGETS[arch]}, eksnode ${VERSION}, commit ${commit})`);
@@ -76,10 +111,11 @@ async function main(): Promise<number> {
         TARGETS[arch],
         "--output",
         file,
-        // main.ts imports the CLI by a computed URL (fast --version): compile must be told to embed it.
+        // The chunks are imported by literal paths, which compile follows; the directory is named as
+        // well so that no chunk can be left out.
         "--include",
-        CLI_MODULE,
-        "main.ts",
+        `${out}/bundle`,
+        entry,
       ], { DENORT_BIN: denortFor(arch)! });
       const hash = createHash("sha256");
       for await (const chunk of (await Deno.open(file)).readable) hash.update(chunk);

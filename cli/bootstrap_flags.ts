@@ -12,18 +12,16 @@
 import { hasControlCharacter, UsageError } from "../lib/errors.ts";
 import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
+import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/nodeconfig.ts";
 import {
   certificateAuthorityProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
-  type ClusterDetails,
   CONTROL_CHARACTER_PROBLEM,
   httpsUrlProblem,
-  type LocalStorageStrategy,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
-  type NodeConfigInput,
-} from "../eks/nodeconfig.ts";
+} from "../eks/nodeconfig_values.ts";
 
 /** bootstrap.sh settings that have no NodeConfig field; absent means "bootstrap.sh's default". */
 export interface BootstrapLegacy {

@@ -6,7 +6,6 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
-import { Host } from "../lib/host.ts";
 import { VERSION } from "../lib/version.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText } from "./output.ts";
@@ -42,6 +41,7 @@ export async function runCollectLogs(
   let written: string;
   if (opts.output) {
     const target = resolve(opts.output);
+    const { Host } = await import("../lib/host.ts");
     const dir = await Host.open(dirname(target));
     await dir.writeFile(`/${basename(target)}`, bundle.bytes, { mode: 0o600 });
     written = target;

@@ -8,9 +8,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../lib/errors.ts";
-import { createLogger } from "../lib/log.ts";
-import { DEFAULT_CONFIG_SOURCE } from "../eks/config_source.ts";
-import type { NodeConfigInput } from "../eks/nodeconfig.ts";
+import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
 import { BOOTSTRAP_OPTIONS, type InitFlags, initRequest } from "./init.ts";
 
 /** The input flags `config` shares with `init`: config sources and bootstrap.sh flags (by attribute name). */
@@ -45,6 +43,7 @@ export async function loadConfig(
   const { loadNodeConfig } = await import("./init_inputs.ts");
   const { ImdsClient } = await import("../eks/imds.ts");
   // init logs what it merged; here the output itself says it.
+  const { createLogger } = await import("../lib/log.ts");
   const log = createLogger({ format: "text", write: () => {} });
   const imds = new ImdsClient({ env });
   return { request, loaded: await loadNodeConfig(request, imds, log) };
@@ -62,7 +61,7 @@ export async function checkConfig(
     throw new ConfigError(`no cluster name in ${loaded.origin}`, "set spec.cluster.name in the NodeConfig");
   }
   if (cluster.certificateAuthority) {
-    const { certificateAuthorityProblem } = await import("../eks/nodeconfig.ts");
+    const { certificateAuthorityProblem } = await import("../eks/nodeconfig_values.ts");
     const problem = certificateAuthorityProblem(cluster.certificateAuthority);
     if (problem) throw new ConfigError(`spec.cluster.certificateAuthority in ${loaded.origin}: ${problem}`);
   }
@@ -83,13 +82,6 @@ export async function checkConfig(
     describeClusterFor: missingClusterFields(loaded.nodeConfig),
     bootstrapSettings: { ...loaded.legacy },
   };
-}
-
-/** The merged NodeConfig as YAML or JSON text. */
-export async function dumpConfig(config: NodeConfigInput, format: "yaml" | "json"): Promise<string> {
-  if (format === "json") return jsonText(config);
-  const { stringify } = await import("yaml");
-  return stringify(config, { lineWidth: 0 }).trimEnd();
 }
 
 /** Adds the input flags of `init` (config sources, bootstrap.sh flags) to a config subcommand. */
@@ -145,7 +137,8 @@ export function configCommand() {
         clusterName as string | undefined,
         opts,
       );
-      console.log(await dumpConfig(loaded.nodeConfig, opts.output as "yaml" | "json"));
+      const { dumpConfig } = await import("./config_dump.ts");
+      console.log(dumpConfig(loaded.nodeConfig, opts.output as "yaml" | "json"));
     });
   return new Command("config")
     .description("check or print the node configuration (NodeConfig) eksnode init would use")

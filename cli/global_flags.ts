@@ -1,12 +1,13 @@
 /**
  * Flags shared by the commands that run steps (`ami`, `init`) and how they become a host, a logger
- * and a step selection.
+ * and a step selection. The host, logger and runner modules load when a command runs, not when the
+ * CLI starts (`eksnode --help` loads only the command modules and commander).
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { Host } from "../lib/host.ts";
-import { createLogger, type LogFormat, type Logger } from "../lib/log.ts";
-import { parseStepList, type Selection } from "../lib/runner.ts";
+import type { Host } from "../lib/host.ts";
+import type { LogFormat, Logger } from "../lib/log.ts";
+import type { Selection } from "../lib/runner.ts";
 
 /** Adds the run flags to a command. */
 export function withRunFlags<Args extends unknown[], Opts extends Record<string, unknown>>(
@@ -63,6 +64,11 @@ export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Pr
   if (flags.only && (flags.skip || flags.from)) {
     throw new UsageError("--only cannot be combined with --skip or --from", "pick steps with one of them");
   }
+  const [{ Host }, { createLogger }, { parseStepList }] = await Promise.all([
+    import("../lib/host.ts"),
+    import("../lib/log.ts"),
+    import("../lib/runner.ts"),
+  ]);
   const selection: Selection = {
     only: flags.only ? parseStepList(flags.only, "--only") : undefined,
     skip: flags.skip ? parseStepList(flags.skip, "--skip") : undefined,
@@ -85,5 +91,6 @@ export async function openExistingRoot(root: string): Promise<Host> {
     if (err instanceof Deno.errors.NotFound) throw new UsageError(`--root ${root} does not exist`);
     throw err;
   }
+  const { Host } = await import("../lib/host.ts");
   return await Host.open(root);
 }

@@ -33,7 +33,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { DEFAULT_CONFIG_SOURCE } from "../eks/config_source.ts";
+import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
 import type { InitContext, NodeSettings } from "../steps/init/context.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";

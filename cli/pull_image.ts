@@ -8,7 +8,6 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { CommandError, UsageError } from "../lib/errors.ts";
-import { Host } from "../lib/host.ts";
 import {
   ctrArgv,
   type CtrTarget,
@@ -82,6 +81,7 @@ export async function runPullImage(
   if (!/^\d+$/.test(flags.attempts) || attempts < 1) {
     throw new UsageError(`--attempts: "${flags.attempts}" is not a positive number`);
   }
+  const { Host } = await import("../lib/host.ts");
   const host = await Host.open("/", deps.env ?? Deno.env.toObject());
   const ctr = await host.which("ctr");
   if (!ctr) throw new CommandError("ctr not found on PATH", "install containerd (it ships ctr)");

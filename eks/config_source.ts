@@ -11,8 +11,10 @@
  * I/O is injected through {@link ConfigReaders}, so this module stays pure and testable.
  */
 import { ConfigError, UsageError } from "../lib/errors.ts";
+import { DEFAULT_CONFIG_SOURCE } from "./node_paths.ts";
 import { mergeNodeConfigs } from "./nodeconfig_merge.ts";
-import { NODECONFIG_DOCS, type NodeConfigInput } from "./nodeconfig.ts";
+import type { NodeConfigInput } from "./nodeconfig.ts";
+import { NODECONFIG_DOCS } from "./nodeconfig_values.ts";
 import { type NodeConfigPart, parseUserDataDetailed, type SkippedPart } from "./userdata.ts";
 
 /** The reads a config source needs; the lead wires them to the host and the IMDS client. */
@@ -34,8 +36,6 @@ export interface LoadedConfig {
   merged?: NodeConfigInput;
 }
 
-/** The default source of `eksnode init`, as for nodeadm. */
-export const DEFAULT_CONFIG_SOURCE = "imds://user-data";
 /** Origin used in messages for instance user data. */
 export const USER_DATA_ORIGIN = "user data";
 

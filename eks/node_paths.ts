@@ -1,4 +1,10 @@
-/** Where `eksnode init` writes, one constant a file, so steps, triggers and tests agree. */
+/**
+ * Where `eksnode init` reads and writes, one constant a file, so steps, triggers and tests agree. Only
+ * constants: the CLI's command modules import them without loading any parser or schema.
+ */
+
+/** The config source of `eksnode init` when none is given: the instance's user data, as for nodeadm. */
+export const DEFAULT_CONFIG_SOURCE = "imds://user-data";
 
 /** Kubelet's image credential provider config (step 1). */
 export const CREDENTIAL_PROVIDER_CONFIG = "/etc/eks/image-credential-provider/config.json";

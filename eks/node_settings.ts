@@ -30,7 +30,8 @@ import type { InstanceMetadata } from "./imds.ts";
 import { eniLimits } from "./instance_types.ts";
 import { evictionHard, kubeReserved } from "./kube_reserved.ts";
 import { maxPods, resolveMaxPods } from "./max_pods.ts";
-import { certificateAuthorityPem, certificateAuthorityProblem, type NodeConfigInput } from "./nodeconfig.ts";
+import type { NodeConfigInput } from "./nodeconfig.ts";
+import { certificateAuthorityPem, certificateAuthorityProblem } from "./nodeconfig_values.ts";
 import { nodeIp, providerId } from "./node_ip.ts";
 import { sandboxImage } from "./sandbox_image.ts";
 

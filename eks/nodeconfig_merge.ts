@@ -18,7 +18,8 @@
  * "unset"). A user who writes `serializeImagePulls: false` means it.
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { NODECONFIG_API_VERSION, NODECONFIG_KIND, type NodeConfigInput } from "./nodeconfig.ts";
+import type { NodeConfigInput } from "./nodeconfig.ts";
+import { NODECONFIG_API_VERSION, NODECONFIG_KIND } from "./nodeconfig_values.ts";
 
 type Obj = Record<string, unknown>;
 

@@ -19,13 +19,8 @@ import {
   parseMediaType,
   splitMultipart,
 } from "../lib/mime.ts";
-import {
-  isNodeConfigDocument,
-  NODECONFIG_DOCS,
-  NODECONFIG_MEDIA_TYPE,
-  type NodeConfigInput,
-  parseNodeConfigDocument,
-} from "./nodeconfig.ts";
+import { isNodeConfigDocument, type NodeConfigInput, parseNodeConfigDocument } from "./nodeconfig.ts";
+import { NODECONFIG_DOCS, NODECONFIG_MEDIA_TYPE } from "./nodeconfig_values.ts";
 
 /** One NodeConfig document found in user data, with a human name of where it was found. */
 export interface NodeConfigPart {

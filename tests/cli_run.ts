@@ -1,7 +1,7 @@
 /** Runs the real CLI (`deno run -A main.ts ...`) from a chosen working directory, as a user would. */
 
-/** Path of main.ts. */
-export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** Path of main.ts, or of the bundled CLI (tests/bundle_test.ts sets EKSNODE_TEST_MAIN). */
+export const MAIN = Deno.env.get("EKSNODE_TEST_MAIN") ?? new URL("../main.ts", import.meta.url).pathname;
 
 /** Output of one CLI run. */
 export interface CliResult {

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
 import { findBootstrapInvocations } from "../eks/bootstrap_script.ts";
 import { ec2NodeClassUserData } from "../eks/karpenter_userdata.ts";
-import { certificateAuthorityPem, validateNodeConfig } from "../eks/nodeconfig.ts";
+import { validateNodeConfig } from "../eks/nodeconfig.ts";
+import { certificateAuthorityPem } from "../eks/nodeconfig_values.ts";
 import { mergeNodeConfigs } from "../eks/nodeconfig_merge.ts";
 import { parseUserDataDetailed } from "../eks/userdata.ts";
 

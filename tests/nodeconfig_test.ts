@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError } from "../lib/errors.ts";
-import {
-  certificateAuthorityPem,
-  certificateAuthorityProblem,
-  type NodeConfigInput,
-  parseNodeConfigDocument,
-  validateNodeConfig,
-} from "../eks/nodeconfig.ts";
+import { type NodeConfigInput, parseNodeConfigDocument, validateNodeConfig } from "../eks/nodeconfig.ts";
+import { certificateAuthorityPem, certificateAuthorityProblem } from "../eks/nodeconfig_values.ts";
 import { deepMerge, mergeNodeConfigs, mergeToml } from "../eks/nodeconfig_merge.ts";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIU\n-----END CERTIFICATE-----\n";

@@ -1,4 +1,5 @@
 /** Child processes measured for wall time and peak RSS (bench only). */
+import { bundle } from "../../build.ts";
 
 /** What one measured run gave. */
 export interface Measured {
@@ -90,8 +91,24 @@ export function denoRun(script: string, ...args: string[]): string[] {
   return [Deno.execPath(), "run", "--allow-all", "--quiet", script, ...args];
 }
 
-/** Path of the repo's main.ts. */
+/** Path of the repo's main.ts (eksnode run from source). */
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+let released: Promise<string> | undefined;
+
+/**
+ * The released form of the CLI: the bundle build.ts compiles into the binary (`deno task bundle`
+ * writes the same into dist/bundle), made once per bench run. Returns its entry module.
+ */
+export function releasedMain(): Promise<string> {
+  released ??= bundle(new URL("../../dist/bundle", import.meta.url).pathname);
+  return released;
+}
+
+/** The two forms of the CLI the start-up figures compare. */
+export async function cliForms(): Promise<{ released: string; source: string }> {
+  return { released: await releasedMain(), source: MAIN };
+}
 
 /** JSON log lines (`--log-format json`) of a run, parsed. */
 export function jsonLines(stdout: string): Record<string, unknown>[] {
