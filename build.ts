@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { VERSION } from "./lib/version.ts";
+import { BUNDLED_CLI } from "./cli/bundle_main.ts";
 
 const TARGETS = {
   x86_64: "x86_64-unknown-linux-gnu",
@@ -34,8 +35,9 @@ async function run(cmd: string, args: string[], env?: Record<string, string>): P
   return text;
 }
 
-/** The entry point that is bundled and compiled. */
+/** The entry point that is bundled and compiled, and the CLI it imports by a computed URL. */
 const ENTRY = new URL("./cli/bundle_main.ts", import.meta.url).pathname;
+const CLI = new URL("./cli/program.ts", import.meta.url).pathname;
 
 /**
  * Bundles the CLI into `dir` (emptied first) and returns the entry module's path. The chunks hold
@@ -54,10 +56,42 @@ export async function bundle(dir: string): Promise<string> {
     "--outdir",
     dir,
     ENTRY,
+    CLI,
   ]);
   const entry = `${dir}/bundle_main.js`;
   await Deno.stat(entry);
+  await Deno.stat(`${dir}/${BUNDLED_CLI}`);
+  await dropRuntimeSideEffectImports(dir);
   return entry;
+}
+
+/**
+ * esbuild puts its CommonJS helpers in one chunk that creates a `require` from `node:module` when it
+ * is evaluated, and imports that chunk for its side effects from almost every chunk, the entry
+ * included. Loading `node:module` starts Deno's Node layer (bench/startup_bench.ts: `--version` went
+ * from 1.2x to 2.9x of an empty script). The helpers have no other side effect and every chunk that
+ * uses one imports it by name, so the bare `import "./chunk.js";` lines are removed: the chunk is then
+ * evaluated exactly when a CommonJS package is loaded.
+ */
+async function dropRuntimeSideEffectImports(dir: string): Promise<void> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".js")) files.push(e.name);
+  let runtime: string | undefined;
+  for (const name of files) {
+    if (
+      (await Deno.readTextFile(`${dir}/${name}`)).includes("__deno_internal_createRequire(import.meta.url)")
+    ) {
+      if (runtime) throw new Error(`bundle: two chunks create a require (${runtime}, ${name})`);
+      runtime = name;
+    }
+  }
+  if (!runtime) return;
+  const bare = `import "./${runtime}";\n`;
+  for (const name of files) {
+    const path = `${dir}/${name}`;
+    const text = await Deno.readTextFile(path);
+    if (text.includes(bare)) await Deno.writeTextFile(path, text.replaceAll(bare, ""));
+  }
 }
 
 /** The denort binary for a target, or undefined. */
@@ -111,8 +145,8 @@ async function main(): Promise<number> {
         TARGETS[arch],
         "--output",
         file,
-        // The chunks are imported by literal paths, which compile follows; the directory is named as
-        // well so that no chunk can be left out.
+        // The entry imports the CLI chunk by a computed URL (fast start-up, see cli/bundle_main.ts):
+        // the whole bundle directory is embedded.
         "--include",
         `${out}/bundle`,
         entry,

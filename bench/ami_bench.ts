@@ -2,10 +2,11 @@
  * A full `eksnode ami --package-manager none` into a fresh temp root from the loopback mirror
  * (tests/fakes/mirror.ts), then the same again (idempotent: nothing to change), per phase and step.
  * Twice: with the mirror's small synthetic artifacts, and with them padded to upstream-like sizes
- * (about 240 MiB of downloads in all, as a real bake fetches). Target: second run <= 0.1x of the first.
+ * (about 240 MiB of downloads in all, as a real bake fetches). The released form runs (the bundle build.ts
+ * compiles), as in an image build. Target: second run <= 0.1x of the first.
  */
 import { type MirrorArtifact, startMirror } from "../tests/fakes/mirror.ts";
-import { denoRun, jsonLines, MAIN, measureOk } from "./lib/proc.ts";
+import { denoRun, jsonLines, measureOk, releasedMain } from "./lib/proc.ts";
 import { markdownTable, type Row, type Section } from "./lib/report.ts";
 import { fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";
 
@@ -46,11 +47,12 @@ async function variant(reps: number, label: string, pad?: Partial<Record<MirrorA
   const bake = `${work}/bake.toml`;
   await Deno.writeTextFile(bake, mirror.bakeToml);
   const env = { SOURCE_DATE_EPOCH: "1767225600", NO_COLOR: "1" };
+  const main = await releasedMain();
   const once = async (root: string) => {
     const spawnedAt = Date.now();
     const m = await measureOk(
       denoRun(
-        MAIN,
+        main,
         "ami",
         "--root",
         root,
@@ -92,7 +94,8 @@ async function variant(reps: number, label: string, pad?: Partial<Record<MirrorA
   const ratio = pairedRatios(second, first);
   const rows: Row[] = [
     {
-      figure: `\`eksnode ami --package-manager none\` into a temp root from the loopback mirror, ${label}`,
+      figure:
+        `\`eksnode ami --package-manager none\` (released form) into a temp root from the loopback mirror, ${label}`,
       baseline: "-",
       result: fmtMs(summarize(first)),
       target: "absolute, and per step",

@@ -1,8 +1,9 @@
 /**
  * Start-up: `eksnode --version` (and `eksnode --help`) against `deno run` of an empty script, each
- * repetition paired with a baseline run beside it. Target: --version <= 1.5x.
+ * repetition paired with a baseline run beside it, for the released form (the bundle build.ts compiles)
+ * and from source (main.ts). Target: --version <= 1.5x.
  */
-import { denoRun, MAIN, measureOk } from "./lib/proc.ts";
+import { cliForms, denoRun, measureOk } from "./lib/proc.ts";
 import type { Section } from "./lib/report.ts";
 import { fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";
 
@@ -17,36 +18,38 @@ export async function emptyScript(): Promise<{ path: string; dispose(): Promise<
 /** Runs the start-up figures. */
 export async function startupBench(reps: number): Promise<Section> {
   const empty = await emptyScript();
+  const forms = await cliForms();
+  const cases = [
+    { form: forms.released, args: ["--version"], label: "`eksnode --version` start-up (released form)" },
+    { form: forms.source, args: ["--version"], label: "same, from source (`deno run main.ts`)" },
+    { form: forms.released, args: ["--help"], label: "`eksnode --help` start-up (released form)" },
+    { form: forms.source, args: ["--help"], label: "same, from source" },
+  ];
   try {
-    const runs = { empty: [] as number[], version: [] as number[], help: [] as number[] };
     // Warm-up: the first run of changed sources transpiles them into Deno's cache.
-    await measureOk(denoRun(MAIN, "--version"));
-    await measureOk(denoRun(MAIN, "--help"));
+    for (const c of cases) await measureOk(denoRun(c.form, ...c.args));
     await measureOk(denoRun(empty.path));
+    const base: number[] = [];
+    const runs = cases.map(() => [] as number[]);
     for (let i = 0; i < reps; i++) {
-      runs.empty.push((await measureOk(denoRun(empty.path))).seconds);
-      runs.version.push((await measureOk(denoRun(MAIN, "--version"))).seconds);
-      runs.help.push((await measureOk(denoRun(MAIN, "--help"))).seconds);
+      base.push((await measureOk(denoRun(empty.path))).seconds);
+      for (const [j, c] of cases.entries()) {
+        runs[j].push((await measureOk(denoRun(c.form, ...c.args))).seconds);
+      }
     }
-    const version = pairedRatios(runs.version, runs.empty);
-    const help = pairedRatios(runs.help, runs.empty);
     return {
       title: "Start-up",
-      rows: [
-        {
-          figure: "`eksnode --version` start-up",
-          baseline: `\`deno run\` of an empty script: ${fmtMs(summarize(runs.empty))}`,
-          result: `${fmtRatio(version)}; ${fmtMs(summarize(runs.version))}`,
-          target: "<= 1.5x",
-          met: version.median <= 1.5,
-        },
-        {
-          figure: "`eksnode --help` start-up",
-          baseline: "same",
-          result: `${fmtRatio(help)}; ${fmtMs(summarize(runs.help))}`,
-          target: "-",
-        },
-      ],
+      rows: cases.map((c, j) => {
+        const ratio = pairedRatios(runs[j], base);
+        const headline = j === 0;
+        return {
+          figure: c.label,
+          baseline: headline ? `\`deno run\` of an empty script: ${fmtMs(summarize(base))}` : "same",
+          result: `${fmtRatio(ratio)}; ${fmtMs(summarize(runs[j]))}`,
+          target: headline ? "<= 1.5x" : "-",
+          met: headline ? ratio.median <= 1.5 : undefined,
+        };
+      }),
     };
   } finally {
     await empty.dispose();
