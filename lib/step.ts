@@ -78,6 +78,12 @@ export interface Step<C extends StepContext = StepContext> {
   readonly title: string;
   /** Section of the process document (Linux, Containerd, Kubelet, Kubernetes/EKS). */
   readonly group?: string;
+  /**
+   * False for a step that never downloads. The runner plans every other step ahead of its turn, to
+   * start all the downloads of a run at once; a step without any is then planned only when it runs
+   * (`eksnode init`'s steps rendered every file twice).
+   */
+  readonly downloads?: boolean;
   /** Returns the changes this step wants. Reads are allowed; writes are not. */
   plan(ctx: C): Promise<Change[]> | Change[];
 }

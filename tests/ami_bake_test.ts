@@ -10,6 +10,8 @@ import { bakeDir } from "./cli_fixtures.ts";
 import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
 import { octalMode, snapshotTree } from "./helpers.ts";
+import { Host } from "../lib/host.ts";
+import { readJournal } from "../lib/journal.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 const JOURNAL = [/^\/var\/lib\/eksnode\/journal\//];
@@ -131,23 +133,17 @@ Deno.test("ami: a run killed mid-download resumes and ends in the same tree as o
     const child = spawnEksnode(a.args(root), ENV);
     // Downloads start early (prefetch); wait until the run has finished step 28 and waits for the CNI
     // tarball of step 29, then kill it like a power cut.
-    const journalFile = `${root}/var/lib/eksnode/journal/ami.json`;
+    const host = await Host.open(root);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const text = await Deno.readTextFile(journalFile).catch(() => "{}");
-      let done: string[] = [];
-      try {
-        done = JSON.parse(text).stepsDone ?? [];
-      } catch {
-        // being rewritten
-      }
+      const done = (await readJournal(host, "ami").catch(() => undefined))?.stepsDone ?? [];
       if (done.includes("ami.28") || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(Object.keys(slow.hits).some((p) => p.endsWith(".tgz")), "the CNI download had started");
     child.kill("SIGKILL");
     await child.output();
-    const journal = JSON.parse(await Deno.readTextFile(`${root}/var/lib/eksnode/journal/ami.json`));
+    const journal = (await readJournal(host, "ami"))!;
     assert.equal(journal.finished, false);
     assert.ok(journal.stepsDone.includes("ami.28") && !journal.stepsDone.includes("ami.29"));
     assert.equal(await Deno.stat(`${root}/opt/cni/bin/bridge`).catch(() => undefined), undefined);

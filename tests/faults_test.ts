@@ -12,6 +12,7 @@ import { deadPort } from "./fakes/common.ts";
 import { type Fault, startFaultyProxy } from "./fakes/faulty_http.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
 import { sha256 } from "./helpers.ts";
+import { journalLogPath, journalPath } from "../lib/journal.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The registry of cases: README row → exit code.
@@ -30,7 +31,9 @@ function fault(row: string, exit: number, fn: () => Promise<void>, ignore = fals
 // Artifact source faults: `eksnode ami --only 22` (kubelet) through a misbehaving proxy of the mirror.
 
 const OLD_KUBELET = "#!/bin/sh\n# the kubelet of an earlier bake\n";
-const JOURNAL = "/var/lib/eksnode/journal/ami.json";
+/** The journal of a finished bake; a failed one leaves its run's log (lib/journal.ts). */
+const JOURNAL = journalPath("ami");
+const JOURNAL_LOG = journalLogPath("ami");
 /** A download try ends after this long without a byte (--download-timeout), so slow cases stay short. */
 const DOWNLOAD_TIMEOUT = "0.5";
 /** MiB of padding in the synthetic kubelet: large enough to cut in the middle. */
@@ -71,10 +74,14 @@ async function bakeKubelet(fault: Fault | undefined, extra: string[] = []): Prom
   }
 }
 
-/** After a failed bake: the earlier kubelet as it was, and no other file but the run's journal. */
+/** After a failed bake: the earlier kubelet as it was, and no other file but the run's journal log. */
 async function assertOldKubeletOnly(root: string): Promise<void> {
   assert.equal(await Deno.readTextFile(`${root}/usr/bin/kubelet`), OLD_KUBELET, "the old kubelet is intact");
-  assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL], "no target, temp or cache file");
+  assert.deepEqual(
+    await filesUnder(root),
+    ["/usr/bin/kubelet", JOURNAL_LOG],
+    "no target, temp or cache file",
+  );
 }
 
 /** After a successful bake: the verified kubelet and nothing else but the runner's journal and hashes. */
@@ -416,7 +423,7 @@ fault("disk full under --root", 10, async () => {
       OLD_KUBELET,
       "the old kubelet is intact",
     );
-    assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL], "no temp or cache file");
+    assert.deepEqual(await filesUnder(root), ["/usr/bin/kubelet", JOURNAL_LOG], "no temp or cache file");
 
     // With room again, the same command completes.
     await Deno.remove(filler);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dir, download, exec, file, note } from "../lib/changes.ts";
 import { UsageError } from "../lib/errors.ts";
-import { journalPath } from "../lib/journal.ts";
+import { journalLogPath, journalPath, readJournal } from "../lib/journal.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { parseStepList, runSteps, selectSteps } from "../lib/runner.ts";
 import type { Change, Step, StepContext } from "../lib/step.ts";
@@ -105,7 +105,7 @@ Deno.test("a run killed midway resumes: triggers from the interrupted run still 
     runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false }),
     /power lost/,
   );
-  const journal = JSON.parse((await host.readText(journalPath("t")))!);
+  const journal = (await readJournal(host, "t"))!;
   assert.equal(journal.finished, false);
   assert.deepEqual(journal.changed, ["/etc/demo", "/etc/demo/app.conf"]);
   assert.equal(await host.exists("/restarts"), false);
@@ -234,6 +234,67 @@ Deno.test("write-ahead journal: a change that landed just before a kill still fi
     // Without the write-ahead record the landed change looks untouched, and the restart would be lost.
     assert.equal(await host.exists("/restarts"), applying.length > 0);
   }
+});
+
+Deno.test("journal log: a killed run's records are replayed on resume, a line torn by a power cut is ignored", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  // What a run killed right after renaming app.conf into place leaves: the file, and a log whose last
+  // record announced the change (write-ahead), followed by half a line.
+  await host.mkdir("/etc/demo");
+  await host.writeFile("/etc/demo/app.conf", "a=1\n", { mode: 0o600 });
+  const begun = {
+    version: 1,
+    process: "t",
+    runId: "killed",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+    finished: false,
+    stepsDone: [],
+    changed: [],
+    applying: [],
+  };
+  await host.writeFile(
+    journalLogPath("t"),
+    [begun, { applying: "/etc/demo" }, { applied: "/etc/demo" }, { step: "t.1" }, {
+      applying: "/etc/demo/app.conf",
+    }].map((r) => JSON.stringify(r)).join("\n") + '\n{"applying":"/etc/de',
+  );
+  const read = (await readJournal(host, "t"))!;
+  assert.deepEqual(
+    [read.runId, read.finished, read.stepsDone, read.changed, read.applying],
+    ["killed", false, ["t.1"], ["/etc/demo"], ["/etc/demo/app.conf"]],
+  );
+  const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+  const resumed = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.equal(resumed.resumedFrom, "killed");
+  assert.equal(await host.exists("/restarts"), true, "the landed change still fires its trigger");
+  assert.deepEqual(
+    await host.readDir("/var/lib/eksnode/journal"),
+    ["t.json"],
+    "the log is removed at the end",
+  );
+  const done = JSON.parse((await host.readText(journalPath("t")))!);
+  assert.equal(done.finished, true);
+  assert.equal(done.resumedFrom, "killed");
+});
+
+Deno.test("journal log: one left beside the finished journal of its own run (killed in between) is not resumed", async () => {
+  const host = await tempHost();
+  const log = memoryLogger();
+  const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
+  await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  const finished = JSON.parse((await host.readText(journalPath("t")))!);
+  await host.writeFile(
+    journalLogPath("t"),
+    JSON.stringify({ ...finished, finished: false }) + "\n" + JSON.stringify({ applying: "/etc/demo" }) +
+      "\n",
+  );
+  assert.equal((await readJournal(host, "t"))?.finished, true);
+  const again = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
+  assert.equal(again.resumedFrom, undefined);
+  assert.equal(again.changeCount, 0);
+  assert.deepEqual(await host.readDir("/var/lib/eksnode/journal"), ["t.json"]);
 });
 
 Deno.test("journal saves from parallel changes are written one after another and keep every key", async () => {

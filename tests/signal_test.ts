@@ -9,6 +9,8 @@ import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
+import { Host } from "../lib/host.ts";
+import { readJournal } from "../lib/journal.ts";
 
 const TEMP = /\.eksnode-[0-9a-f]{8}\.tmp$|eksnode-check/;
 
@@ -63,14 +65,10 @@ Deno.test("SIGTERM during a download: exit 143, no temp or cache file left, jour
     const child = spawnEksnode(args, { SOURCE_DATE_EPOCH: "1767225600" });
     // The CNI tarball's temp file exists while its (delayed) answer is awaited.
     await until(async () => (await tempsUnder(root).catch(() => [])).some((p) => p.includes(".download.")));
-    await until(async () => {
-      const journal = await Deno.readTextFile(`${root}/var/lib/eksnode/journal/ami.json`).catch(() => "{}");
-      try {
-        return (JSON.parse(journal).stepsDone ?? []).includes("ami.28");
-      } catch {
-        return false;
-      }
-    });
+    const host = await Host.open(root);
+    await until(async () =>
+      ((await readJournal(host, "ami").catch(() => undefined))?.stepsDone ?? []).includes("ami.28")
+    );
     child.kill("SIGTERM");
     const r = await finish(child);
     assert.equal(r.signal, null, "the process handled the signal and exited by itself");
@@ -83,8 +81,7 @@ Deno.test("SIGTERM during a download: exit 143, no temp or cache file left, jour
     assert.deepEqual(await tempsUnder(root), []);
     assert.deepEqual([...Deno.readDirSync(`${root}/var/cache/eksnode`)].map((e) => e.name), []);
     assert.equal(await Deno.stat(`${root}/opt/cni/bin/bridge`).catch(() => undefined), undefined);
-    const journal = JSON.parse(await Deno.readTextFile(`${root}/var/lib/eksnode/journal/ami.json`));
-    assert.equal(journal.finished, false);
+    assert.equal((await readJournal(host, "ami"))?.finished, false);
 
     await Deno.writeTextFile(`${dir}/bake.toml`, fast.bakeToml);
     const resumed = await eksnode(args, { env: { SOURCE_DATE_EPOCH: "1767225600" } });
@@ -168,10 +165,9 @@ for (
       );
       await until(() => Promise.resolve(!alive(pid)));
       assert.deepEqual(await tempsUnder(s.root), []);
-      const journal = JSON.parse(await Deno.readTextFile(`${s.root}/var/lib/eksnode/journal/init.json`));
+      const journal = (await readJournal(await Host.open(s.root), "init"))!;
       assert.equal(journal.finished, false);
-      // Steps 1-7 wrote files (step 8, a note under --root, is journalled with the next save).
-      assert.ok(journal.stepsDone.includes("init.7") && !journal.stepsDone.includes("init.9"));
+      assert.ok(journal.stepsDone.includes("init.8") && !journal.stepsDone.includes("init.9"));
     } finally {
       await s.imds.close();
       await Deno.remove(s.dir, { recursive: true });

@@ -10,6 +10,7 @@ export const step: Step<InitContext> = {
   id: "init.1",
   number: 1,
   title: "Write /etc/eks/image-credential-provider/config.json",
+  downloads: false,
   plan(ctx) {
     const text = renderCredentialProviderConfig({ kubernetesVersion: ctx.node.kubernetesVersion });
     return [file(CREDENTIAL_PROVIDER_CONFIG, text, { mode: 0o644 })];

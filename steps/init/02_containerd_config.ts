@@ -11,6 +11,7 @@ export const step: Step<InitContext> = {
   id: "init.2",
   number: 2,
   title: "Write /etc/eks/containerd/containerd-config.toml (installed as containerd's config)",
+  downloads: false,
   plan(ctx) {
     const text = renderContainerdConfig(ctx.node);
     return [

@@ -10,6 +10,7 @@ export const step: Step<InitContext> = {
   id: "init.3",
   number: 3,
   title: "Write /etc/eks/containerd/kubelet-containerd.service",
+  downloads: false,
   plan(ctx) {
     return [file(EKS_KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 })];
   },

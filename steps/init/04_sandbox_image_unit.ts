@@ -10,6 +10,7 @@ export const step: Step<InitContext> = {
   id: "init.4",
   number: 4,
   title: "Write /etc/eks/containerd/sandbox-image.service",
+  downloads: false,
   plan(ctx) {
     const unit = renderSandboxImageUnit(ctx.node);
     return [

@@ -10,6 +10,7 @@ export const step: Step<InitContext> = {
   id: "init.5",
   number: 5,
   title: "Write /var/lib/kubelet/kubeconfig and the cluster CA",
+  downloads: false,
   async plan(ctx) {
     const node = ctx.node;
     const ca = file(CA_CERT, renderCaCert(node), { mode: 0o644 });

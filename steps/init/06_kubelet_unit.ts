@@ -14,6 +14,7 @@ export const step: Step<InitContext> = {
   id: "init.6",
   number: 6,
   title: "Install /etc/systemd/system/kubelet.service",
+  downloads: false,
   plan(ctx) {
     return [
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),

@@ -10,6 +10,7 @@ export const step: Step<InitContext> = {
   id: "init.7",
   number: 7,
   title: "Write /etc/kubernetes/kubelet/kubelet-config.json",
+  downloads: false,
   plan(ctx) {
     return [file(KUBELET_CONFIG, renderKubeletConfig(ctx.node), { mode: 0o644 })];
   },

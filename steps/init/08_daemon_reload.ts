@@ -9,6 +9,7 @@ export const step: Step<InitContext> = {
   id: "init.8",
   number: 8,
   title: "systemctl daemon-reload",
+  downloads: false,
   plan(ctx) {
     return [daemonReload([...UNIT_FILES], ctx.host.isSystemRoot)];
   },

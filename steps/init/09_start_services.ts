@@ -62,6 +62,7 @@ export const step: Step<InitContext> = {
   id: "init.9",
   number: 9,
   title: "Enable and start containerd, sandbox-image and kubelet",
+  downloads: false,
   async plan(ctx) {
     const { host } = ctx;
     if (!(await unitInstalled(host, "containerd.service"))) {
