@@ -311,8 +311,8 @@ export class Host {
     if (!exists) return undefined;
     try {
       // A small file (configs, units, stamps) is read with one synchronous call; a large one without
-      // holding up the event loop.
-      if ((Deno.statSync(real).size) <= SMALL_FILE) return Deno.readFileSync(real);
+      // holding up the event loop (downloads may be streaming meanwhile).
+      if (Deno.statSync(real).size <= SMALL_FILE) return Deno.readFileSync(real);
       return await Deno.readFile(real);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -435,39 +435,64 @@ export class Host {
    * Creates (or replaces) the in-root file `path` atomically with the line `first`, and returns it open
    * for appending lines: a write-ahead log, where a record costs one write and, when it must be durable,
    * one fdatasync, instead of a whole atomic rewrite. A kill at any point leaves the old file or the new
-   * one with `first` in it; the lines appended later may lack a torn last one after a power cut. Nothing
-   * lands on the disk (see {@link landing}) before the log's directory entries (and those of any parent
-   * made for it) are synced: a log lost to a power cut would hide the changes made after it.
+   * one with `first` in it; the lines appended later may lack a torn last one after a power cut. A line
+   * is durable only once the log's directory entries (and those of any parent made for it) are synced
+   * too: a log lost to a power cut would hide the changes made after it.
    */
   async createLog(path: string, first: string, opts: WriteOptions = {}): Promise<AppendLog> {
     const inRoot = normalizeInRoot(path);
-    const file = await this.replaceFile(
-      inRoot,
-      (f) => writeAllSync(f, textEncoder.encode(first + "\n")),
-      opts,
-      true,
-    );
+    const bytes = textEncoder.encode(first + "\n");
+    // A log already there may hold a killed run's records: it is replaced atomically, so they stay until
+    // the new one is on disk. A new log is written in place, without waiting for an fsync: the first
+    // durable append's fdatasync takes its first line to disk too, and nothing lands before that.
+    const file = (await this.exists(inRoot))
+      ? await this.replaceFile(inRoot, (f) => writeAllSync(f, bytes), opts, true)
+      : await this.createFile(inRoot, bytes, opts);
     // Durable appends run one after another: each fdatasync covers every line written before it. The
-    // first waits for the directories (synced now, or deferred and synced here).
-    let syncing = this.syncDirectories();
-    this.announced = syncing;
+    // first syncs the directories first (deferred ones; a run that changes nothing never needs them).
+    let syncing: Promise<void> | undefined;
     return {
       append: (text, durable) => {
         writeAllSync(file, textEncoder.encode(text + "\n"));
         this.crashPoint(`log-appended ${inRoot}`);
         if (!durable) return Promise.resolve();
-        const synced = syncing.catch(() => {}).then(() => file.syncData()).catch((err) => {
-          throw asDiskError(err, this.described(inRoot));
-        });
+        const synced = (syncing ?? this.syncDirectories()).catch(() => {}).then(() => file.syncData()).catch(
+          (err) => {
+            throw asDiskError(err, this.described(inRoot));
+          },
+        );
         syncing = synced;
         this.announced = synced;
         return synced;
       },
       close: async () => {
-        await syncing.catch(() => {});
+        await syncing?.catch(() => {});
         file.close();
       },
     };
+  }
+
+  /** Creates the new in-root file `path` with `bytes`, mode and owner, open for appending (see {@link createLog}). */
+  private async createFile(inRoot: string, bytes: Uint8Array, opts: WriteOptions): Promise<Deno.FsFile> {
+    throwIfInterrupted();
+    await this.makeParent(inRoot);
+    const real = await this.guard(inRoot, false);
+    let file: Deno.FsFile | undefined;
+    try {
+      file = Deno.openSync(real, { write: true, createNew: true, append: true, mode: 0o600 });
+      this.crashPoint(`create ${inRoot}`);
+      this.setAttributes(real, { ...opts, mode: opts.mode ?? 0o644 });
+      writeAllSync(file, bytes);
+    } catch (err) {
+      if (file) {
+        file.close();
+        removeQuietly(real);
+      }
+      throw asDiskError(err, this.described(inRoot));
+    }
+    this.crashPoint(`created ${inRoot}`);
+    await this.dirChanged(dirname(real));
+    return file;
   }
 
   /**
@@ -582,10 +607,9 @@ export class Host {
 
   /**
    * Defers the directory fsyncs that make renames and new directories durable until
-   * {@link syncDirectories}, which syncs each changed directory once. For a caller whose write-ahead
-   * journal already covers a lost rename (the runner: a change recorded as being applied counts as
-   * changed when the run resumes, and is checked against the disk again), so only its "finished" record
-   * must wait for them. A file's own data is still fsynced before its rename: a rename that reached the
+   * {@link syncDirectories}, which syncs each changed directory once. For the runner, whose changes are
+   * each checked against the disk by the next run: a rename lost to a power cut is a change found undone
+   * and applied again. A file's own data is still fsynced before its rename: a rename that reached the
    * disk never shows an empty or half file.
    */
   deferDirectorySyncs(): void {
@@ -596,7 +620,7 @@ export class Host {
   async syncDirectories(stop = false): Promise<void> {
     const dirs = this.unsyncedDirs;
     if (stop) this.unsyncedDirs = undefined;
-    if (!dirs) return;
+    if (!dirs?.size) return;
     const all = [...dirs];
     dirs.clear();
     await Promise.all(all.map(syncDir));

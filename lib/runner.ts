@@ -173,8 +173,9 @@ export async function runSteps<C extends StepContext>(
     await runEach();
     succeeded = true;
   } finally {
-    // A failed run stays resumable as it is; later writes of this host sync at once again.
-    if (!succeeded) await host.syncDirectories(true).catch(() => {});
+    // A failed run is resumable as it is; what it renamed is synced all the same, and later writes of
+    // this host sync at once again.
+    if (!succeeded) await host.syncDirectories(true);
     // No download may outlive the run; whatever was fetched for a change that did not apply is removed.
     // After a success every cache entry goes, also one a killed run left behind for a change that is
     // now satisfied (so a resumed run ends in the same tree as a clean one).
@@ -243,8 +244,9 @@ export async function runSteps<C extends StepContext>(
             }
             throwIfInterrupted();
             const tc = performance.now();
-            // The write-ahead record's fdatasync runs while the change does its own work; the host holds
-            // back whatever would land on the disk until the record is there (Host.landing).
+            // changeApplying writes the write-ahead record before it returns, so before apply starts; its
+            // fdatasync then runs while the change does its own work, and the host holds back whatever
+            // would land on the disk until the record is there (Host.landing).
             await Promise.all([journal!.changeApplying(change.key), change.apply(applyCtx)]);
             run.changed.add(change.key);
             done[index] = text;
@@ -289,11 +291,11 @@ export async function runSteps<C extends StepContext>(
     }
   }
   if (!opts.dryRun) await saveHashCache(host);
-  await journal?.finish();
-  // Whether the "finished" journal or the renames reach the disk first does not matter: a change lost
-  // to a power cut is found undone by the next run, which applies it again and fires its triggers. Only
-  // a change on disk whose record is not (host.landing keeps that from happening) could be missed.
-  await host.syncDirectories(true);
+  // The "finished" journal is written while the directories are synced: which reaches the disk first
+  // does not matter, as a change lost to a power cut is found undone by the next run, which applies it
+  // again and fires its triggers. Only a change on disk whose record is not could be missed, and
+  // host.landing keeps that from happening.
+  await Promise.all([journal?.finish(), host.syncDirectories(true)]);
   const summary: RunSummary = {
     process: opts.process,
     dryRun: opts.dryRun,
