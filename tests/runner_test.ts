@@ -206,6 +206,21 @@ Deno.test("downloads of all steps are prefetched in parallel, at most --jobs at 
   }
 });
 
+/** The journal a run of process "t" (id "killed") wrote when it began, before it was killed. */
+function killedRun() {
+  return {
+    version: 1,
+    process: "t",
+    runId: "killed",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+    finished: false,
+    stepsDone: [] as string[],
+    changed: [] as string[],
+    applying: [] as string[],
+  };
+}
+
 Deno.test("write-ahead journal: a change that landed just before a kill still fires its trigger on resume", async () => {
   for (const applying of [["/etc/demo/app.conf"], []]) {
     const host = await tempHost();
@@ -216,17 +231,7 @@ Deno.test("write-ahead journal: a change that landed just before a kill still fi
     await host.writeFile("/etc/demo/app.conf", "a=1\n", { mode: 0o600 });
     await host.writeFile(
       journalPath("t"),
-      JSON.stringify({
-        version: 1,
-        process: "t",
-        runId: "killed",
-        startedAt: "2026-01-01T00:00:00.000Z",
-        updatedAt: "2026-01-01T00:00:00.000Z",
-        finished: false,
-        stepsDone: ["t.1"],
-        changed: ["/etc/demo"],
-        applying,
-      }),
+      JSON.stringify({ ...killedRun(), stepsDone: ["t.1"], changed: ["/etc/demo"], applying }),
     );
     const steps = withRestartLog(process("a=1\n"), `${host.root}/restarts`);
     const resumed = await runSteps(steps, { host, log, dryRun: false }, { process: "t", dryRun: false });
@@ -243,17 +248,7 @@ Deno.test("journal log: a killed run's records are replayed on resume, a line to
   // record announced the change (write-ahead), followed by half a line.
   await host.mkdir("/etc/demo");
   await host.writeFile("/etc/demo/app.conf", "a=1\n", { mode: 0o600 });
-  const begun = {
-    version: 1,
-    process: "t",
-    runId: "killed",
-    startedAt: "2026-01-01T00:00:00.000Z",
-    updatedAt: "2026-01-01T00:00:00.000Z",
-    finished: false,
-    stepsDone: [],
-    changed: [],
-    applying: [],
-  };
+  const begun = killedRun();
   await host.writeFile(
     journalLogPath("t"),
     [begun, { applying: "/etc/demo" }, { applied: "/etc/demo" }, { step: "t.1" }, {
