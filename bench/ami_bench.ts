@@ -6,7 +6,7 @@
  * compiles), as in an image build. Target: second run <= 0.1x of the first.
  */
 import { type MirrorArtifact, startMirror } from "../tests/fakes/mirror.ts";
-import { denoRun, jsonLines, measureOk, releasedMain } from "./lib/proc.ts";
+import { denoRun, eventTime, jsonLines, measureOk, releasedMain, stepPhases } from "./lib/proc.ts";
 import { markdownTable, type Row, type Section } from "./lib/report.ts";
 import { fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";
 
@@ -23,21 +23,12 @@ const REAL_SIZES: Partial<Record<MirrorArtifact, number>> = {
 /** Phases of one ami run in seconds: start-up and planning, each step, and the end. */
 function phases(stdout: string, spawnedAt: number, endedAt: number): Map<string, number> {
   const events = jsonLines(stdout);
-  const t = (e: Record<string, unknown>) => Date.parse(String(e.time));
   const start = events.find((e) => e.event === "run.start");
   if (!start) throw new Error("ami log lacks run.start");
-  const out = new Map<string, number>([[
-    "start-up, flags, bake config, journal",
-    (t(start) - spawnedAt) / 1000,
-  ]]);
-  let prev = t(start);
-  for (const e of events) {
-    if (e.event !== "step.done") continue;
-    out.set(`step ${String(e.step).replace("ami.", "")}`, (t(e) - prev) / 1000);
-    prev = t(e);
-  }
-  out.set("run end and exit", (endedAt - prev) / 1000);
-  return out;
+  return new Map([
+    ["start-up, flags, bake config, journal", (eventTime(start) - spawnedAt) / 1000],
+    ...stepPhases(events, eventTime(start), endedAt),
+  ]);
 }
 
 /** First and second runs `reps` times with the given mirror padding; returns rows and a breakdown. */

@@ -8,7 +8,7 @@
 import { bakedRoot } from "../tests/fakes/baked_root.ts";
 import { start as startImds } from "../tests/fakes/imds.ts";
 import { TEST_CA_PEM } from "../tests/fakes/node_settings.ts";
-import { cliForms, denoRun, jsonLines, measureOk } from "./lib/proc.ts";
+import { cliForms, denoRun, eventTime, jsonLines, measureOk, stepPhases } from "./lib/proc.ts";
 import { markdownTable, type Section } from "./lib/report.ts";
 import { fmt, fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";
 import { emptyScript } from "./startup_bench.ts";
@@ -27,22 +27,15 @@ spec:
 /** Phases of one init run in seconds, from its JSON log's timestamps and the parent's clock. */
 function phases(stdout: string, spawnedAt: number, endedAt: number): Map<string, number> {
   const events = jsonLines(stdout);
-  const t = (e: Record<string, unknown>) => Date.parse(String(e.time));
-  const out = new Map<string, number>();
   const settings = events.find((e) => e.event === "init.settings");
   const start = events.find((e) => e.event === "run.start");
   const done = events.find((e) => e.event === "run.done");
   if (!settings || !start || !done) throw new Error("init log lacks init.settings, run.start or run.done");
-  out.set("start-up and inputs (module loading, IMDS, user data)", (t(settings) - spawnedAt) / 1000);
-  out.set("journal", (t(start) - t(settings)) / 1000);
-  let prev = t(start);
-  for (const e of events) {
-    if (e.event !== "step.done") continue;
-    out.set(`step ${String(e.step).replace("init.", "")}`, (t(e) - prev) / 1000);
-    prev = t(e);
-  }
-  out.set("run end and exit", (endedAt - prev) / 1000);
-  return out;
+  return new Map([
+    ["start-up and inputs (module loading, IMDS, user data)", (eventTime(settings) - spawnedAt) / 1000],
+    ["journal", (eventTime(start) - eventTime(settings)) / 1000],
+    ...stepPhases(events, eventTime(start), endedAt),
+  ]);
 }
 
 /** Runs the init figures. */

@@ -115,6 +115,32 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
   return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }
 
+/** When a JSON log event was written (ms since the epoch). */
+export function eventTime(e: Record<string, unknown>): number {
+  return Date.parse(String(e.time));
+}
+
+/**
+ * The steps' share of a run from its JSON log: seconds from `fromMs` to each `step.done` (keyed
+ * `step N`, the step id without its `process.` prefix), then from the last one to `endedAt` (the
+ * parent's clock when the process exited).
+ */
+export function stepPhases(
+  events: Record<string, unknown>[],
+  fromMs: number,
+  endedAt: number,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  let prev = fromMs;
+  for (const e of events) {
+    if (e.event !== "step.done") continue;
+    out.set(`step ${String(e.step).replace(/^[a-z]+\./, "")}`, (eventTime(e) - prev) / 1000);
+    prev = eventTime(e);
+  }
+  out.set("run end and exit", (endedAt - prev) / 1000);
+  return out;
+}
+
 /** Seconds of each step from `step.done` events: step number → seconds. */
 export function stepSeconds(stdout: string): Map<string, number> {
   const out = new Map<string, number>();
