@@ -74,23 +74,20 @@ export async function bundle(dir: string): Promise<string> {
  * evaluated exactly when a CommonJS package is loaded.
  */
 async function dropRuntimeSideEffectImports(dir: string): Promise<void> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".js")) files.push(e.name);
-  let runtime: string | undefined;
-  for (const name of files) {
-    if (
-      (await Deno.readTextFile(`${dir}/${name}`)).includes("__deno_internal_createRequire(import.meta.url)")
-    ) {
-      if (runtime) throw new Error(`bundle: two chunks create a require (${runtime}, ${name})`);
-      runtime = name;
-    }
+  const texts = new Map<string, string>();
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".js")) texts.set(e.name, await Deno.readTextFile(`${dir}/${e.name}`));
   }
-  if (!runtime) return;
-  const bare = `import "./${runtime}";\n`;
-  for (const name of files) {
-    const path = `${dir}/${name}`;
-    const text = await Deno.readTextFile(path);
-    if (text.includes(bare)) await Deno.writeTextFile(path, text.replaceAll(bare, ""));
+  const runtimes = [...texts].filter(([, text]) =>
+    text.includes("__deno_internal_createRequire(import.meta.url)")
+  );
+  if (runtimes.length > 1) {
+    throw new Error(`bundle: two chunks create a require (${runtimes.map(([name]) => name).join(", ")})`);
+  }
+  if (runtimes.length === 0) return;
+  const bare = `import "./${runtimes[0][0]}";\n`;
+  for (const [name, text] of texts) {
+    if (text.includes(bare)) await Deno.writeTextFile(`${dir}/${name}`, text.replaceAll(bare, ""));
   }
 }
 
