@@ -7,7 +7,7 @@
  * {@link requirePinned} refuses it until a bake config pins it (see {@link unpinnedArtifacts}).
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "../lib/zod.ts";
 import { canonicalJson } from "../lib/canonical_json.ts";
 import { ConfigError } from "../lib/errors.ts";
 import raw from "./versions.json" with { type: "json" };
@@ -40,58 +40,68 @@ const PLACEHOLDERS = new Set([
   "layout",
 ]);
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, {
+const sha256 = z.string().check(z.regex(/^[0-9a-f]{64}$/, {
   error: "expected a SHA-256: 64 lowercase hex characters",
-});
-const perArch = z.strictObject({ x86_64: sha256.nullable(), aarch64: sha256.nullable() });
-const minorKey = z.string().regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor version like "1.32"' });
-const semver = z.string().regex(/^\d+\.\d+\.\d+$/, {
+}));
+const perArch = z.strictObject({ x86_64: z.nullable(sha256), aarch64: z.nullable(sha256) });
+const minorKey = z.string().check(
+  z.regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor version like "1.32"' }),
+);
+const semver = z.string().check(z.regex(/^\d+\.\d+\.\d+$/, {
   error: 'expected a version like "1.32.3" (no leading v)',
-});
-const source = z.string().min(1, { error: "every value needs its source" });
-const buildDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a build date YYYY-MM-DD" })
-  .refine((s) => {
+}));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const source = z.string().check(z.minLength(1, { error: "every value needs its source" }));
+const buildDate = z.string().check(
+  z.regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a build date YYYY-MM-DD" }),
+  z.refine((s) => {
     const d = new Date(`${s}T00:00:00Z`);
     return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
-  }, { error: "not a calendar date" });
-const addonVersion = z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, {
+  }, { error: "not a calendar date" }),
+);
+const addonVersion = z.string().check(z.regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, {
   error: 'expected an add-on version like "v1.32.3-eksbuild.7"',
-});
-const template = z.string().min(1).superRefine((s, ctx) => {
-  for (const m of s.matchAll(/\{([^}]*)\}/g)) {
-    if (!PLACEHOLDERS.has(m[1])) {
-      ctx.addIssue({
-        code: "custom",
-        message: `unknown placeholder {${m[1]}} (known: ${[...PLACEHOLDERS].map((p) => `{${p}}`).join(" ")})`,
-      });
+}));
+const template = z.string().check(
+  z.minLength(1),
+  z.superRefine((s, ctx) => {
+    for (const m of s.matchAll(/\{([^}]*)\}/g)) {
+      if (!PLACEHOLDERS.has(m[1])) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown placeholder {${m[1]}} (known: ${
+            [...PLACEHOLDERS].map((p) => `{${p}}`).join(" ")
+          })`,
+        });
+      }
     }
-  }
-});
+  }),
+);
 
 const component = z.strictObject({
   version: semver,
   buildDate,
   sha256: perArch,
-  checksumUrl: template.nullable(),
+  checksumUrl: z.nullable(template),
   source,
 });
-const addon = z.strictObject({ default: addonVersion.nullable(), latest: addonVersion.nullable(), source });
+const addon = z.strictObject({ default: z.nullable(addonVersion), latest: z.nullable(addonVersion), source });
 const release = z.strictObject({
   kubelet: component,
-  awsIamAuthenticator: component.nullable(),
+  awsIamAuthenticator: z.nullable(component),
   ecrCredentialProvider: component,
   addons: z.strictObject({ kubeProxy: addon, vpcCni: addon }),
 });
 const githubArtifactSchema = z.strictObject({
   version: semver,
   url: template,
-  checksumUrl: template.nullable(),
+  checksumUrl: z.nullable(template),
   sha256: perArch,
   source,
 });
 
 const VersionsSchema = z.strictObject({
-  $comment: z.string().optional(),
+  $comment: z.optional(z.string()),
   defaultKubernetesVersion: minorKey,
   kubernetes: z.record(minorKey, release),
   artifacts: z.strictObject({
@@ -100,17 +110,17 @@ const VersionsSchema = z.strictObject({
     cniPlugins: githubArtifactSchema,
   }),
   images: z.strictObject({
-    pause: z.strictObject({ repository: z.string().min(1), tag: z.string().min(1), source }),
+    pause: z.strictObject({ repository: nonEmpty(), tag: nonEmpty(), source }),
   }),
   s3: z.strictObject({
-    bucket: z.string().min(1),
-    region: z.string().min(1),
-    domain: z.string().min(1),
+    bucket: nonEmpty(),
+    region: nonEmpty(),
+    domain: nonEmpty(),
     url: template,
     layout: template,
     source,
   }),
-}).superRefine((v, ctx) => {
+}).check(z.superRefine((v, ctx) => {
   if (!Object.hasOwn(v.kubernetes, v.defaultKubernetesVersion)) {
     ctx.addIssue({
       code: "custom",
@@ -130,7 +140,7 @@ const VersionsSchema = z.strictObject({
       }
     }
   }
-});
+}));
 
 /** The validated versions data. */
 export type Versions = z.infer<typeof VersionsSchema>;

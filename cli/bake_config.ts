@@ -27,44 +27,48 @@
  * ```
  */
 import { parse as parseToml } from "smol-toml";
-import { z } from "zod";
+import * as z from "../lib/zod.ts";
 import { isImageReference } from "../lib/container_images.ts";
 import { ConfigError } from "../lib/errors.ts";
 
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 const schema = z.strictObject({
-  kubernetes_version: z.string().optional(),
-  arch: z.enum(["x86_64", "aarch64"]).optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region like us-west-2").optional(),
-  mirror: z.string().url().optional(),
-  insecure_mirror: z.boolean().optional(),
-  package_manager: z.enum(["dnf", "yum", "apt", "none"]).optional(),
-  containerd_source: z.enum(["tarball", "package"]).optional(),
-  keep_swap: z.boolean().optional(),
-  fips: z.boolean().optional(),
-  cache_images: z.boolean().optional(),
-  extra_images: z.array(
-    z.string().refine(
+  kubernetes_version: z.optional(z.string()),
+  arch: z.optional(z.enum(["x86_64", "aarch64"])),
+  region: z.optional(z.string().check(z.regex(REGION, "an AWS region like us-west-2"))),
+  mirror: z.optional(z.url()),
+  insecure_mirror: z.optional(z.boolean()),
+  package_manager: z.optional(z.enum(["dnf", "yum", "apt", "none"])),
+  containerd_source: z.optional(z.enum(["tarball", "package"])),
+  keep_swap: z.optional(z.boolean()),
+  fips: z.optional(z.boolean()),
+  cache_images: z.optional(z.boolean()),
+  extra_images: z.optional(z.array(
+    z.string().check(z.refine(
       isImageReference,
       "an image reference like public.ecr.aws/eks-distro/kubernetes/pause:3.10",
-    ),
-  ).optional(),
+    )),
+  )),
   // Recorded in /etc/eks/release, which shells source and eksnode init reads line by line.
-  base_image: z.string().regex(
-    /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/,
-    "an image id or name like ami-0123456789abcdef0",
-  )
-    .optional(),
-  containerd_address: z.string().regex(/^\/[A-Za-z0-9._@+\/-]*$/, "an absolute path to containerd's socket")
-    .optional(),
-  image_registry: z.string().regex(
-    /^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/,
-    "a registry host[:port][/path]",
-  )
-    .optional(),
-  plain_http: z.boolean().optional(),
-  image_tag_regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region like us-west-2"))
-    .optional(),
-  versions: z.record(z.string(), z.unknown()).optional(),
+  base_image: z.optional(
+    z.string().check(z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/,
+      "an image id or name like ami-0123456789abcdef0",
+    )),
+  ),
+  containerd_address: z.optional(
+    z.string().check(z.regex(/^\/[A-Za-z0-9._@+\/-]*$/, "an absolute path to containerd's socket")),
+  ),
+  image_registry: z.optional(
+    z.string().check(z.regex(
+      /^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/,
+      "a registry host[:port][/path]",
+    )),
+  ),
+  plain_http: z.optional(z.boolean()),
+  image_tag_regions: z.optional(z.array(z.string().check(z.regex(REGION, "an AWS region like us-west-2")))),
+  versions: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /** The parsed bake config. */

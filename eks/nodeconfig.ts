@@ -9,7 +9,7 @@
  * inside the free-form `kubelet.config`, `containerd.baseRuntimeSpec` and `metadata`. After the
  * parts are merged, {@link validateNodeConfig} checks the fields nodeadm requires.
  */
-import { z } from "zod";
+import * as z from "../lib/zod.ts";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError } from "../lib/errors.ts";
 import {
@@ -31,78 +31,86 @@ import {
 
 const freeForm = z.record(z.string(), z.unknown());
 
+/** A string schema whose value `problem` describes (undefined when fine), as one custom issue. */
+function checkedString(problem: (v: string) => string | undefined) {
+  return z.string().check(z.superRefine((v, ctx) => {
+    const found = problem(v);
+    if (found) ctx.addIssue({ code: "custom", message: found });
+  }));
+}
+
 const clusterSchema = z.strictObject({
-  name: z.string().regex(CLUSTER_NAME, {
-    error: "must be an EKS cluster name: 1-100 letters, digits, '-' or '_', starting with a letter or digit",
-  }).optional(),
-  apiServerEndpoint: z.string().superRefine((v, ctx) => {
-    const problem = httpsUrlProblem(v);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }).optional(),
-  certificateAuthority: z.string().superRefine((v, ctx) => {
-    const problem = certificateAuthorityProblem(v);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }).optional(),
-  cidr: z.string().refine(isCidr, {
-    error: "must be the cluster's service CIDR block, e.g. 10.100.0.0/16 or fd00:1234::/108",
-  }).optional(),
-  enableOutpost: z.boolean().optional(),
-  id: z.string().regex(CLUSTER_ID, { error: CLUSTER_ID_PROBLEM }).optional(),
+  name: z.optional(
+    z.string().check(z.regex(CLUSTER_NAME, {
+      error:
+        "must be an EKS cluster name: 1-100 letters, digits, '-' or '_', starting with a letter or digit",
+    })),
+  ),
+  apiServerEndpoint: z.optional(checkedString(httpsUrlProblem)),
+  certificateAuthority: z.optional(checkedString(certificateAuthorityProblem)),
+  cidr: z.optional(
+    z.string().check(z.refine(isCidr, {
+      error: "must be the cluster's service CIDR block, e.g. 10.100.0.0/16 or fd00:1234::/108",
+    })),
+  ),
+  enableOutpost: z.optional(z.boolean()),
+  id: z.optional(z.string().check(z.regex(CLUSTER_ID, { error: CLUSTER_ID_PROBLEM }))),
 });
 
 const kubeletSchema = z.strictObject({
-  config: freeForm.optional(),
-  flags: z.array(
-    z.string().min(1, { error: "must not be empty" }).refine(noControlCharacters, {
-      error: CONTROL_CHARACTER_PROBLEM,
-    }),
-  ).optional(),
+  config: z.optional(freeForm),
+  flags: z.optional(z.array(
+    z.string().check(
+      z.minLength(1, { error: "must not be empty" }),
+      z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
+    ),
+  )),
 });
 
 const containerdSchema = z.strictObject({
-  config: z.string().superRefine((v, ctx) => {
+  config: z.optional(checkedString((v) => {
     try {
       parseToml(v);
+      return undefined;
     } catch (err) {
-      const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-      ctx.addIssue({ code: "custom", message: `is not valid TOML: ${first}` });
+      return `is not valid TOML: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`;
     }
-  }).optional(),
-  baseRuntimeSpec: freeForm.optional(),
+  })),
+  baseRuntimeSpec: z.optional(freeForm),
 });
 
 const localStorageSchema = z.strictObject({
-  strategy: z.enum(LOCAL_STORAGE_STRATEGIES, {
+  strategy: z.optional(z.enum(LOCAL_STORAGE_STRATEGIES, {
     error: `must be one of ${LOCAL_STORAGE_STRATEGIES.join(", ")}`,
-  })
-    .optional(),
-  mountPath: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
-  disabledMounts: z.array(z.enum(DISABLED_MOUNTS, { error: `must be one of ${DISABLED_MOUNTS.join(", ")}` }))
-    .optional(),
+  })),
+  mountPath: z.optional(z.string().check(z.startsWith("/", { error: "must be an absolute path" }))),
+  disabledMounts: z.optional(
+    z.array(z.enum(DISABLED_MOUNTS, { error: `must be one of ${DISABLED_MOUNTS.join(", ")}` })),
+  ),
 });
 
 const instanceSchema = z.strictObject({
-  localStorage: localStorageSchema.optional(),
-  environment: z.record(
-    z.string().regex(ENV_NAME, { error: "environment variable names are letters, digits and _" }),
-    z.string().refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
-  ).optional(),
+  localStorage: z.optional(localStorageSchema),
+  environment: z.optional(z.record(
+    z.string().check(z.regex(ENV_NAME, { error: "environment variable names are letters, digits and _" })),
+    z.string().check(z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM })),
+  )),
 });
 
 const specSchema = z.strictObject({
-  cluster: clusterSchema.optional(),
-  containerd: containerdSchema.optional(),
-  instance: instanceSchema.optional(),
-  kubelet: kubeletSchema.optional(),
-  featureGates: z.record(z.string(), z.boolean()).optional(),
+  cluster: z.optional(clusterSchema),
+  containerd: z.optional(containerdSchema),
+  instance: z.optional(instanceSchema),
+  kubelet: z.optional(kubeletSchema),
+  featureGates: z.optional(z.record(z.string(), z.boolean())),
 });
 
 /** Schema of one NodeConfig document as found in user data or a file (all spec fields optional). */
 export const nodeConfigPartSchema = z.strictObject({
   apiVersion: z.literal(NODECONFIG_API_VERSION, { error: `must be ${NODECONFIG_API_VERSION}` }),
   kind: z.literal(NODECONFIG_KIND, { error: `must be ${NODECONFIG_KIND}` }),
-  metadata: freeForm.optional(),
-  spec: specSchema.optional(),
+  metadata: z.optional(freeForm),
+  spec: z.optional(specSchema),
 });
 
 /** One NodeConfig document, validated field by field but possibly incomplete. */
@@ -196,14 +204,18 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** The field names a strict object at `path` knows, for "unknown field" messages. */
 function knownKeys(path: readonly PropertyKey[]): string[] {
-  let schema: z.ZodType = nodeConfigPartSchema;
+  let schema: z.ZodMiniType = nodeConfigPartSchema;
   for (const key of path) {
-    if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
-    if (!(schema instanceof z.ZodObject)) return [];
-    const next = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    schema = unwrapOptional(schema);
+    if (!(schema instanceof z.ZodMiniObject)) return [];
+    const next = (schema.shape as Record<string, z.ZodMiniType>)[String(key)];
     if (!next) return [];
     schema = next;
   }
-  if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  schema = unwrapOptional(schema);
+  return schema instanceof z.ZodMiniObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrapOptional(schema: z.ZodMiniType): z.ZodMiniType {
+  return schema instanceof z.ZodMiniOptional ? schema.def.innerType as z.ZodMiniType : schema;
 }

@@ -2,7 +2,7 @@
  * A file manifest: installed files with their SHA-256 and where each came from. `eksnode ami` writes
  * one (/etc/eks/release.json, key `artifacts`) and `eksnode verify` re-hashes every file it lists.
  */
-import { z } from "zod";
+import * as z from "./zod.ts";
 import { sha256File } from "./download.ts";
 import { ConfigError } from "./errors.ts";
 import type { Host } from "./host.ts";
@@ -20,8 +20,8 @@ export interface ManifestFile {
 }
 
 const fileSchema = z.object({
-  path: z.string().regex(/^\//, { error: "expected an absolute path" }),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex characters" }),
+  path: z.string().check(z.regex(/^\//, { error: "expected an absolute path" })),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex characters" })),
   source: z.string(),
   artifact: z.string(),
 });
