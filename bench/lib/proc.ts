@@ -149,3 +149,22 @@ export function stepSeconds(stdout: string): Map<string, number> {
   }
   return out;
 }
+
+/** CPU seconds this process has used so far, user and kernel (system) apart, from /proc/self/stat. */
+export interface CpuSeconds {
+  user: number;
+  sys: number;
+}
+
+let clockTicks: number | undefined;
+
+/** This process's CPU time (Linux: fields 14 and 15 of /proc/self/stat, in clock ticks of `getconf CLK_TCK`). */
+export async function selfCpu(): Promise<CpuSeconds> {
+  if (clockTicks === undefined) {
+    const out = await measure(["getconf", "CLK_TCK"]).catch(() => undefined);
+    clockTicks = Number(out?.stdout.trim()) || 100;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its ")".
+  const fields = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1].split(" ");
+  return { user: Number(fields[11]) / clockTicks, sys: Number(fields[12]) / clockTicks };
+}
