@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Host } from "./host.ts";
+import { byCodeUnits } from "./order.ts";
 
 /** Where the remembered hashes of a root are kept between runs (runner state, like the journal). */
 export const HASH_CACHE_PATH = "/var/lib/eksnode/journal/verified-hashes.json";
@@ -107,7 +108,7 @@ export async function saveHashCache(host: Host): Promise<void> {
     if (path !== undefined && path !== "/") files[path] = e;
   }
   if (Object.keys(files).length === 0 && !(await host.exists(HASH_CACHE_PATH))) return;
-  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => byCodeUnits(a, b)));
   const text = JSON.stringify({ version: 1, files: sorted }, null, 1) + "\n";
   // An idempotent run remembers exactly what it loaded: rewriting it would cost two fsyncs for nothing.
   if (text === loadedText.get(host.root) && (await host.readText(HASH_CACHE_PATH)) === text) return;

@@ -22,6 +22,7 @@ import { sha256File } from "../../lib/download.ts";
 import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/errors.ts";
 import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
+import { byCodeUnits } from "../../lib/order.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
@@ -106,7 +107,7 @@ export function compareKernelVersions(a: string, b: string): number {
     const d = (pa[i] ?? -1) - (pb[i] ?? -1);
     if (d !== 0) return d;
   }
-  return a.localeCompare(b);
+  return byCodeUnits(a, b);
 }
 
 /**
@@ -240,7 +241,7 @@ export async function installedArtifacts(
       );
     }
   }
-  return { files: [...files.values()].sort((a, b) => a.path.localeCompare(b.path)), missing };
+  return { files: [...files.values()].sort((a, b) => byCodeUnits(a.path, b.path)), missing };
 }
 
 function withoutBuildTime(m: ReleaseManifest): string {
