@@ -21,6 +21,7 @@ import { versionsCommand } from "./versions.ts";
 import { completionCommand } from "./completion.ts";
 import { pullImageCommand } from "./pull_image.ts";
 import { configCommand } from "./config.ts";
+import { setupLocalDisksCommand } from "./setup_local_disks.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -29,6 +30,7 @@ Exit codes:
   5 checksum (mismatch, truncated download)        6 command (a subprocess failed)
   7 containment (path or archive entry outside --root)
   8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   10 disk (full, quota, read-only)
+  11 device (holds a file system eksnode did not make; setup-local-disks)
   130 stopped by SIGINT, 143 stopped by SIGTERM (temp files removed; a rerun resumes)
 
 Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
@@ -52,6 +54,7 @@ export function buildProgram() {
     .addCommand(versionsCommand())
     .addCommand(pullImageCommand())
     .addCommand(configCommand())
+    .addCommand(setupLocalDisksCommand())
     .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)")

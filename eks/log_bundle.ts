@@ -27,6 +27,8 @@ export const BUNDLE_PATHS: readonly string[] = [
   "/etc/modules-load.d",
   "/etc/systemd/system/sandbox-image.service",
   "/etc/systemd/system/eksnode-mount-bpf-fs.service",
+  "/etc/systemd/system/eksnode-local-disks.service",
+  "/.aws/mdadm.conf",
   "/etc/cni/net.d",
   "/var/log/cloud-init.log",
   "/var/log/cloud-init-output.log",

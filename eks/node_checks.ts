@@ -43,6 +43,7 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
+  LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
 } from "./node_paths.ts";
 
@@ -136,6 +137,7 @@ export const INIT_OPTIONAL_PATHS: readonly string[] = [
   BPF_MOUNT_UNIT,
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
+  LOCAL_DISKS_UNIT,
 ];
 
 /** Artifacts of release.json installed as executables 0755 by a download step (1, 10, 22, 30, 32). */
@@ -419,11 +421,12 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
   }
 }
 
-/** The units a phase enables (init: the bpffs unit too, when its file was written). */
+/** The units a phase enables (init: the bpffs and local disks units too, when their files were written). */
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
   if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
   const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
   if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(posix.basename(BPF_MOUNT_UNIT));
+  if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(posix.basename(LOCAL_DISKS_UNIT));
   return units;
 }
 

@@ -41,6 +41,11 @@ export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
  * mount units for API file systems such as /sys/fs/bpf.
  */
 export const BPF_MOUNT_UNIT = "/etc/systemd/system/eksnode-mount-bpf-fs.service";
+/**
+ * The unit that runs `eksnode setup-local-disks` at boot, for NodeConfig `instance.localStorage` /
+ * bootstrap.sh `--local-disks` (step 6).
+ */
+export const LOCAL_DISKS_UNIT = "/etc/systemd/system/eksnode-local-disks.service";
 /** containerd's CRI socket. */
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 
@@ -51,6 +56,7 @@ export const UNIT_FILES: readonly string[] = [
   KUBELET_UNIT,
   KUBELET_ENV_DROPIN,
   BPF_MOUNT_UNIT,
+  LOCAL_DISKS_UNIT,
 ];
 
 /** The JSON manifest of installed artifacts that `eksnode ami` step 33 writes and `eksnode verify` reads. */

@@ -278,6 +278,12 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
   if (id) settings.cluster.id = id;
   if (pods.kubeletMaxPods !== undefined) settings.maxPods = pods.kubeletMaxPods;
   if (spec.containerd?.config) settings.containerdConfigOverride = spec.containerd.config;
+  const ls = spec.instance?.localStorage;
+  if (ls?.strategy) {
+    settings.localStorage = { strategy: ls.strategy };
+    if (ls.mountPath) settings.localStorage.mountPath = ls.mountPath;
+    if (ls.disabledMounts?.length) settings.localStorage.disabledMounts = [...ls.disabledMounts];
+  }
   if (inputs.containerdConfigReplacement !== undefined) {
     settings.containerdConfigReplacement = inputs.containerdConfigReplacement;
   }

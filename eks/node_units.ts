@@ -21,6 +21,7 @@
 import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
+import { localDisksArgs, type LocalStorageSettings } from "./local_disks.ts";
 import { EKSNODE_BIN } from "./node_paths.ts";
 export { ecrRegistryRegion } from "./ecr.ts";
 
@@ -68,6 +69,31 @@ ConditionPathIsMountPoint=!/sys/fs/bpf
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/bin/mount -t bpf -o rw,nosuid,nodev,noexec,relatime,mode=700 bpffs /sys/fs/bpf
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * The unit that sets up the instance-store NVMe disks (NodeConfig `instance.localStorage`, bootstrap.sh
+ * `--local-disks`): `eksnode setup-local-disks` with the arguments nodeadm gave amazon-eks-ami's
+ * setup-local-disks script (eks/local_disks.ts). nodeadm ran it in init's run phase before starting
+ * containerd and kubelet (nodeadm/cmd/nodeadm/init/init.go, the local-disk aspect); here it is a oneshot
+ * ordered before them, so a reboot finds the disks set up too (its mount units are then in place; the
+ * command sees that and changes nothing). Oneshot services have no start timeout: copying a large
+ * /var/lib/containerd onto the array may take a while.
+ */
+export function renderLocalDisksUnit(ls: LocalStorageSettings): string {
+  return `${HEADER}[Unit]
+Description=Set up EC2 instance-store NVMe disks (eksnode setup-local-disks)
+After=local-fs.target
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${execCommandLine([EKSNODE_BIN, "setup-local-disks", ...localDisksArgs(ls)])}
 
 [Install]
 WantedBy=multi-user.target

@@ -17,6 +17,7 @@ export const ExitCode = {
   metadata: 8,
   awsApi: 9,
   disk: 10,
+  device: 11,
   /** SIGINT (128 + 2). */
   interrupted: 130,
   /** SIGTERM (128 + 15). */
@@ -130,6 +131,16 @@ export class AwsApiError extends EksnodeError {
 export class DiskError extends EksnodeError {
   constructor(message: string, hint?: string, cause?: unknown) {
     super(message, { exitCode: ExitCode.disk, hint, cause });
+  }
+}
+
+/**
+ * A block device holds data eksnode will not overwrite (a file system or RAID signature it did not make),
+ * or is in a state it cannot set up from (mounted elsewhere, an array it did not create).
+ */
+export class DeviceError extends EksnodeError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.device, hint });
   }
 }
 

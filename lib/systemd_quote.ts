@@ -63,3 +63,24 @@ export function environmentLines(env: Readonly<Record<string, string>>): string[
     return `Environment="${escapeInQuotes(`${name}=${env[name]}`, false)}"`;
   });
 }
+
+/**
+ * The unit name part for a path, as `systemd-escape --path` makes it (systemd.unit(5) "String Escaping"):
+ * slashes collapsed and trimmed, `/` becomes `-`, and every byte other than ASCII letters, digits, `:`, `_`
+ * and a `.` that does not lead is written `\xNN`. The root is `-`.
+ * @example escapeUnitPath("/mnt/k8s-disks/0") // "mnt-k8s\\x2ddisks-0"
+ */
+export function escapeUnitPath(path: string): string {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new ConfigError(`path ${JSON.stringify(path)} holds ".."`);
+  if (parts.length === 0) return "-";
+  const bytes = new TextEncoder().encode(parts.join("/"));
+  let out = "";
+  bytes.forEach((b, i) => {
+    const ch = String.fromCharCode(b);
+    if (ch === "/") out += "-";
+    else if (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i !== 0)) out += ch;
+    else out += `\\x${b.toString(16).padStart(2, "0")}`;
+  });
+  return out;
+}

@@ -1,14 +1,21 @@
 /** Step 6: installs the kubelet unit and its environment drop-in. */
-import { BPF_MOUNT_UNIT, KUBELET_ENV_DROPIN, KUBELET_UNIT } from "../../eks/node_paths.ts";
-import { renderBpfMountUnit, renderKubeletUnit } from "../../eks/node_units.ts";
+import { BPF_MOUNT_UNIT, KUBELET_ENV_DROPIN, KUBELET_UNIT, LOCAL_DISKS_UNIT } from "../../eks/node_paths.ts";
+import { renderBpfMountUnit, renderKubeletUnit, renderLocalDisksUnit } from "../../eks/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 import { environmentDropIn } from "./env_dropin.ts";
 
+/** The link `systemctl enable` made for the local disks unit (removed with the unit). */
+export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
+  LOCAL_DISKS_UNIT.split("/").pop()
+}`;
+
 /**
  * Writes /etc/systemd/system/kubelet.service (the unit of step 3), kubelet.service.d/10-eksnode-env.conf,
- * and the bpffs mount unit unless `--mount-bpf-fs false` (then a unit of ours is removed).
+ * the bpffs mount unit unless `--mount-bpf-fs false` (then a unit of ours is removed), and the local disks
+ * unit when `instance.localStorage` has a strategy (else a unit of ours and its enable link are removed;
+ * the mounts it made and their units stay, with the data on them).
  */
 export const step: Step<InitContext> = {
   id: "init.6",
@@ -20,6 +27,9 @@ export const step: Step<InitContext> = {
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),
       environmentDropIn(KUBELET_ENV_DROPIN, ctx.node.environment),
       ctx.node.mountBpfFs === false ? remove(BPF_MOUNT_UNIT) : file(BPF_MOUNT_UNIT, renderBpfMountUnit()),
+      ...(ctx.node.localStorage
+        ? [file(LOCAL_DISKS_UNIT, renderLocalDisksUnit(ctx.node.localStorage))]
+        : [remove(LOCAL_DISKS_WANTS), remove(LOCAL_DISKS_UNIT)]),
     ];
   },
 };

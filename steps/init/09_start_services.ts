@@ -1,6 +1,7 @@
 /**
- * Step 9: enable and start the bpffs mount (unless --mount-bpf-fs false), containerd, sandbox-image and
- * kubelet; restart those whose config changed.
+ * Step 9: enable and start the instance-store disks unit (when instance.localStorage asks for it), the
+ * bpffs mount (unless --mount-bpf-fs false), containerd, sandbox-image and kubelet; restart those whose
+ * config changed.
  */
 import {
   BOOTSTRAP_KUBECONFIG,
@@ -12,6 +13,7 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
+  LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -35,6 +37,9 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
+/** The local disks unit's name (its file is LOCAL_DISKS_UNIT, written by step 6). */
+const LOCAL_DISKS_NAME = LOCAL_DISKS_UNIT.split("/").pop()!;
+
 /** The bpffs unit's name (its file is BPF_MOUNT_UNIT, written by step 6). */
 const BPF_MOUNT_NAME = "eksnode-mount-bpf-fs.service";
 
@@ -53,7 +58,11 @@ export async function bpfFsMounted(host: Host): Promise<boolean> {
  * and the start check finds it active. startUnit returns start first, so the order is turned here.
  */
 function ensureRunning(unit: string, isSystemRoot: boolean): Change[] {
-  const [start, ...restart] = startUnit(unit, isSystemRoot, [...RESTART_TRIGGERS[unit]]);
+  return restartThenStart(unit, isSystemRoot, [...RESTART_TRIGGERS[unit]]);
+}
+
+function restartThenStart(unit: string, isSystemRoot: boolean, triggers: string[]): Change[] {
+  const [start, ...restart] = startUnit(unit, isSystemRoot, triggers);
   return [...restart, start];
 }
 
@@ -77,7 +86,16 @@ export const step: Step<InitContext> = {
       enableUnit(BPF_MOUNT_NAME, host.root),
       ...startUnit(BPF_MOUNT_NAME, host.isSystemRoot, [], bpfFsMounted),
     ];
+    // The disks first of all: containerd and kubelet keep their state on them (nodeadm set them up
+    // before starting either). A changed unit (other arguments) runs again: it keeps what is in place.
+    const disks = ctx.node.localStorage
+      ? [
+        enableUnit(LOCAL_DISKS_NAME, host.root),
+        ...restartThenStart(LOCAL_DISKS_NAME, host.isSystemRoot, [LOCAL_DISKS_UNIT]),
+      ]
+      : [];
     return [
+      ...disks,
       ...bpf,
       ...units.map((u) => enableUnit(u, host.root)),
       ...units.flatMap((u) => ensureRunning(u, host.isSystemRoot)),

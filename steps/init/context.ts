@@ -4,6 +4,7 @@
  * cli/init.ts gathers the inputs). Steps only render files and units from these settings.
  */
 import type { InstanceMetadata } from "../../eks/imds.ts";
+import type { LocalStorageSettings } from "../../eks/local_disks.ts";
 import type { StepContext } from "../../lib/step.ts";
 
 /** Every value the init steps render, resolved before any step runs. */
@@ -59,6 +60,8 @@ export interface NodeSettings {
   mountBpfFs?: boolean;
   /** NodeConfig instance.environment: exported to kubelet and containerd. */
   environment: Record<string, string>;
+  /** NodeConfig instance.localStorage (bootstrap.sh `--local-disks`) when a strategy is set. */
+  localStorage?: LocalStorageSettings;
 }
 
 /** The `eksnode init` step context. */
