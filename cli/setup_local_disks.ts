@@ -77,8 +77,9 @@ export async function runSetupLocalDisks(
       "e.g. eksnode setup-local-disks raid0",
     );
   }
-  if (!flags.dir.startsWith("/")) {
-    throw new UsageError(`--dir must be an absolute path, got "${flags.dir}"`, "e.g. --dir /mnt/k8s-disks");
+  const dirProblem = ld.mountDirProblem(flags.dir);
+  if (dirProblem) {
+    throw new UsageError(`--dir ${JSON.stringify(flags.dir)} ${dirProblem}`, "e.g. --dir /mnt/k8s-disks");
   }
   if (!flags.root.startsWith("/")) {
     throw new UsageError(`--root must be an absolute path, got "${flags.root}"`);

@@ -49,6 +49,7 @@
 import { DeviceError } from "../lib/errors.ts";
 import { escapeUnitPath } from "../lib/systemd_quote.ts";
 import type { LocalStorageStrategy } from "./nodeconfig.ts";
+export { mountDirProblem } from "./nodeconfig_values.ts";
 
 /** What `eksnode setup-local-disks` accepts (the script's argument). */
 export const DISK_SETUPS = ["raid0", "raid10", "mount", "none"] as const;
@@ -336,6 +337,8 @@ export function planLocalDisks(opts: LocalDiskOptions, facts: DiskFacts): DiskPl
     if (!facts.dirs.includes(path)) plan.actions.push({ kind: "mkdir", path });
   };
   const real = (p: string) => realPath(facts.root, p);
+  /** Services stopped while their state moved, started again at the end. */
+  let restart: string[] = [];
   /** Where `device` is mounted as a whole file system (not a bind mount). */
   const mountedAt = (device: string) =>
     facts.mounts.filter((m) => m.source === device && m.fsRoot === "/").map((m) => m.mountPoint);
@@ -493,16 +496,17 @@ export function planLocalDisks(opts: LocalDiskOptions, facts: DiskFacts): DiskPl
       });
       plan.bindMounts.push(b.path);
     }
-    if (stopped.length > 0) {
-      plan.actions.push({
-        kind: "run",
-        argv: ["systemctl", "start", "--no-block", ...stopped],
-        why: "started again",
-      });
-    }
+    restart = stopped;
   }
   if (written.length > 0 && facts.systemd) {
     plan.actions.push({ kind: "run", argv: ["systemctl", "daemon-reload"], why: "mount units written" });
+  }
+  if (restart.length > 0) {
+    plan.actions.push({
+      kind: "run",
+      argv: ["systemctl", "start", "--no-block", ...restart],
+      why: "started again",
+    });
   }
   for (const u of enable) plan.actions.push({ kind: "enable", unit: u });
   return plan;

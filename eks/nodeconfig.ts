@@ -23,6 +23,7 @@ import {
   httpsUrlProblem,
   isCidr,
   LOCAL_STORAGE_STRATEGIES,
+  mountDirProblem,
   noControlCharacters,
   NODECONFIG_API_VERSION,
   NODECONFIG_DOCS,
@@ -83,7 +84,7 @@ const localStorageSchema = z.strictObject({
   strategy: z.optional(z.enum(LOCAL_STORAGE_STRATEGIES, {
     error: `must be one of ${LOCAL_STORAGE_STRATEGIES.join(", ")}`,
   })),
-  mountPath: z.optional(z.string().check(z.startsWith("/", { error: "must be an absolute path" }))),
+  mountPath: z.optional(checkedString(mountDirProblem)),
   disabledMounts: z.optional(
     z.array(z.enum(DISABLED_MOUNTS, { error: `must be one of ${DISABLED_MOUNTS.join(", ")}` })),
   ),

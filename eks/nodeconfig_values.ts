@@ -20,6 +20,22 @@ export const LOCAL_STORAGE_STRATEGIES = ["RAID0", "RAID10", "Mount"] as const;
 /** Values of `spec.instance.localStorage.disabledMounts`. */
 export const DISABLED_MOUNTS = ["Containerd", "PodLogs"] as const;
 
+/**
+ * What a local storage mount directory (`localStorage.mountPath`, `setup-local-disks --dir`) may hold: it is written into unit files (`Where=`, `RequiresMountsFor=`, a
+ * space-separated list) and the unit names, so only plain path characters.
+ */
+export const MOUNT_DIR_PATTERN = /^(\/[A-Za-z0-9._@+:-]+)+\/?$/;
+
+/** What is wrong with a mount directory, or undefined. */
+export function mountDirProblem(dir: string): string | undefined {
+  if (!dir.startsWith("/")) return "must be an absolute path";
+  if (dir.split("/").some((p) => p === "." || p === "..")) return "must not contain . or .. components";
+  if (dir === "/" || !MOUNT_DIR_PATTERN.test(dir)) {
+    return "must be a directory below / of letters, digits and . _ @ + : - (it is written into unit files)";
+  }
+  return undefined;
+}
+
 /** EKS cluster names: 1-100 characters, letters, digits, `-` and `_` (EKS CreateCluster API). */
 export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -121,6 +121,18 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
       says: /RAID0, RAID10, Mount/,
     },
     {
+      name: "mountPath that unit files cannot hold",
+      doc: doc({ instance: { localStorage: { strategy: "RAID0", mountPath: "/mnt/fast disks" } } }),
+      path: "spec.instance.localStorage.mountPath",
+      says: /written into unit files/,
+    },
+    {
+      name: "relative mountPath",
+      doc: doc({ instance: { localStorage: { strategy: "RAID0", mountPath: "mnt" } } }),
+      path: "spec.instance.localStorage.mountPath",
+      says: /must be an absolute path/,
+    },
+    {
       name: "invalid TOML",
       doc: doc({ containerd: { config: "[plugins\nx = " } }),
       path: "spec.containerd.config",
