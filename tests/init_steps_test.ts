@@ -20,6 +20,7 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
+  LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
@@ -31,6 +32,7 @@ import { memoryLogger } from "../lib/log.ts";
 import { runSteps, type RunSummary } from "../lib/runner.ts";
 import type { Change } from "../lib/step.ts";
 import { quoteExecArg } from "../lib/systemd_quote.ts";
+import { unitInstalled } from "../lib/systemd.ts";
 import { splitShellWords } from "../lib/shell_words.ts";
 import { step as daemonReloadStep } from "../steps/init/08_daemon_reload.ts";
 import { RESTART_TRIGGERS, step as startStep } from "../steps/init/09_start_services.ts";
@@ -186,6 +188,9 @@ const CASES: Record<string, NodeSettings> = {
   "govcloud-us-gov-west-1": testNode({ region: "us-gov-west-1" }),
   "fips": testNode({ fips: true }),
   "outpost": testNode({ cluster: { enableOutpost: true, id: "b2ac1f51-6e29-4d4a-b8f4-3c1d7c1e0a9f" } }),
+  "local-disks-raid0": testNode({
+    localStorage: { strategy: "RAID0", mountPath: "/mnt/fast", disabledMounts: ["PodLogs"] },
+  }),
 };
 
 for (const [name, node] of Object.entries(CASES)) {
@@ -242,7 +247,13 @@ for (const [name, node] of Object.entries(CASES)) {
         // sandbox-image.service runs /usr/bin/eksnode, which `eksnode ami` step 1 installs in the image.
         await Deno.mkdir(host.real("/usr/bin"), { recursive: true });
         await Deno.writeTextFile(host.real("/usr/bin/eksnode"), "#!/bin/sh\n", { mode: 0o755 });
-        const units = [KUBELET_UNIT, SANDBOX_IMAGE_UNIT, BPF_MOUNT_UNIT].map((u) => u.split("/").pop()!);
+        const units = [
+          KUBELET_UNIT,
+          SANDBOX_IMAGE_UNIT,
+          BPF_MOUNT_UNIT,
+          ...(node.localStorage ? [LOCAL_DISKS_UNIT] : []),
+        ]
+          .map((u) => u.split("/").pop()!);
         assertValid(await verifyUnits(host.root, units));
       });
 
@@ -543,6 +554,78 @@ Deno.test("--mount-bpf-fs: the bpffs unit is written and enabled by default; fal
   const off = await runInit(host, testNode({ mountBpfFs: false }));
   assert.equal(await host.exists(BPF_MOUNT_UNIT), false);
   assert.ok(off.steps[5].changes.some((c) => c === `remove ${BPF_MOUNT_UNIT}`), "step 6 removes the unit");
+});
+
+Deno.test("instance.localStorage: eksnode-local-disks.service runs setup-local-disks, started first; removed with the strategy", async () => {
+  const host = await fixtureHost();
+  try {
+    const node = testNode({
+      localStorage: { strategy: "RAID10", mountPath: "/mnt/fast", disabledMounts: ["Containerd"] },
+    });
+    const first = await runInit(host, node);
+    const unit = (await host.readText(LOCAL_DISKS_UNIT))!;
+    assert.match(unit, /^Type=oneshot$/m);
+    assert.match(unit, /^RemainAfterExit=yes$/m);
+    assert.match(unit, /^Before=containerd\.service kubelet\.service$/m);
+    assert.match(unit, /^WantedBy=multi-user\.target$/m);
+    // systemd reads the command line as the argv nodeadm gave the script.
+    await Deno.mkdir(host.real("/usr/bin"), { recursive: true });
+    await Deno.writeTextFile(host.real("/usr/bin/eksnode"), "#!/bin/sh\n", { mode: 0o755 });
+    assertValid(await verifyUnits(host.root, ["eksnode-local-disks.service"]));
+    if (have("systemd-analyze")) {
+      // systemd's own reading of ExecStart (its debug dump, as in the quoteExecArg test): nodeadm's argv.
+      const r = await new Deno.Command("systemd-analyze", {
+        args: ["verify", "--man=no", `--root=${host.root}`, LOCAL_DISKS_UNIT],
+        env: { SYSTEMD_LOG_LEVEL: "debug" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      const line = /Command Line: (.*)/.exec(text)?.[1];
+      assert.ok(line, "systemd-analyze printed the command line");
+      assert.deepEqual(splitShellWords(line), [
+        "/usr/bin/eksnode",
+        "setup-local-disks",
+        "raid10",
+        "--dir",
+        "/mnt/fast",
+        "--no-bind-containerd",
+      ]);
+    }
+    // Step 9 enables it before anything else (under --root nothing is started: a note says so).
+    const step9 = first.steps[8].changes;
+    assert.match(step9[0], /^run systemctl --root=\S+ enable eksnode-local-disks\.service/, step9.join("\n"));
+    if (have("systemctl")) {
+      const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", "eksnode-local-disks.service"]);
+      assert.equal(r.out.trim(), "enabled");
+    }
+    const again = await runInit(host, node);
+    assert.equal(again.changeCount, 0, JSON.stringify(again.steps.flatMap((s) => s.changes)));
+
+    const off = await runInit(host, testNode());
+    assert.equal(await host.exists(LOCAL_DISKS_UNIT), false);
+    assert.equal(
+      await host.exists("/etc/systemd/system/multi-user.target.wants/eksnode-local-disks.service"),
+      false,
+    );
+    assert.ok(off.steps[5].changes.includes(`remove ${LOCAL_DISKS_UNIT}`), "step 6 removes the unit");
+    assert.equal((await runInit(host, testNode())).changeCount, 0);
+    // Step 9's plan on the running system (only planned; it needs containerd.service installed here).
+    const system = await Host.open("/");
+    if (!(await unitInstalled(system, "containerd.service"))) {
+      console.log("init_steps_test: containerd.service not installed here: step 9's plan on / not checked");
+      return;
+    }
+    const plan = await startStep.plan(context(system, node));
+    assert.deepEqual(plan.slice(0, 3).map((c) => c.describe()), [
+      "run systemctl enable eksnode-local-disks.service  (start at boot)",
+      "run systemctl restart eksnode-local-disks.service  (its configuration changed)",
+      "run systemctl start eksnode-local-disks.service  (not running)",
+    ], "on the running system: enabled and started before bpffs and containerd");
+    assert.match(plan[3].describe(), /enable eksnode-mount-bpf-fs\.service/);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
 });
 
 Deno.test("kubeconfig: without aws-iam-authenticator on the image (1.33+), the token comes from `aws eks get-token`", async () => {

@@ -51,6 +51,7 @@ Deno.test("every operating command has a README section with an example, and its
     ["config", "check"],
     ["config", "dump"],
     ["pull-image"],
+    ["setup-local-disks"],
     ["versions"],
     ["completion"],
   ];
