@@ -317,6 +317,24 @@ Deno.test("node settings: bootstrap.sh legacy settings, FIPS, node name gate, No
   assert.equal(cn.sandboxImage, "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/pause:3.10");
 });
 
+Deno.test("node settings: instance.localStorage passes through when a strategy is set", () => {
+  const ls = { strategy: "RAID10" as const, mountPath: "/mnt/fast", disabledMounts: ["PodLogs" as const] };
+  const s = resolveNodeSettings(
+    inputs({ nodeConfig: config({ cluster: FULL_CLUSTER, instance: { localStorage: ls } }) }),
+  );
+  assert.deepEqual(s.localStorage, ls);
+  assert.equal(resolveNodeSettings(inputs()).localStorage, undefined, "no localStorage: no unit");
+  const noStrategy = config({
+    cluster: FULL_CLUSTER,
+    instance: { localStorage: { mountPath: "/mnt/fast" } },
+  });
+  assert.equal(
+    resolveNodeSettings(inputs({ nodeConfig: noStrategy })).localStorage,
+    undefined,
+    "no strategy: nothing",
+  );
+});
+
 Deno.test("node settings: local Outposts clusters need an id, from the inputs or DescribeCluster", () => {
   const fromApi = resolveNodeSettings(inputs({
     nodeConfig: config({ cluster: { name: "edge" } }),
