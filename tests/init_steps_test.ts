@@ -502,6 +502,23 @@ Deno.test("ecrRegistryRegion: ECR hosts give their region, others none", () => {
   for (const [host, region] of table) assert.equal(ecrRegistryRegion(host), region, host);
 });
 
+/**
+ * ExecStart of `unit` as systemd itself reads it: `systemd-analyze verify` with debug logging dumps the
+ * loaded unit, whose "Command Line:" shows the argv shell-quoted (`$$` still escaped, specifiers resolved).
+ */
+async function systemdExecArgv(root: string, unit: string): Promise<string[]> {
+  const r = await new Deno.Command("systemd-analyze", {
+    args: ["verify", "--man=no", `--root=${root}`, unit],
+    env: { SYSTEMD_LOG_LEVEL: "debug" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  const line = /Command Line: (.*)/.exec(text)?.[1];
+  assert.ok(line, `systemd-analyze printed the command line of ${unit}`);
+  return splitShellWords(line);
+}
+
 Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", async () => {
   const table: [string, string][] = [
     ["--v=2", "--v=2"],
@@ -524,16 +541,7 @@ Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", 
     // Control characters are left out: the dump shows them as C escapes, which a shell reader keeps.
     const node = testNode({ kubeletFlags: table.map(([a]) => a).filter((a) => !/[\t\n]/.test(a)) });
     await runInit(host, node);
-    const r = await new Deno.Command("systemd-analyze", {
-      args: ["verify", "--man=no", `--root=${host.root}`, KUBELET_UNIT],
-      env: { SYSTEMD_LOG_LEVEL: "debug" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-    const line = /Command Line: (.*)/.exec(text)?.[1];
-    assert.ok(line, "systemd-analyze printed the command line");
-    const argv = splitShellWords(line).map((w) => w.replaceAll("$$", "$"));
+    const argv = (await systemdExecArgv(host.root, KUBELET_UNIT)).map((w) => w.replaceAll("$$", "$"));
     assert.deepEqual(argv, ["/usr/bin/kubelet", ...kubeletArgs(node)]);
   } finally {
     await Deno.remove(host.root, { recursive: true });
@@ -574,16 +582,7 @@ Deno.test("instance.localStorage: eksnode-local-disks.service runs setup-local-d
     assertValid(await verifyUnits(host.root, ["eksnode-local-disks.service"]));
     if (have("systemd-analyze")) {
       // systemd's own reading of ExecStart (its debug dump, as in the quoteExecArg test): nodeadm's argv.
-      const r = await new Deno.Command("systemd-analyze", {
-        args: ["verify", "--man=no", `--root=${host.root}`, LOCAL_DISKS_UNIT],
-        env: { SYSTEMD_LOG_LEVEL: "debug" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-      const line = /Command Line: (.*)/.exec(text)?.[1];
-      assert.ok(line, "systemd-analyze printed the command line");
-      assert.deepEqual(splitShellWords(line), [
+      assert.deepEqual(await systemdExecArgv(host.root, LOCAL_DISKS_UNIT), [
         "/usr/bin/eksnode",
         "setup-local-disks",
         "raid10",
