@@ -9,6 +9,13 @@ import { parse as parseToml } from "smol-toml";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { Host } from "../lib/host.ts";
 import type { Logger } from "../lib/log.ts";
+import {
+  apiServerHostName,
+  chooseApiServerAddresses,
+  getentLookup,
+  type HostLookup,
+  HOSTS_FILE,
+} from "../eks/api_server_hosts.ts";
 import { type AwsEnv, describeSdkError } from "../eks/aws_call.ts";
 import { loadConfigSources } from "../eks/config_source.ts";
 import { describeInstanceType, type InstanceTypeInfo } from "../eks/ec2_api.ts";
@@ -46,9 +53,11 @@ export interface GatheredInputs {
   commit(): Promise<void>;
 }
 
-/** Knobs for tests: IMDS client options beyond the environment. */
+/** Knobs for tests: IMDS client options beyond the environment, the host-name lookup of Outposts nodes. */
 export interface GatherOptions {
   imds?: Omit<ImdsOptions, "env">;
+  /** How the API server's host name is looked up (default: the system's getent). */
+  lookupHost?: HostLookup;
 }
 
 /** Where the DescribeCluster answer for `cluster` is cached inside the root. */
@@ -150,6 +159,10 @@ export async function gatherInputs(
     inputs.containerdConfigReplacement = await readContainerdConfig(legacy.containerdConfigFile);
   }
   const node = resolveNodeSettings(inputs);
+  if (node.cluster.enableOutpost) {
+    const lookup = opts.lookupHost ?? getentLookup((argv, o) => host.exec(argv, o), await systemNsswitch());
+    await pinApiServerAddresses(host, log, node, lookup);
+  }
   return {
     node,
     inputs,
@@ -234,6 +247,32 @@ async function fromConfigSources(
     parts: loaded.parts.map((p) => p.origin),
     skipped: loaded.skipped.map((p) => ({ origin: p.origin, contentType: p.contentType, reason: p.reason })),
   };
+}
+
+/**
+ * Local Outposts clusters: which addresses of the API server's host name step 5 pins in /etc/hosts, read
+ * from the system resolver now (before anything is written) and set on `node` (eks/api_server_hosts.ts).
+ */
+async function pinApiServerAddresses(host: Host, log: Logger, node: NodeSettings, lookup: HostLookup) {
+  const name = apiServerHostName(node.cluster.endpoint);
+  if (name === undefined) {
+    log.info(`API server ${node.cluster.endpoint} is an address: nothing to pin in ${HOSTS_FILE}`);
+    return;
+  }
+  const hosts = await host.readText(HOSTS_FILE);
+  const decision = await chooseApiServerAddresses(name, node.cluster.name, hosts, lookup);
+  if (decision.warn) log.warn(decision.message);
+  else log.info(decision.message);
+  node.cluster.apiServerAddresses = decision.addresses;
+}
+
+/** The running system's /etc/nsswitch.conf (getent runs here, whatever --root is), or undefined. */
+async function systemNsswitch(): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile("/etc/nsswitch.conf");
+  } catch {
+    return undefined;
+  }
 }
 
 /** KUBERNETES_VERSION from /etc/eks/release, else `kubelet --version` on the running system. */

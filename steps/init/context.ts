@@ -21,6 +21,11 @@ export interface NodeSettings {
     /** Cluster id (local Outposts clusters). */
     id?: string;
     enableOutpost: boolean;
+    /**
+     * Local Outposts clusters: the addresses of the API server's host name that step 5 pins in /etc/hosts
+     * (resolved by cli/init_inputs.ts, eks/api_server_hosts.ts); absent or empty: no block.
+     */
+    apiServerAddresses?: string[];
     /** Where endpoint/CA came from: "nodeconfig", "bootstrap-flags", "describe-cluster", "cache". */
     source: string;
   };
