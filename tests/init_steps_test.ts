@@ -187,7 +187,13 @@ const CASES: Record<string, NodeSettings> = {
   "china-cn-north-1": testNode({ region: "cn-north-1" }),
   "govcloud-us-gov-west-1": testNode({ region: "us-gov-west-1" }),
   "fips": testNode({ fips: true }),
-  "outpost": testNode({ cluster: { enableOutpost: true, id: "b2ac1f51-6e29-4d4a-b8f4-3c1d7c1e0a9f" } }),
+  "outpost": testNode({
+    cluster: {
+      enableOutpost: true,
+      id: "b2ac1f51-6e29-4d4a-b8f4-3c1d7c1e0a9f",
+      apiServerAddresses: ["10.0.1.10", "10.0.2.11", "10.0.3.12"],
+    },
+  }),
   "local-disks-raid0": testNode({
     localStorage: { strategy: "RAID0", mountPath: "/mnt/fast", disabledMounts: ["PodLogs"] },
   }),
@@ -309,6 +315,54 @@ async function triggered(host: Host, node: NodeSettings, changed: Set<string>): 
   }
   return out;
 }
+
+Deno.test("init: Outposts pins the API server in /etc/hosts beside the admin's lines; a plain node removes it", async () => {
+  const host = await fixtureHost();
+  try {
+    const own = "127.0.0.1 localhost\r\n10.1.1.1 registry.internal # the admin's own\n";
+    await host.writeFile("/etc/hosts", own, { mode: 0o640 });
+    const cluster = { enableOutpost: true, id: "abc-123", apiServerAddresses: ["10.0.1.10", "10.0.2.11"] };
+    const outpost = testNode({ cluster });
+    await runInit(host, outpost);
+    const pinned = (await host.readText("/etc/hosts"))!;
+    assert.ok(pinned.startsWith(own), "the admin's lines stay first, byte for byte");
+    const name = new URL(outpost.cluster.endpoint).hostname;
+    assert.deepEqual(
+      pinned.slice(own.length).split("\n").filter((l) => !l.startsWith("#") && l).sort(),
+      [`10.0.1.10 ${name}`, `10.0.2.11 ${name}`],
+    );
+    assert.equal((await host.stat("/etc/hosts"))!.mode, 0o640, "mode kept");
+    assert.equal((await runInit(host, outpost)).changeCount, 0, "a rerun changes nothing");
+
+    // New answers replace the block in place (no second block).
+    await runInit(host, testNode({ cluster: { ...cluster, apiServerAddresses: ["10.0.9.9"] } }));
+    const again = (await host.readText("/etc/hosts"))!;
+    assert.equal(again.match(/# BEGIN eksnode/g)?.length, 1);
+    assert.match(again, new RegExp(`^10\\.0\\.9\\.9 ${name.replaceAll(".", "\\.")}$`, "m"));
+    assert.doesNotMatch(again, /10\.0\.1\.10/);
+
+    // No longer an Outposts node: the block goes, the admin's lines stay.
+    await runInit(host, testNode());
+    assert.equal(await host.readText("/etc/hosts"), own);
+    assert.equal((await host.stat("/etc/hosts"))!.mode, 0o640);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: an Outposts node whose API server did not resolve keeps /etc/hosts as it is, and says so", async () => {
+  const host = await fixtureHost();
+  try {
+    const node = testNode({ cluster: { enableOutpost: true, id: "abc-123", apiServerAddresses: [] } });
+    const ctx = context(host, node);
+    const summary = await runSteps(INIT_STEPS, ctx, { process: "init", dryRun: false });
+    assert.equal(await host.exists("/etc/hosts"), false);
+    assert.ok(summary.changeCount > 0);
+    assert.match(ctx.log.lines.join("\n"), /did not resolve, so it is not pinned in \/etc\/hosts/);
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
 
 Deno.test("init: changed kubelet overrides rewrite only kubelet-config.json and restart only kubelet", async () => {
   const host = await fixtureHost();
