@@ -28,7 +28,7 @@
  *   joins as soon as DNS answers (the next `eksnode init` pins the addresses).
  */
 import { createHash } from "node:crypto";
-import { isIP } from "node:net";
+import { parseIpv4, parseIpv6 } from "./cidr.ts";
 import type { ExecOptions, ExecResult } from "../lib/host.ts";
 
 /** Where the block goes (inside --root). */
@@ -36,6 +36,11 @@ export const HOSTS_FILE = "/etc/hosts";
 
 const BEGIN = "# BEGIN eksnode: API server of the local EKS cluster";
 const END = "# END eksnode: API server of the local EKS cluster";
+
+/** True for an IPv4 or IPv6 address literal (eks/cidr.ts parsers; no `node:net`, which init would load only for this). */
+function isIpAddress(text: string): boolean {
+  return parseIpv4(text) !== undefined || parseIpv6(text) !== undefined;
+}
 
 /** The host name of an API server endpoint URL (port stripped), or undefined when it is an IP literal. */
 export function apiServerHostName(endpoint: string): string | undefined {
@@ -45,7 +50,7 @@ export function apiServerHostName(endpoint: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (host === "" || isIP(host.replace(/^\[|\]$/g, "")) !== 0) return undefined;
+  if (host === "" || isIpAddress(host.replace(/^\[|\]$/g, ""))) return undefined;
   return host.toLowerCase();
 }
 
@@ -58,7 +63,7 @@ export function getentAddresses(output: string): string[] {
   const seen = new Set<string>();
   for (const line of output.split("\n")) {
     const first = line.trim().split(/\s+/)[0];
-    if (first && isIP(first) !== 0) seen.add(first.toLowerCase());
+    if (first && isIpAddress(first)) seen.add(first.toLowerCase());
   }
   return [...seen];
 }
@@ -236,7 +241,7 @@ export function pinnedAddresses(hostsText: string, name: string): string[] {
   for (const [b, e] of blockRanges(lines)) {
     for (const line of lines.slice(b + 1, e)) {
       const [addr, ...names] = line.trim().split(/\s+/);
-      if (addr && isIP(addr) !== 0 && names.some((n) => n.toLowerCase() === name) && !out.includes(addr)) {
+      if (addr && isIpAddress(addr) && names.some((n) => n.toLowerCase() === name) && !out.includes(addr)) {
         out.push(addr);
       }
     }
