@@ -91,6 +91,23 @@ export async function withScratch<T>(prefix: string, fn: (dir: string) => Promis
   }
 }
 
+/**
+ * Runs `fn` on a copy of `file` alone in a fresh temp directory: eksnode's validators put their work
+ * files beside the candidate (the product keeps each candidate alone in a scratch directory), so checking
+ * a golden file in place would race with a check of its neighbours (or of a directory including them).
+ */
+export function withScratchCopy<T>(
+  prefix: string,
+  file: string,
+  fn: (copy: string) => Promise<T>,
+): Promise<T> {
+  return withScratch(prefix, async (dir) => {
+    const copy = `${dir}/${file.slice(file.lastIndexOf("/") + 1)}`;
+    await Deno.copyFile(file, copy);
+    return await fn(copy);
+  });
+}
+
 /** Non-empty trimmed lines of a text. */
 export function lines(text: string): string[] {
   return text.split("\n").map((l) => l.trim()).filter(Boolean);

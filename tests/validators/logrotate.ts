@@ -6,7 +6,7 @@
  */
 import { Host } from "../../lib/host.ts";
 import { validateLogrotate } from "../../steps/ami/07_logrotate_conf.ts";
-import { findTool, notChecked, type Verdict } from "./common.ts";
+import { findTool, notChecked, type Verdict, withScratchCopy } from "./common.ts";
 
 const TOOL = "logrotate -d";
 
@@ -15,6 +15,10 @@ export async function validateLogrotateFile(file: string, root = "/"): Promise<V
   const logrotate = findTool("logrotate");
   if (!logrotate) return notChecked(TOOL, file, "logrotate");
   const host = await Host.open(root, { PATH: Deno.env.get("PATH") ?? "" });
-  const r = await validateLogrotate(logrotate, file, host);
+  const r = await withScratchCopy(
+    "logrotate-check",
+    file,
+    (copy) => validateLogrotate(logrotate, copy, host),
+  );
   return { tool: TOOL, subject: file, problems: r.ok ? [] : [r.detail ?? "rejected"], notes: [] };
 }

@@ -6,7 +6,7 @@
  */
 import { Host } from "../../lib/host.ts";
 import { validateSshdDropin } from "../../steps/ami/06_ssh_hardening.ts";
-import { findTool, notChecked, type Verdict } from "./common.ts";
+import { findTool, notChecked, type Verdict, withScratchCopy } from "./common.ts";
 
 const TOOL = "sshd -t";
 
@@ -14,7 +14,8 @@ const TOOL = "sshd -t";
 export async function validateSshdFile(file: string): Promise<Verdict> {
   const sshd = findTool("sshd");
   if (!sshd) return notChecked(TOOL, file, "sshd (openssh-server)");
-  const r = await validateSshdDropin(sshd, file, await Host.open("/", { PATH: Deno.env.get("PATH") ?? "" }));
+  const host = await Host.open("/", { PATH: Deno.env.get("PATH") ?? "" });
+  const r = await withScratchCopy("sshd-check", file, (copy) => validateSshdDropin(sshd, copy, host));
   return {
     tool: TOOL,
     subject: file,
