@@ -6,7 +6,8 @@
  * - artifacts: every file of /etc/eks/release.json re-hashed (lib/manifest.ts), and release.json itself
  *   against the RELEASE_MANIFEST_SHA256 recorded in /etc/eks/release;
  * - files: the directories and files the ami (and init) steps write, with their modes (the list below is
- *   kept equal to the steps' plans by tests/verify_test.ts);
+ *   kept equal to the steps' plans by tests/verify_test.ts), and on a local Outposts node the API server's
+ *   host pinned in /etc/hosts;
  * - sysctl: the sysctl files present and, on the running system, every key's live value in /proc/sys
  *   equal to the value the last file (in systemd-sysctl order) sets;
  * - modules: overlay and br_netfilter listed for boot and, on the running system, loaded
@@ -22,6 +23,7 @@ import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
 import type { Host } from "../lib/host.ts";
 import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
+import { apiServerHostName, HOSTS_FILE, pinnedAddresses } from "./api_server_hosts.ts";
 import { enabledByLinks, UNIT_DIRS, unitFile } from "../lib/systemd.ts";
 import { RELEASE_JSON_PATH, RELEASE_PATH } from "../steps/ami/33_release_file.ts";
 import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
@@ -163,6 +165,7 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   const out: CheckResult[] = [];
   const manifest = await artifactChecks(host, out);
   await pathChecks(host, opts.phase, manifest, out);
+  await outpostHostsCheck(host, opts.phase, out);
   await sysctlChecks(host, out);
   await moduleChecks(host, out);
   await unitChecks(host, opts.phase, out);
@@ -254,6 +257,38 @@ async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestI
       ? data.cachedImages.filter((i) => typeof i === "string")
       : undefined,
   };
+}
+
+/**
+ * A joined node of a local Outposts cluster (it has kubelet's bootstrap kubeconfig): the API server's host
+ * name pinned in eksnode's block of /etc/hosts (init step 5, eks/api_server_hosts.ts). Without it the node
+ * loses the control plane when the Outpost loses its region. An endpoint that is an address needs no pin.
+ */
+async function outpostHostsCheck(host: Host, phase: Phase, out: CheckResult[]) {
+  if (phase !== "init") return;
+  const kubeconfig = await host.readText(BOOTSTRAP_KUBECONFIG);
+  const server = kubeconfig === undefined
+    ? undefined
+    : /^\s*server:\s*["']?([^"'\s]+)/m.exec(kubeconfig)?.[1];
+  const name = server === undefined ? undefined : apiServerHostName(server);
+  if (name === undefined) return;
+  const pinned = pinnedAddresses((await host.readText(HOSTS_FILE)) ?? "", name);
+  out.push(
+    pinned.length > 0
+      ? {
+        group: "files",
+        name: HOSTS_FILE,
+        status: "ok",
+        detail: `local Outposts cluster: API server ${name} pinned to ${pinned.join(", ")}`,
+      }
+      : {
+        group: "files",
+        name: HOSTS_FILE,
+        status: "fail",
+        detail:
+          `local Outposts cluster: no eksnode block pins the API server ${name}; run eksnode init while the name resolves`,
+      },
+  );
 }
 
 /** The expected paths of a phase, given what release.json says. */

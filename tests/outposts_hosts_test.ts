@@ -83,6 +83,24 @@ Deno.test({
       const again = await eksnode(args, { cwd: REPO, isolated: true, env });
       assert.equal(again.code, 0, again.stderr);
       assert.equal(await Deno.readTextFile(`${root}/etc/hosts`), hosts, "a rerun writes the same file");
+
+      // `eksnode verify --phase init` has a row for the pin (this partial tree fails other rows, not this one;
+      // verify wants the image's release.json first).
+      await Deno.writeTextFile(`${root}/etc/eks/release.json`, JSON.stringify({ artifacts: [] }));
+      const hostsRow = async () => {
+        const v = await eksnode(["verify", "--root", root, "--phase", "init", "--output", "json"], {
+          cwd: REPO,
+        });
+        const rows = JSON.parse(v.stdout).checks as { name: string; status: string; detail?: string }[];
+        return rows.find((r) => r.name === "/etc/hosts");
+      };
+      const pinnedRow = await hostsRow();
+      assert.equal(pinnedRow?.status, "ok", JSON.stringify(pinnedRow));
+      assert.ok(pinnedRow?.detail?.includes(pinned[0].split(" ")[0]), JSON.stringify(pinnedRow));
+      await Deno.writeTextFile(`${root}/etc/hosts`, own);
+      const unpinnedRow = await hostsRow();
+      assert.equal(unpinnedRow?.status, "fail", JSON.stringify(unpinnedRow));
+      assert.match(unpinnedRow?.detail ?? "", /no eksnode block pins the API server/);
     } finally {
       await imds.close();
       await Deno.remove(root, { recursive: true });
