@@ -165,7 +165,8 @@ export async function runSetupLocalDisks(
     ...m,
     source: m.source.startsWith("/dev/") ? realPathOrUndefined(m.source) ?? m.source : m.source,
   }));
-  const systemd = host.isSystemRoot && (await exists("/run/systemd/system"));
+  // systemd runs this system (sd_booted(3) tests the same directory).
+  const systemd = host.isSystemRoot && realPathOrUndefined("/run/systemd/system") !== undefined;
   const activeUnits: string[] = [];
   if (systemd) {
     for (const u of ["containerd.service", "kubelet.service"]) {
@@ -251,15 +252,6 @@ function readOr(path: string): string {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return "";
     throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
