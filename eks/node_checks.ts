@@ -17,7 +17,6 @@
  *   cached, present in containerd's k8s.io namespace (`ctr images ls`).
  */
 import { createHash } from "node:crypto";
-import { posix } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
@@ -33,6 +32,7 @@ import { SYSCTL_CONF_LINK } from "../steps/ami/35_sysctl_node.ts";
 import { moduleNames } from "../steps/ami/14_kernel_modules.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
+  BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
   CA_CERT,
   CONTAINERD_CONFIG,
@@ -45,6 +45,7 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
+  LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
 } from "./node_paths.ts";
@@ -460,8 +461,8 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
   if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
   const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
-  if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(posix.basename(BPF_MOUNT_UNIT));
-  if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(posix.basename(LOCAL_DISKS_UNIT));
+  if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
+  if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
   return units;
 }
 

@@ -40,12 +40,16 @@ export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
  * The unit that mounts bpffs, for `--mount-bpf-fs` (step 6). A service, not a mount unit: systemd refuses
  * mount units for API file systems such as /sys/fs/bpf.
  */
-export const BPF_MOUNT_UNIT = "/etc/systemd/system/eksnode-mount-bpf-fs.service";
+export const BPF_MOUNT_SERVICE = "eksnode-mount-bpf-fs.service";
+/** {@link BPF_MOUNT_SERVICE}'s file. */
+export const BPF_MOUNT_UNIT = `/etc/systemd/system/${BPF_MOUNT_SERVICE}`;
 /**
  * The unit that runs `eksnode setup-local-disks` at boot, for NodeConfig `instance.localStorage` /
  * bootstrap.sh `--local-disks` (step 6).
  */
-export const LOCAL_DISKS_UNIT = "/etc/systemd/system/eksnode-local-disks.service";
+export const LOCAL_DISKS_SERVICE = "eksnode-local-disks.service";
+/** {@link LOCAL_DISKS_SERVICE}'s file. */
+export const LOCAL_DISKS_UNIT = `/etc/systemd/system/${LOCAL_DISKS_SERVICE}`;
 /** containerd's CRI socket. */
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 

@@ -1,5 +1,11 @@
 /** Step 6: installs the kubelet unit and its environment drop-in. */
-import { BPF_MOUNT_UNIT, KUBELET_ENV_DROPIN, KUBELET_UNIT, LOCAL_DISKS_UNIT } from "../../eks/node_paths.ts";
+import {
+  BPF_MOUNT_UNIT,
+  KUBELET_ENV_DROPIN,
+  KUBELET_UNIT,
+  LOCAL_DISKS_SERVICE,
+  LOCAL_DISKS_UNIT,
+} from "../../eks/node_paths.ts";
 import { renderBpfMountUnit, renderKubeletUnit, renderLocalDisksUnit } from "../../eks/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
@@ -7,9 +13,7 @@ import type { InitContext } from "./context.ts";
 import { environmentDropIn } from "./env_dropin.ts";
 
 /** The link `systemctl enable` made for the local disks unit (removed with the unit). */
-export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
-  LOCAL_DISKS_UNIT.split("/").pop()
-}`;
+export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${LOCAL_DISKS_SERVICE}`;
 
 /**
  * Writes /etc/systemd/system/kubelet.service (the unit of step 3), kubelet.service.d/10-eksnode-env.conf,

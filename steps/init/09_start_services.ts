@@ -5,6 +5,7 @@
  */
 import {
   BOOTSTRAP_KUBECONFIG,
+  BPF_MOUNT_SERVICE,
   CA_CERT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
@@ -13,6 +14,7 @@ import {
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
+  LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
 } from "../../eks/node_paths.ts";
@@ -36,12 +38,6 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
     CREDENTIAL_PROVIDER_CONFIG,
   ],
 };
-
-/** The local disks unit's name (its file is LOCAL_DISKS_UNIT, written by step 6). */
-const LOCAL_DISKS_NAME = LOCAL_DISKS_UNIT.split("/").pop()!;
-
-/** The bpffs unit's name (its file is BPF_MOUNT_UNIT, written by step 6). */
-const BPF_MOUNT_NAME = "eksnode-mount-bpf-fs.service";
 
 /**
  * True when something is mounted at /sys/fs/bpf: what the bpffs unit's ConditionPathIsMountPoint tests.
@@ -83,15 +79,15 @@ export const step: Step<InitContext> = {
     const units = Object.keys(RESTART_TRIGGERS);
     // The bpffs mount first: the VPC CNI's network policy agent expects /sys/fs/bpf when kubelet starts its pods.
     const bpf = ctx.node.mountBpfFs === false ? [] : [
-      enableUnit(BPF_MOUNT_NAME, host.root),
-      ...startUnit(BPF_MOUNT_NAME, host.isSystemRoot, [], bpfFsMounted),
+      enableUnit(BPF_MOUNT_SERVICE, host.root),
+      ...startUnit(BPF_MOUNT_SERVICE, host.isSystemRoot, [], bpfFsMounted),
     ];
     // The disks first of all: containerd and kubelet keep their state on them (nodeadm set them up
     // before starting either). A changed unit (other arguments) runs again: it keeps what is in place.
     const disks = ctx.node.localStorage
       ? [
-        enableUnit(LOCAL_DISKS_NAME, host.root),
-        ...restartThenStart(LOCAL_DISKS_NAME, host.isSystemRoot, [LOCAL_DISKS_UNIT]),
+        enableUnit(LOCAL_DISKS_SERVICE, host.root),
+        ...restartThenStart(LOCAL_DISKS_SERVICE, host.isSystemRoot, [LOCAL_DISKS_UNIT]),
       ]
       : [];
     return [
