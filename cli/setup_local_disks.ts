@@ -128,7 +128,7 @@ export async function runSetupLocalDisks(
   }
 
   const { Host } = await import("../lib/host.ts");
-  const { enabledByLinks } = await import("../lib/systemd.ts");
+  const { enabledByLinks, rootArgs, unitActive } = await import("../lib/systemd.ts");
   const host = await Host.open(flags.root, deps.env ?? Deno.env.toObject());
   const all = !flags.bindMounts ? false : undefined;
   const opts = {
@@ -170,8 +170,7 @@ export async function runSetupLocalDisks(
   const activeUnits: string[] = [];
   if (systemd) {
     for (const u of ["containerd.service", "kubelet.service"]) {
-      const r = await host.exec(["systemctl", "is-active", u], { allowFailure: true });
-      if (r.stdout.trim() === "active") activeUnits.push(u);
+      if (await unitActive(host, u)) activeUnits.push(u);
     }
   }
   const check = ld.pathsToCheck(opts, disks.length);
@@ -225,12 +224,7 @@ export async function runSetupLocalDisks(
         await host.writeFile(a.path, a.text, { mode: 0o644 });
         break;
       case "enable":
-        await host.exec([
-          "systemctl",
-          ...(host.isSystemRoot ? [] : [`--root=${host.root}`]),
-          "enable",
-          a.unit,
-        ]);
+        await host.exec(["systemctl", ...rootArgs(host.root), "enable", a.unit]);
         break;
     }
   }

@@ -74,25 +74,29 @@ export async function enabledByLinks(host: Host, unit: string): Promise<boolean>
   return false;
 }
 
+/** The `--root=DIR` argument of systemctl and systemd-analyze for a root other than the running system's. */
+export function rootArgs(root: string): string[] {
+  return root === "/" ? [] : [`--root=${root}`];
+}
+
 /**
  * `systemctl enable UNIT` (with `--root` when not the running system), checked by its links
  * ({@link enabledByLinks}) and, when they do not settle it, with `systemctl is-enabled`.
  */
 export function enableUnit(unit: string, root: string): Change {
-  const rootArgs = root === "/" ? [] : [`--root=${root}`];
-  return exec(["systemctl", ...rootArgs, "enable", unit], {
+  return exec(["systemctl", ...rootArgs(root), "enable", unit], {
     why: "start at boot",
     key: `unit-enabled:${unit}`,
     check: async ({ host }) => {
       if (await enabledByLinks(host, unit)) return true;
-      const r = await host.exec(["systemctl", ...rootArgs, "is-enabled", unit], { allowFailure: true });
+      const r = await host.exec(["systemctl", ...rootArgs(root), "is-enabled", unit], { allowFailure: true });
       return r.stdout.trim() === "enabled";
     },
   });
 }
 
 /** True when `systemctl is-active UNIT` says active. */
-async function unitActive(host: Host, unit: string): Promise<boolean> {
+export async function unitActive(host: Host, unit: string): Promise<boolean> {
   return (await host.exec(["systemctl", "is-active", unit], { allowFailure: true })).stdout.trim() ===
     "active";
 }

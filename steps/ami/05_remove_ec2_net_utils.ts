@@ -5,6 +5,7 @@
  */
 import { exec, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { rootArgs } from "../../lib/systemd.ts";
 import { removeRole } from "./ami_packages.ts";
 import type { AmiContext } from "./context.ts";
 
@@ -12,12 +13,11 @@ const UFW_UNIT_PATHS = ["/lib/systemd/system/ufw.service", "/usr/lib/systemd/sys
 
 /** `systemctl disable ufw.service` (with --root under another root), checked with is-enabled. */
 function disableUfw(root: string): Change {
-  const rootArgs = root === "/" ? [] : [`--root=${root}`];
-  return exec(["systemctl", ...rootArgs, "disable", "ufw.service"], {
+  return exec(["systemctl", ...rootArgs(root), "disable", "ufw.service"], {
     why: "kube-proxy and the CNI own the node's packet filter",
     key: "unit-disabled:ufw.service",
     check: async ({ host }) => {
-      const r = await host.exec(["systemctl", ...rootArgs, "is-enabled", "ufw.service"], {
+      const r = await host.exec(["systemctl", ...rootArgs(root), "is-enabled", "ufw.service"], {
         allowFailure: true,
       });
       return r.stdout.trim() !== "enabled";

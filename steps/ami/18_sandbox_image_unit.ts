@@ -8,7 +8,7 @@ import { renderSandboxImageUnit } from "../../eks/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
+import { daemonReload, enableUnit, rootArgs, unitInstalled } from "../../lib/systemd.ts";
 import { CommandError } from "../../lib/errors.ts";
 import type { AmiContext } from "./context.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
@@ -31,8 +31,7 @@ export interface VerifyOutcome {
 
 /** Runs `systemd-analyze verify --root=R UNIT...` and sorts its complaints. */
 export async function verifyUnits(host: Host, units: string[]): Promise<VerifyOutcome> {
-  const rootArgs = host.root === "/" ? [] : [`--root=${host.root}`];
-  const r = await host.exec(["systemd-analyze", "verify", ...rootArgs, ...units], {
+  const r = await host.exec(["systemd-analyze", "verify", ...rootArgs(host.root), ...units], {
     allowFailure: true,
     timeoutMs: 60_000,
   });
