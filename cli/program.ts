@@ -1,4 +1,4 @@
-/** The eksnode command line: commands, help, version, and mapping errors to one line and an exit code. */
+/** The eksnode command line: commands, help, and mapping errors to one line and an exit code (`--version` alone is answered by cli/start.ts before this module loads). */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { asDiskError, ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
 import {
@@ -9,7 +9,6 @@ import {
   interruption,
   interruptSignal,
 } from "../lib/interrupt.ts";
-import { versionText } from "../lib/version.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
@@ -103,10 +102,6 @@ async function runCommand(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   const program = buildProgram();
   try {
-    if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
-      console.log(await versionText());
-      return ExitCode.ok;
-    }
     await program.parseAsync(argv, { from: "user" });
     if (argv.length === 0) {
       program.outputHelp();
