@@ -6,9 +6,7 @@
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-
-/** Where the shim is installed. */
-export const BOOTSTRAP_SHIM_PATH = "/etc/eks/bootstrap.sh";
+import { BOOTSTRAP_SHIM_PATH } from "../../eks/node_paths.ts";
 
 /** The shim's text; `eksnode` is the binary it execs (tests point it at a fake). */
 export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {

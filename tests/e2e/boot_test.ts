@@ -20,6 +20,7 @@
  * Everything started (container, fakes, temporary containerd) is stopped and every mount under the
  * temp dir removed in `finally`, also when an assertion fails.
  */
+import { tempDir } from "../temp.ts";
 import assert from "node:assert/strict";
 import { eksnode } from "../cli_run.ts";
 import { startMirror } from "../fakes/mirror.ts";
@@ -159,7 +160,7 @@ Deno.test({
         : `cached root ${cached.dir}`,
     );
 
-    const tmp = await Deno.makeTempDir({ prefix: "eksnode-boot-" });
+    const tmp = await tempDir({ prefix: "eksnode-boot-" });
     const root = `${tmp}/root`;
     const machine = `eksnode-e2e-${crypto.randomUUID().slice(0, 8)}`;
     let container: Container | undefined;
