@@ -25,8 +25,7 @@ import { renderRelease } from "../steps/ami/33_release_file.ts";
 
 const MARKER_DIR = await tempDir({ prefix: "eksnode-injection-" });
 const MARKER = `${MARKER_DIR}/PWNED`;
-// Removed when the test module unloads (after its last test): the marker checks need it until then.
-globalThis.addEventListener("unload", () => Deno.removeSync(MARKER_DIR, { recursive: true }));
+// tests/temp.ts removes it when the test module unloads (after its last test): the marker checks need it until then.
 
 /** The payloads, each trying to run `touch MARKER` or to add a line or directive. */
 const PAYLOADS: Record<string, string> = {

@@ -322,7 +322,10 @@ Deno.test({
         if (r.code === 0) report = JSON.parse(r.stdout);
         else if (Date.now() > deadline) {
           const status = await c.exec(["systemctl", "status", "--no-pager", "--lines=20", "kubelet.service"]);
-          throw new Error(`kubelet wrote no report in 60s:\n${status.stdout}`);
+          const journal = await c.exec(["journalctl", "--no-pager", "-n", "30", "-u", "kubelet.service"]);
+          throw new Error(
+            `kubelet wrote no report in 60s:\n${status.stdout}\n${journal.stdout}${journal.stderr}`,
+          );
         } else await sleep(200);
       }
       assert.deepEqual(report.problems, [], "the test kubelet's checks");
