@@ -790,7 +790,9 @@ export class Host {
         stdin: opts.stdin === undefined ? "null" : "piped",
         stdout: "piped",
         stderr: "piped",
-        env: opts.env,
+        // Messages in English whatever the node's locale: eksnode reads what the tools say (systemd-analyze
+        // "No such file or directory", modprobe, getent), and its own errors quote it. The caller may override.
+        env: { LC_ALL: "C", ...opts.env },
         clearEnv: false,
       }).spawn();
     } catch (err) {

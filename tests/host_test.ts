@@ -213,3 +213,24 @@ Deno.test("parallel writes creating the same parent make it once (a kill cannot 
   assert.deepEqual(await host.readDir("/var/cache"), ["eksnode"]);
   assert.equal((await host.readDir("/var/cache/eksnode"))?.length, 8);
 });
+
+Deno.test("exec runs tools in the C locale whatever the node's, so their messages read the same everywhere", async () => {
+  const host = await tempHost();
+  const saved = Deno.env.get("LC_ALL");
+  Deno.env.set("LC_ALL", "tr_TR.UTF-8");
+  try {
+    const r = await host.exec(["sh", "-c", 'printf %s "$LC_ALL"']);
+    assert.equal(r.stdout, "C");
+    // A caller that needs another locale still says so.
+    const own = await host.exec(["sh", "-c", 'printf %s "$LC_ALL"'], { env: { LC_ALL: "C.UTF-8" } });
+    assert.equal(own.stdout, "C.UTF-8");
+    // A tool's own message, through a missing file: English, as eksnode's parsers expect.
+    const ls = await host.exec(["ls", "/nonexistent-eksnode-path"]).catch((e: Error) => e);
+    assert.ok(ls instanceof CommandError);
+    assert.match(ls.message, /No such file or directory/);
+  } finally {
+    if (saved === undefined) Deno.env.delete("LC_ALL");
+    else Deno.env.set("LC_ALL", saved);
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
