@@ -24,6 +24,7 @@ export interface AmiFlags extends RunFlags {
   self?: string;
   containerdSource?: "tarball" | "package";
   keepSwap?: boolean;
+  hygiene?: boolean;
   fips?: boolean;
   cacheImages?: boolean;
   containerdAddress?: string;
@@ -199,6 +200,10 @@ export function amiCommand() {
         ),
       )
       .option("--keep-swap", "keep swap on (for kubelet swap support)")
+      .option(
+        "--hygiene",
+        "last, step 38: remove what the build instance left (SSH host keys, machine id, logs, caches)",
+      )
       .option("--fips", "use FIPS ECR endpoints where the partition has them")
       .option("--no-cache-images", "do not cache container images (no containerd at bake time)")
       .option(
@@ -210,12 +215,12 @@ export function amiCommand() {
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
   ).action(async (opts) => {
-    const [ctx, { runSteps }, { AMI_STEPS }] = await Promise.all([
+    const [ctx, { runSteps }, { AMI_STEPS, HYGIENE_STEP }] = await Promise.all([
       amiContext(opts as AmiFlags),
       import("../lib/runner.ts"),
       import("../steps/ami/index.ts"),
     ]);
-    await runSteps(AMI_STEPS, ctx, {
+    await runSteps(opts.hygiene ? [...AMI_STEPS, HYGIENE_STEP] : AMI_STEPS, ctx, {
       process: "ami",
       dryRun: ctx.dryRun,
       jobs: ctx.jobs,

@@ -33,6 +33,7 @@ import {
   SYSCTL_CONF_LINK,
 } from "./node_paths.ts";
 import { moduleNames } from "./system/kernel_modules.ts";
+import { findLeftovers } from "./image/hygiene.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
@@ -60,7 +61,7 @@ export type CheckStatus = "ok" | "fail" | "skip";
 
 /** One row of the verify table. */
 export interface CheckResult {
-  group: "artifacts" | "files" | "sysctl" | "modules" | "units" | "images";
+  group: "artifacts" | "files" | "hygiene" | "sysctl" | "modules" | "units" | "images";
   /** What was checked: a path, a sysctl key, a module, a unit, an image. */
   name: string;
   status: CheckStatus;
@@ -170,6 +171,7 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   const manifest = await artifactChecks(host, out);
   await pathChecks(host, opts.phase, manifest, out);
   await outpostHostsCheck(host, opts.phase, out);
+  if (opts.phase === "ami") await hygieneChecks(host, out);
   await sysctlChecks(host, out);
   await moduleChecks(host, out);
   await unitChecks(host, opts.phase, out);
@@ -293,6 +295,27 @@ async function outpostHostsCheck(host: Host, phase: Phase, out: CheckResult[]) {
           `local Outposts cluster: no eksnode block pins the API server ${name}; run eksnode init while the name resolves`,
       },
   );
+}
+
+/**
+ * An image must carry nothing of the instance it was baked on (eks/image/hygiene.ts, after AL2023's
+ * validate.sh): one failed row per leftover, naming it; one ok row when there is none.
+ */
+async function hygieneChecks(host: Host, out: CheckResult[]) {
+  const leftovers = await findLeftovers(host);
+  for (const l of leftovers) {
+    out.push({
+      group: "hygiene",
+      name: l.path,
+      status: "fail",
+      detail: `${l.action === "empty" ? "not empty" : "present"}: ${l.why}; \`eksnode ami --hygiene\` ${
+        l.action === "empty" ? "empties" : "removes"
+      } it`,
+    });
+  }
+  if (!leftovers.length) {
+    out.push({ group: "hygiene", name: "build instance leftovers", status: "ok", detail: "none found" });
+  }
 }
 
 /** The expected paths of a phase, given what release.json says. */

@@ -4,8 +4,10 @@
 #   packer init examples/packer && packer build \
 #     -var kubernetes_version=1.32 -var bake_config=bake.toml examples/packer/eks-node.pkr.hcl
 #
-# The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh), then
-# `eksnode verify` re-hashes every installed binary against /etc/eks/release.json before the AMI is taken.
+# The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh) and, with
+# `--hygiene`, step 38, which removes what this build instance leaves (SSH host keys, machine id, logs, caches;
+# AL2023's cleanup.sh); then `eksnode verify` re-hashes every installed binary against /etc/eks/release.json
+# and fails on any such leftover before the AMI is taken.
 # bake.toml pins the checksums upstream does not publish (ecr-credential-provider) and can set a mirror;
 # see README, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
 # (e.g. `-only` with a matrix in CI): each build is independent.
@@ -120,7 +122,7 @@ build {
   provisioner "shell" {
     inline = [
       "chmod 0755 /tmp/eksnode",
-      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json",
+      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json --hygiene",
       "sudo /usr/bin/eksnode verify",
       "rm -f /tmp/eksnode /tmp/eksnode-bake.toml",
     ]

@@ -38,6 +38,7 @@ import { step as s34 } from "./34_sysctl_amazon.ts";
 import { step as s35 } from "./35_sysctl_node.ts";
 import { step as s36 } from "./36_bootstrap_shim.ts";
 import { step as s37 } from "./37_log_collector.ts";
+import { step as s38 } from "./38_image_hygiene.ts";
 
 /** All ami steps in order. */
 export const AMI_STEPS: Step<AmiContext>[] = [
@@ -79,3 +80,6 @@ export const AMI_STEPS: Step<AmiContext>[] = [
   s36,
   s37,
 ];
+
+/** The image hygiene step, run after the 37 with `eksnode ami --hygiene`. */
+export const HYGIENE_STEP: Step<AmiContext> = s38;
