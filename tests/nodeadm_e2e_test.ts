@@ -8,6 +8,7 @@
 import { CASES, NOT_APPLICABLE } from "./nodeadm_e2e/spec.ts";
 import { runCase } from "./nodeadm_e2e/runner.ts";
 import { KNOWN_FAILING } from "./nodeadm_e2e/status.ts";
+import { caseTable, countLine, replaceBlock, replaceCount, tableInsensitive } from "./nodeadm_e2e/doc.ts";
 
 const ALL = Deno.env.get("NODEADM_E2E_ALL") === "1";
 const passed = new Set<string>();
@@ -47,4 +48,30 @@ Deno.test("nodeadm e2e: summary", () => {
   }
   for (const [name, why] of Object.entries(NOT_APPLICABLE)) lines.push(`  ${name}: not applicable: ${why}`);
   console.log(lines.join("\n"));
+});
+
+Deno.test("nodeadm e2e: docs/nodeadm-compat.md and README show every case's status", async () => {
+  const docPath = new URL("../docs/nodeadm-compat.md", import.meta.url);
+  const readmePath = new URL("../README.md", import.meta.url);
+  const doc = await Deno.readTextFile(docPath);
+  const readme = await Deno.readTextFile(readmePath);
+  const wantDoc = replaceBlock(doc, caseTable());
+  const wantReadme = replaceCount(readme);
+  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
+    await Deno.writeTextFile(docPath, wantDoc);
+    await Deno.writeTextFile(readmePath, wantReadme);
+    // The table as `deno fmt` lays it out, so the formatter and this test agree.
+    const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", docPath.pathname] })
+      .output();
+    if (!fmt.success) throw new Error(`deno fmt ${docPath.pathname} failed`);
+    return;
+  }
+  const stale = "stale after a change to tests/nodeadm_e2e/spec.ts or status.ts: run " +
+    "`UPDATE_GOLDEN=1 deno test -A tests/nodeadm_e2e_test.ts`";
+  if (tableInsensitive(doc) !== tableInsensitive(wantDoc)) {
+    throw new Error(`docs/nodeadm-compat.md's case table is ${stale}`);
+  }
+  if (!readme.includes(countLine()) || readme !== wantReadme) {
+    throw new Error(`README's "${countLine()}" line is ${stale}`);
+  }
 });
