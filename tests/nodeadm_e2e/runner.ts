@@ -150,7 +150,8 @@ function argvOf(run: Run, caseDir: string, root: string): string[] {
   // `systemctl --root` and starts nothing, which is the same for the daemons. `--skip config` has no
   // such equivalent and is passed on as a phase.
   if (run.skip?.includes("config")) args.push("--skip", "config");
-  if (run.configCache) args.push("--config-cache", `${root}${run.configCache}`);
+  // Like every path of `init --root`, the cache path is inside the root.
+  if (run.configCache) args.push("--config-cache", run.configCache);
   return args;
 }
 
