@@ -229,14 +229,42 @@ export async function baseRuntimeSpec(root: string): Promise<Json | undefined> {
 }
 
 /**
- * A config with each runtime's `base_runtime_spec` path replaced by a marker saying whether the file is
- * there (its content is the base-runtime-spec case's business; its path is a layout choice).
+ * The EKS pause image wherever the image keeps it: nodeadm's AMI caches it at build time under the
+ * local tag `localhost/kubernetes/pause:latest` (templates/al2023/runtime/bin/cache-pause-container,
+ * nodeadm/cmd/nodeadm/init/init.go at 81fec2e8); eksnode names it in its EKS ECR registry.
+ */
+const EKS_PAUSE = [
+  /^localhost\/kubernetes\/pause:latest$/,
+  /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/eks\/pause:[\w.-]+$/,
+];
+const PAUSE_MARKER = "(the EKS pause image)";
+
+/**
+ * A config with layout choices replaced by what they mean: each runtime's `base_runtime_spec` path by a
+ * marker saying whether the file is there (its content is the base-runtime-spec case's business), and
+ * the sandbox image by a marker when it is the EKS pause image (cached locally or named in ECR).
  */
 export async function withBaseSpecMarkers(
   config: Record<string, Json>,
   exists: (path: string) => Promise<boolean>,
 ): Promise<Record<string, Json>> {
   const out = structuredClone(config);
+  const plugins = isObject(out.plugins) ? out.plugins : {};
+  const v2 = plugins["io.containerd.grpc.v1.cri"];
+  if (
+    isObject(v2) && typeof v2.sandbox_image === "string" &&
+    EKS_PAUSE.some((r) => r.test(v2.sandbox_image as string))
+  ) {
+    v2.sandbox_image = PAUSE_MARKER;
+  }
+  const images = plugins["io.containerd.cri.v1.images"];
+  const pinned = isObject(images) ? images.pinned_images : undefined;
+  if (
+    isObject(pinned) && typeof pinned.sandbox === "string" &&
+    EKS_PAUSE.some((r) => r.test(pinned.sandbox as string))
+  ) {
+    pinned.sandbox = PAUSE_MARKER;
+  }
   for (const { table } of runtimes(out)) {
     const p = table.base_runtime_spec;
     if (typeof p === "string" && p !== "") {
