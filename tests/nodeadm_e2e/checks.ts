@@ -74,7 +74,7 @@ export function mutateJson(doc: unknown): unknown {
   }
   if (Array.isArray(doc)) return doc.length ? [mutateJson(doc[0]), ...doc.slice(1)] : ["~mutated"];
   if (typeof doc === "string") return `${doc}~mutated`;
-  if (typeof doc === "number") return doc + 1;
+  if (typeof doc === "number") return doc === 0 ? 1 : -doc; // doc + 1 is doc itself above 2^53
   if (typeof doc === "boolean") return !doc;
   return "~mutated";
 }
