@@ -5,9 +5,10 @@
  * tests/nodeadm_e2e/status.ts's KNOWN_FAILING are ignored unless `NODEADM_E2E_ALL=1`; the last test
  * prints "nodeadm e2e: X/Y applicable pass". docs/nodeadm-compat.md has the table.
  */
-import { CASES, NOT_APPLICABLE } from "./nodeadm_e2e/spec.ts";
-import { runCase } from "./nodeadm_e2e/runner.ts";
-import { KNOWN_FAILING } from "./nodeadm_e2e/status.ts";
+import { CASES } from "./nodeadm_e2e/spec.ts";
+import assert from "node:assert/strict";
+import { CASES_DIR, runCase } from "./nodeadm_e2e/runner.ts";
+import { KNOWN_FAILING, NOT_APPLICABLE } from "./nodeadm_e2e/status.ts";
 import { caseTable, countLine, replaceBlock, replaceCount, tableInsensitive } from "./nodeadm_e2e/doc.ts";
 
 const ALL = Deno.env.get("NODEADM_E2E_ALL") === "1";
@@ -77,5 +78,28 @@ Deno.test("nodeadm e2e: docs/nodeadm-compat.md and README show every case's stat
   }
   if (!readme.includes(countLine()) || readme !== wantReadme) {
     throw new Error(`README's "${countLine()}" line is ${stale}`);
+  }
+});
+
+Deno.test("nodeadm e2e: every copied case has a spec, every list names real cases, every file named exists", async () => {
+  const dirs: string[] = [];
+  for await (const e of Deno.readDir(CASES_DIR)) if (e.isDirectory) dirs.push(e.name);
+  assert.deepEqual(dirs.sort(), CASES.map((c) => c.name).sort());
+  for (const name of Object.keys(KNOWN_FAILING)) assert.ok(CASES.some((c) => c.name === name), name);
+  for (const name of Object.keys(NOT_APPLICABLE)) assert.ok(!CASES.some((c) => c.name === name), name);
+  for (const c of CASES) {
+    const named = [
+      c.imds?.config,
+      ...c.runs.flatMap((r) => [
+        ...(r.sources ?? []).filter((s) => !s.includes("://") && !s.startsWith("root:")),
+        ...Object.values(r.copy ?? {}),
+        ...(r.expect ?? []).flatMap((e) =>
+          Object.values(e).filter((v): v is string => typeof v === "string" && v !== e.kind)
+        ),
+      ]),
+    ].filter((f): f is string =>
+      f !== undefined && !f.startsWith("/") && /\.(ya?ml|json|toml|conf|log)$/.test(f)
+    );
+    for (const f of named) await Deno.stat(`${CASES_DIR}/${c.name}/${f}`);
   }
 });

@@ -700,13 +700,3 @@ export const CASES: Case[] = [
     }],
   },
 ];
-
-/** Cases that cannot apply to an eksnode node, with the reason (not in CASES, not copied). */
-export const NOT_APPLICABLE: Record<string, string> = {
-  "boot-hook":
-    "tests `nodeadm-internal boot-hook`, which waits for systemd-networkd to configure secondary ENIs; an " +
-    "eksnode node leaves secondary ENIs to the VPC CNI (ec2-net-utils removed, ami step 5) and has no such hook",
-  "udev-net-manager":
-    "tests `nodeadm-internal udev-net-manager`, nodeadm's udev hook writing systemd-networkd files per ENI; an " +
-    "eksnode node leaves interfaces to the distribution and secondary ENIs to the VPC CNI (ami step 5)",
-};
