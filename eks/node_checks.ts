@@ -44,6 +44,8 @@ import {
   KUBECONFIG,
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
+  RESOLVED_DROPIN,
+  SYSTEM_ENV_CONF,
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
@@ -138,8 +140,10 @@ export const INIT_PATHS: readonly ExpectedPath[] = [
 /** Files `eksnode init` writes only for some inputs. */
 export const INIT_OPTIONAL_PATHS: readonly string[] = [
   BPF_MOUNT_UNIT,
+  SYSTEM_ENV_CONF,
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
+  RESOLVED_DROPIN,
   LOCAL_DISKS_UNIT,
 ];
 
