@@ -107,6 +107,7 @@ const localStorageSchema = z.strictObject({
 const resolvedWord = z.string().check(
   z.minLength(1, { error: "must not be empty" }),
   z.regex(/^[^\s]+$/, { error: "must be one word: no spaces or control characters" }),
+  z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
 );
 
 const networkSchema = z.strictObject({
@@ -316,7 +317,9 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
-  const message = issue.message.replace(/^Invalid input: /, "");
+  // A bad record key: its own check's message says what keys may be.
+  const inner = issue.code === "invalid_key" ? issue.issues[0]?.message : undefined;
+  const message = (inner ?? issue.message).replace(/^Invalid input: /, "");
   if (where === "") return `document: ${message}`;
   return `${where}: ${message}`;
 }
