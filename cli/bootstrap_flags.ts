@@ -377,7 +377,9 @@ export interface BootstrapAsNodeConfig {
  * the IP family `cidr`; every flag NodeConfig has no field for is named in `notCarried`.
  * @example bootstrapAsNodeConfig(parseBootstrapArgs(["c", "--dns-cluster-ip", "10.0.0.10"])).nodeConfig.spec?.kubelet?.config // { clusterDNS: ["10.0.0.10"] }
  */
-export function bootstrapAsNodeConfig(args: Pick<BootstrapArgs, "nodeConfig" | "legacy">): BootstrapAsNodeConfig {
+export function bootstrapAsNodeConfig(
+  args: Pick<BootstrapArgs, "nodeConfig" | "legacy">,
+): BootstrapAsNodeConfig {
   const nodeConfig = structuredClone(args.nodeConfig);
   const spec = nodeConfig.spec ??= {};
   const l = args.legacy;
@@ -393,12 +395,17 @@ export function bootstrapAsNodeConfig(args: Pick<BootstrapArgs, "nodeConfig" | "
     );
   }
   if (l.ipFamily && !spec.cluster?.cidr) {
-    no(`--ip-family ${l.ipFamily}`, "NodeConfig takes the IP family from spec.cluster.cidr; give the service CIDR");
+    no(
+      `--ip-family ${l.ipFamily}`,
+      "NodeConfig takes the IP family from spec.cluster.cidr; give the service CIDR",
+    );
   }
   if (l.ipFamily === "ipv6" && l.serviceIpv4Cidr) {
     no(`--service-ipv4-cidr ${l.serviceIpv4Cidr}`, "NodeConfig holds one service CIDR (the IPv6 one here)");
   }
-  if (l.mountBpfFs === false) no("--mount-bpf-fs false", "no NodeConfig field (nodeadm leaves bpffs to the OS)");
+  if (l.mountBpfFs === false) {
+    no("--mount-bpf-fs false", "no NodeConfig field (nodeadm leaves bpffs to the OS)");
+  }
   if (l.pauseContainerAccount) no("--pause-container-account", "no NodeConfig field for the pause image");
   if (l.pauseContainerVersion) no("--pause-container-version", "no NodeConfig field for the pause image");
   if (l.containerdConfigFile) {

@@ -112,7 +112,11 @@ export async function gatherInputs(
   const defaults = nodeConfig.spec?.instance?.environment?.[ENV_DEFAULT] ?? {};
   if (Object.keys(defaults).length > 0) {
     env = { ...env, ...defaults };
-    log.info(`environment for AWS calls from instance.environment.default: ${Object.keys(defaults).sort().join(", ")}`);
+    log.info(
+      `environment for AWS calls from instance.environment.default: ${
+        Object.keys(defaults).sort().join(", ")
+      }`,
+    );
   }
   const retry = (api: string) => ({
     ...(legacy.awsApiRetryAttempts !== undefined

@@ -138,16 +138,18 @@ const proxyClients = new Map<string, Deno.HttpClient>();
 
 /** An SDK request handler that sends through `proxy` (Deno's fetch with a proxying client). */
 function proxiedHandler(proxy: string): FetchHttpHandler {
-  return new FetchHttpHandler({
-    requestInit: () => {
-      let client = proxyClients.get(proxy);
-      if (!client) {
-        client = Deno.createHttpClient({ proxy: { url: proxy } });
-        proxyClients.set(proxy, client);
-      }
-      return { client } as RequestInit;
-    },
-  } as ConstructorParameters<typeof FetchHttpHandler>[0]);
+  return new FetchHttpHandler(
+    {
+      requestInit: () => {
+        let client = proxyClients.get(proxy);
+        if (!client) {
+          client = Deno.createHttpClient({ proxy: { url: proxy } });
+          proxyClients.set(proxy, client);
+        }
+        return { client } as RequestInit;
+      },
+    } as ConstructorParameters<typeof FetchHttpHandler>[0],
+  );
 }
 
 /** HTTP status of an SDK error, when the service answered at all. */

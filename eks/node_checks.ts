@@ -44,12 +44,12 @@ import {
   KUBECONFIG,
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
-  RESOLVED_DROPIN,
-  SYSTEM_ENV_CONF,
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  RESOLVED_DROPIN,
   SANDBOX_IMAGE_UNIT,
+  SYSTEM_ENV_CONF,
 } from "./node_paths.ts";
 
 /** Which process's result is checked. */

@@ -47,7 +47,6 @@ import { sandboxImage } from "./sandbox_image.ts";
 /** Which kind of input configured the node. */
 export type ConfigKind = "nodeconfig" | "bootstrap-flags";
 
-
 /**
  * The bootstrap.sh settings that have no NodeConfig field and shape the settings (a subset of
  * cli/bootstrap_flags.ts `BootstrapLegacy`, declared here so eks/ does not depend on cli/).
@@ -134,7 +133,9 @@ export function checkNodeConfig(config: NodeConfigInput, origin: string, kind: C
   if (!cluster.name) {
     throw new ConfigError(
       `no cluster name in ${origin}`,
-      kind === "bootstrap-flags" ? "pass the cluster name as the first argument" : "set spec.cluster.name in the NodeConfig",
+      kind === "bootstrap-flags"
+        ? "pass the cluster name as the first argument"
+        : "set spec.cluster.name in the NodeConfig",
     );
   }
   if (cluster.certificateAuthority) {
@@ -370,7 +371,10 @@ function evaluateExpression(
 } {
   const what = `spec.kubelet.maxPodsExpression ${JSON.stringify(expression)} in ${origin}`;
   if (!limits) {
-    return { ok: false, warning: `${what}: the instance type's ENI limits are unknown, so it was not evaluated` };
+    return {
+      ok: false,
+      warning: `${what}: the instance type's ENI limits are unknown, so it was not evaluated`,
+    };
   }
   const standard = maxPods({ ...limits, ceiling: false }).uncapped;
   const r = evaluateMaxPodsExpression(expression, {

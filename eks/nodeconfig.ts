@@ -206,13 +206,15 @@ export interface UnknownField {
 export function parseNodeConfigDocumentDetailed(doc: unknown, origin: string): ParsedNodeConfig {
   const warnings: string[] = [];
   let input = doc;
-  const env = (doc as { spec?: { instance?: { environment?: unknown } } } | null)?.spec?.instance?.environment;
+  const env = (doc as { spec?: { instance?: { environment?: unknown } } } | null)?.spec?.instance
+    ?.environment;
   if (env !== undefined) {
     const normalized = normalizeEnvironment(env);
     if (normalized.warning) {
       warnings.push(normalized.warning);
       input = structuredClone(doc) as Record<string, unknown>;
-      (input as { spec: { instance: { environment: unknown } } }).spec.instance.environment = normalized.value;
+      (input as { spec: { instance: { environment: unknown } } }).spec.instance.environment =
+        normalized.value;
     }
   }
   const unknownFields: UnknownField[] = [];

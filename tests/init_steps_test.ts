@@ -19,10 +19,10 @@ import {
   KUBECONFIG,
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
-  SYSTEM_ENV_CONF,
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SYSTEM_ENV_CONF,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
 import { applyContext } from "./helpers.ts";
@@ -494,7 +494,11 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
         /--containerd-config-file config is not valid TOML/,
       ],
       ["outpost id", testNode({ cluster: { enableOutpost: true } }), /Outposts cluster but no cluster id/],
-      ["env name", testNode({ environment: { kubelet: { "BAD-NAME": "x" } } }), /environment variable name "BAD-NAME"/],
+      [
+        "env name",
+        testNode({ environment: { kubelet: { "BAD-NAME": "x" } } }),
+        /environment variable name "BAD-NAME"/,
+      ],
       ["endpoint", testNode({ cluster: { endpoint: "ftp://insecure" } }), /not an https:\/\/ URL/],
     ];
     for (const [what, node, message] of cases) {

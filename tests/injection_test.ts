@@ -135,7 +135,9 @@ const INPUTS: Input[] = [
     accepts: (p) => !hasControlCharacter(p),
     run: (p) => viaNodeConfig(nodeConfig({ instance: { environment: { HTTP_PROXY: p } } })).files,
     holds: (files, p) => {
-      const env = parseUnit(files["/etc/systemd/system/kubelet.service.d/environment.conf"]).map((d) => decodeWords(d.value, false));
+      const env = parseUnit(files["/etc/systemd/system/kubelet.service.d/environment.conf"]).map((d) =>
+        decodeWords(d.value, false)
+      );
       assert.deepEqual(env, [[`HTTP_PROXY=${p}`]]);
     },
   },

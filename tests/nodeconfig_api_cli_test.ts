@@ -93,7 +93,9 @@ Deno.test("nodeadm case nodeadm-environment-config: default and per-service envi
 
     for (const config of ["config-no-env.yaml", "config-empty-env.yaml"]) {
       await initCase(root, `${dir}/${config}`);
-      for (const p of [SYSTEM, KUBELET, CONTAINERD]) assert.equal(await readIn(root, p), undefined, `${config}: ${p}`);
+      for (const p of [SYSTEM, KUBELET, CONTAINERD]) {
+        assert.equal(await readIn(root, p), undefined, `${config}: ${p}`);
+      }
     }
   });
 });
@@ -105,7 +107,10 @@ Deno.test("nodeadm case network-name-resolution: /run/systemd/resolved.conf.d/40
       await readIn(root, "/run/systemd/resolved.conf.d/40-eks.conf"),
       await Deno.readTextFile(`${CASES}network-name-resolution/expected-resolved.conf`),
     );
-    assert.match(run.stdout + run.stderr, /restart of systemd-resolved skipped: --root is not the running system/);
+    assert.match(
+      run.stdout + run.stderr,
+      /restart of systemd-resolved skipped: --root is not the running system/,
+    );
     await initCase(root, "config-check/config-good.yaml");
     assert.equal(await readIn(root, "/run/systemd/resolved.conf.d/40-eks.conf"), undefined);
   });
@@ -133,7 +138,11 @@ Deno.test("nodeadm case custom-max-pods-expression: each scenario's maxPods and 
       // kube-reserved is sized on the expression's value, also when maxPods is the user's.
       assert.deepEqual(got.kubeReserved, want.kubeReserved, scenario);
       assert.equal(got.providerID, want.providerID, scenario);
-      assert.match(run.stdout + run.stderr, /spec\.cluster\.apiServerEndpoint is plain http:\/\//, "http endpoint: warned, accepted");
+      assert.match(
+        run.stdout + run.stderr,
+        /spec\.cluster\.apiServerEndpoint is plain http:\/\//,
+        "http endpoint: warned, accepted",
+      );
     });
   }
 });
@@ -143,13 +152,26 @@ Deno.test("a max pods expression that cannot be evaluated: a warning and the sta
     const dir = await Deno.makeTempDir({ prefix: "eksnode-maxpods-expr-" });
     try {
       const base = await Deno.readTextFile(`${CASES}custom-max-pods-expression/config.yaml`);
-      await Deno.writeTextFile(`${dir}/bad.yaml`, base.replace(/maxPodsExpression: .*/, "maxPodsExpression: ips_per_enis * 2"));
+      await Deno.writeTextFile(
+        `${dir}/bad.yaml`,
+        base.replace(/maxPodsExpression: .*/, "maxPodsExpression: ips_per_enis * 2"),
+      );
       const check = await eksnode(["config", "check", "--config-source", `file://${dir}/bad.yaml`]);
       assert.equal(check.code, 0, check.stderr);
-      assert.match(check.stderr, /warning: .*maxPodsExpression "ips_per_enis \* 2".*init will use the standard max pods/);
-      const { run } = await runInit({ root, imds: caseInstance(), args: ["--config-source", `file://${dir}/bad.yaml`] });
+      assert.match(
+        check.stderr,
+        /warning: .*maxPodsExpression "ips_per_enis \* 2".*init will use the standard max pods/,
+      );
+      const { run } = await runInit({
+        root,
+        imds: caseInstance(),
+        args: ["--config-source", `file://${dir}/bad.yaml`],
+      });
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout + run.stderr, /maxPodsExpression "ips_per_enis \* 2".*using the standard max pods 58/);
+      assert.match(
+        run.stdout + run.stderr,
+        /maxPodsExpression "ips_per_enis \* 2".*using the standard max pods 58/,
+      );
       const got = JSON.parse((await readIn(root, KUBELET_CONFIG))!);
       assert.equal(got.maxPods, 58, "m5.xlarge: 4 ENIs × (15 − 1) + 2");
     } finally {
@@ -165,12 +187,19 @@ Deno.test("nodeadm case mime-userdata-merge: both NodeConfig parts merged, the s
     const dropIn = JSON.parse(
       await Deno.readTextFile(`${CASES}mime-userdata-merge/expected-kubelet-config-drop-in.json`),
     );
-    const want = JSON.parse(await Deno.readTextFile(`${CASES}mime-userdata-merge/expected-kubelet-config.json`));
+    const want = JSON.parse(
+      await Deno.readTextFile(`${CASES}mime-userdata-merge/expected-kubelet-config.json`),
+    );
     // nodeadm's drop-in is the merged user config: every field of it is in effect in eksnode's config.
     for (const [k, v] of Object.entries(dropIn)) assert.deepEqual(got[k], v, k);
     assert.deepEqual(got.kubeReserved, want.kubeReserved);
   });
-  const dump = await eksnode(["config", "dump", "--config-source", `file://${CASES}mime-userdata-merge/config.yaml`]);
+  const dump = await eksnode([
+    "config",
+    "dump",
+    "--config-source",
+    `file://${CASES}mime-userdata-merge/config.yaml`,
+  ]);
   assert.equal(dump.code, 0, dump.stderr);
   assert.deepEqual(parseYaml(dump.stdout).spec.kubelet.config, {
     maxPods: 58,
@@ -196,11 +225,24 @@ Deno.test("nodeadm case kubelet-flags: user flags last in order, InstanceIdNodeN
 });
 
 Deno.test("nodeadm case config-check: good passes, bad fails naming the unknown field; --strict fails on unknown fields", async () => {
-  const good = await eksnode(["config", "check", "--config-source", `file://${CASES}config-check/config-good.yaml`]);
+  const good = await eksnode([
+    "config",
+    "check",
+    "--config-source",
+    `file://${CASES}config-check/config-good.yaml`,
+  ]);
   assert.equal(good.code, 0, good.stderr);
-  const bad = await eksnode(["config", "check", "--config-source", `file://${CASES}config-check/config-bad.yaml`]);
+  const bad = await eksnode([
+    "config",
+    "check",
+    "--config-source",
+    `file://${CASES}config-check/config-bad.yaml`,
+  ]);
   assert.equal(bad.code, 3, bad.stderr);
-  assert.match(bad.stderr, /error: no cluster name in .*unknown field spec\.cluster\.name-not-real \(known fields: name,/);
+  assert.match(
+    bad.stderr,
+    /error: no cluster name in .*unknown field spec\.cluster\.name-not-real \(known fields: name,/,
+  );
 
   const dir = await Deno.makeTempDir({ prefix: "eksnode-config-check-" });
   try {
@@ -209,13 +251,29 @@ Deno.test("nodeadm case config-check: good passes, bad fails naming the unknown 
       `${dir}/extra.yaml`,
       `${goodText}  kubelet:\n    flagz: [--v=2]\n    config:\n      maxPods: 20\n  status: {}\n`,
     );
-    const lax = await eksnode(["config", "check", "--config-source", `file://${dir}/extra.yaml`, "--output", "json"]);
+    const lax = await eksnode([
+      "config",
+      "check",
+      "--config-source",
+      `file://${dir}/extra.yaml`,
+      "--output",
+      "json",
+    ]);
     assert.equal(lax.code, 0, lax.stderr);
     assert.deepEqual(JSON.parse(lax.stdout).unknownFields, ["spec.kubelet.flagz", "spec.status"]);
-    const strict = await eksnode(["config", "check", "--strict", "--config-source", `file://${dir}/extra.yaml`]);
+    const strict = await eksnode([
+      "config",
+      "check",
+      "--strict",
+      "--config-source",
+      `file://${dir}/extra.yaml`,
+    ]);
     assert.equal(strict.code, 3);
     assert.match(strict.stderr, /warning: .*unknown field spec\.kubelet\.flagz/);
-    assert.match(strict.stderr, /error: config check --strict: \d+ warnings \(unknown fields: spec\.kubelet\.flagz, spec\.status\)/);
+    assert.match(
+      strict.stderr,
+      /error: config check --strict: \d+ warnings \(unknown fields: spec\.kubelet\.flagz, spec\.status\)/,
+    );
 
     // What init refuses, check refuses too (it used to say ok).
     await Deno.writeTextFile(
@@ -226,7 +284,11 @@ Deno.test("nodeadm case config-check: good passes, bad fails naming the unknown 
     assert.equal(lots.code, 3);
     assert.match(lots.stderr, /error: spec\.kubelet\.config\.maxPods in .* must be a whole number of pods/);
     await withRoot(async (root) => {
-      const { run } = await runInit({ root, imds: caseInstance(), args: ["--config-source", `file://${dir}/lots.yaml`] });
+      const { run } = await runInit({
+        root,
+        imds: caseInstance(),
+        args: ["--config-source", `file://${dir}/lots.yaml`],
+      });
       assert.equal(run.code, 3);
       assert.match(run.stderr, /error: spec\.kubelet\.config\.maxPods in .* must be a whole number of pods/);
     });
@@ -245,11 +307,22 @@ Deno.test("nodeadm case config-check: good passes, bad fails naming the unknown 
           "",
         ].join("\n"),
     );
-    const all = await eksnode(["config", "check", "--strict", "--config-source", `file://${dir}/all.yaml`, "--output", "json"]);
-    // Only the case's CA (not a PEM certificate) is warned about.
-    assert.deepEqual(JSON.parse(all.stdout).warnings.map((w: { message: string }) => w.message.split(" ")[0]), [
-      "spec.cluster.certificateAuthority",
+    const all = await eksnode([
+      "config",
+      "check",
+      "--strict",
+      "--config-source",
+      `file://${dir}/all.yaml`,
+      "--output",
+      "json",
     ]);
+    // Only the case's CA (not a PEM certificate) is warned about.
+    assert.deepEqual(
+      JSON.parse(all.stdout).warnings.map((w: { message: string }) => w.message.split(" ")[0]),
+      [
+        "spec.cluster.certificateAuthority",
+      ],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -276,7 +349,10 @@ Deno.test("init: unknown fields, unknown feature gates and eksnode's flat enviro
     assert.equal(run.code, 0, run.stderr);
     const out = run.stdout + run.stderr;
     assert.match(out, /unknown field spec\.cluster\.futureField .*ignored, as nodeadm ignores it/);
-    assert.match(out, /spec\.featureGates\.SomethingNew: unknown feature gate, it has no effect \(known: InstanceIdNodeName, FastImagePull\)/);
+    assert.match(
+      out,
+      /spec\.featureGates\.SomethingNew: unknown feature gate, it has no effect \(known: InstanceIdNodeName, FastImagePull\)/,
+    );
     assert.match(
       out,
       /flat map of variables .* environment: \{ kubelet: \{ HTTPS_PROXY: \.\.\., NO_PROXY: \.\.\. \}, containerd: .*default:/,
@@ -365,4 +441,44 @@ Deno.test("config dump of bootstrap.sh flags carries --dns-cluster-ip and names 
   assert.match(dump.stderr, /warning: not in the NodeConfig: --use-max-pods false: /);
   assert.match(dump.stderr, /warning: not in the NodeConfig: --pause-container-version: /);
   assert.doesNotMatch(dump.stderr, /dns-cluster-ip|local-disks/);
+});
+
+Deno.test("docs/nodeconfig.md: its example NodeConfig checks and applies as the doc says", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/nodeconfig.md", import.meta.url));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1];
+  const dir = await Deno.makeTempDir({ prefix: "eksnode-docs-nodeconfig-" });
+  try {
+    await Deno.writeTextFile(`${dir}/nodeconfig.yaml`, yaml);
+    const check = await eksnode(["config", "check", "--config-source", `file://${dir}/nodeconfig.yaml`]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /^ok: /);
+    assert.deepEqual(check.stderr.trim().split("\n").map((l) => l.replace(/ decodes.*/, "")), [
+      "warning: merged NodeConfig: spec.cluster.certificateAuthority",
+    ]);
+    await withRoot(async (root) => {
+      const { run } = await runInit({
+        root,
+        imds: caseInstance(),
+        args: ["--config-source", `file://${dir}/nodeconfig.yaml`],
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        (await readIn(root, "/etc/systemd/system.conf.d/environment.conf"))!,
+        /DefaultEnvironment="HTTPS_PROXY=http:\/\/proxy.internal:3128"/,
+      );
+      assert.equal(
+        await readIn(root, "/etc/systemd/system/kubelet.service.d/environment.conf"),
+        '[Service]\nEnvironment="KUBELET_ONLY=1"\n',
+      );
+      assert.equal(
+        await readIn(root, "/run/systemd/resolved.conf.d/40-eks.conf"),
+        "[Resolve]\nDNS=10.0.0.2\nDomains=corp.internal\n",
+      );
+      const kubelet = JSON.parse((await readIn(root, KUBELET_CONFIG))!);
+      assert.equal(kubelet.maxPods, 30, "m5.xlarge: min(58, 30)");
+      assert.match((await readIn(root, KUBELET_UNIT))!, /--hostname-override=i-1234567890abcdef0/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -21,7 +21,10 @@ Deno.test("feature gates: both of nodeadm's, default false; unknown names have n
     InstanceIdNodeName: false,
     FastImagePull: true,
   });
-  assert.deepEqual(unknownFeatureGates({ Zeta: true, InstanceIdNodeName: true, Alpha: false }), ["Alpha", "Zeta"]);
+  assert.deepEqual(unknownFeatureGates({ Zeta: true, InstanceIdNodeName: true, Alpha: false }), [
+    "Alpha",
+    "Zeta",
+  ]);
 });
 
 Deno.test("max pods expression: nodeadm's variables, int conversion, failures reported", () => {
@@ -62,7 +65,8 @@ Deno.test("environment files: nodeadm's layout, quoting and sorting; unset files
   assert.deepEqual(files, [
     {
       path: "/etc/systemd/system.conf.d/environment.conf",
-      text: '[Manager]\nDefaultEnvironment="HTTP_PROXY=http://p:3128/\\"%%"\nDefaultEnvironment="NO_PROXY=localhost"\n',
+      text:
+        '[Manager]\nDefaultEnvironment="HTTP_PROXY=http://p:3128/\\"%%"\nDefaultEnvironment="NO_PROXY=localhost"\n',
     },
     { path: "/etc/systemd/system/kubelet.service.d/environment.conf", text: undefined },
     { path: "/etc/systemd/system/containerd.service.d/environment.conf", text: undefined },
@@ -78,12 +82,19 @@ Deno.test("environment files: nodeadm's layout, quoting and sorting; unset files
 Deno.test("resolved.conf drop-in: nodeadm's template, each list optional", () => {
   assert.equal(renderResolvedDropIn(undefined), undefined);
   assert.equal(renderResolvedDropIn({ nameservers: [], domains: [] }), undefined);
-  assert.equal(renderResolvedDropIn({ nameservers: ["8.8.8.8", "fd00::2"] }), "[Resolve]\nDNS=8.8.8.8 fd00::2\n\n");
+  assert.equal(
+    renderResolvedDropIn({ nameservers: ["8.8.8.8", "fd00::2"] }),
+    "[Resolve]\nDNS=8.8.8.8 fd00::2\n\n",
+  );
   assert.equal(renderResolvedDropIn({ domains: ["a.example"] }), "[Resolve]\n\nDomains=a.example\n");
 });
 
 Deno.test("proxyFor: Go's ProxyFromEnvironment rules", () => {
-  const env = { HTTPS_PROXY: "http://proxy:3128", HTTP_PROXY: "proxy:8080", NO_PROXY: ".internal,10.0.0.0/8,s3.amazonaws.com:443" };
+  const env = {
+    HTTPS_PROXY: "http://proxy:3128",
+    HTTP_PROXY: "proxy:8080",
+    NO_PROXY: ".internal,10.0.0.0/8,s3.amazonaws.com:443",
+  };
   const cases: [string, string | undefined][] = [
     ["https://eks.us-west-2.amazonaws.com", "http://proxy:3128"],
     ["http://eks.example.com", "http://proxy:8080"],
@@ -147,24 +158,42 @@ Deno.test("resolveNodeSettings: max pods expression, feature gates, network and 
   assert.equal(s.warnings, undefined);
 
   // The user's maxPods wins; kube-reserved stays sized on the expression (nodeadm doc/examples.md).
-  const both = resolve({ cluster: CLUSTER, kubelet: { maxPodsExpression: "max_pods + 2", config: { maxPods: 1 } } });
+  const both = resolve({
+    cluster: CLUSTER,
+    kubelet: { maxPodsExpression: "max_pods + 2", config: { maxPods: 1 } },
+  });
   assert.equal(both.maxPods, 1);
   assert.equal(both.kubeReserved.memory, `${255 + 11 * 60}Mi`);
 
   // A failing expression: a warning, and the standard value.
   const bad = resolve({ cluster: CLUSTER, kubelet: { maxPodsExpression: "max_pods / 0" } });
   assert.equal(bad.maxPods, 58);
-  assert.match(bad.warnings![0], /maxPodsExpression "max_pods \/ 0" in user data: .*divide by zero; using the standard max pods 58/);
+  assert.match(
+    bad.warnings![0],
+    /maxPodsExpression "max_pods \/ 0" in user data: .*divide by zero; using the standard max pods 58/,
+  );
 });
 
 Deno.test("checkNodeConfig: init's configuration checks, shared with config check", () => {
   assert.deepEqual(checkNodeConfig(config({ cluster: CLUSTER }), "user data", "nodeconfig"), []);
   const refused: [NonNullable<NodeConfigInput["spec"]>, RegExp][] = [
     [{ cluster: { ...CLUSTER, name: undefined } }, /no cluster name in user data/],
-    [{ cluster: CLUSTER, kubelet: { config: { maxPods: "lots" } } }, /maxPods in user data must be a whole number/],
-    [{ cluster: CLUSTER, kubelet: { flags: ["--max-pods=0"] } }, /--max-pods in user data must be a whole number/],
-    [{ cluster: CLUSTER, kubelet: { config: { clusterDNS: "10.0.0.10" } } }, /clusterDNS in user data must be a list/],
-    [{ cluster: { ...CLUSTER, enableOutpost: true } }, /local Outposts cluster but user data gives no cluster id/],
+    [
+      { cluster: CLUSTER, kubelet: { config: { maxPods: "lots" } } },
+      /maxPods in user data must be a whole number/,
+    ],
+    [
+      { cluster: CLUSTER, kubelet: { flags: ["--max-pods=0"] } },
+      /--max-pods in user data must be a whole number/,
+    ],
+    [
+      { cluster: CLUSTER, kubelet: { config: { clusterDNS: "10.0.0.10" } } },
+      /clusterDNS in user data must be a list/,
+    ],
+    [
+      { cluster: { ...CLUSTER, enableOutpost: true } },
+      /local Outposts cluster but user data gives no cluster id/,
+    ],
   ];
   for (const [spec, message] of refused) {
     assert.throws(() => checkNodeConfig(config(spec), "user data", "nodeconfig"), (err: unknown) => {

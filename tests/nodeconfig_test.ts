@@ -281,7 +281,10 @@ Deno.test("merge table", () => {
       name: "maps merge key by key",
       parts: [
         { featureGates: { A: true, B: true }, instance: { environment: { default: { X: "1", Y: "2" } } } },
-        { featureGates: { B: false }, instance: { environment: { default: { Y: "3" }, kubelet: { Z: "4" } } } },
+        {
+          featureGates: { B: false },
+          instance: { environment: { default: { Y: "3" }, kubelet: { Z: "4" } } },
+        },
       ],
       expect: {
         featureGates: { A: true, B: false },
@@ -387,13 +390,23 @@ Deno.test("deepMerge skips null and undefined, replaces arrays", () => {
 
 Deno.test("unknown fields are dropped and named (nodeadm's decoder is not strict); known ones are kept", () => {
   const parsed = parseNodeConfigDocumentDetailed(
-    { ...doc({ cluster: { ...FULL_CLUSTER, nmae: "x" }, kubelt: { a: 1 }, kubelet: { flags: ["--v=2"] } }), status: {} },
+    {
+      ...doc({ cluster: { ...FULL_CLUSTER, nmae: "x" }, kubelt: { a: 1 }, kubelet: { flags: ["--v=2"] } }),
+      status: {},
+    },
     ORIGIN,
   );
   assert.deepEqual(parsed.config, doc({ cluster: FULL_CLUSTER, kubelet: { flags: ["--v=2"] } }));
-  assert.deepEqual(parsed.unknownFields.map((f) => f.path).sort(), ["spec.cluster.nmae", "spec.kubelt", "status"]);
+  assert.deepEqual(parsed.unknownFields.map((f) => f.path).sort(), [
+    "spec.cluster.nmae",
+    "spec.kubelt",
+    "status",
+  ]);
   const nmae = parsed.unknownFields.find((f) => f.path === "spec.cluster.nmae")!;
-  assert.match(describeUnknownField(nmae), /^unknown field spec\.cluster\.nmae \(known fields: name, apiServerEndpoint,/);
+  assert.match(
+    describeUnknownField(nmae),
+    /^unknown field spec\.cluster\.nmae \(known fields: name, apiServerEndpoint,/,
+  );
   assert.deepEqual(parsed.warnings, []);
 });
 
@@ -405,10 +418,16 @@ Deno.test("eksnode's old flat instance.environment is read as kubelet + containe
   const vars = { HTTPS_PROXY: "http://u:pw@proxy:3128", NO_PROXY: "localhost" };
   assert.deepEqual(parsed.config.spec?.instance?.environment, { kubelet: vars, containerd: vars });
   assert.equal(parsed.warnings.length, 1);
-  assert.match(parsed.warnings[0], /environment: \{ kubelet: \{ HTTPS_PROXY: \.\.\., NO_PROXY: \.\.\. \}, containerd:/);
+  assert.match(
+    parsed.warnings[0],
+    /environment: \{ kubelet: \{ HTTPS_PROXY: \.\.\., NO_PROXY: \.\.\. \}, containerd:/,
+  );
   assert.doesNotMatch(parsed.warnings[0], /pw@proxy/, "values are not shown");
   // nodeadm's form is taken as is, without a warning.
-  const nested = parseNodeConfigDocumentDetailed(doc({ instance: { environment: { default: vars } } }), ORIGIN);
+  const nested = parseNodeConfigDocumentDetailed(
+    doc({ instance: { environment: { default: vars } } }),
+    ORIGIN,
+  );
   assert.deepEqual(nested.config.spec?.instance?.environment, { default: vars });
   assert.deepEqual(nested.warnings, []);
 });
@@ -416,7 +435,11 @@ Deno.test("eksnode's old flat instance.environment is read as kubelet + containe
 Deno.test("nodeConfigWarnings: what nodeadm accepts but is probably a mistake", () => {
   const parsed = parseNodeConfigDocument(
     doc({
-      cluster: { ...FULL_CLUSTER, apiServerEndpoint: "http://localhost", certificateAuthority: btoa("hello") },
+      cluster: {
+        ...FULL_CLUSTER,
+        apiServerEndpoint: "http://localhost",
+        certificateAuthority: btoa("hello"),
+      },
       featureGates: { InstanceIdNodeName: true, Typo: true },
     }),
     ORIGIN,
@@ -425,6 +448,9 @@ Deno.test("nodeConfigWarnings: what nodeadm accepts but is probably a mistake", 
   assert.equal(warnings.length, 3, warnings.join("\n"));
   assert.match(warnings[0], /^spec\.cluster\.apiServerEndpoint is plain http:\/\//);
   assert.match(warnings[1], /^spec\.cluster\.certificateAuthority decodes to something that is not a PEM/);
-  assert.match(warnings[2], /^spec\.featureGates\.Typo: unknown feature gate.*known: InstanceIdNodeName, FastImagePull/);
+  assert.match(
+    warnings[2],
+    /^spec\.featureGates\.Typo: unknown feature gate.*known: InstanceIdNodeName, FastImagePull/,
+  );
   assert.deepEqual(nodeConfigWarnings(parseNodeConfigDocument(doc({ cluster: FULL_CLUSTER }), ORIGIN)), []);
 });

@@ -17,7 +17,8 @@ export interface FeatureGateInfo {
 export const FEATURE_GATES = {
   InstanceIdNodeName: {
     default: false,
-    meaning: "name the node by its EC2 instance id (kubelet --hostname-override=i-...) instead of its private DNS name",
+    meaning:
+      "name the node by its EC2 instance id (kubelet --hostname-override=i-...) instead of its private DNS name",
   },
   FastImagePull: {
     default: false,

@@ -34,7 +34,10 @@ const INT32_MAX = 2 ** 31 - 1;
  * Evaluates a max pods expression with nodeadm's variables.
  * @example evaluateMaxPodsExpression("max_pods + 2", { defaultEnis: 4, ipsPerEni: 15, maxPods: 58 }) // { ok: true, value: 60 }
  */
-export function evaluateMaxPodsExpression(expression: string, vars: MaxPodsVariables): MaxPodsExpressionResult {
+export function evaluateMaxPodsExpression(
+  expression: string,
+  vars: MaxPodsVariables,
+): MaxPodsExpressionResult {
   let raw: unknown;
   try {
     raw = run(expression, {

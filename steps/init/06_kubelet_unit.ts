@@ -1,10 +1,5 @@
 /** Step 6: installs the kubelet unit, the environment files and the other units and drop-ins. */
-import {
-  BPF_MOUNT_UNIT,
-  KUBELET_UNIT,
-  LOCAL_DISKS_SERVICE,
-  LOCAL_DISKS_UNIT,
-} from "../../eks/node_paths.ts";
+import { BPF_MOUNT_UNIT, KUBELET_UNIT, LOCAL_DISKS_SERVICE, LOCAL_DISKS_UNIT } from "../../eks/node_paths.ts";
 import { renderBpfMountUnit, renderKubeletUnit, renderLocalDisksUnit } from "../../eks/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";

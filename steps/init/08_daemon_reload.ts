@@ -13,6 +13,8 @@ export const step: Step<InitContext> = {
   downloads: false,
   plan(ctx) {
     // Also the environment drop-ins of services other than kubelet and containerd (instance.environment).
-    return [daemonReload([...UNIT_FILES, ...otherServiceDropIns(ctx.node.environment)], ctx.host.isSystemRoot)];
+    return [
+      daemonReload([...UNIT_FILES, ...otherServiceDropIns(ctx.node.environment)], ctx.host.isSystemRoot),
+    ];
   },
 };

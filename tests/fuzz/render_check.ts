@@ -189,8 +189,12 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
   const wanted = Object.entries(node.environment).filter(([, vars]) => Object.keys(vars).length > 0);
   assert.equal(envFiles.length, wanted.length, "one environment file a service with variables");
   for (const [service, vars] of wanted) {
-    const path = service === "default" ? SYSTEM_ENV_CONF : `/etc/systemd/system/${service}.service.d/environment.conf`;
-    const [section, key] = service === "default" ? ["Manager", "DefaultEnvironment"] : ["Service", "Environment"];
+    const path = service === "default"
+      ? SYSTEM_ENV_CONF
+      : `/etc/systemd/system/${service}.service.d/environment.conf`;
+    const [section, key] = service === "default"
+      ? ["Manager", "DefaultEnvironment"]
+      : ["Service", "Environment"];
     const env = parseUnit(files[path]);
     assert.ok(env.every((d) => d.section === section && d.key === key), `${path} directives`);
     const decoded = env.map((d) => decodeWords(d.value, false));

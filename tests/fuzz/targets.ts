@@ -179,15 +179,24 @@ export const nodeConfigDoc: fc.Arbitrary<Record<string, unknown>> = fc.record({
       // nodeadm's { SERVICE: { VARIABLE: value } } form, or eksnode's old flat one.
       environment: mostly(fc.oneof(
         fc.dictionary(
-          fc.oneof({ arbitrary: fc.constantFrom("default", "kubelet", "containerd", "sandbox-image"), weight: 4 }, hostile),
+          fc.oneof({
+            arbitrary: fc.constantFrom("default", "kubelet", "containerd", "sandbox-image"),
+            weight: 4,
+          }, hostile),
           envVars,
           { maxKeys: 3 },
         ),
         envVars,
       )),
       network: mostly(fc.record({
-        nameservers: fc.array(fc.oneof({ arbitrary: fc.constantFrom("10.0.0.2", "fd00::2"), weight: 3 }, hostile), { maxLength: 2 }),
-        domains: fc.array(fc.oneof({ arbitrary: fc.constantFrom("ec2.internal", "corp.example"), weight: 3 }, hostile), { maxLength: 2 }),
+        nameservers: fc.array(
+          fc.oneof({ arbitrary: fc.constantFrom("10.0.0.2", "fd00::2"), weight: 3 }, hostile),
+          { maxLength: 2 },
+        ),
+        domains: fc.array(
+          fc.oneof({ arbitrary: fc.constantFrom("ec2.internal", "corp.example"), weight: 3 }, hostile),
+          { maxLength: 2 },
+        ),
       }, { requiredKeys: [] })),
     }, { requiredKeys: [] }),
     featureGates: mostly(
