@@ -28,12 +28,14 @@ export function systemConfigChanges(
     ...env,
     ...LEGACY_ENV_DROPINS.map((p) => remove(p)),
     resolved === undefined ? remove(RESOLVED_DROPIN) : file(RESOLVED_DROPIN, resolved, { mode: 0o644 }),
-    isSystemRoot
-      ? exec(["systemctl", "try-restart", "systemd-resolved.service"], {
+    ...(isSystemRoot
+      ? [exec(["systemctl", "try-restart", "systemd-resolved.service"], {
         why: "its configuration changed",
         key: "unit-restarted:systemd-resolved.service",
         whenChanged: [RESOLVED_DROPIN],
-      })
-      : note("restart of systemd-resolved skipped: --root is not the running system"),
+      })]
+      : resolved === undefined
+      ? []
+      : [note("restart of systemd-resolved skipped: --root is not the running system")]),
   ];
 }
