@@ -363,3 +363,59 @@ function usage(flag: string, value: string | undefined, problem: string): never 
   const shown = value === undefined ? "" : ` ${JSON.stringify(value)}`;
   throw new UsageError(`bootstrap.sh ${flag}${shown}: ${problem}`);
 }
+
+/** A bootstrap.sh command line as a NodeConfig, for `eksnode config dump`, and what it cannot say. */
+export interface BootstrapAsNodeConfig {
+  nodeConfig: NodeConfigInput;
+  /** One line a setting that has no NodeConfig field (init still applies it in bootstrap.sh mode). */
+  notCarried: string[];
+}
+
+/**
+ * The NodeConfig that means what the bootstrap.sh flags mean, as far as NodeConfig can: `--dns-cluster-ip`
+ * becomes kubelet config `clusterDNS`, `--local-disks` the local storage strategy, the service CIDR of
+ * the IP family `cidr`; every flag NodeConfig has no field for is named in `notCarried`.
+ * @example bootstrapAsNodeConfig(parseBootstrapArgs(["c", "--dns-cluster-ip", "10.0.0.10"])).nodeConfig.spec?.kubelet?.config // { clusterDNS: ["10.0.0.10"] }
+ */
+export function bootstrapAsNodeConfig(
+  args: Pick<BootstrapArgs, "nodeConfig" | "legacy">,
+): BootstrapAsNodeConfig {
+  const nodeConfig = structuredClone(args.nodeConfig);
+  const spec = nodeConfig.spec ??= {};
+  const l = args.legacy;
+  const notCarried: string[] = [];
+  const no = (flag: string, why: string) => notCarried.push(`${flag}: ${why}`);
+  if (l.dnsClusterIp) {
+    spec.kubelet = { ...spec.kubelet, config: { ...spec.kubelet?.config, clusterDNS: [...l.dnsClusterIp] } };
+  }
+  if (l.useMaxPods === false) {
+    no(
+      "--use-max-pods false",
+      "no NodeConfig field leaves maxPods unset (nodeadm always writes one; set spec.kubelet.config.maxPods)",
+    );
+  }
+  if (l.ipFamily && !spec.cluster?.cidr) {
+    no(
+      `--ip-family ${l.ipFamily}`,
+      "NodeConfig takes the IP family from spec.cluster.cidr; give the service CIDR",
+    );
+  }
+  if (l.ipFamily === "ipv6" && l.serviceIpv4Cidr) {
+    no(`--service-ipv4-cidr ${l.serviceIpv4Cidr}`, "NodeConfig holds one service CIDR (the IPv6 one here)");
+  }
+  if (l.mountBpfFs === false) {
+    no("--mount-bpf-fs false", "no NodeConfig field (nodeadm leaves bpffs to the OS)");
+  }
+  if (l.pauseContainerAccount) no("--pause-container-account", "no NodeConfig field for the pause image");
+  if (l.pauseContainerVersion) no("--pause-container-version", "no NodeConfig field for the pause image");
+  if (l.containerdConfigFile) {
+    no(
+      "--containerd-config-file",
+      "NodeConfig's spec.containerd.config is merged into the default config, not a replacement",
+    );
+  }
+  if (l.awsApiRetryAttempts !== undefined) {
+    no("--aws-api-retry-attempts", "no NodeConfig field (the AWS SDKs read AWS_MAX_ATTEMPTS)");
+  }
+  return { nodeConfig, notCarried };
+}

@@ -5,9 +5,14 @@
  * NodeConfig). `check` validates it and says what init will still look up; `dump` prints the merged
  * NodeConfig as YAML (or JSON). Nothing is written and no AWS API is called; only `imds://user-data`
  * reads instance metadata.
+ *
+ * `check` runs every check init makes on the configuration alone (eks/node_settings.ts checkNodeConfig)
+ * and lists what init would warn about: fields NodeConfig does not have (nodeadm ignores them, so init
+ * goes on), and values nodeadm accepts that are probably mistakes. `--strict` fails on any of them.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../lib/errors.ts";
+import type { ConfigWarning } from "../eks/config_source.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
 import { BOOTSTRAP_OPTIONS, type InitFlags, initRequest } from "./init.ts";
 
@@ -31,6 +36,10 @@ export interface ConfigCheckReport {
   describeClusterFor: string[];
   /** bootstrap.sh settings that are not NodeConfig fields. */
   bootstrapSettings: Record<string, unknown>;
+  /** Paths of the fields NodeConfig does not have (ignored by init, as by nodeadm). */
+  unknownFields: string[];
+  /** Everything init would warn about (unknown fields included), one entry each. */
+  warnings: ConfigWarning[];
 }
 
 /** Reads and merges the configuration; throws ConfigError/UsageError as `init` would. */
@@ -49,39 +58,51 @@ export async function loadConfig(
   return { request, loaded: await loadNodeConfig(request, imds, log) };
 }
 
-/** Validates a loaded configuration beyond the schema: what `init` needs before it calls anything. */
+/** Validates a loaded configuration beyond the schema: what `init` checks before it calls anything. */
 export async function checkConfig(
   clusterName: string | undefined,
   opts: ConfigFlags,
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Promise<ConfigCheckReport> {
   const { request, loaded } = await loadConfig(clusterName, opts, env);
-  const cluster = loaded.nodeConfig.spec?.cluster ?? {};
-  if (!cluster.name) {
-    throw new ConfigError(`no cluster name in ${loaded.origin}`, "set spec.cluster.name in the NodeConfig");
-  }
-  if (cluster.certificateAuthority) {
-    const { certificateAuthorityProblem } = await import("../eks/nodeconfig_values.ts");
-    const problem = certificateAuthorityProblem(cluster.certificateAuthority);
-    if (problem) throw new ConfigError(`spec.cluster.certificateAuthority in ${loaded.origin}: ${problem}`);
-  }
-  if (cluster.enableOutpost === true && !cluster.id) {
+  const kind = request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig";
+  const { checkNodeConfig, missingClusterFields } = await import("../eks/node_settings.ts");
+  let initWarnings: string[];
+  try {
+    initWarnings = checkNodeConfig(loaded.nodeConfig, loaded.origin, kind);
+  } catch (err) {
+    // An unknown field is often the cause (a misspelt required field): say so in the one error line.
+    const unknown = loaded.warnings.filter((w) => w.kind === "unknown-field");
+    if (!(err instanceof ConfigError) || unknown.length === 0) throw err;
     throw new ConfigError(
-      `spec.cluster.id is missing in ${loaded.origin}`,
-      "a local Outposts cluster (enableOutpost: true) needs its cluster id",
+      `${err.message}; ${unknown.map((w) => `${w.origin}: ${w.message}`).join("; ")}`,
+      err.hint,
+      err,
     );
   }
-  const { missingClusterFields } = await import("../eks/node_settings.ts");
+  const warnings: ConfigWarning[] = [
+    ...loaded.warnings,
+    ...initWarnings.map((message): ConfigWarning => ({ kind: "warning", origin: loaded.origin, message })),
+  ];
   return {
     ok: true,
     origin: loaded.origin,
-    kind: request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig",
-    cluster: cluster.name,
+    kind,
+    cluster: loaded.nodeConfig.spec!.cluster!.name!,
     parts: loaded.parts,
     skipped: loaded.skipped,
     describeClusterFor: missingClusterFields(loaded.nodeConfig),
     bootstrapSettings: { ...loaded.legacy },
+    unknownFields: warnings.filter((w) => w.kind === "unknown-field").map((w) =>
+      /^unknown field (\S+)/.exec(w.message)![1]
+    ),
+    warnings,
   };
+}
+
+/** The `warning:` lines of a check report (stderr in text mode). */
+export function warningLines(r: Pick<ConfigCheckReport, "warnings">): string[] {
+  return r.warnings.map((w) => `warning: ${w.origin}: ${w.message}`);
 }
 
 /** Adds the input flags of `init` (config sources, bootstrap.sh flags) to a config subcommand. */
@@ -107,15 +128,26 @@ export function configCommand() {
       new Option("--output <format>", "text for people, json for machines").choices(["text", "json"] as const)
         .default("text" as const),
     )
+    .option("--strict", "fail on unknown fields and on anything else init would only warn about")
     .action(async (clusterName, opts) => {
       const r = await checkConfig(
         clusterName as string | undefined,
         opts,
       );
+      const strictFailure = opts.strict === true && r.warnings.length > 0
+        ? new ConfigError(
+          `config check --strict: ${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}` +
+            (r.unknownFields.length ? ` (unknown fields: ${r.unknownFields.join(", ")})` : ""),
+          "fix or remove the fields named above, or run without --strict (init ignores unknown fields)",
+        )
+        : undefined;
       if (opts.output === "json") {
-        console.log(jsonText(r));
+        console.log(jsonText(strictFailure ? { ...r, ok: false } : r));
+        if (strictFailure) throw strictFailure;
         return;
       }
+      for (const line of warningLines(r)) console.error(line);
+      if (strictFailure) throw strictFailure;
       const lookup = r.describeClusterFor.length
         ? `; ${r.describeClusterFor.join(" and ")} not set: init reads them with EKS DescribeCluster`
         : "; endpoint and CA given: no DescribeCluster";
@@ -137,8 +169,16 @@ export function configCommand() {
         clusterName as string | undefined,
         opts,
       );
+      let config = loaded.nodeConfig;
+      if (loaded.origin === "bootstrap.sh flags") {
+        // Every bootstrap.sh setting NodeConfig has a field for goes into the dump; the rest is named.
+        const { bootstrapAsNodeConfig } = await import("./bootstrap_flags.ts");
+        const translated = bootstrapAsNodeConfig(loaded);
+        config = translated.nodeConfig;
+        for (const line of translated.notCarried) console.error(`warning: not in the NodeConfig: ${line}`);
+      }
       const { dumpConfig } = await import("./config_dump.ts");
-      console.log(dumpConfig(loaded.nodeConfig, opts.output as "yaml" | "json"));
+      console.log(dumpConfig(config, opts.output as "yaml" | "json"));
     });
   return new Command("config")
     .description("check or print the node configuration (NodeConfig) eksnode init would use")

@@ -17,7 +17,7 @@ import {
   HOSTS_FILE,
 } from "../eks/api_server_hosts.ts";
 import { type AwsEnv, describeSdkError } from "../eks/aws_call.ts";
-import { loadConfigSources } from "../eks/config_source.ts";
+import { type ConfigWarning, loadConfigSources } from "../eks/config_source.ts";
 import { describeInstanceType, type InstanceTypeInfo } from "../eks/ec2_api.ts";
 import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
 import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
@@ -31,6 +31,7 @@ import {
   resolveNodeSettings,
 } from "../eks/node_settings.ts";
 import type { NodeConfigInput } from "../eks/nodeconfig.ts";
+import { ENV_DEFAULT } from "../eks/nodeconfig_values.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { type BootstrapLegacy, parseBootstrapArgs } from "./bootstrap_flags.ts";
 
@@ -106,6 +107,17 @@ export async function gatherInputs(
   if (!name) {
     throw new ConfigError(`no cluster name in ${origin}`, "set spec.cluster.name in the NodeConfig");
   }
+  // instance.environment.default reaches eksnode's own AWS calls too, as nodeadm exports it into its
+  // process before it calls AWS ("nodeadm environment" aspect): HTTP(S)_PROXY / NO_PROXY above all.
+  const defaults = nodeConfig.spec?.instance?.environment?.[ENV_DEFAULT] ?? {};
+  if (Object.keys(defaults).length > 0) {
+    env = { ...env, ...defaults };
+    log.info(
+      `environment for AWS calls from instance.environment.default: ${
+        Object.keys(defaults).sort().join(", ")
+      }`,
+    );
+  }
   const retry = (api: string) => ({
     ...(legacy.awsApiRetryAttempts !== undefined
       ? { attempts: Math.max(1, legacy.awsApiRetryAttempts) }
@@ -159,6 +171,7 @@ export async function gatherInputs(
     inputs.containerdConfigReplacement = await readContainerdConfig(legacy.containerdConfigFile);
   }
   const node = resolveNodeSettings(inputs);
+  for (const w of node.warnings ?? []) log.warn(w);
   if (node.cluster.enableOutpost) {
     const lookup = opts.lookupHost ?? getentLookup((argv, o) => host.exec(argv, o), await systemNsswitch());
     await pinApiServerAddresses(host, log, node, lookup);
@@ -183,6 +196,8 @@ export interface LoadedInputs {
   parts: string[];
   /** User data parts that were not NodeConfig (shell scripts, cloud-config), with why. */
   skipped: { origin: string; contentType: string; reason: string }[];
+  /** Unknown fields and other warnings about the NodeConfig (logged by {@link loadNodeConfig}). */
+  warnings: ConfigWarning[];
 }
 
 /**
@@ -207,6 +222,7 @@ function fromBootstrapArgs(argv: string[]): LoadedInputs {
     legacy: parsed.legacy,
     parts: ["bootstrap.sh flags"],
     skipped: [],
+    warnings: [],
   };
 }
 
@@ -236,6 +252,7 @@ async function fromConfigSources(
         "or call eksnode init with the cluster name and bootstrap.sh flags",
     );
   }
+  for (const w of loaded.warnings) log.warn(`${w.origin}: ${w.message}`);
   log.info(
     `NodeConfig from ${origin}: ${loaded.parts.length} part${loaded.parts.length === 1 ? "" : "s"} merged` +
       (loaded.parts.length > 1 ? ` (${loaded.parts.map((p) => p.origin).join("; ")})` : ""),
@@ -246,6 +263,7 @@ async function fromConfigSources(
     legacy: {},
     parts: loaded.parts.map((p) => p.origin),
     skipped: loaded.skipped.map((p) => ({ origin: p.origin, contentType: p.contentType, reason: p.reason })),
+    warnings: loaded.warnings,
   };
 }
 

@@ -7,6 +7,7 @@
  * `AWS_ENDPOINT_URL`, both ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. That the SDK itself
  * reads AWS_ENDPOINT_URL_EKS is checked against @aws-sdk/client-eks 3.1175.0 in tests/aws_api_test.ts.
  */
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { ConfigError } from "../lib/errors.ts";
 import { type BackoffOptions, withBackoff } from "../lib/retry.ts";
 
@@ -32,6 +33,8 @@ export interface AwsClientConfig {
   credentials?: AwsStaticCredentials;
   /** The endpoint as a user would name it in a bug report. */
   endpointLabel: string;
+  /** The HTTP proxy the environment names for this endpoint (see {@link proxyFor}), if any. */
+  proxy?: string;
 }
 
 /** The endpoint override for `service` in `env`, or undefined for the SDK default. */
@@ -67,7 +70,86 @@ export function awsClientConfig(service: AwsServiceId, env: AwsEnv, region?: str
   const credentials = id && secret
     ? { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN || undefined }
     : undefined;
-  return { region: r, endpoint, credentials, endpointLabel: endpoint ?? defaultEndpoint(service, r) };
+  const endpointLabel = endpoint ?? defaultEndpoint(service, r);
+  const out: AwsClientConfig = { region: r, endpoint, credentials, endpointLabel };
+  const proxy = proxyFor(endpointLabel, env);
+  if (proxy) out.proxy = proxy;
+  return out;
+}
+
+/**
+ * The proxy for a request to `url` under `env`, as Go's net/http ProxyFromEnvironment decides (nodeadm's
+ * AWS SDK uses it; golang.org/x/net/http/httpproxy): HTTPS_PROXY (or https_proxy) for https://,
+ * HTTP_PROXY (http_proxy) for http://, none for localhost and loopback addresses or a host NO_PROXY
+ * (no_proxy) matches: `*`, a host name (also its subdomains; a leading dot is the same), `host:port`, an
+ * IP address or a CIDR block.
+ * @example proxyFor("https://eks.us-west-2.amazonaws.com", { HTTPS_PROXY: "http://proxy:3128" }) // "http://proxy:3128"
+ */
+export function proxyFor(url: string, env: AwsEnv): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const proxy = u.protocol === "https:"
+    ? env.HTTPS_PROXY || env.https_proxy
+    : u.protocol === "http:"
+    ? env.HTTP_PROXY || env.http_proxy
+    : undefined;
+  if (!proxy) return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || /^127\./.test(host) || host === "::1") return undefined;
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  for (const raw of (env.NO_PROXY || env.no_proxy || "").split(",")) {
+    const entry = raw.trim().toLowerCase();
+    if (entry === "") continue;
+    if (entry === "*") return undefined;
+    if (entry.includes("/")) {
+      if (inCidr(host, entry)) return undefined;
+      continue;
+    }
+    const m = /^(.*?)(?::([0-9]+))?$/.exec(entry.replace(/^\[(.*)\]/, "$1"))!;
+    const [name, entryPort] = [m[1].replace(/^\*?\./, ""), m[2]];
+    if (entryPort && entryPort !== port) continue;
+    if (host === name || host.endsWith(`.${name}`)) return undefined;
+  }
+  return proxy.includes("://") ? proxy : `http://${proxy}`;
+}
+
+function inCidr(host: string, cidr: string): boolean {
+  const [base, bitsText] = cidr.split("/");
+  const a = ipv4Number(host);
+  const b = ipv4Number(base);
+  const bits = Number(bitsText);
+  if (a === undefined || b === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+
+function ipv4Number(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) < 256)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+/** One Deno HTTP client per proxy URL, made on first use (a client is a resource: made only when used). */
+const proxyClients = new Map<string, Deno.HttpClient>();
+
+/** An SDK request handler that sends through `proxy` (Deno's fetch with a proxying client). */
+function proxiedHandler(proxy: string): FetchHttpHandler {
+  return new FetchHttpHandler(
+    {
+      requestInit: () => {
+        let client = proxyClients.get(proxy);
+        if (!client) {
+          client = Deno.createHttpClient({ proxy: { url: proxy } });
+          proxyClients.set(proxy, client);
+        }
+        return { client } as RequestInit;
+      },
+    } as ConstructorParameters<typeof FetchHttpHandler>[0],
+  );
 }
 
 /** HTTP status of an SDK error, when the service answered at all. */
@@ -142,10 +224,13 @@ export function sdkClientOptions(cfg: AwsClientConfig): {
   endpoint?: string;
   credentials?: AwsStaticCredentials;
   maxAttempts: number;
+  requestHandler?: FetchHttpHandler;
 } {
   const out: ReturnType<typeof sdkClientOptions> = { region: cfg.region, maxAttempts: 1 };
   if (cfg.endpoint) out.endpoint = cfg.endpoint;
   if (cfg.credentials) out.credentials = cfg.credentials;
+  // The SDK's default (node:https) handler ignores proxy variables; Deno's fetch takes a proxy.
+  if (cfg.proxy) out.requestHandler = proxiedHandler(cfg.proxy);
   return out;
 }
 

@@ -13,7 +13,7 @@
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import { DEFAULT_CONFIG_SOURCE } from "./node_paths.ts";
 import { mergeNodeConfigs } from "./nodeconfig_merge.ts";
-import type { NodeConfigInput } from "./nodeconfig.ts";
+import { describeUnknownField, type NodeConfigInput, nodeConfigWarnings } from "./nodeconfig.ts";
 import { NODECONFIG_DOCS } from "./nodeconfig_values.ts";
 import { type NodeConfigPart, parseUserDataDetailed, type SkippedPart } from "./userdata.ts";
 
@@ -34,6 +34,20 @@ export interface LoadedConfig {
   skipped: SkippedPart[];
   /** Merge of all parts; undefined when there are none. */
   merged?: NodeConfigInput;
+  /**
+   * Unknown fields (each with the part it was in) and what nodeadm accepts but is probably a mistake,
+   * one line each: init logs them as warnings, `config check` lists them (and fails on them with --strict).
+   */
+  warnings: ConfigWarning[];
+}
+
+/** One thing `config check` lists and `init` warns about. */
+export interface ConfigWarning {
+  /** `unknown-field` for a field NodeConfig does not have, `warning` for the rest. */
+  kind: "unknown-field" | "warning";
+  /** The part it was found in, or `merged NodeConfig`. */
+  origin: string;
+  message: string;
 }
 
 /** Origin used in messages for instance user data. */
@@ -58,7 +72,7 @@ export async function loadConfigSources(
   read: ConfigReaders,
 ): Promise<LoadedConfig> {
   if (sources.length === 0) throw new UsageError("no config source given", `use ${DEFAULT_CONFIG_SOURCE}`);
-  const out: LoadedConfig = { sources: [...sources], parts: [], skipped: [] };
+  const out: LoadedConfig = { sources: [...sources], parts: [], skipped: [], warnings: [] };
   for (const source of sources) {
     const target = parseSource(source);
     if (target.kind === "imds") {
@@ -71,7 +85,22 @@ export async function loadConfigSources(
       await loadPath(target.path, read, out, sources.length > 1);
     }
   }
-  if (out.parts.length > 0) out.merged = mergeNodeConfigs(out.parts.map((p) => p.config));
+  for (const p of out.parts) {
+    for (const f of p.unknownFields) {
+      out.warnings.push({
+        kind: "unknown-field",
+        origin: p.origin,
+        message: `${describeUnknownField(f)}: ignored, as nodeadm ignores it`,
+      });
+    }
+    for (const w of p.warnings) out.warnings.push({ kind: "warning", origin: p.origin, message: w });
+  }
+  if (out.parts.length > 0) {
+    out.merged = mergeNodeConfigs(out.parts.map((p) => p.config));
+    for (const w of nodeConfigWarnings(out.merged)) {
+      out.warnings.push({ kind: "warning", origin: "merged NodeConfig", message: w });
+    }
+  }
   return out;
 }
 

@@ -45,7 +45,8 @@ export const AWS_CLI = "/usr/bin/aws";
  * @example renderKubeconfig(node).includes("aws-iam-authenticator") // true
  */
 export function renderKubeconfig(node: NodeSettings, token: TokenCommand = "aws-iam-authenticator"): string {
-  if (!/^https:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
+  // http:// is what nodeadm also writes when a NodeConfig gives it (warned about when it was loaded).
+  if (!/^https?:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
     throw new ConfigError(
       `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// URL`,
       "give the API server endpoint as DescribeCluster reports it",
@@ -91,16 +92,14 @@ export function renderKubeconfig(node: NodeSettings, token: TokenCommand = "aws-
 }
 
 /**
- * The CA file content: the PEM text, checked to hold a certificate, ending in a newline.
- * Throws ConfigError when it is not PEM.
+ * The CA file content: the PEM text ending in a newline. A NodeConfig CA that decodes to something else
+ * is written as given, as nodeadm writes the decoded bytes (loading warned about it:
+ * eks/nodeconfig.ts nodeConfigWarnings); DescribeCluster's was checked to be PEM (eks/node_settings.ts).
  */
 export function renderCaCert(node: NodeSettings): string {
   const pem = node.cluster.certificateAuthorityPem.trim();
   if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem)) {
-    throw new ConfigError(
-      `the CA of cluster ${node.cluster.name} (from ${node.cluster.source}) is not a PEM certificate`,
-      "give certificateAuthority as base64 of the PEM text, as DescribeCluster returns it",
-    );
+    return node.cluster.certificateAuthorityPem;
   }
   return pem + "\n";
 }

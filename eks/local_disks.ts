@@ -49,6 +49,7 @@
 import { DeviceError } from "../lib/errors.ts";
 import { escapeUnitPath } from "../lib/systemd_quote.ts";
 import type { LocalStorageStrategy } from "./nodeconfig.ts";
+import type { DisabledMount } from "./nodeconfig_values.ts";
 export { mountDirProblem } from "./nodeconfig_values.ts";
 
 /** What `eksnode setup-local-disks` accepts (the script's argument). */
@@ -173,7 +174,8 @@ export function localDisksArgs(ls: LocalStorageSettings): string[] {
 export interface LocalStorageSettings {
   strategy: LocalStorageStrategy;
   mountPath?: string;
-  disabledMounts?: readonly ("Containerd" | "PodLogs")[];
+  /** `SOCI` is carried for the SOCI snapshotter's directory; setup-local-disks binds only the other two. */
+  disabledMounts?: readonly DisabledMount[];
 }
 
 /**

@@ -51,7 +51,9 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  RESOLVED_DROPIN,
   SANDBOX_IMAGE_UNIT,
+  SYSTEM_ENV_CONF,
 } from "./node_paths.ts";
 
 /** Which process's result is checked. */
@@ -142,8 +144,10 @@ export const INIT_PATHS: readonly ExpectedPath[] = [
 /** Files `eksnode init` writes only for some inputs. */
 export const INIT_OPTIONAL_PATHS: readonly string[] = [
   BPF_MOUNT_UNIT,
+  SYSTEM_ENV_CONF,
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
+  RESOLVED_DROPIN,
   LOCAL_DISKS_UNIT,
 ];
 

@@ -14,8 +14,27 @@ export const CREDENTIAL_PROVIDER_BIN_DIR = "/etc/eks/image-credential-provider";
 export const EKS_CONTAINERD_CONFIG = "/etc/eks/containerd/containerd-config.toml";
 /** containerd's own config (step 2). */
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
-/** Drop-in with instance.environment for containerd (step 2). */
-export const CONTAINERD_ENV_DROPIN = "/etc/systemd/system/containerd.service.d/10-eksnode-env.conf";
+/**
+ * systemd manager drop-in with NodeConfig `instance.environment.default` as `DefaultEnvironment=` (step 6;
+ * nodeadm/internal/system/environment.go, commit 81fec2e8).
+ */
+export const SYSTEM_ENV_CONF = "/etc/systemd/system.conf.d/environment.conf";
+/** The drop-in of a service with its NodeConfig `instance.environment.SERVICE` (step 6; same source). */
+export function serviceEnvDropIn(service: string): string {
+  return `/etc/systemd/system/${service}.service.d/environment.conf`;
+}
+/** Drop-in with instance.environment.containerd (step 6). */
+export const CONTAINERD_ENV_DROPIN = serviceEnvDropIn("containerd");
+/** Where eksnode before nodeadm's environment layout wrote the kubelet and containerd drop-ins (removed). */
+export const LEGACY_ENV_DROPINS: readonly string[] = [
+  "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf",
+  "/etc/systemd/system/containerd.service.d/10-eksnode-env.conf",
+];
+/**
+ * systemd-resolved drop-in with NodeConfig `instance.network` (step 6; nodeadm/internal/system/resolve.go,
+ * commit 81fec2e8). Under /run: written again at every boot by init.
+ */
+export const RESOLVED_DROPIN = "/run/systemd/resolved.conf.d/40-eks.conf";
 /** The rendered kubelet unit kept under /etc/eks (step 3). */
 export const EKS_KUBELET_UNIT = "/etc/eks/containerd/kubelet-containerd.service";
 /** The rendered sandbox-image unit kept under /etc/eks (step 4). */
@@ -32,8 +51,8 @@ export const KUBECONFIG = "/var/lib/kubelet/kubeconfig";
 export const BOOTSTRAP_KUBECONFIG = "/var/lib/kubelet/bootstrap-kubeconfig";
 /** The installed kubelet unit (step 6). */
 export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
-/** Drop-in with instance.environment for kubelet (step 6). */
-export const KUBELET_ENV_DROPIN = "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf";
+/** Drop-in with instance.environment.kubelet (step 6). */
+export const KUBELET_ENV_DROPIN = serviceEnvDropIn("kubelet");
 /** Kubelet's KubeletConfiguration (step 7). */
 export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
 /**
@@ -55,6 +74,7 @@ export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 
 /** Unit files and drop-ins the init steps write: a change to any of them needs a daemon-reload. */
 export const UNIT_FILES: readonly string[] = [
+  SYSTEM_ENV_CONF,
   CONTAINERD_ENV_DROPIN,
   SANDBOX_IMAGE_UNIT,
   KUBELET_UNIT,

@@ -15,11 +15,16 @@
  *   prefix delegation (an eksnode input: neither nodeadm nor bootstrap.sh detect it) switches the
  *   formula; `--use-max-pods false` leaves the kubelet's default (eks/max_pods.ts);
  * - vCPUs: DescribeInstanceTypes when it was called, else the caller's CPU count;
+ * - max pods expression (NodeConfig `kubelet.maxPodsExpression`, eks/kubelet/max_pods_expression.ts):
+ *   evaluated on the instance type's ENI limits; its value is maxPods unless the user's `maxPods` is set,
+ *   and kube-reserved is always sized on it; when it fails, a warning and the standard value (nodeadm);
  * - node name: the private DNS name, or the instance id with the nodeadm feature gate
- *   `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`, commit 01375496);
+ *   `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`, commit 81fec2e8);
  * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error.
  */
 import { ConfigError } from "../lib/errors.ts";
+import { resolveFeatureGates } from "./api/feature_gates.ts";
+import { evaluateMaxPodsExpression, maxPodsExpressionProblem } from "./kubelet/max_pods_expression.ts";
 import type { NodeSettings } from "./api/node_settings.ts";
 import { ipFamilyOfCidr } from "./cidr.ts";
 import { resolveClusterDns } from "./cluster_dns.ts";
@@ -31,15 +36,16 @@ import { eniLimits } from "./instance_types.ts";
 import { evictionHard, kubeReserved } from "./kube_reserved.ts";
 import { maxPods, resolveMaxPods } from "./max_pods.ts";
 import type { NodeConfigInput } from "./nodeconfig.ts";
-import { certificateAuthorityPem, certificateAuthorityProblem } from "./nodeconfig_values.ts";
+import {
+  certificateAuthorityEncodingProblem,
+  certificateAuthorityPem,
+  certificateAuthorityProblem,
+} from "./nodeconfig_values.ts";
 import { nodeIp, providerId } from "./node_ip.ts";
 import { sandboxImage } from "./sandbox_image.ts";
 
 /** Which kind of input configured the node. */
 export type ConfigKind = "nodeconfig" | "bootstrap-flags";
-
-/** The nodeadm feature gate that names the node by its instance id. */
-export const INSTANCE_ID_NODE_NAME_GATE = "InstanceIdNodeName";
 
 /**
  * The bootstrap.sh settings that have no NodeConfig field and shape the settings (a subset of
@@ -117,6 +123,48 @@ export function needsInstanceTypeLookup(
 }
 
 /**
+ * Checks, without instance metadata or AWS, everything in a (merged) NodeConfig that `eksnode init` would
+ * refuse, and returns what init would only warn about. `init` runs it first in {@link resolveNodeSettings};
+ * `eksnode config check` runs it too, so check and init agree. Throws one ConfigError.
+ * @example checkNodeConfig(config, "user data", "nodeconfig") // [] when all is well
+ */
+export function checkNodeConfig(config: NodeConfigInput, origin: string, kind: ConfigKind): string[] {
+  const cluster = config.spec?.cluster ?? {};
+  if (!cluster.name) {
+    throw new ConfigError(
+      `no cluster name in ${origin}`,
+      kind === "bootstrap-flags"
+        ? "pass the cluster name as the first argument"
+        : "set spec.cluster.name in the NodeConfig",
+    );
+  }
+  if (cluster.certificateAuthority) {
+    const problem = certificateAuthorityEncodingProblem(cluster.certificateAuthority);
+    if (problem) throw new ConfigError(`spec.cluster.certificateAuthority in ${origin} ${problem}`);
+  }
+  if (cluster.enableOutpost === true && !cluster.id) {
+    throw new ConfigError(
+      `cluster ${cluster.name} is a local Outposts cluster but ${origin} gives no cluster id`,
+      kind === "bootstrap-flags" ? "pass --cluster-id" : "set spec.cluster.id",
+    );
+  }
+  maxPodsOverride(config, origin);
+  stringList(config.spec?.kubelet?.config?.clusterDNS, `spec.kubelet.config.clusterDNS in ${origin}`);
+  const warnings: string[] = [];
+  const expression = config.spec?.kubelet?.maxPodsExpression;
+  if (expression) {
+    const problem = maxPodsExpressionProblem(expression);
+    if (problem) {
+      warnings.push(
+        `spec.kubelet.maxPodsExpression ${JSON.stringify(expression)} in ${origin}: ${problem}; ` +
+          "init will use the standard max pods, as nodeadm does",
+      );
+    }
+  }
+  return warnings;
+}
+
+/**
  * The Kubernetes version in an /etc/eks/release text (`KUBERNETES_VERSION=1.32.3`, quotes allowed),
  * or undefined when the line is missing.
  */
@@ -151,20 +199,14 @@ export function kubernetesMinor(version: string): string | undefined {
  */
 export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
   const { nodeConfig, origin, instance } = inputs;
+  checkNodeConfig(nodeConfig, origin, inputs.kind);
   const legacy = inputs.legacy ?? {};
   const spec = nodeConfig.spec ?? {};
   const given = spec.cluster ?? {};
   const described = inputs.described?.info;
+  const warnings: string[] = [];
 
-  const name = given.name;
-  if (!name) {
-    throw new ConfigError(
-      `no cluster name in ${origin}`,
-      inputs.kind === "bootstrap-flags"
-        ? "pass the cluster name as the first argument"
-        : "set spec.cluster.name in the NodeConfig",
-    );
-  }
+  const name = given.name!;
   const endpoint = given.apiServerEndpoint ?? described?.endpoint;
   const caBase64 = given.certificateAuthority ?? described?.certificateAuthority;
   if (!endpoint || !caBase64) {
@@ -174,7 +216,11 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
       "set spec.cluster.apiServerEndpoint and spec.cluster.certificateAuthority, or allow eks:DescribeCluster",
     );
   }
-  const caProblem = certificateAuthorityProblem(caBase64);
+  // A NodeConfig's CA that decodes to something else than PEM is nodeadm's to write as given (with the
+  // warning of nodeConfigWarnings); DescribeCluster's must be a certificate.
+  const caProblem = given.certificateAuthority
+    ? certificateAuthorityEncodingProblem(caBase64)
+    : certificateAuthorityProblem(caBase64);
   if (caProblem) {
     const from = given.certificateAuthority ? origin : "DescribeCluster";
     throw new ConfigError(`certificate authority of cluster ${name} from ${from} ${caProblem}`);
@@ -227,7 +273,17 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
   const computed = limits
     ? maxPods({ ...limits, vcpus, prefixDelegation: inputs.prefixDelegation })
     : undefined;
-  const pods = resolveMaxPods({ computed, useMaxPods: legacy.useMaxPods, kubeletConfigMaxPods: override });
+  let pods: { kubeletMaxPods?: number; reservedForPods: number; source: string } = resolveMaxPods({
+    computed,
+    useMaxPods: legacy.useMaxPods,
+    kubeletConfigMaxPods: override,
+  });
+  const expression = spec.kubelet?.maxPodsExpression;
+  if (expression) {
+    const fromExpression = evaluateExpression(expression, limits, override, origin);
+    if (fromExpression.ok) pods = fromExpression.pods;
+    else warnings.push(fromExpression.warning);
+  }
 
   const fips = inputs.fips === true;
   const image = sandboxImage({
@@ -244,7 +300,8 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     dnsSuffix: partition.dnsSuffix,
   }).registry;
 
-  const byInstanceId = spec.featureGates?.[INSTANCE_ID_NODE_NAME_GATE] === true;
+  const featureGates = resolveFeatureGates(spec.featureGates);
+  const byInstanceId = featureGates.InstanceIdNodeName;
   const settings: NodeSettings = {
     kubernetesVersion,
     cluster: {
@@ -272,8 +329,17 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     sandboxRegistry: registry,
     kubeletFlags: [...(spec.kubelet?.flags ?? [])],
     kubeletConfigOverrides: structuredClone(kubeletConfig),
-    environment: { ...(spec.instance?.environment ?? {}) },
+    environment: structuredClone(spec.instance?.environment ?? {}),
+    featureGates,
   };
+  const network = spec.instance?.network;
+  if (network?.nameservers?.length || network?.domains?.length) {
+    settings.network = {
+      nameservers: [...(network.nameservers ?? [])],
+      domains: [...(network.domains ?? [])],
+    };
+  }
+  if (warnings.length > 0) settings.warnings = warnings;
   if (serviceCidr) settings.cluster.serviceCidr = serviceCidr;
   if (id) settings.cluster.id = id;
   if (pods.kubeletMaxPods !== undefined) settings.maxPods = pods.kubeletMaxPods;
@@ -288,6 +354,43 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     settings.containerdConfigReplacement = inputs.containerdConfigReplacement;
   }
   return settings;
+}
+
+/**
+ * kubelet.maxPodsExpression on the ENI limits (nodeadm CalcMaxPods): its value sizes kube-reserved and is
+ * maxPods unless the user set maxPods; a failure is a warning naming the standard value used instead.
+ */
+function evaluateExpression(
+  expression: string,
+  limits: { enis: number; ipsPerEni: number } | undefined,
+  override: number | undefined,
+  origin: string,
+): { ok: true; pods: { kubeletMaxPods: number; reservedForPods: number; source: string } } | {
+  ok: false;
+  warning: string;
+} {
+  const what = `spec.kubelet.maxPodsExpression ${JSON.stringify(expression)} in ${origin}`;
+  if (!limits) {
+    return {
+      ok: false,
+      warning: `${what}: the instance type's ENI limits are unknown, so it was not evaluated`,
+    };
+  }
+  const standard = maxPods({ ...limits, ceiling: false }).uncapped;
+  const r = evaluateMaxPodsExpression(expression, {
+    defaultEnis: limits.enis,
+    ipsPerEni: limits.ipsPerEni,
+    maxPods: standard,
+  });
+  if (!r.ok) return { ok: false, warning: `${what}: ${r.problem}; using the standard max pods ${standard}` };
+  return {
+    ok: true,
+    pods: {
+      kubeletMaxPods: override ?? r.value,
+      reservedForPods: r.value,
+      source: override !== undefined ? "override" : "max-pods-expression",
+    },
+  };
 }
 
 function resolveKubernetesVersion(inputs: NodeInputs, cluster: string): string {

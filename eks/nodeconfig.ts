@@ -1,26 +1,36 @@
 /**
  * The NodeConfig API (`node.eks.aws/v1alpha1`, kind `NodeConfig`) that nodeadm reads, as a zod
- * schema. Field names follow awslabs/amazon-eks-ami nodeadm/api/v1alpha1/nodeconfig_types.go
- * (commit 01348c0d8f3df38a72f13fc37f51c1c64a672f4c) and nodeadm/doc/api.md; required fields follow
- * nodeadm/internal/api/validation.go (commit b03bc804bc16828efdaba4a68221f3e38c88424e).
- * One eksnode extension: `spec.instance.environment` (not in nodeadm).
+ * schema. Fields follow awslabs/amazon-eks-ami nodeadm/api/v1alpha1/nodeconfig_types.go and
+ * nodeadm/doc/api.md at commit 81fec2e8 (every field of that version); required fields follow
+ * nodeadm/internal/api/validation.go (same commit).
  *
- * Each document in user data is a *part*: every field optional, unknown fields rejected except
- * inside the free-form `kubelet.config`, `containerd.baseRuntimeSpec` and `metadata`. After the
- * parts are merged, {@link validateNodeConfig} checks the fields nodeadm requires.
+ * Each document in user data is a *part*: every field optional. As nodeadm's decoder is not strict, a
+ * field it does not know never stops a node: {@link parseNodeConfigDocumentDetailed} drops unknown fields
+ * and names them (init warns, `config check --strict` fails). Values of known fields are checked (a bad
+ * value is an error, as in nodeadm where it fails to decode, or where it would reach a file unquoted).
+ * After the parts are merged, {@link validateNodeConfig} checks the fields nodeadm requires and
+ * {@link nodeConfigWarnings} lists what nodeadm accepts but is probably a mistake.
+ *
+ * One eksnode extension: `spec.instance.environment` may still be eksnode's old flat map of variables
+ * (eks/system/environment.ts reads it as the kubelet and containerd environment, with a warning).
  */
 import * as z from "../lib/zod.ts";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError } from "../lib/errors.ts";
+import { FEATURE_GATES, unknownFeatureGates } from "./api/feature_gates.ts";
+import { normalizeEnvironment } from "./system/environment.ts";
 import {
-  certificateAuthorityProblem,
+  apiServerEndpointProblem,
+  apiServerEndpointWarning,
+  certificateAuthorityContentProblem,
+  certificateAuthorityEncodingProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
   CLUSTER_NAME,
   CONTROL_CHARACTER_PROBLEM,
   DISABLED_MOUNTS,
   ENV_NAME,
-  httpsUrlProblem,
+  ENV_SERVICE,
   isCidr,
   LOCAL_STORAGE_STRATEGIES,
   mountDirProblem,
@@ -47,8 +57,8 @@ const clusterSchema = z.strictObject({
         "must be an EKS cluster name: 1-100 letters, digits, '-' or '_', starting with a letter or digit",
     })),
   ),
-  apiServerEndpoint: z.optional(checkedString(httpsUrlProblem)),
-  certificateAuthority: z.optional(checkedString(certificateAuthorityProblem)),
+  apiServerEndpoint: z.optional(checkedString(apiServerEndpointProblem)),
+  certificateAuthority: z.optional(checkedString(certificateAuthorityEncodingProblem)),
   cidr: z.optional(
     z.string().check(z.refine(isCidr, {
       error: "must be the cluster's service CIDR block, e.g. 10.100.0.0/16 or fd00:1234::/108",
@@ -66,6 +76,9 @@ const kubeletSchema = z.strictObject({
       z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
     ),
   )),
+  maxPodsExpression: z.optional(
+    z.string().check(z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM })),
+  ),
 });
 
 const containerdSchema = z.strictObject({
@@ -90,12 +103,33 @@ const localStorageSchema = z.strictObject({
   ),
 });
 
-const instanceSchema = z.strictObject({
-  localStorage: z.optional(localStorageSchema),
-  environment: z.optional(z.record(
+/** A name server or search domain: one word of a resolved.conf line. */
+const resolvedWord = z.string().check(
+  z.minLength(1, { error: "must not be empty" }),
+  z.regex(/^[^\s]+$/, { error: "must be one word: no spaces or control characters" }),
+  z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM }),
+);
+
+const networkSchema = z.strictObject({
+  nameservers: z.optional(z.array(resolvedWord)),
+  domains: z.optional(z.array(resolvedWord)),
+});
+
+const environmentSchema = z.record(
+  z.string().check(z.regex(ENV_SERVICE, {
+    error: "environment keys are `default` or a systemd service name (letters, digits, : _ @ . -)",
+  })),
+  z.record(
     z.string().check(z.regex(ENV_NAME, { error: "environment variable names are letters, digits and _" })),
     z.string().check(z.refine(noControlCharacters, { error: CONTROL_CHARACTER_PROBLEM })),
-  )),
+    { error: "must be a map of VARIABLE: value (environment.SERVICE.VARIABLE, SERVICE `default` for all)" },
+  ),
+);
+
+const instanceSchema = z.strictObject({
+  localStorage: z.optional(localStorageSchema),
+  environment: z.optional(environmentSchema),
+  network: z.optional(networkSchema),
 });
 
 const specSchema = z.strictObject({
@@ -120,6 +154,10 @@ export type NodeConfigInput = z.infer<typeof nodeConfigPartSchema>;
 export type NodeConfigSpec = z.infer<typeof specSchema>;
 /** `spec.cluster` of a NodeConfig. */
 export type ClusterDetails = z.infer<typeof clusterSchema>;
+/** `spec.kubelet` of a NodeConfig. */
+export type KubeletOptions = z.infer<typeof kubeletSchema>;
+/** `spec.instance` of a NodeConfig. */
+export type InstanceOptions = z.infer<typeof instanceSchema>;
 /** A `spec.instance.localStorage.strategy` value. */
 export type LocalStorageStrategy = (typeof LOCAL_STORAGE_STRATEGIES)[number];
 
@@ -143,19 +181,109 @@ export function isNodeConfigDocument(doc: unknown): boolean {
     kind === NODECONFIG_KIND;
 }
 
+/** One parsed NodeConfig document and what was not taken from it. */
+export interface ParsedNodeConfig {
+  config: NodeConfigInput;
+  /** Paths of fields NodeConfig does not have (e.g. `spec.cluster.nmae`), dropped; each with a hint. */
+  unknownFields: UnknownField[];
+  /** What was read but deserves a word (eksnode's old environment form). */
+  warnings: string[];
+}
+
+/** A field NodeConfig does not have. */
+export interface UnknownField {
+  /** Its path, e.g. `spec.kubelet.flagz`. */
+  path: string;
+  /** The fields known at that level, for a "did you mean". */
+  known: string[];
+}
+
 /**
  * Validates one decoded document as a NodeConfig part; `origin` names where it came from
- * (e.g. `user data part 2 (application/node.eks.aws)`). Throws one {@link ConfigError} listing
- * every problem with its field path.
+ * (e.g. `user data part 2 (application/node.eks.aws)`). Unknown fields are dropped and reported; any
+ * other problem throws one {@link ConfigError} listing every problem with its field path.
+ */
+export function parseNodeConfigDocumentDetailed(doc: unknown, origin: string): ParsedNodeConfig {
+  const warnings: string[] = [];
+  let input = doc;
+  const env = (doc as { spec?: { instance?: { environment?: unknown } } } | null)?.spec?.instance
+    ?.environment;
+  if (env !== undefined) {
+    const normalized = normalizeEnvironment(env);
+    if (normalized.warning) {
+      warnings.push(normalized.warning);
+      input = structuredClone(doc) as Record<string, unknown>;
+      (input as { spec: { instance: { environment: unknown } } }).spec.instance.environment =
+        normalized.value;
+    }
+  }
+  const unknownFields: UnknownField[] = [];
+  // Each pass drops the unknown keys zod reported; nested ones go with their parent, so two passes
+  // normally do (a third guards against a schema that reports them level by level).
+  for (let pass = 0; pass < 8; pass++) {
+    const result = nodeConfigPartSchema.safeParse(input);
+    if (result.success) return { config: result.data, unknownFields, warnings };
+    const unknown = result.error.issues.filter((i) => i.code === "unrecognized_keys");
+    const others = result.error.issues.filter((i) => i.code !== "unrecognized_keys");
+    if (others.length > 0 || unknown.length === 0) {
+      throw new ConfigError(
+        `invalid NodeConfig in ${origin}: ${others.map(describeIssue).join("; ")}`,
+        `NodeConfig fields are listed at ${NODECONFIG_DOCS}`,
+      );
+    }
+    if (input === doc) input = structuredClone(doc);
+    for (const issue of unknown) {
+      const where = formatPath(issue.path);
+      const holder = valueAt(input, issue.path) as Record<string, unknown>;
+      for (const key of issue.keys) {
+        unknownFields.push({ path: where === "" ? key : `${where}.${key}`, known: knownKeys(issue.path) });
+        delete holder[key];
+      }
+    }
+  }
+  throw new ConfigError(`invalid NodeConfig in ${origin}: too many unknown fields`);
+}
+
+/**
+ * Validates one decoded document as a NodeConfig part and returns it; unknown fields are dropped (use
+ * {@link parseNodeConfigDocumentDetailed} to learn which).
  */
 export function parseNodeConfigDocument(doc: unknown, origin: string): NodeConfigInput {
-  const result = nodeConfigPartSchema.safeParse(doc);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map(describeIssue);
-  throw new ConfigError(
-    `invalid NodeConfig in ${origin}: ${problems.join("; ")}`,
-    `NodeConfig fields are listed at ${NODECONFIG_DOCS}`,
-  );
+  return parseNodeConfigDocumentDetailed(doc, origin).config;
+}
+
+/** "unknown field spec.x (known fields: a, b)": how init and `config check` name an unknown field. */
+export function describeUnknownField(f: UnknownField): string {
+  return `unknown field ${f.path}` + (f.known.length ? ` (known fields: ${f.known.join(", ")})` : "");
+}
+
+/**
+ * What a merged NodeConfig holds that nodeadm accepts but is probably a mistake: a plain-http endpoint, a
+ * CA that is not a PEM certificate, feature gates nodeadm does not know.
+ */
+export function nodeConfigWarnings(config: NodeConfigInput): string[] {
+  const out: string[] = [];
+  const cluster = config.spec?.cluster ?? {};
+  const http = cluster.apiServerEndpoint ? apiServerEndpointWarning(cluster.apiServerEndpoint) : undefined;
+  if (http) out.push(`spec.cluster.apiServerEndpoint ${http}`);
+  const ca = cluster.certificateAuthority
+    ? certificateAuthorityContentProblem(cluster.certificateAuthority)
+    : undefined;
+  if (ca) out.push(`spec.cluster.certificateAuthority ${ca}: kubelet will not trust the API server`);
+  for (const gate of unknownFeatureGates(config.spec?.featureGates)) {
+    out.push(
+      `spec.featureGates.${gate}: unknown feature gate, it has no effect (known: ${
+        Object.keys(FEATURE_GATES).join(", ")
+      })`,
+    );
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of path) v = (v as Record<PropertyKey, unknown>)[k];
+  return v;
 }
 
 /**
@@ -191,14 +319,9 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const known = knownKeys(issue.path);
-    return issue.keys.map((k) => {
-      const full = where === "" ? k : `${where}.${k}`;
-      return `${full}: unknown field` + (known.length ? ` (known fields: ${known.join(", ")})` : "");
-    }).join("; ");
-  }
-  const message = issue.message.replace(/^Invalid input: /, "");
+  // A bad record key: its own check's message says what keys may be.
+  const inner = issue.code === "invalid_key" ? issue.issues[0]?.message : undefined;
+  const message = (inner ?? issue.message).replace(/^Invalid input: /, "");
   if (where === "") return `document: ${message}`;
   return `${where}: ${message}`;
 }

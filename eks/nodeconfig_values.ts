@@ -17,8 +17,14 @@ export const NODECONFIG_DOCS = "https://awslabs.github.io/amazon-eks-ami/nodeadm
 
 /** Values of `spec.instance.localStorage.strategy` (kubebuilder enum in nodeconfig_types.go). */
 export const LOCAL_STORAGE_STRATEGIES = ["RAID0", "RAID10", "Mount"] as const;
-/** Values of `spec.instance.localStorage.disabledMounts`. */
-export const DISABLED_MOUNTS = ["Containerd", "PodLogs"] as const;
+/**
+ * Values of `spec.instance.localStorage.disabledMounts` (kubebuilder enum in nodeconfig_types.go at
+ * awslabs/amazon-eks-ami commit 81fec2e8): `/var/lib/containerd`, `/var/log/pods`,
+ * `/var/lib/soci-snapshotter-grpc`.
+ */
+export const DISABLED_MOUNTS = ["Containerd", "PodLogs", "SOCI"] as const;
+/** A `spec.instance.localStorage.disabledMounts` value. */
+export type DisabledMount = (typeof DISABLED_MOUNTS)[number];
 
 /**
  * What a local storage mount directory (`localStorage.mountPath`, `setup-local-disks --dir`) may hold: it is written into unit files (`Where=`, `RequiresMountsFor=`, a
@@ -38,7 +44,15 @@ export function mountDirProblem(dir: string): string | undefined {
 
 /** EKS cluster names: 1-100 characters, letters, digits, `-` and `_` (EKS CreateCluster API). */
 export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+/** Environment variable names systemd accepts in `Environment=`. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Keys of `spec.instance.environment`: `default` (every service) or a systemd service name without
+ * `.service` (nodeadm writes `/etc/systemd/system/KEY.service.d/environment.conf`), so no `/`.
+ */
+export const ENV_SERVICE = /^[A-Za-z0-9:_@.-]+$/;
+/** The `spec.instance.environment` key for the whole system (systemd `DefaultEnvironment=`). */
+export const ENV_DEFAULT = "default";
 /**
  * Cluster ids (local clusters on Outposts: a UUID in DescribeCluster's `id`); kept to the characters an
  * id has, since it reaches kubelet's kubeconfig.
@@ -56,13 +70,33 @@ export const noControlCharacters = (v: string) => !hasControlCharacter(v);
  * PEM certificate bundle (nodeadm decodes it as `[]byte`, i.e. standard base64).
  */
 export function certificateAuthorityProblem(value: string): string | undefined {
+  return certificateAuthorityEncodingProblem(value) ?? certificateAuthorityContentProblem(value);
+}
+
+/**
+ * What nodeadm itself refuses in a `certificateAuthority` (its field is `[]byte`, decoded as standard
+ * base64): PEM text or anything that is not base64 (eksnode also wants UTF-8 text). Undefined when the
+ * value decodes, whatever it decodes to.
+ */
+export function certificateAuthorityEncodingProblem(value: string): string | undefined {
   const trimmed = value.trim();
   if (trimmed.includes("-----BEGIN")) {
     return "must be the base64 encoding of the PEM bundle, not the PEM text (e.g. `base64 -w0 ca.crt`)";
   }
-  const pem = decodeBase64Text(trimmed);
-  if (pem === undefined) return "must be standard base64 (A-Z, a-z, 0-9, +, /, = padding)";
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+  if (decodeBase64Text(trimmed) === undefined) {
+    return "must be standard base64 (A-Z, a-z, 0-9, +, /, = padding)";
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with what a base64 `certificateAuthority` decodes to: not a PEM certificate. nodeadm
+ * writes such bytes to /etc/kubernetes/pki/ca.crt anyway (kubelet then cannot verify the API server), so
+ * for a NodeConfig this is a warning, not an error.
+ */
+export function certificateAuthorityContentProblem(value: string): string | undefined {
+  const pem = decodeBase64Text(value.trim());
+  if (pem !== undefined && !pem.includes("-----BEGIN CERTIFICATE-----")) {
     return "decodes to something that is not a PEM certificate (no -----BEGIN CERTIFICATE----- line)";
   }
   return undefined;
@@ -95,6 +129,23 @@ export function isCidr(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What is wrong with a NodeConfig `apiServerEndpoint`: like {@link httpsUrlProblem}, but http:// is
+ * accepted (nodeadm takes any string; its own e2e cases use `http://localhost`), with the warning of
+ * {@link apiServerEndpointWarning}.
+ */
+export function apiServerEndpointProblem(value: string): string | undefined {
+  const problem = httpsUrlProblem(value);
+  return problem?.startsWith("must use https:// (got http://)") ? undefined : problem;
+}
+
+/** A warning for an endpoint {@link apiServerEndpointProblem} accepts: plain http. */
+export function apiServerEndpointWarning(value: string): string | undefined {
+  return value.startsWith("http://")
+    ? "is plain http://: kubelet will talk to the API server without TLS (EKS endpoints are https://)"
+    : undefined;
 }
 
 /**

@@ -19,7 +19,12 @@ import {
   parseMediaType,
   splitMultipart,
 } from "../lib/mime.ts";
-import { isNodeConfigDocument, type NodeConfigInput, parseNodeConfigDocument } from "./nodeconfig.ts";
+import {
+  isNodeConfigDocument,
+  type NodeConfigInput,
+  parseNodeConfigDocumentDetailed,
+  type UnknownField,
+} from "./nodeconfig.ts";
 import { NODECONFIG_DOCS, NODECONFIG_MEDIA_TYPE } from "./nodeconfig_values.ts";
 
 /** One NodeConfig document found in user data, with a human name of where it was found. */
@@ -27,6 +32,10 @@ export interface NodeConfigPart {
   /** e.g. `user data part 2 (application/node.eks.aws)` or `/etc/eksnode/config.d/10.yaml document 2`. */
   origin: string;
   config: NodeConfigInput;
+  /** Fields NodeConfig does not have, dropped from `config` (nodeadm ignores them too). */
+  unknownFields: UnknownField[];
+  /** What was read but deserves a word (eksnode's old flat environment form). */
+  warnings: string[];
 }
 
 /** A piece of user data that holds no NodeConfig (a shell script, cloud-config, ...). */
@@ -268,7 +277,7 @@ function readDocuments(text: string, origin: string, strict: boolean, out: Parse
       });
       continue;
     }
-    out.parts.push({ origin: where, config: parseNodeConfigDocument(value, where) });
+    out.parts.push({ origin: where, ...parseNodeConfigDocumentDetailed(value, where) });
   }
 }
 

@@ -49,10 +49,13 @@ export function execCommandLine(argv: readonly string[]): string {
 }
 
 /**
- * One `Environment=` line per variable (sorted by name), values quoted; `$` is literal there.
- * Throws ConfigError on a name systemd would reject.
+ * One `Environment=` line per variable (sorted by name), values quoted; `$` is literal there. `directive`
+ * is `DefaultEnvironment` for systemd-system.conf(5). Throws ConfigError on a name systemd would reject.
  */
-export function environmentLines(env: Readonly<Record<string, string>>): string[] {
+export function environmentLines(
+  env: Readonly<Record<string, string>>,
+  directive: "Environment" | "DefaultEnvironment" = "Environment",
+): string[] {
   return Object.keys(env).sort().map((name) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new ConfigError(
@@ -60,7 +63,7 @@ export function environmentLines(env: Readonly<Record<string, string>>): string[
         "use letters, digits and _ (not starting with a digit) in instance.environment",
       );
     }
-    return `Environment="${escapeInQuotes(`${name}=${env[name]}`, false)}"`;
+    return `${directive}="${escapeInQuotes(`${name}=${env[name]}`, false)}"`;
   });
 }
 

@@ -139,7 +139,7 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
     );
     await write(b.at("/var/lib/cloud/instance/user-data.txt"), `#!/bin/sh\nexport X=${secrets[4]}\n`);
     await write(
-      b.at("/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf"),
+      b.at("/etc/systemd/system/kubelet.service.d/environment.conf"),
       `[Service]\nEnvironment="HTTPS_PROXY=http://bob:${secrets[5]}@proxy:3128" "AWS_SECRET_ACCESS_KEY=${
         secrets[6]
       }"\n`,
@@ -176,7 +176,7 @@ Deno.test("collect-logs bundles journals, release, kubelet/containerd/sysctl con
         "eksnode-logs/etc/kubernetes/kubelet/config.json",
         "eksnode-logs/etc/containerd/config.toml",
         "eksnode-logs/etc/sysctl.conf",
-        "eksnode-logs/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf",
+        "eksnode-logs/etc/systemd/system/kubelet.service.d/environment.conf",
         "eksnode-logs/etc/sysctl.d/99-amazon.conf",
         "eksnode-logs/COLLECTED.txt",
       ]

@@ -104,7 +104,11 @@ Deno.test("config check: MIME user data from IMDS, bootstrap.sh flags, and the e
   );
   const bad = await eksnode(["config", "check", "--config-source", `file://${dir}/bad.yaml`]);
   assert.equal(bad.code, 3);
-  assert.match(bad.stderr, /spec\.kubelet\.flagz: unknown field/);
+  // An unknown field is ignored (as nodeadm does) and named in the error of a config that then fails.
+  assert.match(
+    bad.stderr,
+    /no cluster name in .*unknown field spec\.kubelet\.flagz \(known fields: config, flags,/,
+  );
   await Deno.writeTextFile(
     `${dir}/noname.yaml`,
     "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: {}\n",

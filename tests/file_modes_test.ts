@@ -106,8 +106,8 @@ const PROXY_PASSWORD = "proxy-password-in-user-data";
 const KUBECONFIG = "/var/lib/kubelet/kubeconfig";
 const CLUSTER_CACHE = "/var/lib/eksnode/cluster-prod.json";
 const ENV_DROPINS = [
-  "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf",
-  "/etc/systemd/system/containerd.service.d/10-eksnode-env.conf",
+  "/etc/systemd/system/kubelet.service.d/environment.conf",
+  "/etc/systemd/system/containerd.service.d/environment.conf",
 ];
 
 Deno.test("file modes: init's kubeconfig, cluster cache and environment drop-ins are 0600 root:root, repaired on rerun", async () => {

@@ -23,6 +23,7 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SYSTEM_ENV_CONF,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
 import { applyContext } from "./helpers.ts";
@@ -172,7 +173,10 @@ const CASES: Record<string, NodeSettings> = {
       '--system-reserved=cpu=100m,note="$HOME"',
       "--v=4",
     ],
-    environment: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
+    environment: {
+      kubelet: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
+      containerd: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
+    },
   }),
   "containerd-config-merge": testNode({ containerdConfigOverride: CONTAINERD_MERGE }),
   "ipv6": testNode({
@@ -404,7 +408,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
         "systemd:daemon-reload",
         "unit-restarted:kubelet.service",
       ]],
-      ["environment", testNode({ environment: { HTTP_PROXY: "http://p:3128" } }), [
+      ["environment", testNode({ environment: { kubelet: { A: "1" }, containerd: { A: "1" } } }), [
         "systemd:daemon-reload",
         "unit-restarted:containerd.service",
         "unit-restarted:kubelet.service",
@@ -429,6 +433,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
       BOOTSTRAP_KUBECONFIG,
       CONTAINERD_ENV_DROPIN,
       KUBELET_ENV_DROPIN,
+      SYSTEM_ENV_CONF,
     ]);
     for (const [unit, files] of Object.entries(RESTART_TRIGGERS)) {
       for (const f of files) assert.ok(written.has(f), `${unit} trigger ${f} is never written`);
@@ -442,7 +447,10 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
 Deno.test("init: emptying instance.environment removes both drop-ins", async () => {
   const host = await fixtureHost();
   try {
-    await runInit(host, testNode({ environment: { HTTPS_PROXY: "http://p:3128" } }));
+    await runInit(
+      host,
+      testNode({ environment: { kubelet: { HTTPS_PROXY: "http://p:3128" }, containerd: { A: "1" } } }),
+    );
     assert.match((await host.readText(KUBELET_ENV_DROPIN))!, /Environment="HTTPS_PROXY=http:\/\/p:3128"/);
     const second = await runInit(host, testNode());
     assert.equal(await host.exists(KUBELET_ENV_DROPIN), false);
@@ -477,11 +485,6 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
   try {
     const cases: [string, NodeSettings, RegExp][] = [
       [
-        "CA",
-        testNode({ cluster: { certificateAuthorityPem: "not a cert" } }),
-        /CA of cluster demo .* not a PEM/,
-      ],
-      [
         "TOML",
         testNode({ containerdConfigOverride: "[plugins\nx=" }),
         /NodeConfig containerd.config is not valid TOML/,
@@ -492,8 +495,12 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
         /--containerd-config-file config is not valid TOML/,
       ],
       ["outpost id", testNode({ cluster: { enableOutpost: true } }), /Outposts cluster but no cluster id/],
-      ["env name", testNode({ environment: { "BAD-NAME": "x" } }), /environment variable name "BAD-NAME"/],
-      ["endpoint", testNode({ cluster: { endpoint: "http://insecure" } }), /not an https:\/\/ URL/],
+      [
+        "env name",
+        testNode({ environment: { kubelet: { "BAD-NAME": "x" } } }),
+        /environment variable name "BAD-NAME"/,
+      ],
+      ["endpoint", testNode({ cluster: { endpoint: "ftp://insecure" } }), /not an https:\/\/ URL/],
     ];
     for (const [what, node, message] of cases) {
       await assert.rejects(runInit(host, node, true), (err: unknown) => {

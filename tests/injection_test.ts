@@ -135,7 +135,9 @@ const INPUTS: Input[] = [
     accepts: (p) => !hasControlCharacter(p),
     run: (p) => viaNodeConfig(nodeConfig({ instance: { environment: { HTTP_PROXY: p } } })).files,
     holds: (files, p) => {
-      const env = parseUnit(files["10-eksnode-env.conf"]).map((d) => decodeWords(d.value, false));
+      const env = parseUnit(files["/etc/systemd/system/kubelet.service.d/environment.conf"]).map((d) =>
+        decodeWords(d.value, false)
+      );
       assert.deepEqual(env, [[`HTTP_PROXY=${p}`]]);
     },
   },
@@ -386,7 +388,7 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
     assert.equal(r.code, 0, r.stderr);
     for (const unit of ["kubelet.service.d", "containerd.service.d"]) {
       const dropIn = parseUnit(
-        await Deno.readTextFile(`${root}/etc/systemd/system/${unit}/10-eksnode-env.conf`),
+        await Deno.readTextFile(`${root}/etc/systemd/system/${unit}/environment.conf`),
       );
       assert.deepEqual(
         Object.fromEntries(dropIn.map((d) => decodeWords(d.value, false)[0].split(/=(.*)/s).slice(0, 2))),

@@ -290,7 +290,7 @@ Deno.test("node settings: bootstrap.sh legacy settings, FIPS, node name gate, No
       featureGates: { InstanceIdNodeName: true },
       kubelet: { config: { clusterDNS: ["9.9.9.9"], serializeImagePulls: true }, flags: ["--v=4"] },
       containerd: { config: "[plugins]\n" },
-      instance: { environment: { HTTP_PROXY: "http://proxy:3128" } },
+      instance: { environment: { default: { HTTP_PROXY: "http://proxy:3128" } } },
     }),
   }));
   assert.deepEqual(s.clusterDns, ["169.254.20.10", "10.100.0.10"], "--dns-cluster-ip wins over clusterDNS");
@@ -302,7 +302,7 @@ Deno.test("node settings: bootstrap.sh legacy settings, FIPS, node name gate, No
   assert.deepEqual(s.kubeletConfigOverrides, { clusterDNS: ["9.9.9.9"], serializeImagePulls: true });
   assert.equal(s.containerdConfigOverride, "[plugins]\n");
   assert.equal(s.containerdConfigReplacement, "version = 2\n");
-  assert.deepEqual(s.environment, { HTTP_PROXY: "http://proxy:3128" });
+  assert.deepEqual(s.environment, { default: { HTTP_PROXY: "http://proxy:3128" } });
 
   const noLegacyDns = resolveNodeSettings(inputs({
     nodeConfig: config({ cluster: FULL_CLUSTER, kubelet: { config: { clusterDNS: ["9.9.9.9"] } } }),

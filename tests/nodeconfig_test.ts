@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError } from "../lib/errors.ts";
-import { type NodeConfigInput, parseNodeConfigDocument, validateNodeConfig } from "../eks/nodeconfig.ts";
+import {
+  describeUnknownField,
+  type NodeConfigInput,
+  nodeConfigWarnings,
+  parseNodeConfigDocument,
+  parseNodeConfigDocumentDetailed,
+  validateNodeConfig,
+} from "../eks/nodeconfig.ts";
 import { certificateAuthorityPem, certificateAuthorityProblem } from "../eks/nodeconfig_values.ts";
 import { deepMerge, mergeNodeConfigs, mergeToml } from "../eks/nodeconfig_merge.ts";
 
@@ -40,9 +47,10 @@ Deno.test("valid NodeConfig documents parse unchanged", () => {
         containerd: { config: '[plugins."io.containerd.grpc.v1.cri"]\nenable_cdi = true\n' },
         instance: {
           localStorage: { strategy: "RAID10", mountPath: "/mnt/disks", disabledMounts: ["PodLogs"] },
-          environment: { HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "localhost" },
+          environment: { default: { HTTPS_PROXY: "http://proxy:3128" }, kubelet: { NO_PROXY: "localhost" } },
+          network: { nameservers: ["10.0.0.2", "fd00::2"], domains: ["ec2.internal"] },
         },
-        featureGates: { InstanceIdNodeName: true },
+        featureGates: { InstanceIdNodeName: true, FastImagePull: false },
       }, { metadata: { name: "x", labels: { a: "b" } } }),
     },
   ];
@@ -54,8 +62,8 @@ Deno.test("valid NodeConfig documents parse unchanged", () => {
 Deno.test("invalid NodeConfig: one ConfigError naming the field path and the part", () => {
   const cases: { name: string; doc: unknown; path: string; says: RegExp }[] = [
     {
-      name: "http endpoint",
-      doc: doc({ cluster: { apiServerEndpoint: "http://x.example.com" } }),
+      name: "ftp endpoint",
+      doc: doc({ cluster: { apiServerEndpoint: "ftp://x.example.com" } }),
       path: "spec.cluster.apiServerEndpoint",
       says: /https/,
     },
@@ -72,10 +80,10 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
       says: /base64 encoding of the PEM/,
     },
     {
-      name: "base64 of something else",
-      doc: doc({ cluster: { certificateAuthority: btoa("hello world!") } }),
+      name: "not base64",
+      doc: doc({ cluster: { certificateAuthority: "not base64!" } }),
       path: "spec.cluster.certificateAuthority",
-      says: /not a PEM certificate/,
+      says: /standard base64/,
     },
     {
       name: "bad cidr",
@@ -90,18 +98,23 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
       says: /cluster name/,
     },
     {
-      name: "typo in cluster field",
-      doc: doc({ cluster: { nmae: "x" } }),
-      path: "spec.cluster.nmae",
-      says: /unknown field \(known fields: name, apiServerEndpoint/,
+      name: "nameserver with a space",
+      doc: doc({ instance: { network: { nameservers: ["8.8.8.8 1.1.1.1"] } } }),
+      path: "spec.instance.network.nameservers[0]",
+      says: /one word/,
     },
     {
-      name: "unknown top-level spec key",
-      doc: doc({ kubelt: {} }),
-      path: "spec.kubelt",
-      says: /unknown field/,
+      name: "environment service with a slash",
+      doc: doc({ instance: { environment: { "../kubelet": { A: "1" } } } }),
+      path: "spec.instance.environment.../kubelet",
+      says: /systemd service name/,
     },
-    { name: "unknown root key", doc: { ...doc({}), status: {} }, path: "status", says: /unknown field/ },
+    {
+      name: "SOCI misspelt",
+      doc: doc({ instance: { localStorage: { disabledMounts: ["Soci"] } } }),
+      path: "spec.instance.localStorage.disabledMounts[0]",
+      says: /Containerd, PodLogs, SOCI/,
+    },
     {
       name: "flags not a list",
       doc: doc({ kubelet: { flags: "--v=2" } }),
@@ -142,7 +155,7 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
       name: "environment value not a string",
       doc: doc({ instance: { environment: { A: 1 } } }),
       path: "spec.instance.environment.A",
-      says: /expected string/,
+      says: /must be a map of VARIABLE: value/,
     },
     {
       name: "wrong apiVersion",
@@ -169,11 +182,11 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
 });
 
 Deno.test("several problems in one document become one error listing each path", () => {
-  const bad = doc({ cluster: { cidr: "x", apiServerEndpoint: "ftp://y" }, kubelet: { flag: [] } });
+  const bad = doc({ cluster: { cidr: "x", apiServerEndpoint: "ftp://y" }, kubelet: { flags: "x" } });
   assert.throws(() => parseNodeConfigDocument(bad, "/etc/eksnode/10.yaml"), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /^invalid NodeConfig in \/etc\/eksnode\/10\.yaml: /);
-    for (const p of ["spec.cluster.cidr:", "spec.cluster.apiServerEndpoint:", "spec.kubelet.flag:"]) {
+    for (const p of ["spec.cluster.cidr:", "spec.cluster.apiServerEndpoint:", "spec.kubelet.flags:"]) {
       assert.ok(err.message.includes(p), `${p} in ${err.message}`);
     }
     return true;
@@ -267,10 +280,16 @@ Deno.test("merge table", () => {
     {
       name: "maps merge key by key",
       parts: [
-        { featureGates: { A: true, B: true }, instance: { environment: { X: "1", Y: "2" } } },
-        { featureGates: { B: false }, instance: { environment: { Y: "3", Z: "4" } } },
+        { featureGates: { A: true, B: true }, instance: { environment: { default: { X: "1", Y: "2" } } } },
+        {
+          featureGates: { B: false },
+          instance: { environment: { default: { Y: "3" }, kubelet: { Z: "4" } } },
+        },
       ],
-      expect: { featureGates: { A: true, B: false }, instance: { environment: { X: "1", Y: "3", Z: "4" } } },
+      expect: {
+        featureGates: { A: true, B: false },
+        instance: { environment: { default: { X: "1", Y: "3" }, kubelet: { Z: "4" } } },
+      },
     },
     {
       name: "disabledMounts replaced, strategy overridden, mountPath kept",
@@ -367,4 +386,71 @@ Deno.test("deepMerge skips null and undefined, replaces arrays", () => {
       c: { d: 1, e: 2 },
     },
   );
+});
+
+Deno.test("unknown fields are dropped and named (nodeadm's decoder is not strict); known ones are kept", () => {
+  const parsed = parseNodeConfigDocumentDetailed(
+    {
+      ...doc({ cluster: { ...FULL_CLUSTER, nmae: "x" }, kubelt: { a: 1 }, kubelet: { flags: ["--v=2"] } }),
+      status: {},
+    },
+    ORIGIN,
+  );
+  assert.deepEqual(parsed.config, doc({ cluster: FULL_CLUSTER, kubelet: { flags: ["--v=2"] } }));
+  assert.deepEqual(parsed.unknownFields.map((f) => f.path).sort(), [
+    "spec.cluster.nmae",
+    "spec.kubelt",
+    "status",
+  ]);
+  const nmae = parsed.unknownFields.find((f) => f.path === "spec.cluster.nmae")!;
+  assert.match(
+    describeUnknownField(nmae),
+    /^unknown field spec\.cluster\.nmae \(known fields: name, apiServerEndpoint,/,
+  );
+  assert.deepEqual(parsed.warnings, []);
+});
+
+Deno.test("eksnode's old flat instance.environment is read as kubelet + containerd, with a warning showing nodeadm's form", () => {
+  const parsed = parseNodeConfigDocumentDetailed(
+    doc({ instance: { environment: { HTTPS_PROXY: "http://u:pw@proxy:3128", NO_PROXY: "localhost" } } }),
+    ORIGIN,
+  );
+  const vars = { HTTPS_PROXY: "http://u:pw@proxy:3128", NO_PROXY: "localhost" };
+  assert.deepEqual(parsed.config.spec?.instance?.environment, { kubelet: vars, containerd: vars });
+  assert.equal(parsed.warnings.length, 1);
+  assert.match(
+    parsed.warnings[0],
+    /environment: \{ kubelet: \{ HTTPS_PROXY: \.\.\., NO_PROXY: \.\.\. \}, containerd:/,
+  );
+  assert.doesNotMatch(parsed.warnings[0], /pw@proxy/, "values are not shown");
+  // nodeadm's form is taken as is, without a warning.
+  const nested = parseNodeConfigDocumentDetailed(
+    doc({ instance: { environment: { default: vars } } }),
+    ORIGIN,
+  );
+  assert.deepEqual(nested.config.spec?.instance?.environment, { default: vars });
+  assert.deepEqual(nested.warnings, []);
+});
+
+Deno.test("nodeConfigWarnings: what nodeadm accepts but is probably a mistake", () => {
+  const parsed = parseNodeConfigDocument(
+    doc({
+      cluster: {
+        ...FULL_CLUSTER,
+        apiServerEndpoint: "http://localhost",
+        certificateAuthority: btoa("hello"),
+      },
+      featureGates: { InstanceIdNodeName: true, Typo: true },
+    }),
+    ORIGIN,
+  );
+  const warnings = nodeConfigWarnings(parsed);
+  assert.equal(warnings.length, 3, warnings.join("\n"));
+  assert.match(warnings[0], /^spec\.cluster\.apiServerEndpoint is plain http:\/\//);
+  assert.match(warnings[1], /^spec\.cluster\.certificateAuthority decodes to something that is not a PEM/);
+  assert.match(
+    warnings[2],
+    /^spec\.featureGates\.Typo: unknown feature gate.*known: InstanceIdNodeName, FastImagePull/,
+  );
+  assert.deepEqual(nodeConfigWarnings(parseNodeConfigDocument(doc({ cluster: FULL_CLUSTER }), ORIGIN)), []);
 });

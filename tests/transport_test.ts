@@ -162,7 +162,7 @@ Deno.test("secrets: AWS keys, session token and user data are not printed by ini
     assert.equal(ok.eks.calls[0].accessKeyId, "AKIDCLITEST", "the keys were used");
     assertNoSecret(ok.run, secrets, `init (${format})`);
     const drop = await Deno.readTextFile(
-      `${ok.root}/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf`,
+      `${ok.root}/etc/systemd/system/kubelet.service.d/environment.conf`,
     );
     assert.ok(drop.includes(PROXY_PASSWORD), "the environment reached its drop-in");
 
@@ -188,11 +188,12 @@ Deno.test("secrets: bad user data is named by part and field, never echoed, even
       `apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod: ${USER_DATA_MARKER}\n`,
     "JSON syntax":
       `{"apiVersion": "node.eks.aws/v1alpha1", "spec": {"cluster": {"name": "${USER_DATA_MARKER}" x}}}`,
-    "unknown field": nodeConfigUserData(true, `  kubelet:\n    flagz: [${USER_DATA_MARKER}]\n`),
+    // An unknown field alone is only a warning (nodeadm ignores it): here beside a bad value.
+    "unknown field": nodeConfigUserData(true, `  kubelet:\n    flagz: [${USER_DATA_MARKER}]\n    flags: 3\n`),
     "wrong type": nodeConfigUserData(true, `  kubelet:\n    flags: {a: ${USER_DATA_MARKER}}\n`),
     "bad endpoint":
       `apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod\n` +
-      `    apiServerEndpoint: http://${USER_DATA_MARKER}.example.com\n`,
+      `    apiServerEndpoint: ftp://${USER_DATA_MARKER}.example.com\n`,
     "not a NodeConfig": `#!/bin/sh\n/etc/eks/bootstrap.sh prod --b64-cluster-ca ${USER_DATA_MARKER}\n`,
   };
   for (const [what, userData] of Object.entries(cases)) {

@@ -235,7 +235,7 @@ Deno.test("broken user data fails with one ConfigError naming the part, never qu
         { headers: ["Content-Type: text/x-shellscript"], body: `#!/bin/bash\nTOKEN=${secret}\n` },
         {
           headers: ["Content-Type: application/node.eks.aws"],
-          body: KUBELET_YAML.replace("spec:", "spec:\n  cluster:\n    apiServerEndpoint: http://x"),
+          body: KUBELET_YAML.replace("spec:", "spec:\n  cluster:\n    apiServerEndpoint: ftp://x"),
         },
       ]),
       /user data part 2 \(application\/node\.eks\.aws\): spec\.cluster\.apiServerEndpoint: /,
@@ -290,9 +290,9 @@ Deno.test("broken user data fails with one ConfigError naming the part, never qu
       /invalid YAML in user data at line/,
     ],
     [
-      "plain NodeConfig with unknown field",
-      enc(KUBELET_YAML.replace("flags:", "flagz:")),
-      /invalid NodeConfig in user data: spec\.kubelet\.flagz: unknown field/,
+      "plain NodeConfig with a bad value",
+      enc(KUBELET_YAML.replace("spec:", "spec:\n  featureGates: { InstanceIdNodeName: yes-please }")),
+      /invalid NodeConfig in user data: spec\.featureGates\.InstanceIdNodeName: expected boolean/,
     ],
   ];
   for (const [name, pending, re] of cases) {
@@ -304,6 +304,13 @@ Deno.test("broken user data fails with one ConfigError naming the part, never qu
       return true;
     });
   }
+});
+
+Deno.test("an unknown field is dropped from its part and named, not an error (nodeadm ignores it)", async () => {
+  const parts = await parseUserDataDetailed(enc(KUBELET_YAML.replace("flags:", "flagz:")), "user data");
+  assert.equal(parts.parts.length, 1);
+  assert.deepEqual(parts.parts[0].unknownFields.map((f) => f.path), ["spec.kubelet.flagz"]);
+  assert.deepEqual(parts.parts[0].config.spec?.kubelet, {}, "the known rest of its section is kept");
 });
 
 /** In-memory readers for config sources; directories are paths with entries listed. */

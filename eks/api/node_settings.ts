@@ -3,8 +3,11 @@
  * data / NodeConfig / bootstrap.sh flags and the cluster before any step runs (eks/node_settings.ts
  * resolves them; the renderers in eks/ and the init steps read them).
  */
+import type { FeatureGates } from "./feature_gates.ts";
 import type { InstanceMetadata } from "../imds.ts";
 import type { LocalStorageSettings } from "../local_disks.ts";
+import type { EnvironmentOptions } from "../system/environment.ts";
+import type { NetworkOptions } from "../system/resolved.ts";
 
 /** Every value the init steps render, resolved before any step runs. */
 export interface NodeSettings {
@@ -35,14 +38,20 @@ export interface NodeSettings {
   dnsSuffix: string;
   /** Kubelet --node-ip. */
   nodeIp: string;
-  /** Node name kubelet registers (--hostname-override): the private DNS name. */
+  /**
+   * Node name kubelet registers (--hostname-override): the private DNS name, or the instance id with the
+   * feature gate InstanceIdNodeName.
+   */
   nodeName: string;
   /** aws:///ZONE/INSTANCE_ID. */
   providerId: string;
   clusterDns: string[];
   /** Kubelet maxPods, or undefined to leave kubelet's default (--use-max-pods false). */
   maxPods?: number;
-  /** How maxPods was chosen: eni-table, ec2-describe-instance-types, prefix-delegation, override, ... */
+  /**
+   * How maxPods was chosen: eni-table, ec2-describe-instance-types, prefix-delegation, override,
+   * max-pods-expression (NodeConfig kubelet.maxPodsExpression; kube-reserved is sized on its value), ...
+   */
   maxPodsSource: string;
   /** kube-reserved: { cpu: "70m", memory: "574Mi", "ephemeral-storage": "1Gi" }. */
   kubeReserved: Record<string, string>;
@@ -62,8 +71,20 @@ export interface NodeSettings {
   containerdConfigReplacement?: string;
   /** Mount a bpffs at /sys/fs/bpf at boot (bootstrap.sh `--mount-bpf-fs`, default true). */
   mountBpfFs?: boolean;
-  /** NodeConfig instance.environment: exported to kubelet and containerd. */
-  environment: Record<string, string>;
+  /**
+   * NodeConfig instance.environment in nodeadm's form: `default` (systemd DefaultEnvironment, every
+   * service) and per-service variables (eks/system/environment.ts writes the files).
+   */
+  environment: EnvironmentOptions;
+  /** NodeConfig instance.network: systemd-resolved name servers and search domains. */
+  network?: NetworkOptions;
+  /** Every nodeadm feature gate with its effective value (NodeConfig featureGates over the defaults). */
+  featureGates: FeatureGates;
+  /**
+   * What the inputs hold that init goes on with but the user should hear about (e.g. a max pods
+   * expression that failed, so the standard value was used, as nodeadm does); init logs each as a warning.
+   */
+  warnings?: string[];
   /** NodeConfig instance.localStorage (bootstrap.sh `--local-disks`) when a strategy is set. */
   localStorage?: LocalStorageSettings;
 }

@@ -1,10 +1,9 @@
-/** Step 2: containerd's config (generated, replaced or merged) and its environment drop-in. */
+/** Step 2: containerd's config (generated, replaced or merged); its environment drop-in is step 6's. */
 import { renderContainerdConfig } from "../../eks/containerd_config.ts";
-import { CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN, EKS_CONTAINERD_CONFIG } from "../../eks/node_paths.ts";
+import { CONTAINERD_CONFIG, EKS_CONTAINERD_CONFIG } from "../../eks/node_paths.ts";
 import { dir, file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
-import { environmentDropIn } from "./env_dropin.ts";
 
 /** Writes /etc/eks/containerd/containerd-config.toml and installs it as /etc/containerd/config.toml. */
 export const step: Step<InitContext> = {
@@ -19,7 +18,6 @@ export const step: Step<InitContext> = {
       file(CONTAINERD_CONFIG, text, { mode: 0o644 }),
       // bootstrap.sh creates the CNI config directory before containerd starts (templates/al2/runtime/bootstrap.sh).
       dir("/etc/cni/net.d", { mode: 0o755 }),
-      environmentDropIn(CONTAINERD_ENV_DROPIN, ctx.node.environment),
     ];
   },
 };

@@ -1,5 +1,6 @@
 /** Step 8: `systemctl daemon-reload` when a unit file or drop-in changed in this run. */
 import { UNIT_FILES } from "../../eks/node_paths.ts";
+import { otherServiceDropIns } from "../../eks/system/environment.ts";
 import type { Step } from "../../lib/step.ts";
 import { daemonReload } from "../../lib/systemd.ts";
 import type { InitContext } from "./context.ts";
@@ -11,6 +12,9 @@ export const step: Step<InitContext> = {
   title: "systemctl daemon-reload",
   downloads: false,
   plan(ctx) {
-    return [daemonReload([...UNIT_FILES], ctx.host.isSystemRoot)];
+    // Also the environment drop-ins of services other than kubelet and containerd (instance.environment).
+    return [
+      daemonReload([...UNIT_FILES, ...otherServiceDropIns(ctx.node.environment)], ctx.host.isSystemRoot),
+    ];
   },
 };

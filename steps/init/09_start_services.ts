@@ -17,6 +17,7 @@ import {
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SYSTEM_ENV_CONF,
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
@@ -26,10 +27,11 @@ import type { InitContext } from "./context.ts";
 
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
-  "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN],
-  "sandbox-image.service": [SANDBOX_IMAGE_UNIT],
+  "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN, SYSTEM_ENV_CONF],
+  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SYSTEM_ENV_CONF],
   "kubelet.service": [
     KUBELET_UNIT,
+    SYSTEM_ENV_CONF,
     KUBELET_ENV_DROPIN,
     KUBELET_CONFIG,
     KUBECONFIG,

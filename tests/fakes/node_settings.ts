@@ -80,6 +80,7 @@ export function testNode(overrides: TestNodeOverrides = {}): NodeSettings {
     kubeletFlags: [],
     kubeletConfigOverrides: {},
     environment: {},
+    featureGates: { InstanceIdNodeName: false, FastImagePull: false },
     ...rest,
   };
   return node;

@@ -14,7 +14,10 @@ import { renderCredentialProviderConfig } from "../../eks/credential_provider.ts
 import { renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
 import { KUBELET_BIN, kubeletArgs } from "../../eks/kubelet_args.ts";
 import { renderKubeletConfig } from "../../eks/kubelet_config.ts";
-import { renderEnvironmentDropIn, renderKubeletUnit, renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { renderKubeletUnit, renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { environmentFiles } from "../../eks/system/environment.ts";
+import { renderResolvedDropIn } from "../../eks/system/resolved.ts";
+import { SYSTEM_ENV_CONF } from "../../eks/node_paths.ts";
 import type { NodeSettings } from "../../steps/init/context.ts";
 import { testNode } from "../fakes/node_settings.ts";
 
@@ -32,8 +35,9 @@ export function renderNodeFiles(node: NodeSettings): Record<string, string> {
       kubernetesVersion: node.kubernetesVersion,
     }),
   };
-  const env = renderEnvironmentDropIn(node.environment);
-  if (env !== undefined) files["10-eksnode-env.conf"] = env;
+  for (const f of environmentFiles(node.environment)) if (f.text !== undefined) files[f.path] = f.text;
+  const resolved = renderResolvedDropIn(node.network);
+  if (resolved !== undefined) files["40-eks.conf"] = resolved;
   return files;
 }
 
@@ -143,7 +147,7 @@ let baseline: Record<string, string[]> | undefined;
 /** Directive shapes of a benign node's units: a hostile value may change values, never the shape. */
 function baselineShapes(): Record<string, string[]> {
   if (!baseline) {
-    const node = testNode({ environment: { HTTP_PROXY: "http://proxy:3128" } });
+    const node = testNode({ environment: { kubelet: { HTTP_PROXY: "http://proxy:3128" } } });
     baseline = {
       "kubelet.service": directiveShape(parseUnit(renderKubeletUnit(node))),
       "sandbox-image.service": directiveShape(parseUnit(renderSandboxImageUnit(node))),
@@ -179,18 +183,28 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
   assert.deepEqual(argv.slice(1, -1), ["pull-image", "--namespace", "k8s.io"]);
   assert.equal(argv.at(-1), node.sandboxImage);
 
-  // The environment drop-in: one Environment= per variable, each decoding to NAME=value exactly.
-  if (files["10-eksnode-env.conf"] !== undefined) {
-    const env = parseUnit(files["10-eksnode-env.conf"]);
-    assert.ok(env.every((d) => d.section === "Service" && d.key === "Environment"), "env drop-in directives");
+  // The environment files: one (Default)Environment= per variable, each decoding to NAME=value exactly,
+  // and exactly the services that have variables.
+  const envFiles = Object.keys(files).filter((k) => k.endsWith("/environment.conf"));
+  const wanted = Object.entries(node.environment).filter(([, vars]) => Object.keys(vars).length > 0);
+  assert.equal(envFiles.length, wanted.length, "one environment file a service with variables");
+  for (const [service, vars] of wanted) {
+    const path = service === "default"
+      ? SYSTEM_ENV_CONF
+      : `/etc/systemd/system/${service}.service.d/environment.conf`;
+    const [section, key] = service === "default"
+      ? ["Manager", "DefaultEnvironment"]
+      : ["Service", "Environment"];
+    const env = parseUnit(files[path]);
+    assert.ok(env.every((d) => d.section === section && d.key === key), `${path} directives`);
     const decoded = env.map((d) => decodeWords(d.value, false));
     assert.ok(decoded.every((w) => w.length === 1), "one variable per Environment= line");
     assert.deepEqual(
       Object.fromEntries(decoded.map(([w]) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)])),
-      node.environment,
-      "environment drop-in",
+      vars,
+      `${path} variables`,
     );
-  } else assert.deepEqual(node.environment, {});
+  }
 
   // kubeconfig: YAML whose server is the endpoint and whose exec command is a fixed binary.
   for (const key of ["kubeconfig (aws-iam-authenticator)", "kubeconfig (aws-cli)"]) {
@@ -208,6 +222,9 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
   const kubeletConfig = JSON.parse(files["kubelet-config.json"]);
   assert.equal(typeof kubeletConfig, "object");
   JSON.parse(files["credential provider config.json"]);
-  // The CA file holds only PEM certificate blocks.
-  assert.match(files["ca.crt"], /^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);
+  // The CA file holds only PEM certificate blocks, or, for a NodeConfig CA that decodes to something
+  // else (warned about when loaded), exactly those bytes, as nodeadm writes them.
+  if (files["ca.crt"] !== node.cluster.certificateAuthorityPem) {
+    assert.match(files["ca.crt"], /^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);
+  }
 }

@@ -115,6 +115,16 @@ const kubeletFlag = fc.oneof(
   { arbitrary: hostile, weight: 1 },
 );
 
+/** Environment variables of one service (or eksnode's old flat form). */
+const envVars = fc.dictionary(
+  fc.oneof({ arbitrary: fc.constantFrom("HTTP_PROXY", "NO_PROXY", "_X1"), weight: 4 }, hostile),
+  fc.oneof(
+    { arbitrary: fc.constantFrom("http://proxy:3128", "localhost,.internal", ""), weight: 2 },
+    hostile,
+  ),
+  { maxKeys: 3 },
+);
+
 const freeForm: fc.Arbitrary<unknown> = fc.dictionary(
   fc.oneof(
     fc.constantFrom("maxPods", "clusterDNS", "kubeReserved", "__proto__", "constructor", "featureGates"),
@@ -167,14 +177,28 @@ export const nodeConfigDoc: fc.Arbitrary<Record<string, unknown>> = fc.record({
       localStorage: mostly(fc.record({ strategy: mostly(fc.constantFrom("RAID0", "RAID10", "Mount")) }, {
         requiredKeys: [],
       })),
-      environment: mostly(fc.dictionary(
-        fc.oneof({ arbitrary: fc.constantFrom("HTTP_PROXY", "NO_PROXY", "_X1"), weight: 4 }, hostile),
-        fc.oneof(
-          { arbitrary: fc.constantFrom("http://proxy:3128", "localhost,.internal", ""), weight: 2 },
-          hostile,
+      // nodeadm's { SERVICE: { VARIABLE: value } } form, or eksnode's old flat one.
+      environment: mostly(fc.oneof(
+        fc.dictionary(
+          fc.oneof({
+            arbitrary: fc.constantFrom("default", "kubelet", "containerd", "sandbox-image"),
+            weight: 4,
+          }, hostile),
+          envVars,
+          { maxKeys: 3 },
         ),
-        { maxKeys: 3 },
+        envVars,
       )),
+      network: mostly(fc.record({
+        nameservers: fc.array(
+          fc.oneof({ arbitrary: fc.constantFrom("10.0.0.2", "fd00::2"), weight: 3 }, hostile),
+          { maxLength: 2 },
+        ),
+        domains: fc.array(
+          fc.oneof({ arbitrary: fc.constantFrom("ec2.internal", "corp.example"), weight: 3 }, hostile),
+          { maxLength: 2 },
+        ),
+      }, { requiredKeys: [] })),
     }, { requiredKeys: [] }),
     featureGates: mostly(
       fc.dictionary(fc.oneof(fc.constant("InstanceIdNodeName"), hostile), mostly(fc.boolean()), {
