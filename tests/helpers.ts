@@ -5,6 +5,7 @@ import { modeString } from "../lib/changes.ts";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import type { ApplyContext, StepContext } from "../lib/step.ts";
+import { serveFetchable } from "./fakes/common.ts";
 
 /** A fresh temp directory opened as a host root. */
 export async function tempHost(prefix = "eksnode-test-"): Promise<Host> {
@@ -55,7 +56,7 @@ export interface Served {
 /** A loopback HTTP server serving fixed paths, counting requests. */
 export function fileServer(files: Record<string, Served>) {
   const hits: Record<string, number> = {};
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server = serveFetchable({ hostname: "127.0.0.1" }, async (req) => {
     const path = new URL(req.url).pathname;
     hits[path] = (hits[path] ?? 0) + 1;
     const f = files[path];

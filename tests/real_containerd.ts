@@ -6,6 +6,7 @@
  */
 
 import { onPath } from "./helpers.ts";
+import { listenFetchable } from "./fakes/common.ts";
 
 /** Tools the real-component tests need. */
 export const CONTAINERD_TOOLS = ["containerd", "ctr"];
@@ -38,8 +39,8 @@ export async function run(argv: string[], env?: Record<string, string>): Promise
 
 /** A free loopback port (bind, note, close). */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
+  const l = listenFetchable("127.0.0.1");
+  const port = l.addr.port;
   l.close();
   return port;
 }

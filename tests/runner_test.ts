@@ -6,6 +6,7 @@ import { memoryLogger } from "../lib/log.ts";
 import { parseStepList, runSteps, selectSteps } from "../lib/runner.ts";
 import type { Change, Step, StepContext } from "../lib/step.ts";
 import { sha256, snapshotTree, tempHost } from "./helpers.ts";
+import { serveFetchable } from "./fakes/common.ts";
 
 /** A tiny process: a dir, a config file whose content is an input, and a "restart" triggered by it. */
 function process(config: string, opts: { crashAtStep3?: { armed: boolean } } = {}): Step[] {
@@ -168,7 +169,7 @@ Deno.test("downloads of all steps are prefetched in parallel, at most --jobs at 
   );
   let inFlight = 0;
   let maxInFlight = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server = serveFetchable({ hostname: "127.0.0.1" }, async (req) => {
     const i = Number(new URL(req.url).pathname.slice(1));
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);

@@ -4,6 +4,7 @@
  * stall after a few bytes, redirect in a loop. Paths without a fault are passed to the upstream server
  * (tests/fakes/mirror.ts) unchanged. Every response carries `Connection: close`.
  */
+import { listenFetchable } from "./common.ts";
 
 /** What goes wrong for one path. Faults with `times` misbehave that many times, then serve normally. */
 export type Fault =
@@ -73,7 +74,7 @@ async function readRestOfHead(conn: Deno.Conn, seen: string): Promise<void> {
 
 /** Starts the proxy on 127.0.0.1 in front of `upstream`, with `faults` by path. */
 export function startFaultyProxy(upstream: string, faults: Record<string, Fault>): FaultyProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = listenFetchable("127.0.0.1");
   const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
   const hits: Record<string, number> = {};
   const open = new Set<Deno.Conn>();

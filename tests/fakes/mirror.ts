@@ -13,6 +13,7 @@ import {
   kubernetesRelease,
   versions,
 } from "../../assets/versions.ts";
+import { serveFetchable } from "./common.ts";
 import { makeTar } from "./tar_writer.ts";
 
 /** Names of the artifacts the mirror serves. */
@@ -156,7 +157,7 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
   let closing = () => {};
   const closed = new Promise<void>((r) => closing = r);
   const hostname = opts.hostname ?? "127.0.0.1";
-  const server = Deno.serve({ hostname, port: 0, onListen() {} }, async (req) => {
+  const server = serveFetchable({ hostname }, async (req) => {
     const path = new URL(req.url).pathname;
     hits[path] = (hits[path] ?? 0) + 1;
     const f = files.get(path);

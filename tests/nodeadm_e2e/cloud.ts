@@ -4,7 +4,7 @@
  * fake knowing the one instance), an AWS endpoint that never answers (iptables DROP in nodeadm), and the
  * logging HTTP proxy of `infra/proxy.py`.
  */
-import { serveLoopback } from "../fakes/common.ts";
+import { listenFetchable, serveLoopback } from "../fakes/common.ts";
 import { start as startImds } from "../fakes/imds.ts";
 import type { FakeImds } from "../fakes/imds.ts";
 
@@ -178,7 +178,7 @@ export function startAws(instance: Instance): { url: string; calls: AwsCall[]; c
  * a loopback listener cannot, so the client waits on the answer instead of the connection).
  */
 export function startBlackhole(): { url: string; close(): void } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = listenFetchable("127.0.0.1");
   const held: Deno.Conn[] = [];
   (async () => {
     try {

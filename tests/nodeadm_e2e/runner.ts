@@ -5,7 +5,7 @@
  * expectation checked on what the daemons would see, and proved able to fail on a wrong expected value.
  */
 import { eksnode, MAIN } from "../cli_run.ts";
-import { deadPort } from "../fakes/common.ts";
+import { deadPort, fetchablePort } from "../fakes/common.ts";
 import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { type Check, evaluate } from "./checks.ts";
 import {
@@ -155,104 +155,6 @@ function argvOf(run: Run, caseDir: string, root: string): string[] {
   return args;
 }
 
-/**
- * Ports `fetch` refuses to connect to (the Fetch standard's "bad ports"): a loopback fake that lands on
- * one (this machine hands out low ephemeral ports) would fail the CLI's requests for no reason of its own.
- */
-const FETCH_BLOCKED_PORTS = new Set([
-  1,
-  7,
-  9,
-  11,
-  13,
-  15,
-  17,
-  19,
-  20,
-  21,
-  22,
-  23,
-  25,
-  37,
-  42,
-  43,
-  53,
-  69,
-  77,
-  79,
-  87,
-  95,
-  101,
-  102,
-  103,
-  104,
-  109,
-  110,
-  111,
-  113,
-  115,
-  117,
-  119,
-  123,
-  135,
-  137,
-  139,
-  143,
-  161,
-  179,
-  389,
-  427,
-  465,
-  512,
-  513,
-  514,
-  515,
-  526,
-  530,
-  531,
-  532,
-  540,
-  548,
-  554,
-  556,
-  563,
-  587,
-  601,
-  636,
-  989,
-  990,
-  993,
-  995,
-  1719,
-  1720,
-  1723,
-  2049,
-  3659,
-  4045,
-  4190,
-  5060,
-  5061,
-  6000,
-  6566,
-  6665,
-  6666,
-  6667,
-  6668,
-  6669,
-  6679,
-  6697,
-  10080,
-]);
-
-/** Starts a loopback fake again until its port is one `fetch` connects to. */
-async function fetchablePort<T extends { url: string; close(): unknown }>(start: () => T): Promise<T> {
-  for (;;) {
-    const fake = start();
-    if (!FETCH_BLOCKED_PORTS.has(Number(new URL(fake.url).port))) return fake;
-    await fake.close();
-  }
-}
-
 /** What one case proved. */
 export interface CaseResult {
   runs: number;
@@ -322,8 +224,7 @@ export async function runCase(
       let lateImds: ReturnType<typeof forwarder> | undefined;
       let lateTimer: ReturnType<typeof setTimeout> | undefined;
       if (run.noImds || run.imdsStartsAfter !== undefined) {
-        let port = deadPort();
-        while (FETCH_BLOCKED_PORTS.has(port)) port = deadPort();
+        const port = deadPort();
         imdsUrl = `http://127.0.0.1:${port}`;
         if (run.imdsStartsAfter !== undefined) {
           lateTimer = setTimeout(() => {
