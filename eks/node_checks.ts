@@ -34,6 +34,8 @@ import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
+  CNI_CACHE_RESET_SERVICE,
+  CNI_CACHE_RESET_UNIT,
   CA_CERT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
@@ -138,6 +140,7 @@ export const INIT_PATHS: readonly ExpectedPath[] = [
 /** Files `eksnode init` writes only for some inputs. */
 export const INIT_OPTIONAL_PATHS: readonly string[] = [
   BPF_MOUNT_UNIT,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
   LOCAL_DISKS_UNIT,
@@ -457,12 +460,16 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
   }
 }
 
-/** The units a phase enables (init: the bpffs and local disks units too, when their files were written). */
+/**
+ * The units a phase enables (init: the bpffs, local disks and CNI cache reset units too, when their files
+ * were written).
+ */
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
   if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
   const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
   if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
   if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
+  if (await host.exists(CNI_CACHE_RESET_UNIT)) units.unshift(CNI_CACHE_RESET_SERVICE);
   return units;
 }
 

@@ -21,7 +21,7 @@ Deno.test("imds: instanceMetadata reads the standard paths with one IMDSv2 token
       mac: FAKE_MAC,
       vpcIpv4Cidrs: ["10.0.0.0/16", "100.64.0.0/16"],
       vpcIpv6Cidrs: ["2600:1f14:abc:de00::/56"],
-      privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal",
+      hostname: "ip-10-0-1-23.us-west-2.compute.internal",
       localHostname: "ip-10-0-1-23.us-west-2.compute.internal",
     });
     assert.equal(fake.calls.tokens, 1, "one token serves every read");

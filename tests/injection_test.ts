@@ -16,6 +16,7 @@ import { KUBELET_BIN } from "../eks/kubelet_args.ts";
 import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
 import { ConfigError, EksnodeError, hasControlCharacter, UsageError } from "../lib/errors.ts";
 import { eksnode } from "./cli_run.ts";
+import { start as startEc2 } from "./fakes/ec2.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { carryOn, completeNodeConfig, releaseManifest } from "./fuzz/targets.ts";
@@ -322,6 +323,7 @@ const safePayloads = Object.entries(PAYLOADS).filter(([, p]) => !hasControlChara
 Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothing and land as exact kubelet arguments", async () => {
   const root = await bakedRoot();
   const imds = startImds({});
+  const ec2 = startEc2();
   try {
     const words = safePayloads.map(([, p]) => `--node-labels=a=${p}`);
     const extra = words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
@@ -338,7 +340,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         "--root",
         root,
       ],
-      { env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" } },
+      { env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" } },
     );
     assert.equal(r.code, 0, r.stderr);
     const unit = parseUnit(await Deno.readTextFile(`${root}/etc/systemd/system/kubelet.service`));
@@ -365,7 +367,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
     );
     assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -379,9 +381,10 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
     instance: { environment: env },
   }));
   const imds = startImds({ userData });
+  const ec2 = startEc2();
   try {
     const r = await eksnode(["init", "--root", root], {
-      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" },
     });
     assert.equal(r.code, 0, r.stderr);
     for (const unit of ["kubelet.service.d", "containerd.service.d"]) {
@@ -403,7 +406,7 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
     assert.deepEqual(argv.slice(-safePayloads.length), safePayloads.map(([, p]) => `--node-labels=a=${p}`));
     assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -462,9 +465,10 @@ for (
     const root = await bakedRoot();
     const before = await listTree(root);
     const imds = startImds(userData === undefined ? {} : { userData });
+    const ec2 = startEc2();
     try {
       const r = await eksnode(["init", ...args, "--root", root], {
-        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" },
       });
       assert.equal(r.code, code, r.stderr);
       const lines = r.stderr.trim().split("\n");
@@ -473,7 +477,7 @@ for (
       assert.deepEqual(await listTree(root), before, "init wrote something");
       assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
     } finally {
-      await imds.close();
+      await Promise.all([imds.close(), ec2.close()]);
       await Deno.remove(root, { recursive: true });
     }
   });

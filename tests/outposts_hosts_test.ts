@@ -12,6 +12,7 @@ import { memoryLogger } from "../lib/log.ts";
 import { runSteps } from "../lib/runner.ts";
 import { step as kubeconfigStep } from "../steps/init/05_kubeconfig.ts";
 import { eksnode } from "./cli_run.ts";
+import * as fakeEc2 from "./fakes/ec2.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 
@@ -50,6 +51,7 @@ Deno.test({
     const own = "127.0.0.1 localhost\n10.1.1.1 registry.internal\n";
     await Deno.writeTextFile(`${root}/etc/hosts`, own);
     const imds = fakeImds.start();
+  const ec2 = fakeEc2.start();
     try {
       const args = [
         "init",
@@ -64,7 +66,7 @@ Deno.test({
         "--only",
         "5",
       ];
-      const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
+      const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url };
       const first = await eksnode(args, { cwd: REPO, isolated: true, env });
       assert.equal(first.code, 0, first.stderr);
       const hosts = await Deno.readTextFile(`${root}/etc/hosts`);
@@ -102,7 +104,7 @@ Deno.test({
       assert.equal(unpinnedRow?.status, "fail", JSON.stringify(unpinnedRow));
       assert.match(unpinnedRow?.detail ?? "", /no eksnode block pins the API server/);
     } finally {
-      await imds.close();
+      await Promise.all([imds.close(), ec2.close()]);
       await Deno.remove(root, { recursive: true });
     }
   },
@@ -116,6 +118,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
   const root = await tempRoot();
   const name = "abc.gr7.us-west-2.eks.amazonaws.com";
   const imds = fakeImds.start();
+  const ec2 = fakeEc2.start();
   try {
     const host = await Host.open(root, {});
     const request = {
@@ -131,7 +134,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
       fips: false,
       prefixDelegation: false,
     };
-    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url };
     const connected: HostLookup = (_n, via) =>
       Promise.resolve(via === "dns" ? { addresses: ["10.0.1.10", "10.0.2.11"] } : { addresses: [] });
     const boot = async (lookup: HostLookup) => {
@@ -169,7 +172,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
     assert.match(third.log, /warning: cannot resolve .* not pinned in \/etc\/hosts/);
     assert.equal(await host.exists("/etc/hosts"), false);
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });

@@ -1,12 +1,18 @@
 /** Step 6: installs the kubelet unit and its environment drop-in. */
 import {
   BPF_MOUNT_UNIT,
+  CNI_CACHE_RESET_UNIT,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
 } from "../../eks/node_paths.ts";
-import { renderBpfMountUnit, renderKubeletUnit, renderLocalDisksUnit } from "../../eks/node_units.ts";
+import {
+  renderBpfMountUnit,
+  renderCniCacheResetUnit,
+  renderKubeletUnit,
+  renderLocalDisksUnit,
+} from "../../eks/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
@@ -18,6 +24,7 @@ export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
 /**
  * Writes /etc/systemd/system/kubelet.service (the unit of step 3), kubelet.service.d/10-eksnode-env.conf,
  * the bpffs mount unit unless `--mount-bpf-fs false` (then a unit of ours is removed), and the local disks
+ * unit that empties the CNI results cache at boot (cni-cache-reset.service), the local disks
  * unit when `instance.localStorage` has a strategy (else a unit of ours and its enable link are removed;
  * the mounts it made and their units stay, with the data on them).
  */
@@ -30,6 +37,7 @@ export const step: Step<InitContext> = {
     return [
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),
       environmentDropIn(KUBELET_ENV_DROPIN, ctx.node.environment),
+      file(CNI_CACHE_RESET_UNIT, renderCniCacheResetUnit()),
       ctx.node.mountBpfFs === false ? remove(BPF_MOUNT_UNIT) : file(BPF_MOUNT_UNIT, renderBpfMountUnit()),
       ...(ctx.node.localStorage
         ? [file(LOCAL_DISKS_UNIT, renderLocalDisksUnit(ctx.node.localStorage))]

@@ -63,6 +63,8 @@ export interface NodeSettings {
   containerdConfigReplacement?: string;
   /** Mount a bpffs at /sys/fs/bpf at boot (bootstrap.sh `--mount-bpf-fs`, default true). */
   mountBpfFs?: boolean;
+  /** An NVIDIA PCI device is attached (kubelet 1.35+ gets `--node-labels=nvidia.com/gpu.present=true`). */
+  nvidiaGpu?: boolean;
   /** NodeConfig instance.environment: exported to kubelet and containerd. */
   environment: Record<string, string>;
   /** NodeConfig instance.localStorage (bootstrap.sh `--local-disks`) when a strategy is set. */
