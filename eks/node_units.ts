@@ -21,7 +21,7 @@
  *   the unit changes when the image does), and RemainAfterExit keeps the unit active so a second
  *   `eksnode init` sees it as done.
  */
-import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
+import { environmentLines, execCommandLine, quoteExecArg } from "../lib/systemd_quote.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
 import { localDisksArgs, type LocalStorageSettings } from "./local_disks.ts";
@@ -50,7 +50,7 @@ Before=containerd.service kubelet.service
 
 [Service]
 Type=oneshot
-ExecStart=${execCommandLine(["/bin/rm", "-rf", CNI_RESULTS_CACHE])}
+ExecStart=${["/bin/rm", "-rf", CNI_RESULTS_CACHE].map(quoteExecArg).join(" ")}
 
 [Install]
 WantedBy=multi-user.target
@@ -67,7 +67,7 @@ Requires=containerd.service sandbox-image.service
 
 [Service]
 Slice=runtime.slice
-ExecStartPre=${execCommandLine(IPTABLES_FORWARD_ACCEPT)}
+ExecStartPre=${IPTABLES_FORWARD_ACCEPT.map(quoteExecArg).join(" ")}
 ExecStart=${execCommandLine([KUBELET_BIN, ...kubeletArgs(node)])}
 Restart=on-failure
 RestartForceExitStatus=SIGPIPE
