@@ -23,12 +23,12 @@ export interface RunningFake<C = FakeCall> {
   close(): Promise<void>;
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port. */
-export function serveLoopback(handler: (req: Request) => Response | Promise<Response>): {
+/** Starts `handler` on 127.0.0.1 at a free port, or at `port` (e.g. one a client already tries). */
+export function serveLoopback(handler: (req: Request) => Response | Promise<Response>, port = 0): {
   url: string;
   close(): Promise<void>;
 } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
   const addr = server.addr as Deno.NetAddr;
   return {
     url: `http://127.0.0.1:${addr.port}`,
