@@ -18,7 +18,7 @@ import {
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
   CONTROL_CHARACTER_PROBLEM,
-  httpsUrlProblem,
+  apiServerEndpointProblem,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
 } from "../eks/nodeconfig_values.ts";
@@ -81,7 +81,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "URL",
     help: "the EKS cluster API server endpoint; with --b64-cluster-ca, skips DescribeCluster",
     set: (v, f, a) => {
-      const problem = httpsUrlProblem(v);
+      const problem = apiServerEndpointProblem(v);
       if (problem) usage(f, v, problem);
       a.cluster.apiServerEndpoint = v;
     },

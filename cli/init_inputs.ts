@@ -18,7 +18,12 @@ import {
 } from "../eks/api_server_hosts.ts";
 import { type AwsCallOptions, type AwsEnv, awsMaxAttempts, describeSdkError } from "../eks/aws_call.ts";
 import { loadConfigSources } from "../eks/config_source.ts";
-import { describeInstanceType, describePrivateDnsName, type InstanceTypeInfo } from "../eks/ec2_api.ts";
+import {
+  describeInstanceType,
+  describePrivateDnsName,
+  type InstanceTypeInfo,
+  loadEc2Sdk,
+} from "../eks/ec2_api.ts";
 import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
 import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
 import {
@@ -26,6 +31,7 @@ import {
   kubeletVersionOutput,
   missingClusterFields,
   needsInstanceTypeLookup,
+  kubernetesMinor,
   needsPrivateDnsName,
   type NodeInputs,
   releaseKubernetesVersion,
@@ -96,6 +102,7 @@ export async function gatherInputs(
   opts: GatherOptions = {},
 ): Promise<GatheredInputs> {
   const imds = new ImdsClient({ ...opts.imds, env });
+  const installed = await installedKubernetesVersion(host);
   // The configuration first: flag and config-source mistakes are reported before IMDS is waited for.
   // Once IMDS has answered with the user data, the instance facts are read while the user data is
   // parsed and validated (the first parse loads and compiles the YAML and schema code).
@@ -114,6 +121,14 @@ export async function gatherInputs(
   } catch (err) {
     await early?.catch(() => {}); // no IMDS read outlives the call
     throw err;
+  }
+  // Kubernetes 1.26+ names the node with EC2 DescribeInstances: the large EC2 SDK loads while the
+  // instance facts are read (a load nobody awaits, after an error, is harmless).
+  if (
+    installed !== undefined && kubernetesMinor(installed) !== undefined &&
+    needsPrivateDnsName(installed, config.nodeConfig)
+  ) {
+    loadEc2Sdk().catch(() => {});
   }
   const instance = await (early ?? imds.instanceMetadata());
   log.info(
@@ -163,7 +178,6 @@ export async function gatherInputs(
     );
   }
 
-  const installed = await installedKubernetesVersion(host);
   const kubernetesVersion = resolveKubernetesVersion({ installedKubernetesVersion: installed, described }, name);
   // The two EC2 calls, when needed, run side by side.
   const [instanceType, privateDnsName] = await settle(

@@ -18,6 +18,19 @@ import {
   triesText,
 } from "./aws_call.ts";
 
+type Ec2Sdk = typeof import("@aws-sdk/client-ec2");
+let sdk: Promise<Ec2Sdk> | undefined;
+
+/**
+ * Loads the EC2 SDK once. It is large (about 2 s to load on a busy 2-core machine, most of what a
+ * DescribeInstances at init costs), so init starts the load early, while it waits for instance metadata.
+ * @example loadEc2Sdk().catch(() => {}) // start loading; awaited where a call is made
+ */
+export function loadEc2Sdk(): Promise<Ec2Sdk> {
+  sdk ??= import("@aws-sdk/client-ec2");
+  return sdk;
+}
+
 /** The networking and CPU facts of one instance type. */
 export interface InstanceTypeInfo {
   /**
@@ -37,7 +50,7 @@ export interface InstanceTypeInfo {
 export async function describeInstanceType(type: string, opts: AwsCallOptions): Promise<InstanceTypeInfo> {
   const cfg = awsClientConfig("EC2", opts.env, opts.region);
   const where = `instance type "${type}" in ${cfg.region} (endpoint ${cfg.endpointLabel})`;
-  const { EC2Client, DescribeInstanceTypesCommand } = await import("@aws-sdk/client-ec2");
+  const { EC2Client, DescribeInstanceTypesCommand } = await loadEc2Sdk();
   const client = new EC2Client(sdkClientOptions(cfg));
   let out: DescribeInstanceTypesCommandOutput;
   try {
@@ -105,7 +118,7 @@ class NoPrivateDnsNameYet extends Error {
 export async function describePrivateDnsName(instanceId: string, opts: AwsCallOptions): Promise<string> {
   const cfg = awsClientConfig("EC2", opts.env, opts.region);
   const where = `instance ${instanceId} in ${cfg.region} (endpoint ${cfg.endpointLabel})`;
-  const { EC2Client, DescribeInstancesCommand } = await import("@aws-sdk/client-ec2");
+  const { EC2Client, DescribeInstancesCommand } = await loadEc2Sdk();
   const client = new EC2Client(sdkClientOptions(cfg));
   try {
     return await sendWithRetry(

@@ -45,9 +45,9 @@ export const AWS_CLI = "/usr/bin/aws";
  * @example renderKubeconfig(node).includes("aws-iam-authenticator") // true
  */
 export function renderKubeconfig(node: NodeSettings, token: TokenCommand = "aws-iam-authenticator"): string {
-  if (!/^https:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
+  if (!/^https?:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
     throw new ConfigError(
-      `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// URL`,
+      `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// (or http://) URL`,
       "give the API server endpoint as DescribeCluster reports it",
     );
   }

@@ -20,7 +20,7 @@ import {
   CONTROL_CHARACTER_PROBLEM,
   DISABLED_MOUNTS,
   ENV_NAME,
-  httpsUrlProblem,
+  apiServerEndpointProblem,
   isCidr,
   LOCAL_STORAGE_STRATEGIES,
   mountDirProblem,
@@ -47,7 +47,7 @@ const clusterSchema = z.strictObject({
         "must be an EKS cluster name: 1-100 letters, digits, '-' or '_', starting with a letter or digit",
     })),
   ),
-  apiServerEndpoint: z.optional(checkedString(httpsUrlProblem)),
+  apiServerEndpoint: z.optional(checkedString(apiServerEndpointProblem)),
   certificateAuthority: z.optional(checkedString(certificateAuthorityProblem)),
   cidr: z.optional(
     z.string().check(z.refine(isCidr, {

@@ -98,11 +98,12 @@ export function isCidr(value: string): boolean {
 }
 
 /**
- * Returns what is wrong with an API server endpoint, or undefined for an https:// URL. Whitespace and
- * control characters are refused although URL parsing would drop some of them: the value is written
- * as given.
+ * Returns what is wrong with an API server endpoint, or undefined for an https:// (or http://) URL.
+ * Whitespace and control characters are refused although URL parsing would drop some of them: the value
+ * is written as given. nodeadm takes any URL (its e2e case kubeconfig-outpost uses `http://localhost`,
+ * awslabs/amazon-eks-ami commit 81fec2e8), so plain http is accepted too; other schemes are not.
  */
-export function httpsUrlProblem(value: string): string | undefined {
+export function apiServerEndpointProblem(value: string): string | undefined {
   if (/\s/.test(value) || hasControlCharacter(value)) {
     return "must be a URL without spaces or control characters";
   }
@@ -112,6 +113,8 @@ export function httpsUrlProblem(value: string): string | undefined {
   } catch {
     return "must be a URL such as https://ABCDEF.gr7.us-west-2.eks.amazonaws.com";
   }
-  if (url.protocol !== "https:") return `must use https:// (got ${url.protocol}//)`;
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `must use https:// (got ${url.protocol}//)`;
+  }
   return undefined;
 }

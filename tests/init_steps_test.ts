@@ -497,7 +497,7 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
       ],
       ["outpost id", testNode({ cluster: { enableOutpost: true } }), /Outposts cluster but no cluster id/],
       ["env name", testNode({ environment: { "BAD-NAME": "x" } }), /environment variable name "BAD-NAME"/],
-      ["endpoint", testNode({ cluster: { endpoint: "http://insecure" } }), /not an https:\/\/ URL/],
+      ["endpoint", testNode({ cluster: { endpoint: "ftp://insecure" } }), /not an https:\/\/ \(or http:\/\/\) URL/],
     ];
     for (const [what, node, message] of cases) {
       await assert.rejects(runInit(host, node, true), (err: unknown) => {

@@ -76,7 +76,7 @@ Deno.test({
       const system = getentAddresses(new TextDecoder().decode(getent.stdout));
       assert.ok(pinned.length > 0, `pinned ${name}:\n${hosts}\n${first.stdout}${first.stderr}`);
       for (const line of pinned) {
-        const [addr, host] = line.split(" ");
+        const [addr, host] = line.split("\t");
         assert.equal(host, name);
         assert.ok(system.includes(addr), `${addr} is one of getent's answers ${system}`);
       }
@@ -149,7 +149,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
     const first = await boot(connected);
     assert.deepEqual(first.node.cluster.apiServerAddresses, ["10.0.1.10", "10.0.2.11"]);
     const hosts = (await host.readText("/etc/hosts"))!;
-    assert.deepEqual(blockLines(hosts).sort(), [`10.0.1.10 ${name}`, `10.0.2.11 ${name}`]);
+    assert.deepEqual(blockLines(hosts).sort(), [`10.0.1.10\t${name}`, `10.0.2.11\t${name}`]);
 
     // Disconnected: DNS fails, and the system resolver only echoes our own block back.
     const disconnected: HostLookup = (_n, via) =>
