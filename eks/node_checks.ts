@@ -29,6 +29,7 @@ import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
 import { BOOTSTRAP_SHIM_PATH } from "../steps/ami/36_bootstrap_shim.ts";
 import { SSHD_DROPIN } from "../steps/ami/06_ssh_hardening.ts";
 import { SYSCTL_CONF_LINK } from "../steps/ami/35_sysctl_node.ts";
+import { SYSCTL_RESERVED_PORTS_FILE } from "../steps/ami/15_sysctl_cri.ts";
 import { moduleNames } from "../steps/ami/14_kernel_modules.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
@@ -78,6 +79,7 @@ const f = (path: string, mode: number | undefined = 0o644): ExpectedPath => ({ p
 
 /** The sysctl files `eksnode ami` writes (steps 15, 34, 35), in systemd-sysctl's order of application. */
 export const SYSCTL_FILES: readonly string[] = [
+  SYSCTL_RESERVED_PORTS_FILE,
   "/etc/sysctl.d/99-amazon.conf",
   "/etc/sysctl.d/99-kubernetes-cri.conf",
   SYSCTL_CONF_LINK,
@@ -97,6 +99,7 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   f("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf"),
   f(MODULES_LOAD_FILE),
   f("/etc/sysctl.d/99-kubernetes-cri.conf"),
+  f(SYSCTL_RESERVED_PORTS_FILE),
   d("/etc/containerd"),
   d("/etc/containerd/config.d"),
   f(CONTAINERD_CONFIG),
@@ -359,9 +362,27 @@ export function expectedSysctls(
   return out;
 }
 
-/** Whitespace-insensitive comparison of sysctl values ("32768 60999" equals "32768\t60999"). */
+/**
+ * Whitespace-insensitive comparison of sysctl values ("32768 60999" equals "32768\t60999"). Port lists
+ * compare as sets of ports: the kernel prints net.ipv4.ip_local_reserved_ports with ranges collapsed
+ * ("9808,9809" reads back as "9808-9809").
+ */
 export function sysctlValuesEqual(a: string, b: string): boolean {
-  return a.trim().split(/\s+/).join(" ") === b.trim().split(/\s+/).join(" ");
+  const words = (v: string) => v.trim().split(/\s+/).join(" ");
+  if (words(a) === words(b)) return true;
+  const ports = (v: string): string | undefined => {
+    const t = v.trim();
+    if (!/^\d+(-\d+)?(\s*,\s*\d+(-\d+)?)+$/.test(t) && !/^\d+-\d+$/.test(t)) return undefined;
+    const set = new Set<number>();
+    for (const part of t.split(",")) {
+      const [lo, hi = lo] = part.trim().split("-").map(Number);
+      if (hi - lo > 65535) return undefined;
+      for (let p = lo; p <= hi; p++) set.add(p);
+    }
+    return [...set].sort((x, y) => x - y).join(",");
+  };
+  const pa = ports(a);
+  return pa !== undefined && pa === ports(b);
 }
 
 async function sysctlChecks(host: Host, out: CheckResult[]) {
