@@ -89,7 +89,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
   {
     flag: "--aws-api-retry-attempts",
     value: "N",
-    help: "retry attempts for the DescribeCluster call (default 6 tries)",
+    help: "tries of each AWS API call (DescribeCluster, EC2) (default: AWS_MAX_ATTEMPTS, else 30)",
     set: (v, f, a) => {
       if (!/^[0-9]{1,3}$/.test(v)) usage(f, v, "must be a whole number of attempts");
       a.legacy.awsApiRetryAttempts = Number(v);
