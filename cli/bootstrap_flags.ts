@@ -14,11 +14,11 @@ import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/nodeconfig.ts";
 import {
+  apiServerEndpointProblem,
   certificateAuthorityProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
   CONTROL_CHARACTER_PROBLEM,
-  apiServerEndpointProblem,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
 } from "../eks/nodeconfig_values.ts";

@@ -29,9 +29,9 @@ import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds
 import {
   countProcessors,
   kubeletVersionOutput,
+  kubernetesMinor,
   missingClusterFields,
   needsInstanceTypeLookup,
-  kubernetesMinor,
   needsPrivateDnsName,
   type NodeInputs,
   releaseKubernetesVersion,
@@ -178,7 +178,10 @@ export async function gatherInputs(
     );
   }
 
-  const kubernetesVersion = resolveKubernetesVersion({ installedKubernetesVersion: installed, described }, name);
+  const kubernetesVersion = resolveKubernetesVersion(
+    { installedKubernetesVersion: installed, described },
+    name,
+  );
   // The two EC2 calls, when needed, run side by side.
   const [instanceType, privateDnsName] = await settle(
     lookUpInstanceType(instance.instanceType, nodeConfig, origin, aws("DescribeInstanceTypes"), log),

@@ -143,8 +143,8 @@ export class ImdsClient {
     // One read first: it takes the token and finds out whether IMDS is there at all, so an absent
     // IMDS costs one bounded retry loop, not eight in parallel.
     const instanceId = await m("instance-id");
-    const [instanceType, region, availabilityZone, localIpv4, mac, hostname, localHostname] =
-      await settleAll([
+    const [instanceType, region, availabilityZone, localIpv4, mac, hostname, localHostname] = await settleAll(
+      [
         m("instance-type"),
         m("placement/region"),
         m("placement/availability-zone"),
@@ -152,7 +152,8 @@ export class ImdsClient {
         m("mac"),
         m("hostname"),
         m("local-hostname"),
-      ]);
+      ],
+    );
     const nic = `meta-data/network/interfaces/macs/${mac}`;
     const [v4, ipv6s, v6] = await settleAll([
       this.get(`${nic}/vpc-ipv4-cidr-blocks`),

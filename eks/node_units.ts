@@ -31,7 +31,14 @@ export { ecrRegistryRegion } from "./ecr.ts";
 const HEADER = "# Written by eksnode; a later run overwrites changes made here.\n";
 
 /** kubelet.service's ExecStartPre: the FORWARD chain's policy to ACCEPT, waiting up to 5 s for the xtables lock. */
-export const IPTABLES_FORWARD_ACCEPT: readonly string[] = ["/sbin/iptables", "-P", "FORWARD", "ACCEPT", "-w", "5"];
+export const IPTABLES_FORWARD_ACCEPT: readonly string[] = [
+  "/sbin/iptables",
+  "-P",
+  "FORWARD",
+  "ACCEPT",
+  "-w",
+  "5",
+];
 
 /** Where the CNI plugins cache the results of ADD (libcni's default cache directory). */
 export const CNI_RESULTS_CACHE = "/var/lib/cni/results";

@@ -13,6 +13,7 @@ import * as z from "../lib/zod.ts";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError } from "../lib/errors.ts";
 import {
+  apiServerEndpointProblem,
   certificateAuthorityProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
@@ -20,7 +21,6 @@ import {
   CONTROL_CHARACTER_PROBLEM,
   DISABLED_MOUNTS,
   ENV_NAME,
-  apiServerEndpointProblem,
   isCidr,
   LOCAL_STORAGE_STRATEGIES,
   mountDirProblem,

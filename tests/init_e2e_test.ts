@@ -312,7 +312,7 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
     kubernetesVersion: "1.35.0",
     calls: { describeInstanceTypes: 1, describeInstances: 1 },
     says: [
-      "EC2 does not know instance type \"mock-type.large\"",
+      'EC2 does not know instance type "mock-type.large"',
       "max pods falls back to kubelet's default of 110",
       "max pods 110 (default); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi",
     ],
@@ -350,7 +350,9 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
     // kube-reserved is sized for 110 (1465Mi), not the ENI table's 29 (574Mi).
     name: "use-max-pods-false",
     args: [...bootstrap("my-cluster"), "--use-max-pods", "false"],
-    says: ["max pods unset (kubelet default) (kubelet-default); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi"],
+    says: [
+      "max pods unset (kubelet default) (kubelet-default); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi",
+    ],
   },
   {
     // The InstanceIdNodeName feature gate names the node by its id: no DescribeInstances.
@@ -445,7 +447,11 @@ for (const c of CASES) {
       const first = await eksnode(args, { env });
       assert.equal(first.code, 0, `exit ${first.code}\n${first.stdout}\n${first.stderr}`);
       assert.equal(eks.calls.length, c.calls?.eks ?? 0, "EKS calls on the first run");
-      assert.equal(ec2Calls("DescribeInstanceTypes"), c.calls?.describeInstanceTypes ?? 0, "DescribeInstanceTypes");
+      assert.equal(
+        ec2Calls("DescribeInstanceTypes"),
+        c.calls?.describeInstanceTypes ?? 0,
+        "DescribeInstanceTypes",
+      );
       assert.equal(ec2Calls("DescribeInstances"), c.calls?.describeInstances ?? 1, "DescribeInstances");
       for (const call of [...eks.calls, ...ec2.calls]) assert.equal(call.region, region, "signing region");
       for (const s of c.says) assert.ok(first.stdout.includes(s), `stdout lacks ${JSON.stringify(s)}`);

@@ -243,7 +243,10 @@ Deno.test("init: an instance type EC2 does not know either → a warning, 110 po
       run.stdout,
       /warning: EC2 does not know instance type "zz9\.large" .*: max pods falls back to kubelet's default of 110/,
     );
-    assert.match(run.stdout, /max pods 110 \(default\); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi/);
+    assert.match(
+      run.stdout,
+      /max pods 110 \(default\); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi/,
+    );
   });
   await Deno.remove(root, { recursive: true });
 });
@@ -253,16 +256,22 @@ Deno.test("init: EC2 throttling an unknown instance type's lookup past AWS_MAX_A
   const metadata = { ...fakeImds.defaultMetadata(), "meta-data/instance-type": "zz9.large" };
   // Throttled past the tries: the type stays unknown, init goes on (as nodeadm on any lookup error);
   // the DescribeInstances after it is answered.
-  await withCloud({ imds: { metadata, userData: nodeConfigYaml(FULL) }, ec2: { throttleFirst: 2 } }, async (cloud) => {
-    const run = await runInit(
-      ["--root", root, "--dry-run", ...INPUTS_ONLY],
-      { ...cloudEnv(cloud), AWS_MAX_ATTEMPTS: "2" },
-    );
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /max pods 110 \(default\)/);
-    // Which of the two parallel EC2 calls meets the throttling first is up to the scheduler.
-    assert.match(run.stdout, /warning: .*instance type "zz9\.large".*: max pods falls back to kubelet's default of 110/);
-  });
+  await withCloud(
+    { imds: { metadata, userData: nodeConfigYaml(FULL) }, ec2: { throttleFirst: 2 } },
+    async (cloud) => {
+      const run = await runInit(
+        ["--root", root, "--dry-run", ...INPUTS_ONLY],
+        { ...cloudEnv(cloud), AWS_MAX_ATTEMPTS: "2" },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /max pods 110 \(default\)/);
+      // Which of the two parallel EC2 calls meets the throttling first is up to the scheduler.
+      assert.match(
+        run.stdout,
+        /warning: .*instance type "zz9\.large".*: max pods falls back to kubelet's default of 110/,
+      );
+    },
+  );
   await Deno.remove(root, { recursive: true });
 });
 

@@ -11,8 +11,8 @@ import { kubeletArgs } from "../eks/kubelet_args.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_UNIT,
-  CNI_CACHE_RESET_UNIT,
   CA_CERT,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   EKS_CONTAINERD_CONFIG,
@@ -497,7 +497,11 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
       ],
       ["outpost id", testNode({ cluster: { enableOutpost: true } }), /Outposts cluster but no cluster id/],
       ["env name", testNode({ environment: { "BAD-NAME": "x" } }), /environment variable name "BAD-NAME"/],
-      ["endpoint", testNode({ cluster: { endpoint: "ftp://insecure" } }), /not an https:\/\/ \(or http:\/\/\) URL/],
+      [
+        "endpoint",
+        testNode({ cluster: { endpoint: "ftp://insecure" } }),
+        /not an https:\/\/ \(or http:\/\/\) URL/,
+      ],
     ];
     for (const [what, node, message] of cases) {
       await assert.rejects(runInit(host, node, true), (err: unknown) => {

@@ -340,7 +340,13 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         "--root",
         root,
       ],
-      { env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" } },
+      {
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+          AWS_ENDPOINT_URL_EC2: ec2.url,
+          AWS_REGION: "us-west-2",
+        },
+      },
     );
     assert.equal(r.code, 0, r.stderr);
     const unit = parseUnit(await Deno.readTextFile(`${root}/etc/systemd/system/kubelet.service`));
@@ -384,7 +390,11 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
   const ec2 = startEc2();
   try {
     const r = await eksnode(["init", "--root", root], {
-      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" },
+      env: {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
+        AWS_REGION: "us-west-2",
+      },
     });
     assert.equal(r.code, 0, r.stderr);
     for (const unit of ["kubelet.service.d", "containerd.service.d"]) {
@@ -468,7 +478,11 @@ for (
     const ec2 = startEc2();
     try {
       const r = await eksnode(["init", ...args, "--root", root], {
-        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url, AWS_REGION: "us-west-2" },
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+          AWS_ENDPOINT_URL_EC2: ec2.url,
+          AWS_REGION: "us-west-2",
+        },
       });
       assert.equal(r.code, code, r.stderr);
       const lines = r.stderr.trim().split("\n");

@@ -161,7 +161,10 @@ Deno.test("AWS_MAX_ATTEMPTS=1 against a black-holed EC2: one try of one per-try 
     }).then(() => assert.fail("expected an AwsApiError"), (e) => e);
     const ms = performance.now() - t0;
     assert.ok(err instanceof AwsApiError, String(err));
-    assert.match(err.message, /DescribeInstances for instance i-0123456789abcdef0 .* failed after 1 try: .*timed out/);
+    assert.match(
+      err.message,
+      /DescribeInstances for instance i-0123456789abcdef0 .* failed after 1 try: .*timed out/,
+    );
     assert.match(err.hint ?? "", /ec2:DescribeInstances|InstanceIdNodeName/);
     assert.equal(hole.connections(), 1, "one connection: one try");
     assert.ok(ms >= 300 && ms < 5000, `${ms.toFixed(0)} ms`);
@@ -186,7 +189,10 @@ Deno.test("without AWS_MAX_ATTEMPTS init makes nodeadm's 30 tries; a bad AWS_MAX
 
     await assert.rejects(
       async () =>
-        await gatherInputs(await Host.open(root), memoryLogger(), REQUEST, { ...env, AWS_MAX_ATTEMPTS: "many" }),
+        await gatherInputs(await Host.open(root), memoryLogger(), REQUEST, {
+          ...env,
+          AWS_MAX_ATTEMPTS: "many",
+        }),
       (e: unknown) => e instanceof ConfigError && /AWS_MAX_ATTEMPTS="many"/.test(e.message),
     );
   } finally {

@@ -148,17 +148,20 @@ for (
 
 Deno.test("nodeadm case kubelet-config-set-empty: --hostname-override is EC2's PrivateDnsName (ip-….ec2.internal)", async () => {
   const [config] = await configFiles("kubelet-config-set-empty");
-  await withInit(config, "1.35.0", async ({ node }) => {
+  await withInit(config, "1.35.0", ({ node }) => {
     const args = kubeletArgs(node);
     assert.ok(args.includes(`--hostname-override=${HOSTNAME}`), args.join(" "));
     assert.ok(args.some((a) => /^--hostname-override=ip.*ec2\.internal$/.test(a)));
     assert.ok(args.includes("--cloud-provider=external"));
     assert.ok(args.includes("--runtime-cgroups=/runtime.slice/containerd.service"));
+    return Promise.resolve();
   });
 });
 
 Deno.test("nodeadm cases kubelet-version and pod-infra-container (1.35): no kubeAPIQPS/Burst, no --pod-infra-container-image", async () => {
-  for (const [name, version] of [["kubelet-version", "1.35.0-eks-5e0fdde"], ["pod-infra-container", "1.35.0"]]) {
+  for (
+    const [name, version] of [["kubelet-version", "1.35.0-eks-5e0fdde"], ["pod-infra-container", "1.35.0"]]
+  ) {
     const [config] = await configFiles(name);
     await withInit(config, version, async ({ node, read }) => {
       const text = await read(KUBELET_CONFIG);
@@ -237,7 +240,9 @@ Deno.test("nodeadm case kubeconfig-outpost: http://localhost is accepted; /etc/h
   const [config] = await configFiles("kubeconfig-outpost");
   // What the resolver of nodeadm's container answers for localhost (a stand-in: this machine's may differ).
   const lookupHost: HostLookup = (name, via) =>
-    Promise.resolve(via === "dns" && name === "localhost" ? { addresses: ["127.0.0.1", "::1"] } : { addresses: [] });
+    Promise.resolve(
+      via === "dns" && name === "localhost" ? { addresses: ["127.0.0.1", "::1"] } : { addresses: [] },
+    );
   await withInit(config, "1.35.0", async ({ node, read }) => {
     assert.equal(node.cluster.enableOutpost, true);
     assert.equal(node.cluster.endpoint, "http://localhost");

@@ -51,7 +51,7 @@ Deno.test({
     const own = "127.0.0.1 localhost\n10.1.1.1 registry.internal\n";
     await Deno.writeTextFile(`${root}/etc/hosts`, own);
     const imds = fakeImds.start();
-  const ec2 = fakeEc2.start();
+    const ec2 = fakeEc2.start();
     try {
       const args = [
         "init",
