@@ -103,11 +103,14 @@ export function isThrottling(err: unknown): boolean {
 
 /**
  * Whether an SDK error is worth another try: throttling (by name or 429), any 5xx, or no HTTP answer
- * at all (connection refused or reset, timeout). 4xx client errors are final.
+ * at all (connection refused or reset, timeout). 4xx client errors are final, and so is finding no
+ * credentials.
  */
 export function isRetryableAwsError(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   if (typeof name === "string" && THROTTLE_NAMES.has(name)) return true;
+  // No credentials anywhere in the SDK's chain: another try finds none either.
+  if (name === "CredentialsProviderError") return false;
   const status = sdkHttpStatus(err);
   if (status === undefined) return true;
   return status === 429 || status >= 500;

@@ -241,7 +241,8 @@ async function assertJoined(r: InitRun): Promise<void> {
   }
 }
 
-fault("IMDS unreachable (AWS_METADATA_SERVICE_NUM_ATTEMPTS bounds the wait)", 8, async () => {
+fault("IMDS unreachable", 8, async () => {
+  // AWS_METADATA_SERVICE_NUM_ATTEMPTS bounds the wait (about a minute by default).
   const r = await initWith({
     imdsUrl: `http://127.0.0.1:${deadPort()}`,
     env: { AWS_METADATA_SERVICE_NUM_ATTEMPTS: "4" },

@@ -66,7 +66,12 @@ Deno.test({
         "--only",
         "5",
       ];
-      const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url };
+      const env = {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
+        AWS_ACCESS_KEY_ID: "AKIDOUTPOSTSTEST",
+        AWS_SECRET_ACCESS_KEY: "outposts-secret-not-real",
+      };
       const first = await eksnode(args, { cwd: REPO, isolated: true, env });
       assert.equal(first.code, 0, first.stderr);
       const hosts = await Deno.readTextFile(`${root}/etc/hosts`);
@@ -98,7 +103,7 @@ Deno.test({
       };
       const pinnedRow = await hostsRow();
       assert.equal(pinnedRow?.status, "ok", JSON.stringify(pinnedRow));
-      assert.ok(pinnedRow?.detail?.includes(pinned[0].split(" ")[0]), JSON.stringify(pinnedRow));
+      assert.ok(pinnedRow?.detail?.includes(pinned[0].split("\t")[0]), JSON.stringify(pinnedRow));
       await Deno.writeTextFile(`${root}/etc/hosts`, own);
       const unpinnedRow = await hostsRow();
       assert.equal(unpinnedRow?.status, "fail", JSON.stringify(unpinnedRow));
@@ -134,7 +139,12 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
       fips: false,
       prefixDelegation: false,
     };
-    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url };
+    const env = {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      AWS_ACCESS_KEY_ID: "AKIDOUTPOSTSTEST",
+      AWS_SECRET_ACCESS_KEY: "outposts-secret-not-real",
+    };
     const connected: HostLookup = (_n, via) =>
       Promise.resolve(via === "dns" ? { addresses: ["10.0.1.10", "10.0.2.11"] } : { addresses: [] });
     const boot = async (lookup: HostLookup) => {
