@@ -30,7 +30,8 @@
  * 5. vCPUs (max-pods ceiling, kube-reserved CPU): DescribeInstanceTypes when it was called, else the
  *    `processor` lines of `<root>/proc/cpuinfo`, else the runtime's CPU count.
  * 6. Kubernetes version: KUBERNETES_VERSION in `<root>/etc/eks/release` (written by `eksnode ami`),
- *    else `/usr/bin/kubelet --version` (only when --root is /), else the cluster's version when
+ *    else `<root>/etc/eks/kubelet-version.txt` (nodeadm's), else `/usr/bin/kubelet --version` (only when
+ *    --root is /), else the cluster's version when
  *    DescribeCluster was read, else a ConfigError.
  * 7. FIPS registry endpoints: `--fips` or EKSNODE_FIPS=true. Pause image: `--pause-container-account`
  *    and `--pause-container-version` (bootstrap.sh flags), else the EKS registry of the region.

@@ -373,11 +373,23 @@ async function systemNsswitch(): Promise<string | undefined> {
   }
 }
 
-/** KUBERNETES_VERSION from /etc/eks/release, else `kubelet --version` on the running system. */
+/**
+ * The file nodeadm reads the kubelet version from before asking the binary (nodeadm/internal/kubelet/
+ * version.go, commit 81fec2e8): `kubelet --version` output, kept by nodeadm's AMI builds.
+ */
+export const KUBELET_VERSION_FILE = "/etc/eks/kubelet-version.txt";
+
+/**
+ * KUBERNETES_VERSION from /etc/eks/release, else nodeadm's /etc/eks/kubelet-version.txt, else
+ * `kubelet --version` on the running system.
+ */
 async function installedKubernetesVersion(host: Host): Promise<string | undefined> {
   const release = await host.readText(RELEASE_FILE);
   const fromRelease = release === undefined ? undefined : releaseKubernetesVersion(release);
   if (fromRelease) return fromRelease;
+  const versionFile = await host.readText(KUBELET_VERSION_FILE);
+  const fromFile = versionFile === undefined ? undefined : kubeletVersionOutput(versionFile);
+  if (fromFile) return fromFile;
   // Another root's kubelet may not run here (architecture, libraries): only ask the live system's.
   if (!host.isSystemRoot || !(await host.exists("/usr/bin/kubelet"))) return undefined;
   const out = await host.exec(["/usr/bin/kubelet", "--version"], { timeoutMs: 10_000, allowFailure: true })

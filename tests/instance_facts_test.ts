@@ -232,3 +232,20 @@ Deno.test("init (CLI): IMDS that comes up 3 s after init starts is waited for, a
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("Kubernetes version: nodeadm's /etc/eks/kubelet-version.txt when the image has no /etc/eks/release", async () => {
+  const root = await Deno.makeTempDir({ prefix: "eksnode-facts-" });
+  const imds = fakeImds.start({ userData: userData() });
+  const ec2 = fakeEc2.start();
+  try {
+    await Deno.mkdir(`${root}/etc/eks`, { recursive: true });
+    // What nodeadm's AMI build keeps: `kubelet --version` output.
+    await Deno.writeTextFile(`${root}/etc/eks/kubelet-version.txt`, "Kubernetes v1.35.0-eks-5e0fdde\n");
+    const env = { ...KEYS, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_ENDPOINT_URL_EC2: ec2.url };
+    const { node } = await gatherInputs(await Host.open(root), memoryLogger(), REQUEST, env);
+    assert.equal(node.kubernetesVersion, "1.35");
+  } finally {
+    await Promise.all([imds.close(), ec2.close()]);
+    await Deno.remove(root, { recursive: true });
+  }
+});
