@@ -49,6 +49,8 @@ export async function initBench(reps: number): Promise<Section> {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
     AWS_ENDPOINT_URL_EC2: ec2.url,
     AWS_REGION: "us-west-2",
+    AWS_ACCESS_KEY_ID: "AKIDBENCH",
+    AWS_SECRET_ACCESS_KEY: "bench-secret-not-real",
     EKSNODE_FIPS: "false",
     EKSNODE_PREFIX_DELEGATION: "false",
     NO_COLOR: "1",

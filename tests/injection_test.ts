@@ -318,6 +318,13 @@ async function listTree(root: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Region and test keys for the EC2 fake (init names the node with DescribeInstances). */
+const EC2_ENV = {
+  AWS_REGION: "us-west-2",
+  AWS_ACCESS_KEY_ID: "AKIDINJECTIONTEST",
+  AWS_SECRET_ACCESS_KEY: "injection-secret-not-real",
+};
+
 const safePayloads = Object.entries(PAYLOADS).filter(([, p]) => !hasControlCharacter(p));
 
 Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothing and land as exact kubelet arguments", async () => {
@@ -344,6 +351,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         env: {
           AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
           AWS_ENDPOINT_URL_EC2: ec2.url,
+          ...EC2_ENV,
           AWS_REGION: "us-west-2",
         },
       },
@@ -361,6 +369,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         "After",
         "Requires",
         "Slice",
+        "ExecStartPre",
         "ExecStart",
         "Restart",
         "RestartForceExitStatus",
@@ -393,6 +402,7 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
       env: {
         AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
         AWS_ENDPOINT_URL_EC2: ec2.url,
+        ...EC2_ENV,
         AWS_REGION: "us-west-2",
       },
     });
@@ -481,6 +491,7 @@ for (
         env: {
           AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
           AWS_ENDPOINT_URL_EC2: ec2.url,
+          ...EC2_ENV,
           AWS_REGION: "us-west-2",
         },
       });

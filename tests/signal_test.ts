@@ -128,6 +128,8 @@ spec:
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
     AWS_ENDPOINT_URL_EC2: ec2.url,
     AWS_REGION: "us-west-2",
+    AWS_ACCESS_KEY_ID: "AKIDSIGNALTEST",
+    AWS_SECRET_ACCESS_KEY: "signal-secret-not-real",
   };
   return { dir, root, imds, ec2, env, pidFile: `${dir}/systemctl.pid` };
 }
