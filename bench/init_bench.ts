@@ -6,6 +6,7 @@
  * Targets: <= 3x, peak RSS <= 120 MiB.
  */
 import { bakedRoot } from "../tests/fakes/baked_root.ts";
+import { start as startEc2 } from "../tests/fakes/ec2.ts";
 import { start as startImds } from "../tests/fakes/imds.ts";
 import { TEST_CA_PEM } from "../tests/fakes/node_settings.ts";
 import { cliForms, denoRun, eventTime, jsonLines, measureOk, stepPhases } from "./lib/proc.ts";
@@ -43,9 +44,13 @@ export async function initBench(reps: number): Promise<Section> {
   const empty = await emptyScript();
   const forms = await cliForms();
   const imds = startImds({ userData: USER_DATA });
+  const ec2 = startEc2();
   const env = {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+    AWS_ENDPOINT_URL_EC2: ec2.url,
     AWS_REGION: "us-west-2",
+    AWS_ACCESS_KEY_ID: "AKIDBENCH",
+    AWS_SECRET_ACCESS_KEY: "bench-secret-not-real",
     EKSNODE_FIPS: "false",
     EKSNODE_PREFIX_DELEGATION: "false",
     NO_COLOR: "1",
@@ -121,7 +126,7 @@ export async function initBench(reps: number): Promise<Section> {
       ],
     };
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await empty.dispose();
     for (const r of roots) await Deno.remove(r, { recursive: true });
   }

@@ -14,11 +14,11 @@ import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/nodeconfig.ts";
 import {
+  apiServerEndpointProblem,
   certificateAuthorityProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
   CONTROL_CHARACTER_PROBLEM,
-  httpsUrlProblem,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
 } from "../eks/nodeconfig_values.ts";
@@ -81,7 +81,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "URL",
     help: "the EKS cluster API server endpoint; with --b64-cluster-ca, skips DescribeCluster",
     set: (v, f, a) => {
-      const problem = httpsUrlProblem(v);
+      const problem = apiServerEndpointProblem(v);
       if (problem) usage(f, v, problem);
       a.cluster.apiServerEndpoint = v;
     },
@@ -89,7 +89,7 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
   {
     flag: "--aws-api-retry-attempts",
     value: "N",
-    help: "retry attempts for the DescribeCluster call (default 6 tries)",
+    help: "tries of each AWS API call (DescribeCluster, EC2) (default: AWS_MAX_ATTEMPTS, else 30)",
     set: (v, f, a) => {
       if (!/^[0-9]{1,3}$/.test(v)) usage(f, v, "must be a whole number of attempts");
       a.legacy.awsApiRetryAttempts = Number(v);

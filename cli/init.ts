@@ -14,19 +14,24 @@
  *       kubelet flags append: eks/nodeconfig_merge.ts). Giving both a. and `--config-source` is an error.
  * 2. Cluster endpoint and CA: from 1.; ONLY when one of them is missing, EKS DescribeCluster, read first
  *    from `<root>/var/lib/eksnode/cluster-<name>.json` (so a reboot does not call the API again) and
- *    written there (0600) after a successful, non-dry run. Throttling and 5xx are retried with bounded
- *    jittered backoff; `--aws-api-retry-attempts N` sets the number of tries (default 6). The service
+ *    written there (0600) after a successful, non-dry run. Throttling, 5xx and connection failures are
+ *    retried with bounded jittered backoff; the tries: `--aws-api-retry-attempts N`, else AWS_MAX_ATTEMPTS,
+ *    else 30 (nodeadm's), 30 s each, 10 minutes in all (the same for the EC2 calls below). The service
  *    CIDR, IP family and outpost settings come from 1. first, then from DescribeCluster when it was read.
- * 3. Instance facts (id, type, zone, region, IPs, VPC CIDRs, private DNS name): IMDSv2, always
- *    (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address).
+ * 3. Instance facts (id, type, zone, region, IPs, VPC CIDRs, hostname): IMDSv2, always, waiting about a
+ *    minute for an IMDS that comes up late (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address).
+ *    The node name (kubelet 1.26+): EC2's PrivateDnsName from DescribeInstances, as nodeadm names the node;
+ *    the instance id with the NodeConfig feature gate InstanceIdNodeName (no EC2 call then).
  * 4. Max pods: `--max-pods` in the kubelet flags → kubelet config `maxPods` → the embedded ENI table →
- *    EC2 DescribeInstanceTypes for a type the table lacks (failure: one AwsApiError). `--prefix-delegation`
- *    (or EKSNODE_PREFIX_DELEGATION=true) uses the prefix formula with its 110/250 ceiling;
- *    `--use-max-pods false` writes no maxPods (kube-reserved is still sized for the computed value).
+ *    EC2 DescribeInstanceTypes for a type the table lacks → kubelet's 110 when EC2 does not know it either
+ *    (a warning, as nodeadm). `--prefix-delegation` (or EKSNODE_PREFIX_DELEGATION=true) uses the prefix
+ *    formula with its 110/250 ceiling; `--use-max-pods false` writes no maxPods. kube-reserved memory is
+ *    sized for the max pods in effect (kubelet's 110 with `--use-max-pods false`, amazon-eks-ami#1698).
  * 5. vCPUs (max-pods ceiling, kube-reserved CPU): DescribeInstanceTypes when it was called, else the
  *    `processor` lines of `<root>/proc/cpuinfo`, else the runtime's CPU count.
  * 6. Kubernetes version: KUBERNETES_VERSION in `<root>/etc/eks/release` (written by `eksnode ami`),
- *    else `/usr/bin/kubelet --version` (only when --root is /), else the cluster's version when
+ *    else `<root>/etc/eks/kubelet-version.txt` (nodeadm's), else `/usr/bin/kubelet --version` (only when
+ *    --root is /), else the cluster's version when
  *    DescribeCluster was read, else a ConfigError.
  * 7. FIPS registry endpoints: `--fips` or EKSNODE_FIPS=true. Pause image: `--pause-container-account`
  *    and `--pause-container-version` (bootstrap.sh flags), else the EKS registry of the region.

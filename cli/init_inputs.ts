@@ -6,7 +6,7 @@
  * run leaves the root as it was. The precedence is documented at the top of cli/init.ts.
  */
 import { parse as parseToml } from "smol-toml";
-import { ConfigError, UsageError } from "../lib/errors.ts";
+import { AwsApiError, ConfigError, UsageError } from "../lib/errors.ts";
 import type { Host } from "../lib/host.ts";
 import type { Logger } from "../lib/log.ts";
 import {
@@ -16,20 +16,29 @@ import {
   type HostLookup,
   HOSTS_FILE,
 } from "../eks/api_server_hosts.ts";
-import { type AwsEnv, describeSdkError } from "../eks/aws_call.ts";
+import { type AwsCallOptions, type AwsEnv, awsMaxAttempts, describeSdkError } from "../eks/aws_call.ts";
 import { type ConfigWarning, loadConfigSources } from "../eks/config_source.ts";
-import { describeInstanceType, type InstanceTypeInfo } from "../eks/ec2_api.ts";
+import {
+  describeInstanceType,
+  describePrivateDnsName,
+  type InstanceTypeInfo,
+  loadEc2Sdk,
+} from "../eks/ec2_api.ts";
 import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
 import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
 import {
   countProcessors,
   kubeletVersionOutput,
+  kubernetesMinor,
   missingClusterFields,
   needsInstanceTypeLookup,
+  needsPrivateDnsName,
   type NodeInputs,
   releaseKubernetesVersion,
+  resolveKubernetesVersion,
   resolveNodeSettings,
 } from "../eks/node_settings.ts";
+import { nvidiaGpuAttached } from "../eks/kubelet/node_labels.ts";
 import type { NodeConfigInput } from "../eks/nodeconfig.ts";
 import { ENV_DEFAULT } from "../eks/nodeconfig_values.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
@@ -54,12 +63,28 @@ export interface GatheredInputs {
   commit(): Promise<void>;
 }
 
-/** Knobs for tests: IMDS client options beyond the environment, the host-name lookup of Outposts nodes. */
+/**
+ * Knobs for tests: IMDS client options beyond the environment, the AWS API retry bounds and per-try
+ * timeout (so a test need not wait minutes), the host-name lookup of Outposts nodes.
+ */
 export interface GatherOptions {
   imds?: Omit<ImdsOptions, "env">;
+  aws?: Pick<AwsCallOptions, "retry" | "timeoutMs">;
   /** How the API server's host name is looked up (default: the system's getent). */
   lookupHost?: HostLookup;
 }
+
+/**
+ * The AWS API bounds of `eksnode init` when neither `--aws-api-retry-attempts` nor AWS_MAX_ATTEMPTS
+ * sets the tries: as nodeadm's init (nodeadm/cmd/nodeadm/init/init.go, commit 81fec2e8), 30 tries "to
+ * accommodate delays in network readiness", about 10 minutes in all, and 30 s a try (the connect timeout
+ * of the Go SDK's HTTP client nodeadm uses; a black-holed endpoint costs that much a try).
+ */
+export const INIT_AWS_ATTEMPTS = 30;
+/** See {@link INIT_AWS_ATTEMPTS}. */
+export const INIT_AWS_TOTAL_MS = 600_000;
+/** See {@link INIT_AWS_ATTEMPTS}. */
+export const INIT_AWS_TRY_TIMEOUT_MS = 30_000;
 
 /** Where the DescribeCluster answer for `cluster` is cached inside the root. */
 export function clusterCachePath(cluster: string): string {
@@ -78,6 +103,7 @@ export async function gatherInputs(
   opts: GatherOptions = {},
 ): Promise<GatheredInputs> {
   const imds = new ImdsClient({ ...opts.imds, env });
+  const installed = await installedKubernetesVersion(host);
   // The configuration first: flag and config-source mistakes are reported before IMDS is waited for.
   // Once IMDS has answered with the user data, the instance facts are read while the user data is
   // parsed and validated (the first parse loads and compiles the YAML and schema code).
@@ -96,6 +122,14 @@ export async function gatherInputs(
   } catch (err) {
     await early?.catch(() => {}); // no IMDS read outlives the call
     throw err;
+  }
+  // Kubernetes 1.26+ names the node with EC2 DescribeInstances: the large EC2 SDK loads while the
+  // instance facts are read (a load nobody awaits, after an error, is harmless).
+  if (
+    installed !== undefined && kubernetesMinor(installed) !== undefined &&
+    needsPrivateDnsName(installed, config.nodeConfig)
+  ) {
+    loadEc2Sdk().catch(() => {});
   }
   const instance = await (early ?? imds.instanceMetadata());
   log.info(
@@ -118,14 +152,24 @@ export async function gatherInputs(
       }`,
     );
   }
+  // The tries: --aws-api-retry-attempts, else AWS_MAX_ATTEMPTS (as the AWS SDKs read it), else nodeadm's 30.
+  const attempts = legacy.awsApiRetryAttempts !== undefined
+    ? Math.max(1, legacy.awsApiRetryAttempts)
+    : awsMaxAttempts(env) ?? INIT_AWS_ATTEMPTS;
   const retry = (api: string) => ({
-    ...(legacy.awsApiRetryAttempts !== undefined
-      ? { attempts: Math.max(1, legacy.awsApiRetryAttempts) }
-      : {}),
+    attempts,
+    maxMs: 20_000,
+    totalMs: INIT_AWS_TOTAL_MS,
+    ...opts.aws?.retry,
     onRetry: (err: unknown, attempt: number, delayMs: number) =>
       log.warn(`${api}: ${describeSdkError(err)}; retry ${attempt} in ${delayMs} ms`),
   });
-  const aws = (api: string) => ({ env, region: instance.region, retry: retry(api) });
+  const aws = (api: string): AwsCallOptions => ({
+    env,
+    region: instance.region,
+    retry: retry(api),
+    timeoutMs: opts.aws?.timeoutMs ?? INIT_AWS_TRY_TIMEOUT_MS,
+  });
 
   let described: NodeInputs["described"];
   let pendingCache: string | undefined;
@@ -146,13 +190,17 @@ export async function gatherInputs(
     );
   }
 
-  let instanceType: InstanceTypeInfo | undefined;
-  if (needsInstanceTypeLookup(instance.instanceType, nodeConfig, origin)) {
-    log.info(
-      `instance type ${instance.instanceType} is not in the ENI table: asking EC2 DescribeInstanceTypes`,
-    );
-    instanceType = await describeInstanceType(instance.instanceType, aws("DescribeInstanceTypes"));
-  }
+  const kubernetesVersion = resolveKubernetesVersion(
+    { installedKubernetesVersion: installed, described },
+    name,
+  );
+  // The two EC2 calls, when needed, run side by side.
+  const [instanceType, privateDnsName] = await settle(
+    lookUpInstanceType(instance.instanceType, nodeConfig, origin, aws("DescribeInstanceTypes"), log),
+    needsPrivateDnsName(kubernetesVersion, nodeConfig)
+      ? lookUpPrivateDnsName(instance.instanceId, instance.hostname, aws("DescribeInstances"), log)
+      : Promise.resolve(undefined),
+  );
 
   const inputs: NodeInputs = {
     nodeConfig,
@@ -161,8 +209,10 @@ export async function gatherInputs(
     legacy,
     instance,
     described,
-    installedKubernetesVersion: await installedKubernetesVersion(host),
+    installedKubernetesVersion: installed,
     instanceType,
+    privateDnsName,
+    nvidiaGpu: await nvidiaGpuAttached(host),
     cpuCount: countProcessors((await host.readText("/proc/cpuinfo")) ?? "") ?? navigator.hardwareConcurrency,
     fips: request.fips,
     prefixDelegation: request.prefixDelegation,
@@ -185,6 +235,54 @@ export async function gatherInputs(
       pendingCache = undefined;
     },
   };
+}
+
+/**
+ * DescribeInstanceTypes for a type the ENI table lacks (undefined when not needed). When EC2 cannot
+ * answer either (an unknown type, or the API failed after its retries) max pods falls back to kubelet's
+ * 110, with a warning, as nodeadm's `withDefaultReservedResources` does.
+ */
+async function lookUpInstanceType(
+  type: string,
+  config: NodeConfigInput,
+  origin: string,
+  opts: AwsCallOptions,
+  log: Logger,
+): Promise<InstanceTypeInfo | undefined> {
+  if (!needsInstanceTypeLookup(type, config, origin)) return undefined;
+  log.info(`instance type ${type} is not in the ENI table: asking EC2 DescribeInstanceTypes`);
+  try {
+    return await describeInstanceType(type, opts);
+  } catch (err) {
+    if (!(err instanceof AwsApiError)) throw err;
+    log.warn(`${err.message}: max pods falls back to kubelet's default of 110`);
+    return undefined;
+  }
+}
+
+/** EC2's PrivateDnsName of the instance, the node name; says when it differs from IMDS `hostname`. */
+async function lookUpPrivateDnsName(
+  instanceId: string,
+  imdsHostname: string,
+  opts: AwsCallOptions,
+  log: Logger,
+): Promise<string> {
+  const start = performance.now();
+  const name = await describePrivateDnsName(instanceId, opts);
+  const ms = Math.round(performance.now() - start);
+  log.info(
+    `node name ${name}: EC2 PrivateDnsName, read with DescribeInstances in ${ms} ms` +
+      (name === imdsHostname ? "" : ` (IMDS hostname ${imdsHostname} differs: a custom DHCP domain)`),
+  );
+  return name;
+}
+
+/** Like Promise.all for two, but waits for both so no API retry loop outlives the call. */
+async function settle<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 /** The node configuration from bootstrap.sh flags or NodeConfig sources, merged, with where it came from. */
@@ -293,11 +391,23 @@ async function systemNsswitch(): Promise<string | undefined> {
   }
 }
 
-/** KUBERNETES_VERSION from /etc/eks/release, else `kubelet --version` on the running system. */
+/**
+ * The file nodeadm reads the kubelet version from before asking the binary (nodeadm/internal/kubelet/
+ * version.go, commit 81fec2e8): `kubelet --version` output, kept by nodeadm's AMI builds.
+ */
+export const KUBELET_VERSION_FILE = "/etc/eks/kubelet-version.txt";
+
+/**
+ * KUBERNETES_VERSION from /etc/eks/release, else nodeadm's /etc/eks/kubelet-version.txt, else
+ * `kubelet --version` on the running system.
+ */
 async function installedKubernetesVersion(host: Host): Promise<string | undefined> {
   const release = await host.readText(RELEASE_FILE);
   const fromRelease = release === undefined ? undefined : releaseKubernetesVersion(release);
   if (fromRelease) return fromRelease;
+  const versionFile = await host.readText(KUBELET_VERSION_FILE);
+  const fromFile = versionFile === undefined ? undefined : kubeletVersionOutput(versionFile);
+  if (fromFile) return fromFile;
   // Another root's kubelet may not run here (architecture, libraries): only ask the live system's.
   if (!host.isSystemRoot || !(await host.exists("/usr/bin/kubelet"))) return undefined;
   const out = await host.exec(["/usr/bin/kubelet", "--version"], { timeoutMs: 10_000, allowFailure: true })

@@ -281,7 +281,8 @@ export function shuffledAddresses(addresses: string[], seed: string): string[] {
 export function renderHostsBlock(cluster: string, name: string, addresses: string[], seed: string): string {
   return [
     `${BEGIN} ${cluster} on Outposts (eksnode init rewrites it)`,
-    ...shuffledAddresses(addresses, seed).map((a) => `${a} ${name}`),
+    // "ADDRESS<TAB>NAME", as nodeadm appends them (kubelet/config.go withOutpostSetup, commit 81fec2e8).
+    ...shuffledAddresses(addresses, seed).map((a) => `${a}\t${name}`),
     `${END} ${cluster}`,
   ].join("\n") + "\n";
 }

@@ -185,11 +185,14 @@ export function isThrottling(err: unknown): boolean {
 
 /**
  * Whether an SDK error is worth another try: throttling (by name or 429), any 5xx, or no HTTP answer
- * at all (connection refused or reset, timeout). 4xx client errors are final.
+ * at all (connection refused or reset, timeout). 4xx client errors are final, and so is finding no
+ * credentials.
  */
 export function isRetryableAwsError(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   if (typeof name === "string" && THROTTLE_NAMES.has(name)) return true;
+  // No credentials anywhere in the SDK's chain: another try finds none either.
+  if (name === "CredentialsProviderError") return false;
   const status = sdkHttpStatus(err);
   if (status === undefined) return true;
   return status === 429 || status >= 500;
@@ -212,7 +215,7 @@ export interface AwsCallOptions {
   env: AwsEnv;
   /** Region; wins over AWS_REGION (init passes the one read from IMDS). */
   region?: string;
-  /** Retry bounds (defaults: 6 tries, 500 ms base, 10 s cap, 60 s in all). */
+  /** Retry bounds (defaults: AWS_MAX_ATTEMPTS or 6 tries, 500 ms base, 10 s cap, 60 s in all). */
   retry?: Omit<BackoffOptions, "isRetryable">;
   /** Timeout of each HTTP request in ms (default 15000). */
   timeoutMs?: number;
@@ -234,6 +237,24 @@ export function sdkClientOptions(cfg: AwsClientConfig): {
   return out;
 }
 
+/**
+ * `AWS_MAX_ATTEMPTS` from `env`: the tries in all (the first included) an AWS SDK makes for one call
+ * (AWS SDKs and Tools reference guide, "Retry behavior"). Undefined when unset; a ConfigError when it is
+ * not a positive whole number.
+ * @example awsMaxAttempts({ AWS_MAX_ATTEMPTS: "1" }) // 1
+ */
+export function awsMaxAttempts(env: AwsEnv): number | undefined {
+  const text = env.AWS_MAX_ATTEMPTS?.trim();
+  if (text === undefined || text === "") return undefined;
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1) {
+    throw new ConfigError(
+      `AWS_MAX_ATTEMPTS="${env.AWS_MAX_ATTEMPTS}" is not a positive whole number of attempts`,
+      "unset AWS_MAX_ATTEMPTS or give it a number such as 3",
+    );
+  }
+  return Number(text);
+}
+
 /** One try took longer than its timeout (retryable: it carries no HTTP status). */
 export class RequestTimeoutError extends Error {
   override name = "TimeoutError";
@@ -241,13 +262,16 @@ export class RequestTimeoutError extends Error {
 
 /**
  * Runs one SDK request under {@link withBackoff} with a per-try timeout; retries throttling, 5xx and
- * connection failures. When it gives up, throws what `fail(lastError, tries)` returns.
+ * connection failures, and errors `retryAlso` accepts. The tries: `opts.retry.attempts`, else
+ * AWS_MAX_ATTEMPTS of `opts.env`, else 6. When it gives up, throws what `fail(lastError, tries)` returns.
  */
 export async function sendWithRetry<T>(
   send: (abortSignal: AbortSignal) => Promise<T>,
   opts: AwsCallOptions,
   fail: (err: unknown, tries: number) => Error,
+  retryAlso: (err: unknown) => boolean = () => false,
 ): Promise<T> {
+  const envAttempts = awsMaxAttempts(opts.env);
   const timeoutMs = opts.timeoutMs ?? 15_000;
   let tries = 0;
   try {
@@ -263,12 +287,12 @@ export async function sendWithRetry<T>(
         throw err;
       }
     }, {
-      attempts: 6,
+      attempts: envAttempts ?? 6,
       baseMs: 500,
       maxMs: 10_000,
       totalMs: 60_000,
       ...opts.retry,
-      isRetryable: isRetryableAwsError,
+      isRetryable: (err) => isRetryableAwsError(err) || retryAlso(err),
     });
   } catch (err) {
     throw fail(err, tries);

@@ -16,6 +16,19 @@ export const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";
 /** Lifetime requested for the session token: 6 hours, the maximum IMDS grants. */
 export const IMDS_TOKEN_TTL_SECONDS = 21600;
 
+/**
+ * How long a read waits for IMDS: at boot it may answer only after a while, and the node must not give
+ * up. nodeadm's client (nodeadm/internal/aws/imds/imds.go, commit 81fec2e8) makes 60 attempts with
+ * backoff capped at 1 s, about a minute; here 60 tries with full-jitter waits capped at 2 s (about 1 s
+ * each on average), within 2 minutes in all, per metadata path.
+ */
+export const IMDS_RETRY: Readonly<Omit<BackoffOptions, "isRetryable">> = Object.freeze({
+  attempts: 60,
+  baseMs: 250,
+  maxMs: 2000,
+  totalMs: 120_000,
+});
+
 /** What `eksnode init` needs to know about the instance it runs on. */
 export interface InstanceMetadata {
   instanceId: string;
@@ -30,8 +43,12 @@ export interface InstanceMetadata {
   vpcIpv4Cidrs: string[];
   /** Set when the VPC has IPv6 blocks. */
   vpcIpv6Cidrs?: string[];
-  /** `meta-data/hostname`: the private DNS name (IP- or resource-based naming). */
-  privateDnsName: string;
+  /**
+   * `meta-data/hostname`: the instance's DNS host name. Not always EC2's PrivateDnsName: in a VPC whose
+   * DHCP option set has its own domain name it ends in that domain. The node name comes from EC2
+   * DescribeInstances instead (eks/ec2_api.ts `describePrivateDnsName`).
+   */
+  hostname: string;
   /** `meta-data/local-hostname`. */
   localHostname: string;
 }
@@ -44,7 +61,7 @@ export interface ImdsOptions {
   endpoint?: string;
   /** Timeout of each HTTP request in ms (default 2000). */
   timeoutMs?: number;
-  /** Retry policy per path (defaults: 8 tries, 200 ms base, 2 s cap, 30 s in all). */
+  /** Retry policy per path (default {@link IMDS_RETRY}; AWS_METADATA_SERVICE_NUM_ATTEMPTS sets the tries). */
   retry?: Omit<BackoffOptions, "isRetryable">;
   /** Injectable fetch, for tests (default: global fetch). */
   fetch?: typeof fetch;
@@ -74,10 +91,7 @@ export class ImdsClient {
     const envAttempts = positiveEnv(opts.env, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", true);
     this.#timeoutMs = opts.timeoutMs ?? (envSeconds === undefined ? 2000 : envSeconds * 1000);
     this.#retry = {
-      attempts: 8,
-      baseMs: 200,
-      maxMs: 2000,
-      totalMs: 30_000,
+      ...IMDS_RETRY,
       ...(envAttempts === undefined ? {} : { attempts: envAttempts }),
       ...opts.retry,
     };
@@ -129,8 +143,8 @@ export class ImdsClient {
     // One read first: it takes the token and finds out whether IMDS is there at all, so an absent
     // IMDS costs one bounded retry loop, not eight in parallel.
     const instanceId = await m("instance-id");
-    const [instanceType, region, availabilityZone, localIpv4, mac, privateDnsName, localHostname] =
-      await settleAll([
+    const [instanceType, region, availabilityZone, localIpv4, mac, hostname, localHostname] = await settleAll(
+      [
         m("instance-type"),
         m("placement/region"),
         m("placement/availability-zone"),
@@ -138,7 +152,8 @@ export class ImdsClient {
         m("mac"),
         m("hostname"),
         m("local-hostname"),
-      ]);
+      ],
+    );
     const nic = `meta-data/network/interfaces/macs/${mac}`;
     const [v4, ipv6s, v6] = await settleAll([
       this.get(`${nic}/vpc-ipv4-cidr-blocks`),
@@ -154,7 +169,7 @@ export class ImdsClient {
       localIpv4,
       mac,
       vpcIpv4Cidrs: lines(v4),
-      privateDnsName,
+      hostname,
       localHostname,
     };
     const ipv6 = lines(ipv6s)[0];

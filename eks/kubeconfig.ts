@@ -48,7 +48,7 @@ export function renderKubeconfig(node: NodeSettings, token: TokenCommand = "aws-
   // http:// is what nodeadm also writes when a NodeConfig gives it (warned about when it was loaded).
   if (!/^https?:\/\/[^\s/]+/.test(node.cluster.endpoint)) {
     throw new ConfigError(
-      `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// URL`,
+      `cluster endpoint ${JSON.stringify(node.cluster.endpoint)} is not an https:// (or http://) URL`,
       "give the API server endpoint as DescribeCluster reports it",
     );
   }

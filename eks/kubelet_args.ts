@@ -11,9 +11,11 @@
  * - nodeadm `nodeadm/internal/kubelet/kubeconfig.go` (commit 08389f01): local Outposts clusters get
  *   `--bootstrap-kubeconfig` as well as `--kubeconfig`.
  * - `templates/al2/runtime/kubelet.service` (commit bd0f2c97): the image credential provider flags.
- * nodeadm adds `--node-labels` only for NVIDIA GPUs (labels.go); eksnode adds none of its own, so
- * labels come only from the user's flags (bootstrap.sh `--kubelet-extra-args`, NodeConfig
- * `kubelet.flags`).
+ * - nodeadm `nodeadm/internal/kubelet/config.go` (commit 81fec2e8): `--runtime-cgroups=/runtime.slice/
+ *   containerd.service` on every version (`withRuntimeCgroups`, so cadvisor's metrics include the
+ *   container runtime, amazon-eks-ami#1667), and from 1.35 `--node-labels=nvidia.com/gpu.present=true`
+ *   on a node with an NVIDIA GPU (eks/kubelet/node_labels.ts). The user's flags come after, so a user
+ *   `--node-labels` replaces that one, as under nodeadm.
  */
 import type { NodeSettings } from "./api/node_settings.ts";
 import {
@@ -25,6 +27,10 @@ import {
   KUBELET_CONFIG,
 } from "./node_paths.ts";
 import { kubeMinorVersion } from "./credential_provider.ts";
+import { nodeLabels } from "./kubelet/node_labels.ts";
+
+/** The cgroup containerd runs in (runtime.slice, `eksnode ami` step 9): kubelet's `--runtime-cgroups`. */
+export const RUNTIME_CGROUPS = "/runtime.slice/containerd.service";
 
 /** The kubelet binary the units run. */
 export const KUBELET_BIN = "/usr/bin/kubelet";
@@ -59,6 +65,9 @@ export function kubeletArgs(node: NodeSettings): string[] {
   } else {
     args.push("--cloud-provider=aws");
   }
+  args.push(`--runtime-cgroups=${RUNTIME_CGROUPS}`);
+  const labels = nodeLabels(v, { nvidiaGpu: node.nvidiaGpu });
+  if (labels.length > 0) args.push(`--node-labels=${labels.join(",")}`);
   if (!kubeletVersionAtLeast(v, 29)) args.push(`--pod-infra-container-image=${node.sandboxImage}`);
   return [...args, ...node.kubeletFlags];
 }

@@ -11,11 +11,21 @@
  *   1.22–1.26, kubeReservedCgroup /runtime, systemReservedCgroup /system, logging verbosity 2,
  *   protectKernelDefaults, providerID (from 1.26), readOnlyPort 0, serializeImagePulls false,
  *   serverTLSBootstrap, tlsCipherSuites (in this order).
+ * - nodeadm `nodeadm/internal/kubelet/config.go` (commit 81fec2e8) `withVersionToggles`: feature gate
+ *   DynamicResourceAllocation from 1.33 ("EKS enables DRA on 1.33+"), MutableCSINodeAllocatableCount from
+ *   1.34, and graceful node shutdown from 1.34 (shutdownGracePeriod 2m30s, of which
+ *   shutdownGracePeriodCriticalPods 30s). nodeadm always writes `maxPods` (110 for
+ *   an instance type nobody knows, `defaultMaxPods` in eni_max_pods.go); here the same value arrives as
+ *   `node.maxPods`.
  * - `templates/al2/runtime/kubelet-config.json` (commit 02a26d4d) has the same authn/authz blocks;
  *   bootstrap.sh (commit 9e910f87) adds clusterDNS, evictionHard, kubeReserved, maxPods (only with
  *   --use-max-pods) and providerID the same way.
- * Unlike nodeadm from 1.29 (which writes the user's part to a config.json.d drop-in), the merge is
- * done here into one file, so what kubelet runs with can be read in one place.
+ * nodeadm writes its part to /etc/kubernetes/kubelet/config.json and a non-empty `kubelet.config` to the
+ * drop-in config.json.d/40-nodeadm.conf (`--config-dir`; `KUBELET_CONFIG_DROPIN_DIR_ALPHA=on` before 1.30),
+ * which kubelet merges over the file: objects and maps field by field, lists and scalars replaced
+ * (kubernetes.io "Kubelet Configuration Directory Merging"). {@link deepMerge} has those semantics, so the
+ * one file written here is what kubelet ends up with under nodeadm, readable in one place
+ * (tests/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations).
  */
 import type { NodeSettings } from "./api/node_settings.ts";
 import { CA_CERT, CONTAINERD_SOCKET } from "./node_paths.ts";
@@ -34,11 +44,18 @@ export const KUBELET_TLS_CIPHER_SUITES: readonly string[] = [
   "TLS_RSA_WITH_AES_256_GCM_SHA384",
 ];
 
+/** kubelet `shutdownGracePeriod` from Kubernetes 1.34 (nodeadm: 150 s, written by Go as "2m30s"). */
+export const SHUTDOWN_GRACE_PERIOD = "2m30s";
+/** kubelet `shutdownGracePeriodCriticalPods` from 1.34: the part of the grace period kept for critical pods. */
+export const SHUTDOWN_GRACE_PERIOD_CRITICAL_PODS = "30s";
+
 /** The computed configuration for a node, before the user's overrides. */
 export function computedKubeletConfig(node: NodeSettings): Record<string, unknown> {
   const v = node.kubernetesVersion;
   const featureGates: Record<string, boolean> = { RotateKubeletServerCertificate: true };
   if (!kubeletVersionAtLeast(v, 28)) featureGates.KubeletCredentialProviders = true;
+  if (kubeletVersionAtLeast(v, 33)) featureGates.DynamicResourceAllocation = true;
+  if (kubeletVersionAtLeast(v, 34)) featureGates.MutableCSINodeAllocatableCount = true;
   const config: Record<string, unknown> = {
     kind: "KubeletConfiguration",
     apiVersion: "kubelet.config.k8s.io/v1beta1",
@@ -75,6 +92,12 @@ export function computedKubeletConfig(node: NodeSettings): Record<string, unknow
     config.kubeAPIBurst = 20;
   }
   if (kubeletVersionAtLeast(v, 26)) config.providerID = node.providerId;
+  if (kubeletVersionAtLeast(v, 34)) {
+    // Graceful node shutdown: kubelet holds the shutdown (a systemd inhibitor lock) this long, the last
+    // part of it for critical pods.
+    config.shutdownGracePeriod = SHUTDOWN_GRACE_PERIOD;
+    config.shutdownGracePeriodCriticalPods = SHUTDOWN_GRACE_PERIOD_CRITICAL_PODS;
+  }
   if (node.maxPods !== undefined) config.maxPods = node.maxPods;
   return config;
 }

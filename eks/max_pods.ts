@@ -144,7 +144,8 @@ export interface ResolvedMaxPods {
  * Decides the kubelet's maxPods and the pod count kube-reserved is sized for, and says why.
  * Unlike bootstrap.sh, which sized kube-reserved on the ENI-table value even when the user passed a
  * different `--max-pods`, an override here also sizes kube-reserved: memory follows the pods the kubelet
- * will really admit.
+ * will really admit. The same holds for `--use-max-pods false` (kubelet's 110) and for an instance type
+ * neither the table nor EC2 knows (110 written, as nodeadm's `defaultMaxPods`, and reserved for).
  */
 export function resolveMaxPods(input: ResolveMaxPodsInput): ResolvedMaxPods {
   if (input.kubeletConfigMaxPods !== undefined) {
@@ -152,8 +153,10 @@ export function resolveMaxPods(input: ResolveMaxPodsInput): ResolvedMaxPods {
     const n = input.kubeletConfigMaxPods;
     return { kubeletMaxPods: n, reservedForPods: n, source: "override" };
   }
+  // `--use-max-pods false`: kubelet keeps its own default, and kube-reserved is sized for that, the pods
+  // the kubelet will really admit (amazon-eks-ami#1698; bootstrap.sh sized it on the ENI value instead).
+  if (input.useMaxPods === false) return { reservedForPods: DEFAULT_MAX_PODS, source: "kubelet-default" };
   const computed = input.computed?.maxPods ?? DEFAULT_MAX_PODS;
-  if (input.useMaxPods === false) return { reservedForPods: computed, source: "kubelet-default" };
   const source: MaxPodsSource = input.computed === undefined
     ? "default"
     : input.computed.mode === "prefix-delegation"

@@ -31,6 +31,7 @@ import {
   RELEASE_PATH,
   SSHD_DROPIN,
   SYSCTL_CONF_LINK,
+  SYSCTL_RESERVED_PORTS_FILE,
 } from "./node_paths.ts";
 import { moduleNames } from "./system/kernel_modules.ts";
 import { findLeftovers } from "./image/hygiene.ts";
@@ -39,6 +40,8 @@ import {
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
   CA_CERT,
+  CNI_CACHE_RESET_SERVICE,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -82,6 +85,7 @@ const f = (path: string, mode: number | undefined = 0o644): ExpectedPath => ({ p
 
 /** The sysctl files `eksnode ami` writes (steps 15, 34, 35), in systemd-sysctl's order of application. */
 export const SYSCTL_FILES: readonly string[] = [
+  SYSCTL_RESERVED_PORTS_FILE,
   "/etc/sysctl.d/99-amazon.conf",
   "/etc/sysctl.d/99-kubernetes-cri.conf",
   SYSCTL_CONF_LINK,
@@ -101,6 +105,7 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   f("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf"),
   f(MODULES_LOAD_FILE),
   f("/etc/sysctl.d/99-kubernetes-cri.conf"),
+  f(SYSCTL_RESERVED_PORTS_FILE),
   d("/etc/containerd"),
   d("/etc/containerd/config.d"),
   f(CONTAINERD_CONFIG),
@@ -145,6 +150,7 @@ export const INIT_PATHS: readonly ExpectedPath[] = [
 export const INIT_OPTIONAL_PATHS: readonly string[] = [
   BPF_MOUNT_UNIT,
   SYSTEM_ENV_CONF,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
   RESOLVED_DROPIN,
@@ -386,9 +392,27 @@ export function expectedSysctls(
   return out;
 }
 
-/** Whitespace-insensitive comparison of sysctl values ("32768 60999" equals "32768\t60999"). */
+/**
+ * Whitespace-insensitive comparison of sysctl values ("32768 60999" equals "32768\t60999"). Port lists
+ * compare as sets of ports: the kernel prints net.ipv4.ip_local_reserved_ports with ranges collapsed
+ * ("9808,9809" reads back as "9808-9809").
+ */
 export function sysctlValuesEqual(a: string, b: string): boolean {
-  return a.trim().split(/\s+/).join(" ") === b.trim().split(/\s+/).join(" ");
+  const words = (v: string) => v.trim().split(/\s+/).join(" ");
+  if (words(a) === words(b)) return true;
+  const ports = (v: string): string | undefined => {
+    const t = v.trim();
+    if (!/^\d+(-\d+)?(\s*,\s*\d+(-\d+)?)+$/.test(t) && !/^\d+-\d+$/.test(t)) return undefined;
+    const set = new Set<number>();
+    for (const part of t.split(",")) {
+      const [lo, hi = lo] = part.trim().split("-").map(Number);
+      if (hi - lo > 65535) return undefined;
+      for (let p = lo; p <= hi; p++) set.add(p);
+    }
+    return [...set].sort((x, y) => x - y).join(",");
+  };
+  const pa = ports(a);
+  return pa !== undefined && pa === ports(b);
 }
 
 async function sysctlChecks(host: Host, out: CheckResult[]) {
@@ -487,12 +511,16 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
   }
 }
 
-/** The units a phase enables (init: the bpffs and local disks units too, when their files were written). */
+/**
+ * The units a phase enables (init: the bpffs, local disks and CNI cache reset units too, when their files
+ * were written).
+ */
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
   if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
   const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
   if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
   if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
+  if (await host.exists(CNI_CACHE_RESET_UNIT)) units.unshift(CNI_CACHE_RESET_SERVICE);
   return units;
 }
 

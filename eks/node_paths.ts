@@ -69,6 +69,10 @@ export const BPF_MOUNT_UNIT = `/etc/systemd/system/${BPF_MOUNT_SERVICE}`;
 export const LOCAL_DISKS_SERVICE = "eksnode-local-disks.service";
 /** {@link LOCAL_DISKS_SERVICE}'s file. */
 export const LOCAL_DISKS_UNIT = `/etc/systemd/system/${LOCAL_DISKS_SERVICE}`;
+/** The unit that empties /var/lib/cni/results at boot (step 6 writes it, step 9 enables it). */
+export const CNI_CACHE_RESET_SERVICE = "cni-cache-reset.service";
+/** {@link CNI_CACHE_RESET_SERVICE}'s file. */
+export const CNI_CACHE_RESET_UNIT = `/etc/systemd/system/${CNI_CACHE_RESET_SERVICE}`;
 /** containerd's CRI socket. */
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 
@@ -81,6 +85,7 @@ export const UNIT_FILES: readonly string[] = [
   KUBELET_ENV_DROPIN,
   BPF_MOUNT_UNIT,
   LOCAL_DISKS_UNIT,
+  CNI_CACHE_RESET_UNIT,
 ];
 
 /** The JSON manifest of installed artifacts that `eksnode ami` step 33 writes and `eksnode verify` reads. */
@@ -97,3 +102,5 @@ export const SSHD_DROPIN = "/etc/ssh/sshd_config.d/05-eksnode-crypto.conf";
 export const SYSCTL_CONF_LINK = "/etc/sysctl.d/99-sysctl.conf";
 /** The bootstrap.sh shim that execs `eksnode init` (`eksnode ami` step 36). */
 export const BOOTSTRAP_SHIM_PATH = "/etc/eks/bootstrap.sh";
+/** Ports kept out of the ephemeral range for host-network add-ons (`eksnode ami` step 15). */
+export const SYSCTL_RESERVED_PORTS_FILE = "/etc/sysctl.d/67-eks-reserved-ports.conf";

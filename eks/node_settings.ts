@@ -18,8 +18,12 @@
  * - max pods expression (NodeConfig `kubelet.maxPodsExpression`, eks/kubelet/max_pods_expression.ts):
  *   evaluated on the instance type's ENI limits; its value is maxPods unless the user's `maxPods` is set,
  *   and kube-reserved is always sized on it; when it fails, a warning and the standard value (nodeadm);
- * - node name: the private DNS name, or the instance id with the nodeadm feature gate
- *   `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`, commit 81fec2e8);
+ * - node name: EC2's PrivateDnsName from DescribeInstances (nodeadm `api.GetInstanceDetails`, commit
+ *   81fec2e8; bootstrap.sh's private-dns-name helper, amazon-eks-ami#1264), which differs from IMDS
+ *   `hostname` in VPCs whose DHCP option set has its own domain name; the instance id with the nodeadm
+ *   feature gate `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`). Before
+ *   1.26 kubelet names itself (in-tree cloud provider): IMDS `hostname` is only shown then;
+ * - max pods for a type neither the table nor EC2 knows: 110, kube-reserved sized for 110 (nodeadm);
  * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error.
  */
 import { ConfigError } from "../lib/errors.ts";
@@ -34,6 +38,7 @@ import type { ClusterInfo } from "./eks_api.ts";
 import type { InstanceMetadata } from "./imds.ts";
 import { eniLimits } from "./instance_types.ts";
 import { evictionHard, kubeReserved } from "./kube_reserved.ts";
+import { kubeletVersionAtLeast } from "./kubelet_args.ts";
 import { maxPods, resolveMaxPods } from "./max_pods.ts";
 import type { NodeConfigInput } from "./nodeconfig.ts";
 import {
@@ -74,8 +79,12 @@ export interface NodeInputs {
   described?: { info: ClusterInfo; fromCache: boolean };
   /** Kubernetes version installed on the root ("1.32.3" or "1.32"), when known. */
   installedKubernetesVersion?: string;
-  /** DescribeInstanceTypes' answer when it was called. */
+  /** DescribeInstanceTypes' answer when it was called and EC2 knew the type. */
   instanceType?: InstanceTypeInfo;
+  /** EC2 DescribeInstances' PrivateDnsName, when it was called ({@link needsPrivateDnsName}). */
+  privateDnsName?: string;
+  /** An NVIDIA PCI device is attached (eks/kubelet/node_labels.ts). */
+  nvidiaGpu?: boolean;
   /** Online CPUs (from /proc/cpuinfo or the runtime): used when DescribeInstanceTypes was not called. */
   cpuCount: number;
   /** Use FIPS endpoints for the sandbox image registry. */
@@ -162,6 +171,16 @@ export function checkNodeConfig(config: NodeConfigInput, origin: string, kind: C
     }
   }
   return warnings;
+}
+
+/**
+ * True when the node name must come from EC2 DescribeInstances: kubelet 1.26+ (external cloud provider,
+ * `--hostname-override`) without the `InstanceIdNodeName` feature gate.
+ * @example needsPrivateDnsName("1.32", {}) // true
+ */
+export function needsPrivateDnsName(kubernetesVersion: string, config: NodeConfigInput): boolean {
+  return kubeletVersionAtLeast(kubernetesVersion, 26) &&
+    !resolveFeatureGates(config.spec?.featureGates).InstanceIdNodeName;
 }
 
 /**
@@ -264,12 +283,8 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     (inputs.instanceType
       ? { enis: inputs.instanceType.enis, ipsPerEni: inputs.instanceType.ipsPerEni }
       : undefined);
-  if (!limits && override === undefined) {
-    throw new ConfigError(
-      `max pods: instance type ${instance.instanceType} is not in the ENI table and DescribeInstanceTypes gave no answer`,
-      "set spec.kubelet.config.maxPods (or --max-pods in the kubelet flags)",
-    );
-  }
+  // No limits (neither the table nor EC2 knows the type): kubelet's default of 110, as nodeadm
+  // (`withDefaultReservedResources` falls back to `defaultMaxPods`, commit 81fec2e8).
   const computed = limits
     ? maxPods({ ...limits, vcpus, prefixDelegation: inputs.prefixDelegation })
     : undefined;
@@ -302,6 +317,12 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
 
   const featureGates = resolveFeatureGates(spec.featureGates);
   const byInstanceId = featureGates.InstanceIdNodeName;
+  if (!byInstanceId && inputs.privateDnsName === undefined && kubeletVersionAtLeast(kubernetesVersion, 26)) {
+    throw new ConfigError(
+      `node name: EC2 DescribeInstances was not consulted for the PrivateDnsName of ${instance.instanceId}`,
+      `the caller asks EC2 when needsPrivateDnsName() says so`,
+    );
+  }
   const settings: NodeSettings = {
     kubernetesVersion,
     cluster: {
@@ -317,7 +338,7 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
     partition: partition.id,
     dnsSuffix: partition.dnsSuffix,
     nodeIp: nodeIp({ ipFamily, localIpv4: instance.localIpv4, ipv6: instance.ipv6 }),
-    nodeName: byInstanceId ? instance.instanceId : instance.privateDnsName,
+    nodeName: byInstanceId ? instance.instanceId : inputs.privateDnsName ?? instance.hostname,
     providerId: providerId(instance.availabilityZone, instance.instanceId),
     clusterDns: dns.ips,
     // The secondary-IP formula on limits EC2 gave (the type is not in the embedded table): say so.
@@ -343,6 +364,7 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
   if (serviceCidr) settings.cluster.serviceCidr = serviceCidr;
   if (id) settings.cluster.id = id;
   if (pods.kubeletMaxPods !== undefined) settings.maxPods = pods.kubeletMaxPods;
+  if (inputs.nvidiaGpu) settings.nvidiaGpu = true;
   if (spec.containerd?.config) settings.containerdConfigOverride = spec.containerd.config;
   const ls = spec.instance?.localStorage;
   if (ls?.strategy) {
@@ -393,7 +415,14 @@ function evaluateExpression(
   };
 }
 
-function resolveKubernetesVersion(inputs: NodeInputs, cluster: string): string {
+/**
+ * The node's Kubernetes minor version: installed on the root, else the cluster's (DescribeCluster); a
+ * ConfigError when neither is known.
+ */
+export function resolveKubernetesVersion(
+  inputs: Pick<NodeInputs, "installedKubernetesVersion" | "described">,
+  cluster: string,
+): string {
   const installed = inputs.installedKubernetesVersion;
   if (installed !== undefined) {
     const minor = kubernetesMinor(installed);

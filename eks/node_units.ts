@@ -8,8 +8,11 @@
  *   containerd and sandbox-image, Slice=runtime.slice, Restart=on-failure, RestartForceExitStatus=SIGPIPE,
  *   RestartSec=5, KillMode=process, CPU/Memory accounting. The arguments are written into ExecStart
  *   instead of `$KUBELET_ARGS $KUBELET_EXTRA_ARGS` drop-ins, so the unit alone says how kubelet runs.
- *   `ExecStartPre=/sbin/iptables -P FORWARD ACCEPT` is left out, as nodeadm's AL2023 unit does
- *   (containerd does not set the FORWARD policy to DROP the way dockerd did).
+ * - nodeadm's AL2023 unit `templates/al2023/runtime/rootfs/etc/systemd/system/kubelet.service` (commit
+ *   81fec2e8): `ExecStartPre=/sbin/iptables -P FORWARD ACCEPT -w 5` (pod traffic is forwarded through the
+ *   host; a FORWARD policy of DROP, as Docker or a hardened image sets it, would cut pods off), and
+ *   `cni-cache-reset.service` (same folder): `rm -rf /var/lib/cni/results` at every boot, so kubelet does
+ *   not find the CNI results of pods from before the reboot (their interfaces are gone).
  * - `templates/al2/runtime/sandbox-image.service` and `pull-sandbox-image.sh` (commit 64b70169):
  *   a oneshot after containerd that gets an ECR password with `aws ecr get-login-password --region`
  *   of the image's own region, retried with backoff, and pulls the image. Here the unit runs
@@ -18,7 +21,7 @@
  *   the unit changes when the image does), and RemainAfterExit keeps the unit active so a second
  *   `eksnode init` sees it as done.
  */
-import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
+import { environmentLines, execCommandLine, quoteExecArg } from "../lib/systemd_quote.ts";
 import type { NodeSettings } from "./api/node_settings.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
 import { localDisksArgs, type LocalStorageSettings } from "./local_disks.ts";
@@ -26,6 +29,40 @@ import { EKSNODE_BIN } from "./node_paths.ts";
 export { ecrRegistryRegion } from "./ecr.ts";
 
 const HEADER = "# Written by eksnode; a later run overwrites changes made here.\n";
+
+/** kubelet.service's ExecStartPre: the FORWARD chain's policy to ACCEPT, waiting up to 5 s for the xtables lock. */
+export const IPTABLES_FORWARD_ACCEPT: readonly string[] = [
+  "/sbin/iptables",
+  "-P",
+  "FORWARD",
+  "ACCEPT",
+  "-w",
+  "5",
+];
+
+/** Where the CNI plugins cache the results of ADD (libcni's default cache directory). */
+export const CNI_RESULTS_CACHE = "/var/lib/cni/results";
+
+/**
+ * The unit that empties the CNI results cache at boot (nodeadm's cni-cache-reset.service). Ordered before
+ * containerd and kubelet rather than cloud-init.target: here kubelet starts at boot on its own. Only
+ * enabled by init (step 9), never started: on a running node the cache belongs to the running pods.
+ */
+export function renderCniCacheResetUnit(): string {
+  return `${HEADER}[Unit]
+Description=Reset the CNI results cache
+DefaultDependencies=no
+After=local-fs.target
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+ExecStart=${["/bin/rm", "-rf", CNI_RESULTS_CACHE].map(quoteExecArg).join(" ")}
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
 
 /** The kubelet unit (installed as /etc/systemd/system/kubelet.service). */
 export function renderKubeletUnit(node: NodeSettings): string {
@@ -37,6 +74,7 @@ Requires=containerd.service sandbox-image.service
 
 [Service]
 Slice=runtime.slice
+ExecStartPre=${IPTABLES_FORWARD_ACCEPT.map(quoteExecArg).join(" ")}
 ExecStart=${execCommandLine([KUBELET_BIN, ...kubeletArgs(node)])}
 Restart=on-failure
 RestartForceExitStatus=SIGPIPE

@@ -28,8 +28,9 @@ Deno.test("hosts block: names eksnode and the cluster, one line an address, LF e
   assert.match(lines[0], /^# BEGIN eksnode: .*cluster prod /);
   assert.match(lines.at(-2)!, /^# END eksnode: .*cluster prod$/);
   assert.equal(lines.at(-1), "", "ends with a newline");
-  assert.deepEqual(lines.slice(1, -2).map((l) => l.split(" ")[1]), [NAME, NAME, NAME]);
-  assert.deepEqual(lines.slice(1, -2).map((l) => l.split(" ")[0]).sort(), ADDRS);
+  // ADDRESS<TAB>NAME, as nodeadm writes its lines.
+  assert.deepEqual(lines.slice(1, -2).map((l) => l.split("\t")[1]), [NAME, NAME, NAME]);
+  assert.deepEqual(lines.slice(1, -2).map((l) => l.split("\t")[0]).sort(), ADDRS);
   assert.deepEqual(pinnedAddresses(BASE + BLOCK, NAME).sort(), ADDRS);
   assert.deepEqual(pinnedAddresses(BASE + BLOCK, "other.example"), []);
 });

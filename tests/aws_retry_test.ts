@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { awsMaxAttempts, isRetryableAwsError } from "../eks/aws_call.ts";
+import { ConfigError } from "../lib/errors.ts";
 import { backoffDelay, withBackoff } from "../lib/retry.ts";
 
 Deno.test("aws_retry: backoffDelay is full jitter under an exponential, capped ceiling", () => {
@@ -98,4 +100,19 @@ Deno.test("aws_retry: the total time bound ends retries before the count does", 
   assert.equal(calls, 4);
   assert.deepEqual(remaining, [350, 251, 152, 53]);
   assert.ok(clock.now() <= 350);
+});
+
+Deno.test("aws_retry: which SDK errors are tried again (and AWS_MAX_ATTEMPTS is read strictly)", () => {
+  const sdkError = (name: string, status?: number) =>
+    Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
+  assert.ok(isRetryableAwsError(sdkError("ThrottlingException", 400)));
+  assert.ok(isRetryableAwsError(sdkError("InternalError", 500)));
+  assert.ok(isRetryableAwsError(sdkError("TimeoutError")), "no answer at all (connection refused, timeout)");
+  assert.ok(!isRetryableAwsError(sdkError("AccessDeniedException", 403)));
+  assert.ok(!isRetryableAwsError(sdkError("CredentialsProviderError")), "no credentials: final");
+  assert.equal(awsMaxAttempts({}), undefined);
+  assert.equal(awsMaxAttempts({ AWS_MAX_ATTEMPTS: " 3 " }), 3);
+  for (const bad of ["0", "-1", "2.5", "lots"]) {
+    assert.throws(() => awsMaxAttempts({ AWS_MAX_ATTEMPTS: bad }), ConfigError, bad);
+  }
 });

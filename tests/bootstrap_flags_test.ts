@@ -179,8 +179,8 @@ Deno.test("bad bootstrap.sh arguments are UsageErrors naming the flag", () => {
     [["c", "--kubelet-extra-arg=--v=2"], /unknown bootstrap\.sh flag --kubelet-extra-arg$/],
     [["c", "--apiserver-endpoint"], /--apiserver-endpoint needs a value/],
     [
-      ["c", "--apiserver-endpoint", "http://x"],
-      /--apiserver-endpoint "http:\/\/x": must use https:\/\/ \(got http:\/\/\)/,
+      ["c", "--apiserver-endpoint", "ftp://x"],
+      /--apiserver-endpoint "ftp:\/\/x": must use https:\/\/ \(got ftp:\/\/\)/,
     ],
     [["c", "--b64-cluster-ca", "not-base64!"], /--b64-cluster-ca: must be standard base64/],
     [["c", "--aws-api-retry-attempts", "three"], /--aws-api-retry-attempts "three"/],

@@ -7,8 +7,8 @@
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { type CliResult, eksnode } from "./cli_run.ts";
-import { deadPort } from "./fakes/common.ts";
 import { BAKED, bakedRoot } from "./fakes/baked_root.ts";
+import * as fakeEc2 from "./fakes/ec2.ts";
 import * as fakeEks from "./fakes/eks.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
@@ -82,6 +82,7 @@ export function nodeConfigUserData(full: boolean, spec = ""): string {
 export interface InitCloud {
   imds?: fakeImds.FakeImdsOptions;
   eks?: fakeEks.FakeEksOptions;
+  ec2?: fakeEc2.FakeEc2Options;
   /** Extra environment (IMDS timeouts, keys) and arguments. */
   env?: Record<string, string>;
   args?: string[];
@@ -97,6 +98,7 @@ export interface InitRun {
   root: string;
   imds: fakeImds.FakeImds;
   eks: ReturnType<typeof fakeEks.start>;
+  ec2: ReturnType<typeof fakeEc2.start>;
 }
 
 /**
@@ -107,6 +109,7 @@ export interface InitRun {
 export async function runInit(c: InitCloud = {}): Promise<InitRun> {
   const imds = fakeImds.start({ userData: nodeConfigUserData(c.eks === undefined), ...c.imds });
   const eks = fakeEks.start({ clusters: { prod: fakeEks.clusterJson("prod") }, ...c.eks });
+  const ec2 = fakeEc2.start(c.ec2);
   const root = c.root ?? await bakedRoot("eksnode-init-");
   try {
     const run = await eksnode(["init", "--root", root, ...(c.args ?? [])], {
@@ -116,14 +119,14 @@ export async function runInit(c: InitCloud = {}): Promise<InitRun> {
         AWS_SECRET_ACCESS_KEY: "cli-test-secret",
         AWS_EC2_METADATA_SERVICE_ENDPOINT: c.imdsUrl ?? imds.url,
         AWS_ENDPOINT_URL_EKS: eks.url,
-        AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${deadPort()}`,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
         EKSNODE_FIPS: "false",
         EKSNODE_PREFIX_DELEGATION: "false",
         ...c.env,
       },
     });
-    return { run, root, imds, eks };
+    return { run, root, imds, eks, ec2 };
   } finally {
-    await Promise.all([imds.close(), eks.close()]);
+    await Promise.all([imds.close(), eks.close(), ec2.close()]);
   }
 }

@@ -140,8 +140,9 @@ Deno.test("resolveMaxPods: says where the value came from", () => {
       reservedForPods: 58,
       source: "override",
     }],
+    // amazon-eks-ami#1698: the kubelet keeps its default of 110 pods, so reserve for 110, not 29.
     ["--use-max-pods false", { computed: table, useMaxPods: false }, {
-      reservedForPods: 29,
+      reservedForPods: DEFAULT_MAX_PODS,
       source: "kubelet-default",
     }],
     ["unknown instance type", {}, {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MetadataError } from "../lib/errors.ts";
-import { DEFAULT_IMDS_ENDPOINT, ImdsClient, instanceMetadata, userData } from "../eks/imds.ts";
+import { DEFAULT_IMDS_ENDPOINT, IMDS_RETRY, ImdsClient, instanceMetadata, userData } from "../eks/imds.ts";
 import { deadPort } from "./fakes/common.ts";
 import { defaultMetadata, FAKE_MAC, start } from "./fakes/imds.ts";
 
@@ -21,7 +21,7 @@ Deno.test("imds: instanceMetadata reads the standard paths with one IMDSv2 token
       mac: FAKE_MAC,
       vpcIpv4Cidrs: ["10.0.0.0/16", "100.64.0.0/16"],
       vpcIpv6Cidrs: ["2600:1f14:abc:de00::/56"],
-      privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal",
+      hostname: "ip-10-0-1-23.us-west-2.compute.internal",
       localHostname: "ip-10-0-1-23.us-west-2.compute.internal",
     });
     assert.equal(fake.calls.tokens, 1, "one token serves every read");
@@ -157,4 +157,69 @@ Deno.test("imds: a missing required entry is a MetadataError naming it, without 
   } finally {
     await fake.close();
   }
+});
+
+Deno.test("imds: the default policy waits out an IMDS that answers only 10 s after the first try (nodeadm case imds-timeouts)", async () => {
+  // nodeadm's e2e case starts IMDS 10 s into init and expects the node to join. The wait is replayed on
+  // a virtual clock: the injected sleep advances it, an injected fetch refuses connections until it
+  // reads 10 s, and the retry policy is IMDS_RETRY itself (only clock, sleep and jitter are injected).
+  const fake = start({ userData: "hello" });
+  try {
+    let now = 0;
+    let refused = 0;
+    const fetchLate: typeof fetch = (input, init) => {
+      if (now < 10_000) {
+        refused++;
+        return Promise.reject(new TypeError("error sending request: Connection refused (os error 111)"));
+      }
+      return fetch(input, init);
+    };
+    const c = new ImdsClient({
+      endpoint: fake.url,
+      fetch: fetchLate,
+      retry: {
+        now: () => now,
+        sleep: (ms) => {
+          now += ms;
+          return Promise.resolve();
+        },
+        random: () => 0.5,
+      },
+    });
+    assert.equal(new TextDecoder().decode(await c.userData()), "hello");
+    assert.ok(refused >= 10, `${refused} refused tries before IMDS came up`);
+    assert.ok(now >= 10_000, `virtual ${now} ms waited`);
+
+    // The same wait with the old bound (8 tries) gave up before IMDS came up.
+    now = 0;
+    const old = new ImdsClient({
+      endpoint: fake.url,
+      fetch: fetchLate,
+      retry: {
+        attempts: 8,
+        baseMs: 200,
+        maxMs: 2000,
+        totalMs: 30_000,
+        now: () => now,
+        sleep: (ms) => {
+          now += ms;
+          return Promise.resolve();
+        },
+        random: () => 0.5,
+      },
+    });
+    await assert.rejects(() => old.userData(), MetadataError);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("imds: IMDS_RETRY is nodeadm's wait of about a minute: 60 tries, waits capped at 2 s, 2 minutes in all", () => {
+  assert.deepEqual({ ...IMDS_RETRY }, { attempts: 60, baseMs: 250, maxMs: 2000, totalMs: 120_000 });
+  // With the mean jitter each wait is half its ceiling: the tries span about a minute.
+  let mean = 0;
+  for (let n = 1; n < IMDS_RETRY.attempts!; n++) {
+    mean += 0.5 * Math.min(IMDS_RETRY.maxMs!, IMDS_RETRY.baseMs! * 2 ** (n - 1));
+  }
+  assert.ok(mean > 50_000 && mean < 70_000, `${mean} ms`);
 });

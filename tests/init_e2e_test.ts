@@ -51,6 +51,16 @@ interface InstanceShape {
   instanceType?: string;
   /** Give the primary interface an IPv6 address and the VPC an IPv6 block (default: IPv4 only). */
   ipv6?: boolean;
+  /**
+   * The VPC's DHCP option set names its own domain: IMDS `hostname` ends in it, while EC2's PrivateDnsName
+   * (DescribeInstances) stays `ip-….compute.internal` (default: IMDS and EC2 agree).
+   */
+  dhcpDomain?: string;
+}
+
+/** EC2's PrivateDnsName of the instance in `region` (EC2 user guide: ec2.internal in us-east-1). */
+function privateDnsName(region: string): string {
+  return `ip-10-0-1-23.${region === "us-east-1" ? "ec2.internal" : `${region}.compute.internal`}`;
 }
 
 /** The IMDS tree for `shape`: region, zone, DNS names and identity document kept consistent. */
@@ -58,8 +68,7 @@ function instanceTree(shape: InstanceShape = {}): Record<string, string> {
   const tree = defaultMetadata();
   const region = shape.region ?? "us-west-2";
   const instanceType = shape.instanceType ?? "m5.large";
-  // EC2 private DNS: ec2.internal in us-east-1, REGION.compute.internal elsewhere (EC2 user guide).
-  const host = `ip-10-0-1-23.${region === "us-east-1" ? "ec2.internal" : `${region}.compute.internal`}`;
+  const host = shape.dhcpDomain ? `ip-10-0-1-23.${shape.dhcpDomain}` : privateDnsName(region);
   const nic = `meta-data/network/interfaces/macs/${FAKE_MAC}`;
   Object.assign(tree, {
     "meta-data/instance-type": instanceType,
@@ -145,8 +154,15 @@ interface Case {
   throttleFirst?: number;
   /** Instance types the EC2 fake knows (default: m5.large). */
   ec2Types?: Record<string, FakeInstanceType>;
-  /** API calls the first run must make (default: none). */
-  calls?: { eks?: number; ec2?: number };
+  /**
+   * API calls the first run must make (default: no EKS call, no DescribeInstanceTypes, one
+   * DescribeInstances for the node name).
+   */
+  calls?: { eks?: number; describeInstanceTypes?: number; describeInstances?: number };
+  /** KUBERNETES_VERSION of the baked image (default: tests/fakes/baked_root.ts's 1.32.3). */
+  kubernetesVersion?: string;
+  /** Files of the machine to put under the root before init (not outputs), e.g. sysfs entries. */
+  machine?: Record<string, string>;
   /** Lines (or parts of lines) the first run's stdout must contain: what a user would check. */
   says: string[];
 }
@@ -219,7 +235,7 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
     userData: nodeConfig(),
     instance: { instanceType: "zz9.large" },
     ec2Types: { "zz9.large": { enis: 4, ipsPerEni: 15, vcpus: 4, hypervisor: "nitro" } },
-    calls: { ec2: 1 },
+    calls: { describeInstanceTypes: 1, describeInstances: 1 },
     // 4 × (15 − 1) + 2 = 58; kube-reserved for 4 vCPUs (from EC2, not the 2 in /proc/cpuinfo).
     says: ["zz9.large in us-west-2a", "max pods 58", "cpu=80m", "memory=893Mi"],
   },
@@ -287,6 +303,66 @@ ${CONTAINERD_MERGE.replace(/^/gm, "      ")}
       "sandbox image 013241004608.dkr.ecr.us-gov-west-1.amazonaws.com/eks/pause:3.10",
     ],
   },
+  {
+    // nodeadm e2e kubelet-config-new-instance-type: EC2 does not know the type either → maxPods 110 and
+    // kube-reserved for 110 (1465Mi), not an error.
+    name: "instance-type-nobody-knows",
+    userData: nodeConfig(),
+    instance: { instanceType: "mock-type.large" },
+    kubernetesVersion: "1.35.0",
+    calls: { describeInstanceTypes: 1, describeInstances: 1 },
+    says: [
+      'EC2 does not know instance type "mock-type.large"',
+      "max pods falls back to kubelet's default of 110",
+      "max pods 110 (default); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi",
+    ],
+  },
+  {
+    // The node is named after EC2's PrivateDnsName, not the IMDS hostname of a custom DHCP domain
+    // (amazon-eks-ami#1264), or the AWS cloud controller manager cannot find it.
+    name: "custom-dhcp-domain",
+    userData: nodeConfig(),
+    instance: { dhcpDomain: "corp.example.com" },
+    says: [
+      "node name ip-10-0-1-23.us-west-2.compute.internal: EC2 PrivateDnsName",
+      "IMDS hostname ip-10-0-1-23.corp.example.com differs",
+      "node ip-10-0-1-23.us-west-2.compute.internal (aws:///us-west-2a/",
+    ],
+  },
+  {
+    // nodeadm e2e kubelet-config-set-empty on 1.35: the user's empty cgroups win; DRA, the CSI count
+    // gate and graceful shutdown are on; an NVIDIA card gets the GPU label.
+    name: "kubelet-1.35-gpu",
+    userData: nodeConfig(`  kubelet:
+    config:
+      kubeReservedCgroup: ""
+      systemReservedCgroup: ""
+`),
+    kubernetesVersion: "1.35.0",
+    machine: {
+      "/sys/bus/pci/devices/0000:00:1e.0/vendor": "0x10de\n",
+      "/sys/bus/pci/devices/0000:00:03.0/vendor": "0x1d0f\n",
+    },
+    says: ["kubernetes 1.35; node ip-10-0-1-23.us-west-2.compute.internal"],
+  },
+  {
+    // amazon-eks-ami#1698: with --use-max-pods false kubelet admits its default 110 pods, so
+    // kube-reserved is sized for 110 (1465Mi), not the ENI table's 29 (574Mi).
+    name: "use-max-pods-false",
+    args: [...bootstrap("my-cluster"), "--use-max-pods", "false"],
+    says: [
+      "max pods unset (kubelet default) (kubelet-default); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi",
+    ],
+  },
+  {
+    // The InstanceIdNodeName feature gate names the node by its id: no DescribeInstances.
+    name: "instance-id-node-name",
+    userData: nodeConfig(`  featureGates:
+    InstanceIdNodeName: true
+`),
+    calls: { describeInstances: 0 },
+    says: ["node i-0123456789abcdef0 (aws:///us-west-2a/i-0123456789abcdef0)"],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -299,7 +375,7 @@ const JOURNAL = /^\/var\/lib\/eksnode\/journal(\/|$)/;
  * The files init wrote under `root` (golden-relative path → text; the DescribeCluster cache's fetch time
  * replaced), and MODES: one line for each file, symlink and empty directory.
  */
-async function outputs(root: string): Promise<Record<string, string>> {
+async function outputs(root: string, machine: Record<string, string> = {}): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   const modes: string[] = [];
   /** Walks `rel`; returns whether it has any entry at all (baked and journal ones included). */
@@ -308,7 +384,7 @@ async function outputs(root: string): Promise<Record<string, string>> {
     for await (const e of Deno.readDir(`${root}${rel}`)) {
       any = true;
       const p = `${rel}/${e.name}`;
-      if (p in BAKED || JOURNAL.test(p)) continue;
+      if (p in BAKED || p in machine || JOURNAL.test(p)) continue;
       const st = await Deno.lstat(`${root}${p}`);
       const mode = octalMode(st);
       if (st.isSymlink) modes.push(`link ${p} -> ${await Deno.readLink(`${root}${p}`)}`);
@@ -341,10 +417,20 @@ function normalize(text: string, root: string): string {
 for (const c of CASES) {
   Deno.test(`init e2e: ${c.name}`, async () => {
     const root = await bakedRoot("eksnode-init-e2e-");
+    const baked = { ...BAKED, ...c.machine };
+    if (c.kubernetesVersion) baked["/etc/eks/release"] = `KUBERNETES_VERSION='${c.kubernetesVersion}'\n`;
+    for (const [path, text] of Object.entries(baked)) {
+      await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+      await Deno.writeTextFile(`${root}${path}`, text);
+    }
     const imds = startImds({ metadata: instanceTree(c.instance), userData: c.userData });
     const eks = startEks({ clusters: c.clusters ?? {}, throttleFirst: c.throttleFirst });
-    const ec2 = startEc2(c.ec2Types ? { types: c.ec2Types } : {});
     const region = c.instance?.region ?? "us-west-2";
+    const ec2 = startEc2({
+      ...(c.ec2Types ? { types: c.ec2Types } : {}),
+      instances: { "i-0123456789abcdef0": { privateDnsName: privateDnsName(region) } },
+    });
+    const ec2Calls = (action: string) => ec2.calls.filter((call) => call.action === action).length;
     const env = {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
       AWS_ENDPOINT_URL_EKS: eks.url,
@@ -361,14 +447,19 @@ for (const c of CASES) {
       const first = await eksnode(args, { env });
       assert.equal(first.code, 0, `exit ${first.code}\n${first.stdout}\n${first.stderr}`);
       assert.equal(eks.calls.length, c.calls?.eks ?? 0, "EKS calls on the first run");
-      assert.equal(ec2.calls.length, c.calls?.ec2 ?? 0, "EC2 calls on the first run");
+      assert.equal(
+        ec2Calls("DescribeInstanceTypes"),
+        c.calls?.describeInstanceTypes ?? 0,
+        "DescribeInstanceTypes",
+      );
+      assert.equal(ec2Calls("DescribeInstances"), c.calls?.describeInstances ?? 1, "DescribeInstances");
       for (const call of [...eks.calls, ...ec2.calls]) assert.equal(call.region, region, "signing region");
       for (const s of c.says) assert.ok(first.stdout.includes(s), `stdout lacks ${JSON.stringify(s)}`);
       assert.ok(!first.stdout.includes(CA_B64), "the CA is not printed");
       const stdout = normalize(first.stdout, root);
       const stderr = normalize(first.stderr, root);
       await compareOrUpdate(`init-e2e/${c.name}`, {
-        ...(await outputs(root)),
+        ...(await outputs(root, c.machine)),
         STDOUT: stdout,
         ...(stderr ? { STDERR: stderr } : {}),
       });
@@ -381,7 +472,7 @@ for (const c of CASES) {
       assert.match(second.stdout, /^init: 9 steps, 0 changes in /m);
       assert.equal(eks.calls.length - eksBefore, 0, "EKS calls on the second run");
       assert.deepEqual(await snapshotTree(root, [JOURNAL]), before, "the second run changed the tree");
-      for (const [path, text] of Object.entries(BAKED)) {
+      for (const [path, text] of Object.entries(baked)) {
         assert.equal(await Deno.readTextFile(`${root}${path}`), text, `${path} was modified`);
       }
     } finally {

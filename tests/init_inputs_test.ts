@@ -116,7 +116,11 @@ Deno.test("init --dry-run: NodeConfig user data on m5.large gives max pods 29, n
     );
     assert.ok(cloud.imds.calls.paths.includes("user-data"));
     assert.equal(cloud.eks.calls.length, 0, "endpoint and CA were given: no DescribeCluster");
-    assert.equal(cloud.ec2.calls.length, 0, "m5.large is in the ENI table");
+    assert.deepEqual(
+      cloud.ec2.calls.map((c) => c.action),
+      ["DescribeInstances"],
+      "m5.large is in the ENI table: only the node name is asked for",
+    );
   });
   assert.deepEqual(await snapshotTree(root), before, "a dry run writes nothing");
   await Deno.remove(root, { recursive: true });
@@ -126,9 +130,10 @@ Deno.test("init: IMDS unreachable → exit 8, one error line, root left empty", 
   const root = await tempRoot(false);
   const run = await runInit(["--root", root], {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${deadPort()}`,
+    AWS_METADATA_SERVICE_NUM_ATTEMPTS: "3",
   });
   assert.equal(run.code, 8, run.stderr);
-  assertOneErrorLine(run, /cannot read instance metadata \S+ from http:\/\/127\.0\.0\.1:\d+ \(8 tries\)/);
+  assertOneErrorLine(run, /cannot read instance metadata \S+ from http:\/\/127\.0\.0\.1:\d+ \(3 tries\)/);
   assert.deepEqual(await snapshotTree(root), {});
   await Deno.remove(root, { recursive: true });
 });
@@ -217,9 +222,9 @@ Deno.test("init: an instance type missing from the ENI table is looked up with D
     async (cloud) => {
       const run = await runInit(["--root", root, "--dry-run", ...INPUTS_ONLY], cloudEnv(cloud));
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(cloud.ec2.calls.length, 1);
-      assert.equal(cloud.ec2.calls[0].action, "DescribeInstanceTypes");
-      assert.deepEqual(cloud.ec2.calls[0].instanceTypes, ["zz9.large"]);
+      const types = cloud.ec2.calls.filter((c) => c.action === "DescribeInstanceTypes");
+      assert.equal(types.length, 1);
+      assert.deepEqual(types[0].instanceTypes, ["zz9.large"]);
       assert.match(
         run.stdout,
         /max pods 58 \(ec2-describe-instance-types\); kube-reserved cpu=80m, ephemeral-storage=1Gi, memory=893Mi/,
@@ -229,16 +234,45 @@ Deno.test("init: an instance type missing from the ENI table is looked up with D
   await Deno.remove(root, { recursive: true });
 });
 
-Deno.test("init: an instance type EC2 does not know either → exit 9 naming it, nothing written", async () => {
+Deno.test("init: an instance type EC2 does not know either → a warning, 110 pods and kube-reserved for 110 (nodeadm)", async () => {
   const root = await tempRoot();
-  const before = await snapshotTree(root);
   const metadata = { ...fakeImds.defaultMetadata(), "meta-data/instance-type": "zz9.large" };
   await withCloud({ imds: { metadata, userData: nodeConfigYaml(FULL) } }, async (cloud) => {
-    const run = await runInit(["--root", root], cloudEnv(cloud));
-    assert.equal(run.code, 9, run.stderr);
-    assertOneErrorLine(run, /EC2 does not know instance type "zz9\.large"/);
+    const run = await runInit(["--root", root, "--dry-run", ...INPUTS_ONLY], cloudEnv(cloud));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      /warning: EC2 does not know instance type "zz9\.large" .*: max pods falls back to kubelet's default of 110/,
+    );
+    assert.match(
+      run.stdout,
+      /max pods 110 \(default\); kube-reserved cpu=70m, ephemeral-storage=1Gi, memory=1465Mi/,
+    );
   });
-  assert.deepEqual(await snapshotTree(root), before);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("init: EC2 throttling an unknown instance type's lookup past AWS_MAX_ATTEMPTS also falls back to 110", async () => {
+  const root = await tempRoot();
+  const metadata = { ...fakeImds.defaultMetadata(), "meta-data/instance-type": "zz9.large" };
+  // Throttled past the tries: the type stays unknown, init goes on (as nodeadm on any lookup error);
+  // the DescribeInstances after it is answered.
+  await withCloud(
+    { imds: { metadata, userData: nodeConfigYaml(FULL) }, ec2: { throttleFirst: 2 } },
+    async (cloud) => {
+      const run = await runInit(
+        ["--root", root, "--dry-run", ...INPUTS_ONLY],
+        { ...cloudEnv(cloud), AWS_MAX_ATTEMPTS: "2" },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /max pods 110 \(default\)/);
+      // Which of the two parallel EC2 calls meets the throttling first is up to the scheduler.
+      assert.match(
+        run.stdout,
+        /warning: .*instance type "zz9\.large".*: max pods falls back to kubelet's default of 110/,
+      );
+    },
+  );
   await Deno.remove(root, { recursive: true });
 });
 

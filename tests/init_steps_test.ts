@@ -13,6 +13,7 @@ import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_UNIT,
   CA_CERT,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   EKS_CONTAINERD_CONFIG,
@@ -63,6 +64,9 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
   },
   "/usr/bin/kubelet": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/mount": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  // iptables comes with the image (`eksnode ami` step 2), rm with the base OS.
+  "/sbin/iptables": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  "/bin/rm": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/aws-iam-authenticator": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   ...Object.fromEntries(
@@ -262,6 +266,7 @@ for (const [name, node] of Object.entries(CASES)) {
           KUBELET_UNIT,
           SANDBOX_IMAGE_UNIT,
           BPF_MOUNT_UNIT,
+          CNI_CACHE_RESET_UNIT,
           ...(node.localStorage ? [LOCAL_DISKS_UNIT] : []),
         ]
           .map((u) => u.split("/").pop()!);
@@ -500,7 +505,11 @@ Deno.test("init: bad inputs fail with ConfigError naming the input", async () =>
         testNode({ environment: { kubelet: { "BAD-NAME": "x" } } }),
         /environment variable name "BAD-NAME"/,
       ],
-      ["endpoint", testNode({ cluster: { endpoint: "ftp://insecure" } }), /not an https:\/\/ URL/],
+      [
+        "endpoint",
+        testNode({ cluster: { endpoint: "ftp://insecure" } }),
+        /not an https:\/\/ \(or http:\/\/\) URL/,
+      ],
     ];
     for (const [what, node, message] of cases) {
       await assert.rejects(runInit(host, node, true), (err: unknown) => {
@@ -568,7 +577,7 @@ Deno.test("ecrRegistryRegion: ECR hosts give their region, others none", () => {
  * ExecStart of `unit` as systemd itself reads it: `systemd-analyze verify` with debug logging dumps the
  * loaded unit, whose "Command Line:" shows the argv shell-quoted (`$$` still escaped, specifiers resolved).
  */
-async function systemdExecArgv(root: string, unit: string): Promise<string[]> {
+async function systemdExecArgv(root: string, unit: string, program: string): Promise<string[]> {
   const r = await new Deno.Command("systemd-analyze", {
     args: ["verify", "--man=no", `--root=${root}`, unit],
     env: { SYSTEMD_LOG_LEVEL: "debug" },
@@ -576,9 +585,11 @@ async function systemdExecArgv(root: string, unit: string): Promise<string[]> {
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  const line = /Command Line: (.*)/.exec(text)?.[1];
-  assert.ok(line, `systemd-analyze printed the command line of ${unit}`);
-  return splitShellWords(line);
+  // One "Command Line:" per Exec line (kubelet.service has an ExecStartPre): the one running `program`.
+  const lines = [...text.matchAll(/Command Line: (.*)/g)].map((m) => splitShellWords(m[1]));
+  const argv = lines.find((words) => words[0] === program);
+  assert.ok(argv, `systemd-analyze printed the command line of ${program} in ${unit}`);
+  return argv;
 }
 
 Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", async () => {
@@ -603,7 +614,9 @@ Deno.test("quoteExecArg: systemd reads back exactly the argv that was written", 
     // Control characters are left out: the dump shows them as C escapes, which a shell reader keeps.
     const node = testNode({ kubeletFlags: table.map(([a]) => a).filter((a) => !/[\t\n]/.test(a)) });
     await runInit(host, node);
-    const argv = (await systemdExecArgv(host.root, KUBELET_UNIT)).map((w) => w.replaceAll("$$", "$"));
+    const argv = (await systemdExecArgv(host.root, KUBELET_UNIT, "/usr/bin/kubelet")).map((w) =>
+      w.replaceAll("$$", "$")
+    );
     assert.deepEqual(argv, ["/usr/bin/kubelet", ...kubeletArgs(node)]);
   } finally {
     await Deno.remove(host.root, { recursive: true });
@@ -644,7 +657,7 @@ Deno.test("instance.localStorage: eksnode-local-disks.service runs setup-local-d
     assertValid(await verifyUnits(host.root, ["eksnode-local-disks.service"]));
     if (have("systemd-analyze")) {
       // systemd's own reading of ExecStart (its debug dump, as in the quoteExecArg test): nodeadm's argv.
-      assert.deepEqual(await systemdExecArgv(host.root, LOCAL_DISKS_UNIT), [
+      assert.deepEqual(await systemdExecArgv(host.root, LOCAL_DISKS_UNIT, "/usr/bin/eksnode"), [
         "/usr/bin/eksnode",
         "setup-local-disks",
         "raid10",

@@ -17,6 +17,7 @@ import { KUBELET_BIN } from "../eks/kubelet_args.ts";
 import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
 import { ConfigError, EksnodeError, hasControlCharacter, UsageError } from "../lib/errors.ts";
 import { eksnode } from "./cli_run.ts";
+import { start as startEc2 } from "./fakes/ec2.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { carryOn, completeNodeConfig, releaseManifest } from "./fuzz/targets.ts";
@@ -319,11 +320,19 @@ async function listTree(root: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Region and test keys for the EC2 fake (init names the node with DescribeInstances). */
+const EC2_ENV = {
+  AWS_REGION: "us-west-2",
+  AWS_ACCESS_KEY_ID: "AKIDINJECTIONTEST",
+  AWS_SECRET_ACCESS_KEY: "injection-secret-not-real",
+};
+
 const safePayloads = Object.entries(PAYLOADS).filter(([, p]) => !hasControlCharacter(p));
 
 Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothing and land as exact kubelet arguments", async () => {
   const root = await bakedRoot();
   const imds = startImds({});
+  const ec2 = startEc2();
   try {
     const words = safePayloads.map(([, p]) => `--node-labels=a=${p}`);
     const extra = words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
@@ -340,7 +349,14 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         "--root",
         root,
       ],
-      { env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" } },
+      {
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+          AWS_ENDPOINT_URL_EC2: ec2.url,
+          ...EC2_ENV,
+          AWS_REGION: "us-west-2",
+        },
+      },
     );
     assert.equal(r.code, 0, r.stderr);
     const unit = parseUnit(await Deno.readTextFile(`${root}/etc/systemd/system/kubelet.service`));
@@ -355,6 +371,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
         "After",
         "Requires",
         "Slice",
+        "ExecStartPre",
         "ExecStart",
         "Restart",
         "RestartForceExitStatus",
@@ -367,7 +384,7 @@ Deno.test("injection (CLI): bootstrap.sh --kubelet-extra-args payloads run nothi
     );
     assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -381,9 +398,15 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
     instance: { environment: env },
   }));
   const imds = startImds({ userData });
+  const ec2 = startEc2();
   try {
     const r = await eksnode(["init", "--root", root], {
-      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+      env: {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
+        ...EC2_ENV,
+        AWS_REGION: "us-west-2",
+      },
     });
     assert.equal(r.code, 0, r.stderr);
     for (const unit of ["kubelet.service.d", "containerd.service.d"]) {
@@ -405,7 +428,7 @@ Deno.test("injection (CLI): NodeConfig flags and environment from user data run 
     assert.deepEqual(argv.slice(-safePayloads.length), safePayloads.map(([, p]) => `--node-labels=a=${p}`));
     assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -464,9 +487,15 @@ for (
     const root = await bakedRoot();
     const before = await listTree(root);
     const imds = startImds(userData === undefined ? {} : { userData });
+    const ec2 = startEc2();
     try {
       const r = await eksnode(["init", ...args, "--root", root], {
-        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_REGION: "us-west-2" },
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+          AWS_ENDPOINT_URL_EC2: ec2.url,
+          ...EC2_ENV,
+          AWS_REGION: "us-west-2",
+        },
       });
       assert.equal(r.code, code, r.stderr);
       const lines = r.stderr.trim().split("\n");
@@ -475,7 +504,7 @@ for (
       assert.deepEqual(await listTree(root), before, "init wrote something");
       assert.equal(await Deno.stat(MARKER).catch(() => undefined), undefined, "nothing ran the payload");
     } finally {
-      await imds.close();
+      await Promise.all([imds.close(), ec2.close()]);
       await Deno.remove(root, { recursive: true });
     }
   });

@@ -28,7 +28,7 @@ function instance(over: Partial<InstanceMetadata> = {}): InstanceMetadata {
     localIpv4: "10.0.1.23",
     mac: "0e:49:61:0f:c3:11",
     vpcIpv4Cidrs: ["10.0.0.0/16"],
-    privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal",
+    hostname: "ip-10-0-1-23.us-west-2.compute.internal",
     localHostname: "ip-10-0-1-23.us-west-2.compute.internal",
     ...over,
   };
@@ -52,6 +52,7 @@ function inputs(over: Partial<NodeInputs> = {}): NodeInputs {
     kind: "nodeconfig",
     instance: instance(),
     installedKubernetesVersion: "1.32.3",
+    privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal",
     cpuCount: 2,
     ...over,
   };
@@ -226,11 +227,20 @@ Deno.test("node settings: max pods from flags, kubelet config, ENI table, EC2, p
       reserved: { cpu: "70m", memory: "1465Mi" },
     },
     {
-      name: "--use-max-pods false: nothing written, reserved still sized for 29",
+      // amazon-eks-ami#1698: kubelet admits its default 110 pods, so reserve for 110, not the ENI's 29.
+      name: "--use-max-pods false: nothing written, reserved for kubelet's 110",
       in: { legacy: { useMaxPods: false } },
       maxPods: undefined,
       source: "kubelet-default",
-      reserved: { cpu: "70m", memory: "574Mi" },
+      reserved: { cpu: "70m", memory: "1465Mi" },
+    },
+    {
+      // nodeadm e2e case kubelet-config-new-instance-type: maxPods 110, kubeReserved memory 1465Mi.
+      name: "a type neither the table nor EC2 knows: 110 written and reserved for",
+      in: { instance: instance({ instanceType: "mock-type.large" }) },
+      maxPods: 110,
+      source: "default",
+      reserved: { cpu: "70m", memory: "1465Mi" },
     },
     {
       name: "prefix delegation on 2 vCPUs: capped at 110",
@@ -375,9 +385,9 @@ Deno.test("node settings: missing or bad inputs are one ConfigError naming what"
       message: /installed Kubernetes version "latest"/,
     },
     {
-      name: "unknown instance type and no EC2 answer",
-      in: { instance: instance({ instanceType: "zz9.large" }) },
-      message: /instance type zz9\.large is not in the ENI table/,
+      name: "1.26+ without the EC2 PrivateDnsName",
+      in: { privateDnsName: undefined },
+      message: /node name: EC2 DescribeInstances was not consulted/,
     },
     {
       name: "maxPods not a number",

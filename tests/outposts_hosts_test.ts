@@ -13,6 +13,7 @@ import { memoryLogger } from "../lib/log.ts";
 import { runSteps } from "../lib/runner.ts";
 import { step as kubeconfigStep } from "../steps/init/05_kubeconfig.ts";
 import { eksnode } from "./cli_run.ts";
+import * as fakeEc2 from "./fakes/ec2.ts";
 import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 
@@ -51,6 +52,7 @@ Deno.test({
     const own = "127.0.0.1 localhost\n10.1.1.1 registry.internal\n";
     await Deno.writeTextFile(`${root}/etc/hosts`, own);
     const imds = fakeImds.start();
+    const ec2 = fakeEc2.start();
     try {
       const args = [
         "init",
@@ -65,7 +67,12 @@ Deno.test({
         "--only",
         "5",
       ];
-      const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
+      const env = {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
+        AWS_ACCESS_KEY_ID: "AKIDOUTPOSTSTEST",
+        AWS_SECRET_ACCESS_KEY: "outposts-secret-not-real",
+      };
       const first = await eksnode(args, { cwd: REPO, isolated: true, env });
       assert.equal(first.code, 0, first.stderr);
       const hosts = await Deno.readTextFile(`${root}/etc/hosts`);
@@ -75,7 +82,7 @@ Deno.test({
       const system = getentAddresses(new TextDecoder().decode(getent.stdout));
       assert.ok(pinned.length > 0, `pinned ${name}:\n${hosts}\n${first.stdout}${first.stderr}`);
       for (const line of pinned) {
-        const [addr, host] = line.split(" ");
+        const [addr, host] = line.split("\t");
         assert.equal(host, name);
         assert.ok(system.includes(addr), `${addr} is one of getent's answers ${system}`);
       }
@@ -97,13 +104,13 @@ Deno.test({
       };
       const pinnedRow = await hostsRow();
       assert.equal(pinnedRow?.status, "ok", JSON.stringify(pinnedRow));
-      assert.ok(pinnedRow?.detail?.includes(pinned[0].split(" ")[0]), JSON.stringify(pinnedRow));
+      assert.ok(pinnedRow?.detail?.includes(pinned[0].split("\t")[0]), JSON.stringify(pinnedRow));
       await Deno.writeTextFile(`${root}/etc/hosts`, own);
       const unpinnedRow = await hostsRow();
       assert.equal(unpinnedRow?.status, "fail", JSON.stringify(unpinnedRow));
       assert.match(unpinnedRow?.detail ?? "", /no eksnode block pins the API server/);
     } finally {
-      await imds.close();
+      await Promise.all([imds.close(), ec2.close()]);
       await Deno.remove(root, { recursive: true });
     }
   },
@@ -117,6 +124,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
   const root = await tempRoot();
   const name = "abc.gr7.us-west-2.eks.amazonaws.com";
   const imds = fakeImds.start();
+  const ec2 = fakeEc2.start();
   try {
     const host = await Host.open(root, {});
     const request = {
@@ -132,7 +140,12 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
       fips: false,
       prefixDelegation: false,
     };
-    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
+    const env = {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      AWS_ACCESS_KEY_ID: "AKIDOUTPOSTSTEST",
+      AWS_SECRET_ACCESS_KEY: "outposts-secret-not-real",
+    };
     const connected: HostLookup = (_n, via) =>
       Promise.resolve(via === "dns" ? { addresses: ["10.0.1.10", "10.0.2.11"] } : { addresses: [] });
     const boot = async (lookup: HostLookup) => {
@@ -147,7 +160,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
     const first = await boot(connected);
     assert.deepEqual(first.node.cluster.apiServerAddresses, ["10.0.1.10", "10.0.2.11"]);
     const hosts = (await host.readText("/etc/hosts"))!;
-    assert.deepEqual(blockLines(hosts).sort(), [`10.0.1.10 ${name}`, `10.0.2.11 ${name}`]);
+    assert.deepEqual(blockLines(hosts).sort(), [`10.0.1.10\t${name}`, `10.0.2.11\t${name}`]);
 
     // Disconnected: DNS fails, and the system resolver only echoes our own block back.
     const disconnected: HostLookup = (_n, via) =>
@@ -170,7 +183,7 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
     assert.match(third.log, /warning: cannot resolve .* not pinned in \/etc\/hosts/);
     assert.equal(await host.exists("/etc/hosts"), false);
   } finally {
-    await imds.close();
+    await Promise.all([imds.close(), ec2.close()]);
     await Deno.remove(root, { recursive: true });
   }
 });

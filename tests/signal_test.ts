@@ -8,6 +8,7 @@ import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
+import { start as startEc2 } from "./fakes/ec2.ts";
 import { start as startImds } from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { Host } from "../lib/host.ts";
@@ -122,12 +123,16 @@ spec:
     cidr: 10.100.0.0/16
 `;
   const imds = startImds({ userData });
+  const ec2 = startEc2();
   const env = {
     PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+    AWS_ENDPOINT_URL_EC2: ec2.url,
     AWS_REGION: "us-west-2",
+    AWS_ACCESS_KEY_ID: "AKIDSIGNALTEST",
+    AWS_SECRET_ACCESS_KEY: "signal-secret-not-real",
   };
-  return { dir, root, imds, env, pidFile: `${dir}/systemctl.pid` };
+  return { dir, root, imds, ec2, env, pidFile: `${dir}/systemctl.pid` };
 }
 
 for (
@@ -170,7 +175,7 @@ for (
       assert.equal(journal.finished, false);
       assert.ok(journal.stepsDone.includes("init.8") && !journal.stepsDone.includes("init.9"));
     } finally {
-      await s.imds.close();
+      await Promise.all([s.imds.close(), s.ec2.close()]);
       await Deno.remove(s.dir, { recursive: true });
     }
   });

@@ -71,6 +71,7 @@ Deno.test("verify: the demo's tree passes; every planned file and directory is c
     assert.deepEqual(
       rows.filter((r) => r.group === "units").map((r) => [r.name, r.status]),
       [
+        ["cni-cache-reset.service", "ok"],
         ["eksnode-mount-bpf-fs.service", "ok"],
         ["containerd.service", "ok"],
         ["sandbox-image.service", "ok"],
@@ -158,6 +159,10 @@ Deno.test("verify checks: sysctl order and values, live /proc/sys, modules, Want
   });
   assert.ok(sysctlValuesEqual("32768\t60999\n", "32768 60999"));
   assert.ok(!sysctlValuesEqual("1", "0"));
+  // The kernel reads ip_local_reserved_ports back with ranges collapsed (67-eks-reserved-ports.conf).
+  const reserved = "2703,9808,9809,10249,10250,10256,61678,61679";
+  assert.ok(sysctlValuesEqual("2703,9808-9809,10249-10250,10256,61678-61679\n", reserved));
+  assert.ok(!sysctlValuesEqual("2703,9808-9809,10249-10250,10256,61678\n", reserved));
 
   // Live values from this machine's /proc/sys: the one it has matches, a changed one and a missing one fail.
   const live = (key: string) =>

@@ -52,9 +52,22 @@ function clone(): Record<string, unknown> {
   return structuredClone(raw) as unknown as Record<string, unknown>;
 }
 
-Deno.test("the embedded versions file validates and covers 1.28 through 1.34", () => {
+Deno.test("the embedded versions file validates and covers 1.28 through 1.36", () => {
   assert.deepEqual(parseVersions(clone(), "copy"), versions);
-  assert.deepEqual(supportedKubernetesVersions(), ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34"]);
+  assert.deepEqual(supportedKubernetesVersions(), [
+    "1.28",
+    "1.29",
+    "1.30",
+    "1.31",
+    "1.32",
+    "1.33",
+    "1.34",
+    "1.35",
+    "1.36",
+  ]);
+  // The newest releases nodeadm's e2e cases run (mock::kubelet 1.35.0, 1.36.0), from the AMI changelog.
+  assert.equal(versions.kubernetes["1.35"].kubelet.version, "1.35.6");
+  assert.equal(versions.kubernetes["1.36"].kubelet.version, "1.36.2");
   assert.ok(supportedKubernetesVersions().includes(versions.defaultKubernetesVersion));
 });
 
@@ -139,15 +152,15 @@ Deno.test("overrides replace versions, checksums, URLs, build dates and add-ons 
 });
 
 Deno.test("an override can add a whole Kubernetes release, and an incomplete one is refused", () => {
-  const full = structuredClone(versions.kubernetes["1.34"]);
-  full.kubelet = { ...full.kubelet, version: "1.35.0", buildDate: "2026-01-01" };
-  full.ecrCredentialProvider = { ...full.ecrCredentialProvider, version: "1.35.0", buildDate: "2026-01-01" };
-  const out = applyOverrides(versions, { kubernetes: { "1.35": full } });
-  assert.equal(kubernetesRelease("1.35", out).kubelet.version, "1.35.0");
+  const full = structuredClone(versions.kubernetes["1.36"]);
+  full.kubelet = { ...full.kubelet, version: "1.37.0", buildDate: "2026-01-01" };
+  full.ecrCredentialProvider = { ...full.ecrCredentialProvider, version: "1.37.0", buildDate: "2026-01-01" };
+  const out = applyOverrides(versions, { kubernetes: { "1.37": full } });
+  assert.equal(kubernetesRelease("1.37", out).kubelet.version, "1.37.0");
   const err = configError(() =>
-    applyOverrides(versions, { kubernetes: { "1.35": { kubelet: { version: "1.35.0" } } } })
+    applyOverrides(versions, { kubernetes: { "1.37": { kubelet: { version: "1.37.0" } } } })
   );
-  assert.match(err.message, /kubernetes\."1\.35"/);
+  assert.match(err.message, /kubernetes\."1\.37"/);
 });
 
 Deno.test("bad overrides are ConfigErrors naming the path", () => {

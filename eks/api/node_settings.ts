@@ -85,6 +85,8 @@ export interface NodeSettings {
    * expression that failed, so the standard value was used, as nodeadm does); init logs each as a warning.
    */
   warnings?: string[];
+  /** An NVIDIA PCI device is attached (kubelet 1.35+ gets `--node-labels=nvidia.com/gpu.present=true`). */
+  nvidiaGpu?: boolean;
   /** NodeConfig instance.localStorage (bootstrap.sh `--local-disks`) when a strategy is set. */
   localStorage?: LocalStorageSettings;
 }

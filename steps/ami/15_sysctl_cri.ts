@@ -1,17 +1,23 @@
 /**
- * Step 15: the container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf). The content is
+ * Step 15: the container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf) and the ports kept
+ * out of the ephemeral range for host-network add-ons (/etc/sysctl.d/67-eks-reserved-ports.conf, as on
+ * nodeadm's AL2023 image). The content is
  * checked by a parser here and, where procps's sysctl knows `--dry-run` (procps-ng 3.3.12+; AL2's
  * 3.3.10 does not), by `sysctl --dry-run -p FILE`: a syntax error fails the step, a key this machine's
  * kernel does not have (net.bridge.* before br_netfilter is loaded) is only logged.
  */
 import criConf from "../../assets/templates/sysctl-kubernetes-cri.conf" with { type: "text" };
+import reservedPortsConf from "../../assets/templates/sysctl-eks-reserved-ports.conf" with { type: "text" };
 import { checkedFile, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
+import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/node_paths.ts";
 
 /** The file's content. */
 export const SYSCTL_CRI: string = criConf;
+/** {@link SYSCTL_RESERVED_PORTS_FILE}'s content. */
+export const SYSCTL_RESERVED_PORTS: string = reservedPortsConf;
 
 /** sysctl.d(5) syntax problems of a text: each non-comment line is `key = value` (a `-` prefix allowed). */
 export function sysctlSyntaxErrors(text: string): string[] {
@@ -53,9 +59,10 @@ export async function validateSysctl(candidate: string, host: Host): Promise<Val
 export const step: Step<AmiContext> = {
   id: "ami.15",
   number: 15,
-  title: "Install /etc/sysctl.d/99-kubernetes-cri.conf",
+  title: "Install /etc/sysctl.d/99-kubernetes-cri.conf and 67-eks-reserved-ports.conf",
   group: "Containerd",
   plan: () => [
     checkedFile("/etc/sysctl.d/99-kubernetes-cri.conf", SYSCTL_CRI, {}, "sysctl --dry-run", validateSysctl),
+    checkedFile(SYSCTL_RESERVED_PORTS_FILE, SYSCTL_RESERVED_PORTS, {}, "sysctl --dry-run", validateSysctl),
   ],
 };

@@ -1,6 +1,17 @@
 /** Step 6: installs the kubelet unit, the environment files and the other units and drop-ins. */
-import { BPF_MOUNT_UNIT, KUBELET_UNIT, LOCAL_DISKS_SERVICE, LOCAL_DISKS_UNIT } from "../../eks/node_paths.ts";
-import { renderBpfMountUnit, renderKubeletUnit, renderLocalDisksUnit } from "../../eks/node_units.ts";
+import {
+  BPF_MOUNT_UNIT,
+  CNI_CACHE_RESET_UNIT,
+  KUBELET_UNIT,
+  LOCAL_DISKS_SERVICE,
+  LOCAL_DISKS_UNIT,
+} from "../../eks/node_paths.ts";
+import {
+  renderBpfMountUnit,
+  renderCniCacheResetUnit,
+  renderKubeletUnit,
+  renderLocalDisksUnit,
+} from "../../eks/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
@@ -14,6 +25,7 @@ export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
  * system's DefaultEnvironment in /etc/systemd/system.conf.d/environment.conf and SERVICE.service.d/
  * environment.conf drop-ins) and instance.network (/run/systemd/resolved.conf.d/40-eks.conf),
  * the bpffs mount unit unless `--mount-bpf-fs false` (then a unit of ours is removed), and the local disks
+ * unit that empties the CNI results cache at boot (cni-cache-reset.service), the local disks
  * unit when `instance.localStorage` has a strategy (else a unit of ours and its enable link are removed;
  * the mounts it made and their units stay, with the data on them).
  */
@@ -26,6 +38,7 @@ export const step: Step<InitContext> = {
     return [
       file(KUBELET_UNIT, renderKubeletUnit(ctx.node), { mode: 0o644 }),
       ...systemConfigChanges(ctx.node, ctx.host.isSystemRoot),
+      file(CNI_CACHE_RESET_UNIT, renderCniCacheResetUnit()),
       ctx.node.mountBpfFs === false ? remove(BPF_MOUNT_UNIT) : file(BPF_MOUNT_UNIT, renderBpfMountUnit()),
       ...(ctx.node.localStorage
         ? [file(LOCAL_DISKS_UNIT, renderLocalDisksUnit(ctx.node.localStorage))]

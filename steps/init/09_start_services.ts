@@ -1,12 +1,13 @@
 /**
  * Step 9: enable and start the instance-store disks unit (when instance.localStorage asks for it), the
  * bpffs mount (unless --mount-bpf-fs false), containerd, sandbox-image and kubelet; restart those whose
- * config changed.
+ * config changed. The CNI cache reset unit is enabled for the next boots, not started.
  */
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   CA_CERT,
+  CNI_CACHE_RESET_SERVICE,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -95,6 +96,8 @@ export const step: Step<InitContext> = {
     return [
       ...disks,
       ...bpf,
+      // Enabled only: it runs at the next boot, before containerd and kubelet (now the cache is in use).
+      enableUnit(CNI_CACHE_RESET_SERVICE, host.root),
       ...units.map((u) => enableUnit(u, host.root)),
       ...units.flatMap((u) => ensureRunning(u, host.isSystemRoot)),
     ];

@@ -23,6 +23,7 @@ const KNOWN = new Set([
   "node-labels",
   "register-with-taints",
   "pod-infra-container-image",
+  "runtime-cgroups",
   "v",
 ]);
 

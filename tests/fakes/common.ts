@@ -153,12 +153,14 @@ export function listenFetchable(hostname: string): Deno.TcpListener {
   }
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port (one `fetch` connects to). */
-export function serveLoopback(handler: (req: Request) => Response | Promise<Response>): {
+/** Starts `handler` on 127.0.0.1 at a free port (one `fetch` connects to), or at `port` (e.g. one a client already tries). */
+export function serveLoopback(handler: (req: Request) => Response | Promise<Response>, port = 0): {
   url: string;
   close(): Promise<void>;
 } {
-  const server = serveFetchable({ hostname: "127.0.0.1" }, handler);
+  const server = port === 0
+    ? serveFetchable({ hostname: "127.0.0.1" }, handler)
+    : Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
   const addr = server.addr;
   return {
     url: `http://127.0.0.1:${addr.port}`,

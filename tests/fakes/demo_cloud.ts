@@ -1,8 +1,10 @@
 /**
  * The simulated cloud of the demo: instance metadata (with a NodeConfig as user data that names only the
- * cluster) and an EKS API that answers DescribeCluster for it, both on loopback, plus the environment
+ * cluster), an EKS API that answers DescribeCluster for it and an EC2 API that answers DescribeInstances
+ * (the node name), all on loopback, plus the environment
  * that points eksnode at them the way AWS tools are pointed elsewhere.
  */
+import { start as startEc2 } from "./ec2.ts";
 import { clusterJson, start as startEks } from "./eks.ts";
 import { start as startImds } from "./imds.ts";
 
@@ -35,19 +37,20 @@ echo "other user data parts keep working"
 export function startDemoCloud() {
   const imds = startImds({ userData: DEMO_USER_DATA });
   const eks = startEks({ clusters: { "demo-cluster": clusterJson("demo-cluster", { version: "1.32" }) } });
+  const ec2 = startEc2();
   return {
     imdsUrl: imds.url,
     eksUrl: eks.url,
     env: {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
       AWS_ENDPOINT_URL_EKS: eks.url,
-      AWS_ENDPOINT_URL_EC2: eks.url,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_REGION: "us-west-2",
       AWS_ACCESS_KEY_ID: "AKIDEXAMPLEDEMO",
       AWS_SECRET_ACCESS_KEY: "demo-secret-not-real",
     },
     close: async () => {
-      await Promise.all([imds.close(), eks.close()]);
+      await Promise.all([imds.close(), eks.close(), ec2.close()]);
     },
   };
 }

@@ -51,6 +51,8 @@ export interface FakeImdsOptions {
   delayFirst?: number;
   /** Answer every token request (PUT /latest/api/token) with this status, e.g. 403 (IMDS disabled). */
   tokenStatus?: number;
+  /** Listen on this loopback port (default: a free one), e.g. to come up where a client already knocks. */
+  port?: number;
   /** A token stops working after this many GETs (as if it expired), so the client must take a new one. */
   tokenLifetimeGets?: number;
 }
@@ -134,7 +136,7 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     return value === undefined
       ? notFound()
       : new Response(value, { headers: { "content-type": "text/plain" } });
-  });
+  }, opts.port);
   return {
     url: server.url,
     calls,

@@ -47,7 +47,7 @@ export function testNode(overrides: TestNodeOverrides = {}): NodeSettings {
     localIpv4,
     mac: "0e:12:34:56:78:9a",
     vpcIpv4Cidrs: ["10.0.0.0/16"],
-    privateDnsName: `ip-${localIpv4.replaceAll(".", "-")}.${dnsZone}`,
+    hostname: `ip-${localIpv4.replaceAll(".", "-")}.${dnsZone}`,
     localHostname: `ip-${localIpv4.replaceAll(".", "-")}.${dnsZone}`,
     ...instance,
   };
@@ -68,7 +68,7 @@ export function testNode(overrides: TestNodeOverrides = {}): NodeSettings {
     partition: partition.id,
     dnsSuffix: partition.dnsSuffix,
     nodeIp: inst.localIpv4,
-    nodeName: inst.privateDnsName,
+    nodeName: inst.hostname,
     providerId: `aws:///${inst.availabilityZone}/${inst.instanceId}`,
     clusterDns: ["10.100.0.10"],
     maxPods: 29,

@@ -299,6 +299,7 @@ export function nodeFrom(config: NodeConfigInput, origin: string, legacy?: Legac
     instance: INSTANCE,
     described: missingClusterFields(config).length > 0 ? { info: DESCRIBED, fromCache: false } : undefined,
     installedKubernetesVersion: "1.32.3",
+    privateDnsName: INSTANCE.hostname,
     cpuCount: 2,
   });
 }

@@ -11,7 +11,7 @@ import { findTool, lines, notChecked, runTool, type Verdict } from "./common.ts"
 const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 
 /** Commands of the base OS that our units call (the image provides them, eksnode does not). */
-export const BASE_OS_COMMANDS = ["/usr/bin/mount", "/sbin/modprobe"];
+export const BASE_OS_COMMANDS = ["/usr/bin/mount", "/sbin/modprobe", "/sbin/iptables", "/bin/rm"];
 
 /**
  * Makes `root` look like a base image to systemd: this machine's systemd targets and slices, and a
