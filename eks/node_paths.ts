@@ -16,6 +16,12 @@ export const EKS_CONTAINERD_CONFIG = "/etc/eks/containerd/containerd-config.toml
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
 /** Drop-in with instance.environment for containerd (step 2). */
 export const CONTAINERD_ENV_DROPIN = "/etc/systemd/system/containerd.service.d/10-eksnode-env.conf";
+/** The OCI spec containers start from, which containerd's config names as `base_runtime_spec` (step 2). */
+export const CONTAINERD_BASE_RUNTIME_SPEC = "/etc/containerd/base-runtime-spec.json";
+/** nodeadm's drop-in that makes containerd require the SOCI snapshotter, with FastImagePull (step 2). */
+export const SOCI_DEPENDENCY_DROPIN = "/etc/systemd/system/containerd.service.d/10-soci-snapshotter.conf";
+/** The SOCI snapshotter's config, with FastImagePull (step 2). */
+export const SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml";
 /** The rendered kubelet unit kept under /etc/eks (step 3). */
 export const EKS_KUBELET_UNIT = "/etc/eks/containerd/kubelet-containerd.service";
 /** The rendered sandbox-image unit kept under /etc/eks (step 4). */
@@ -56,6 +62,7 @@ export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 /** Unit files and drop-ins the init steps write: a change to any of them needs a daemon-reload. */
 export const UNIT_FILES: readonly string[] = [
   CONTAINERD_ENV_DROPIN,
+  SOCI_DEPENDENCY_DROPIN,
   SANDBOX_IMAGE_UNIT,
   KUBELET_UNIT,
   KUBELET_ENV_DROPIN,

@@ -407,9 +407,9 @@ Deno.test("sysctl: parser table and sysctl --dry-run where it exists", async () 
 
 Deno.test("containerd config: renders TOML version 3; version parsing", () => {
   const input = {
+    schema: 3 as const,
     sandboxImage: "r.example/eks/pause:3.10",
     kubernetesVersion: "1.32",
-    runcPath: "/usr/sbin/runc",
   };
   const text = generatedContainerdConfig(input);
   const cfg = parseToml(text) as {
@@ -419,7 +419,13 @@ Deno.test("containerd config: renders TOML version 3; version parsing", () => {
   assert.equal(cfg.version, 3);
   assert.equal(cfg.plugins["io.containerd.cri.v1.images"].pinned_images?.sandbox, "r.example/eks/pause:3.10");
   assert.match(text, /BinaryName = "\/usr\/sbin\/runc"\nSystemdCgroup = true/);
-  assert.doesNotMatch(generatedContainerdConfig({ ...input, runcPath: undefined }), /BinaryName/);
+  assert.match(
+    generatedContainerdConfig({
+      ...input,
+      runtime: { name: "nvidia", binaryName: "/usr/bin/nvidia-container-runtime" },
+    }),
+    /runtimes\.nvidia\.options\]\nBinaryName = "\/usr\/bin\/nvidia-container-runtime"/,
+  );
   assert.throws(
     () => generatedContainerdConfig({ ...input, sandboxImage: 'r.example/p:"x"' }),
     /not an image reference/,

@@ -7,6 +7,7 @@ import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   CA_CERT,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -17,6 +18,7 @@ import {
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SOCI_DEPENDENCY_DROPIN,
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
@@ -26,7 +28,12 @@ import type { InitContext } from "./context.ts";
 
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
-  "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN],
+  "containerd.service": [
+    CONTAINERD_CONFIG,
+    CONTAINERD_ENV_DROPIN,
+    CONTAINERD_BASE_RUNTIME_SPEC,
+    SOCI_DEPENDENCY_DROPIN,
+  ],
   "sandbox-image.service": [SANDBOX_IMAGE_UNIT],
   "kubelet.service": [
     KUBELET_UNIT,
