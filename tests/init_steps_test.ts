@@ -12,6 +12,7 @@ import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_UNIT,
   CA_CERT,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   EKS_CONTAINERD_CONFIG,
@@ -22,6 +23,8 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
 import { applyContext } from "./helpers.ts";
@@ -63,6 +66,13 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
   "/usr/bin/mount": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/aws-iam-authenticator": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  // What an image with the SOCI snapshotter has (the fast-image-pull case's drop-in requires the unit).
+  "/usr/lib/systemd/system/soci-snapshotter.service": {
+    text: "[Unit]\nDescription=soci-snapshotter (test fixture)\n[Service]\nType=notify\n" +
+      "ExecStart=/usr/bin/soci-snapshotter-grpc\n",
+    mode: 0o644,
+  },
+  "/usr/bin/soci-snapshotter-grpc": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   ...Object.fromEntries(
     ["sysinit.target", "basic.target", "shutdown.target", "network-online.target", "multi-user.target"].map((
       t,
@@ -197,6 +207,16 @@ const CASES: Record<string, NodeSettings> = {
   "local-disks-raid0": testNode({
     localStorage: { strategy: "RAID0", mountPath: "/mnt/fast", disabledMounts: ["PodLogs"] },
   }),
+  // A containerd 1.7 GPU node: version-2 config, nvidia runtime, the user's base runtime spec merged.
+  "containerd1-nvidia": testNode({
+    containerdVersion: "1.7.27",
+    nvidiaRuntimeInstalled: true,
+    containerdBaseRuntimeSpec: { process: { rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }] } },
+    containerdConfigOverride:
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nmax_concurrent_downloads = 10\n',
+  }),
+  // FastImagePull on a node big enough, with the snapshotter installed: SOCI config and drop-in.
+  "fast-image-pull": testNode({ containerdVersion: "2.1.4", sociSnapshotter: true }),
 };
 
 for (const [name, node] of Object.entries(CASES)) {
@@ -241,12 +261,23 @@ for (const [name, node] of Object.entries(CASES)) {
         assert.equal(text, out.files[EKS_CONTAINERD_CONFIG.slice(1)]);
         // deno-lint-ignore no-explicit-any -- parsed TOML is walked by known keys
         const toml = parseToml(text) as any;
-        assert.equal(toml.version, 3);
-        const images = toml.plugins["io.containerd.cri.v1.images"];
-        const runtime = toml.plugins["io.containerd.cri.v1.runtime"];
-        assert.equal(images.pinned_images.sandbox, node.sandboxImage);
-        assert.equal(runtime.containerd.runtimes.runc.options.SystemdCgroup, true);
+        const v1 = node.containerdVersion?.startsWith("1.") === true;
+        assert.equal(toml.version, v1 ? 2 : 3);
+        const cri = toml.plugins["io.containerd.grpc.v1.cri"];
+        const images = v1 ? cri : toml.plugins["io.containerd.cri.v1.images"];
+        const runtime = v1 ? cri : toml.plugins["io.containerd.cri.v1.runtime"];
+        assert.equal(v1 ? images.sandbox_image : images.pinned_images.sandbox, node.sandboxImage);
+        const rt = node.nvidiaRuntimeInstalled ? "nvidia" : "runc";
+        assert.equal(runtime.containerd.default_runtime_name, rt);
+        assert.equal(runtime.containerd.runtimes[rt].options.SystemdCgroup, true);
+        assert.equal(runtime.containerd.runtimes[rt].base_runtime_spec, CONTAINERD_BASE_RUNTIME_SPEC);
         assert.deepEqual({ ...runtime.cni }, { bin_dir: "/opt/cni/bin", conf_dir: "/etc/cni/net.d" });
+        // The spec it names is there, nodeadm's default with NodeConfig's baseRuntimeSpec merged.
+        const spec = JSON.parse(out.files[CONTAINERD_BASE_RUNTIME_SPEC.slice(1)]);
+        const nofile = node.containerdBaseRuntimeSpec ? [1024, 4096] : [65536, 1048576];
+        assert.deepEqual(spec.process.rlimits, [{ type: "RLIMIT_NOFILE", soft: nofile[0], hard: nofile[1] }]);
+        assert.equal(out.files[SOCI_CONFIG.slice(1)] !== undefined, node.sociSnapshotter === true);
+        assert.equal(out.files[SOCI_DEPENDENCY_DROPIN.slice(1)] !== undefined, node.sociSnapshotter === true);
       });
 
       await t.step("units pass systemd-analyze verify", async () => {
@@ -408,6 +439,13 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
         "unit-restarted:containerd.service",
         "unit-restarted:kubelet.service",
       ]],
+      ["base runtime spec", testNode({ containerdBaseRuntimeSpec: { foo: "bar" } }), [
+        "unit-restarted:containerd.service",
+      ]],
+      ["FastImagePull", testNode({ sociSnapshotter: true }), [
+        "systemd:daemon-reload",
+        "unit-restarted:containerd.service",
+      ]],
       [
         "CA with trailing blank lines",
         testNode({
@@ -425,6 +463,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
     const fresh = await fixtureHost();
     const written = new Set<string>([
       ...await pendingKeys(fresh, testNode()),
+      ...await pendingKeys(fresh, testNode({ sociSnapshotter: true })),
       BOOTSTRAP_KUBECONFIG,
       CONTAINERD_ENV_DROPIN,
       KUBELET_ENV_DROPIN,
@@ -433,6 +472,21 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
       for (const f of files) assert.ok(written.has(f), `${unit} trigger ${f} is never written`);
     }
     await Deno.remove(fresh.root, { recursive: true });
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: FastImagePull off again removes the SOCI config and drop-in", async () => {
+  const host = await fixtureHost();
+  try {
+    await runInit(host, testNode({ sociSnapshotter: true }));
+    assert.equal(await host.exists(SOCI_DEPENDENCY_DROPIN), true);
+    assert.match((await host.readText(CONTAINERD_CONFIG))!, /snapshotter = "soci"/);
+    await runInit(host, testNode());
+    assert.equal(await host.exists(SOCI_DEPENDENCY_DROPIN), false);
+    assert.equal(await host.exists(SOCI_CONFIG), false);
+    assert.doesNotMatch((await host.readText(CONTAINERD_CONFIG))!, /soci/);
   } finally {
     await Deno.remove(host.root, { recursive: true });
   }
