@@ -18,7 +18,7 @@ export const NODECONFIG_DOCS = "https://awslabs.github.io/amazon-eks-ami/nodeadm
 /** Values of `spec.instance.localStorage.strategy` (kubebuilder enum in nodeconfig_types.go). */
 export const LOCAL_STORAGE_STRATEGIES = ["RAID0", "RAID10", "Mount"] as const;
 /** Values of `spec.instance.localStorage.disabledMounts`. */
-export const DISABLED_MOUNTS = ["Containerd", "PodLogs"] as const;
+export const DISABLED_MOUNTS = ["Containerd", "PodLogs", "SOCI"] as const;
 
 /**
  * What a local storage mount directory (`localStorage.mountPath`, `setup-local-disks --dir`) may hold: it is written into unit files (`Where=`, `RequiresMountsFor=`, a
