@@ -17,6 +17,7 @@
  * Unlike nodeadm from 1.29 (which writes the user's part to a config.json.d drop-in), the merge is
  * done here into one file, so what kubelet runs with can be read in one place.
  */
+import { SOCI_SOCKET } from "./containerd/soci.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { CA_CERT, CONTAINERD_SOCKET } from "./node_paths.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
@@ -76,6 +77,9 @@ export function computedKubeletConfig(node: NodeSettings): Record<string, unknow
   }
   if (kubeletVersionAtLeast(v, 26)) config.providerID = node.providerId;
   if (node.maxPods !== undefined) config.maxPods = node.maxPods;
+  // FastImagePull: kubelet pulls through the SOCI snapshotter's image service
+  // (nodeadm/internal/kubelet/config.go `withImageServiceEndpoint` @ 81fec2e8).
+  if (node.sociSnapshotter) config.imageServiceEndpoint = `unix://${SOCI_SOCKET}`;
   return config;
 }
 

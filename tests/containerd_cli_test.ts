@@ -174,3 +174,70 @@ Deno.test({
     }
   },
 });
+
+/** A NodeConfig with FastImagePull on, for `root`. */
+async function fastImagePullConfig(root: string, disabledMounts?: string[]): Promise<string> {
+  const path = await caseConfig(root, "pod-infra-container", "config.yaml");
+  const doc = (await import("yaml")).parse(await Deno.readTextFile(path));
+  doc.spec.featureGates = { FastImagePull: true };
+  if (disabledMounts) doc.spec.instance = { localStorage: { strategy: "RAID0", disabledMounts } };
+  await Deno.writeTextFile(path, stringifyYaml(doc));
+  return path;
+}
+
+Deno.test("eksnode init, FastImagePull: SOCI on a 4-CPU 16 GiB node with the snapshotter, not on a 2-CPU one", async () => {
+  const root = await caseRoot({ kubelet: "1.32.0", containerd: "2.1.4", viaRelease: true });
+  try {
+    await Deno.writeTextFile(
+      `${root}/proc/meminfo`,
+      "MemTotal:       16006516 kB\nMemFree:         1000 kB\n",
+    );
+    // The baked root's /proc/cpuinfo has 2 processors: too small.
+    const small = await initWith(root, await fastImagePullConfig(root));
+    assert.equal(small.code, 0, `exit ${small.code}\n${small.stdout}\n${small.stderr}`);
+    assert.match(
+      small.stdout,
+      /FastImagePull needs at least 7 GiB and 4 CPUs; this node has 15\.3 GiB, 2 CPUs/,
+    );
+    assert.equal(await exists(`${root}/etc/soci-snapshotter-grpc/config.toml`), false);
+
+    await Deno.writeTextFile(
+      `${root}/proc/cpuinfo`,
+      "processor\t: 0\nprocessor\t: 1\nprocessor\t: 2\nprocessor\t: 3\n",
+    );
+    const missing = await initWith(root, await fastImagePullConfig(root));
+    assert.match(missing.stdout, /soci-snapshotter\.service is not installed/);
+    assert.equal(await exists(`${root}/etc/soci-snapshotter-grpc/config.toml`), false);
+
+    await Deno.mkdir(`${root}/usr/lib/systemd/system`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/usr/lib/systemd/system/soci-snapshotter.service`,
+      "[Service]\nType=notify\nExecStart=/usr/bin/soci-snapshotter-grpc\n",
+    );
+    const big = await initWith(root, await fastImagePullConfig(root, ["SOCI"]));
+    assert.equal(big.code, 0, `exit ${big.code}\n${big.stdout}\n${big.stderr}`);
+    assert.match(big.stdout, /SOCI snapshotter \(FastImagePull\)/);
+    const config = await Deno.readTextFile(`${root}/etc/containerd/config.toml`);
+    assert.match(config, /snapshotter = "soci"/);
+    assert.match(
+      await Deno.readTextFile(`${root}/etc/systemd/system/containerd.service.d/10-soci-snapshotter.conf`),
+      /^\[Unit\]\nRequires=soci-snapshotter\.service\nAfter=soci-snapshotter\.service\n$/,
+    );
+    assert.match(
+      await Deno.readTextFile(`${root}/etc/soci-snapshotter-grpc/config.toml`),
+      /parallel_pull_unpack/,
+    );
+    const kubelet = JSON.parse(await Deno.readTextFile(`${root}/etc/kubernetes/kubelet/kubelet-config.json`));
+    assert.equal(
+      kubelet.imageServiceEndpoint,
+      "unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock",
+    );
+    // disabledMounts: [SOCI] keeps the SOCI store off the instance-store array.
+    assert.match(
+      await Deno.readTextFile(`${root}/etc/systemd/system/eksnode-local-disks.service`),
+      /setup-local-disks \\\n\s+raid0 \\\n\s+--no-bind-soci\n/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
