@@ -20,7 +20,9 @@ import {
   schemaFor,
 } from "../eks/containerd/version.ts";
 import { renderContainerdConfig } from "../eks/containerd_config.ts";
+import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { parse as parseYaml } from "yaml";
 import {
   caseFile,
   caseNodeConfig,
@@ -341,4 +343,33 @@ Deno.test("no containerd.config: containerd 1.x gets nodeadm's version-2 templat
     const doc = oursWithoutImports(renderContainerdConfig(testNode({ containerdVersion })));
     assert.equal(doc.version, version, String(containerdVersion));
   }
+});
+
+Deno.test("docs/containerd.md: its NodeConfig examples are accepted and mean what the page says", async () => {
+  const page = await Deno.readTextFile(new URL("../docs/containerd.md", import.meta.url));
+  const blocks = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 3);
+  const [migrated, spec, fast] = blocks.map((b, i) =>
+    parseNodeConfigDocument(parseYaml(b), `docs example ${i + 1}`)
+  );
+  const config = migrated.spec!.containerd!.config!;
+  // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
+  const on2 = parseToml(
+    renderContainerdConfig(testNode({ containerdVersion: "2.1.4", containerdConfigOverride: config })),
+  ) as any;
+  assert.equal(on2.version, 3);
+  assert.equal(on2.plugins[CRI_IMAGES].discard_unpacked_layers, false);
+  assert.equal(on2.plugins[CRI_IMAGES].pinned_images.sandbox, "registry.k8s.io/pause:3.10");
+  assert.equal(on2.plugins[CRI_V2], undefined, "no version-2 section left for containerd 2 to ignore");
+  // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
+  const on1 = parseToml(
+    renderContainerdConfig(testNode({ containerdVersion: "1.7.27", containerdConfigOverride: config })),
+  ) as any;
+  assert.equal(on1.version, 2);
+  assert.equal(on1.plugins[CRI_V2].sandbox_image, "registry.k8s.io/pause:3.10");
+  assert.equal(on1.plugins[CRI_V2].containerd.discard_unpacked_layers, false);
+  const rendered = JSON.parse(renderBaseRuntimeSpec(spec.spec!.containerd!.baseRuntimeSpec));
+  assert.deepEqual(rendered.process.rlimits, [{ hard: 12345, soft: 12345, type: "RLIMIT_NOFILE" }]);
+  assert.equal(fast.spec!.featureGates!.FastImagePull, true);
+  assert.deepEqual(fast.spec!.instance!.localStorage!.disabledMounts, ["SOCI"]);
 });
