@@ -321,14 +321,8 @@ Deno.test("FastImagePull: SOCI for big enough nodes with the snapshotter install
     const text = generatedConfig({ schema: 2, sandboxImage: SANDBOX, kubernetesVersion: "1.32", soci: true });
     await Deno.writeTextFile(`${dir}/config.toml`, text);
     const verdict = await validateContainerdConfig(`${dir}/config.toml`);
-    // A proxy plugin's `exports` is newer than containerd 1.6, whose dump drops it (1.7 and 2.x keep it):
-    // the one key this containerd may not judge.
-    const version = containerdVersionIn((await runTool([CONTAINERD, "--version"])).stdout) ?? "";
-    const older = /^1\.[0-6]\./.test(version);
-    const problems = verdict.problems.filter((p) =>
-      !(older && p.startsWith("proxy_plugins.soci.exports.root "))
-    );
-    assert.deepEqual(problems, [], describeVerdict(verdict));
+    // A proxy plugin's `exports` is newer than containerd 1.6: the validator notes it unjudged there.
+    assert.ok(accepted(verdict), describeVerdict(verdict));
     // deno-lint-ignore no-explicit-any -- parsed dump walked by known keys
     const d = (await dump(text, dir, "soci")) as any;
     assert.equal(d.proxy_plugins.soci.address, "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock");
