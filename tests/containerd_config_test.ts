@@ -38,6 +38,10 @@ import {
 import { testNode } from "./fakes/node_settings.ts";
 import { accepted, describeVerdict, findTool, runTool, validateContainerdConfig } from "./validators/mod.ts";
 
+/** Parsed TOML (and JSON) documents are walked by known keys. */
+// deno-lint-ignore no-explicit-any -- test data of a known shape, checked by the assertions
+type Toml = any;
+
 const SANDBOX = testNode().sandboxImage;
 const CASES = haveCases();
 if (!CASES) {
@@ -123,8 +127,7 @@ Deno.test({
   ignore: !CASES,
   fn: () => {
     for (const r of CONTAINERD_RUNS.filter((r) => r.case === "containerdv2-config")) {
-      // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
-      const doc = parseToml(render(r)) as any;
+      const doc = parseToml(render(r)) as Toml;
       assert.equal(doc.plugins[CRI_IMAGES].pinned_images.sandbox, "registry.k8s.io/pause:3.10", r.config);
       assert.equal(expectedConfig(r, SANDBOX).version, 3);
     }
@@ -259,8 +262,7 @@ Deno.test("runtime: nvidia when nvidia-container-runtime is on the node; the nvi
     renderContainerdConfig(testNode({ containerdVersion: "1.7.27", nvidiaRuntimeInstalled: true })),
   );
   const runc = parseToml(renderContainerdConfig(testNode({ containerdVersion: "1.7.27" })));
-  // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
-  const cri = (d: any) => d.plugins[CRI_V2].containerd;
+  const cri = (d: Toml) => d.plugins[CRI_V2].containerd;
   assert.equal(cri(nvidia).default_runtime_name, "nvidia");
   assert.deepEqual(Object.keys(cri(nvidia).runtimes), ["nvidia"]);
   assert.equal(cri(nvidia).runtimes.nvidia.options.BinaryName, NVIDIA_RUNTIME.binaryName);
@@ -302,10 +304,9 @@ Deno.test("FastImagePull: SOCI for big enough nodes with the snapshotter install
   assert.equal(memTotalBytes("nothing\n"), undefined);
 
   for (const schema of [2, 3] as const) {
-    // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
     const doc = parseToml(
       generatedConfig({ schema, sandboxImage: SANDBOX, kubernetesVersion: "1.32", soci: true }),
-    ) as any;
+    ) as Toml;
     const images = schema === 2 ? doc.plugins[CRI_V2].containerd : doc.plugins[CRI_IMAGES];
     assert.equal(images.snapshotter, "soci");
     assert.equal(images.disable_snapshot_annotations, false);
@@ -323,8 +324,7 @@ Deno.test("FastImagePull: SOCI for big enough nodes with the snapshotter install
     const verdict = await validateContainerdConfig(`${dir}/config.toml`);
     // A proxy plugin's `exports` is newer than containerd 1.6: the validator notes it unjudged there.
     assert.ok(accepted(verdict), describeVerdict(verdict));
-    // deno-lint-ignore no-explicit-any -- parsed dump walked by known keys
-    const d = (await dump(text, dir, "soci")) as any;
+    const d = (await dump(text, dir, "soci")) as Toml;
     assert.equal(d.proxy_plugins.soci.address, "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock");
     assert.equal(d.plugins[CRI_V2].containerd.snapshotter, "soci");
   } finally {
@@ -347,18 +347,16 @@ Deno.test("docs/containerd.md: its NodeConfig examples are accepted and mean wha
     parseNodeConfigDocument(parseYaml(b), `docs example ${i + 1}`)
   );
   const config = migrated.spec!.containerd!.config!;
-  // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
   const on2 = parseToml(
     renderContainerdConfig(testNode({ containerdVersion: "2.1.4", containerdConfigOverride: config })),
-  ) as any;
+  ) as Toml;
   assert.equal(on2.version, 3);
   assert.equal(on2.plugins[CRI_IMAGES].discard_unpacked_layers, false);
   assert.equal(on2.plugins[CRI_IMAGES].pinned_images.sandbox, "registry.k8s.io/pause:3.10");
   assert.equal(on2.plugins[CRI_V2], undefined, "no version-2 section left for containerd 2 to ignore");
-  // deno-lint-ignore no-explicit-any -- parsed TOML walked by known keys
   const on1 = parseToml(
     renderContainerdConfig(testNode({ containerdVersion: "1.7.27", containerdConfigOverride: config })),
-  ) as any;
+  ) as Toml;
   assert.equal(on1.version, 2);
   assert.equal(on1.plugins[CRI_V2].sandbox_image, "registry.k8s.io/pause:3.10");
   assert.equal(on1.plugins[CRI_V2].containerd.discard_unpacked_layers, false);
