@@ -35,6 +35,7 @@ import {
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
   CA_CERT,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -48,6 +49,8 @@ import {
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
 } from "./node_paths.ts";
 
 /** Which process's result is checked. */
@@ -98,6 +101,7 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   d("/etc/containerd"),
   d("/etc/containerd/config.d"),
   f(CONTAINERD_CONFIG),
+  f(CONTAINERD_BASE_RUNTIME_SPEC),
   f(SANDBOX_IMAGE_UNIT),
   d("/var/lib/kubelet"),
   d("/etc/kubernetes/kubelet"),
@@ -127,6 +131,7 @@ export const AMI_TARBALL_PATHS: readonly ExpectedPath[] = [
 export const INIT_PATHS: readonly ExpectedPath[] = [
   f(CREDENTIAL_PROVIDER_CONFIG),
   f(EKS_CONTAINERD_CONFIG),
+  f(CONTAINERD_BASE_RUNTIME_SPEC),
   d("/etc/cni/net.d"),
   f(EKS_KUBELET_UNIT),
   f(EKS_SANDBOX_IMAGE_UNIT),
@@ -141,6 +146,8 @@ export const INIT_OPTIONAL_PATHS: readonly string[] = [
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
   LOCAL_DISKS_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
 ];
 
 /** Artifacts of release.json installed as executables 0755 by a download step (1, 10, 22, 30, 32). */
