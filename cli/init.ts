@@ -35,6 +35,10 @@
  *    DescribeCluster was read, else a ConfigError.
  * 7. FIPS registry endpoints: `--fips` or EKSNODE_FIPS=true. Pause image: `--pause-container-account`
  *    and `--pause-container-version` (bootstrap.sh flags), else the EKS registry of the region.
+ * 8. containerd version (config schema): `<root>/etc/eks/containerd-version.txt` (nodeadm's file), else
+ *    `containerd --version` (only when --root is /), else CONTAINERD_VERSION in `<root>/etc/eks/release`,
+ *    else 2.x is assumed. NVIDIA runtime: `<root>/usr/bin/nvidia-container-runtime` exists. FastImagePull:
+ *    MemTotal of `<root>/proc/meminfo`, the CPU count of 5., soci-snapshotter.service on the root.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
@@ -134,6 +138,10 @@ export function describeSettings(n: NodeSettings): string[] {
     `region ${n.region} (partition ${n.partition}, ${n.dnsSuffix}); cluster DNS ${n.clusterDns.join(",")}`,
     `max pods ${n.maxPods ?? "unset (kubelet default)"} (${n.maxPodsSource}); kube-reserved ${reserved}`,
     `sandbox image ${n.sandboxImage}`,
+    `containerd ${n.containerdVersion ?? "of unknown version (2.x assumed)"}, default runtime ` +
+    (n.nvidiaRuntimeInstalled ? "nvidia" : "runc") +
+    (n.sociSnapshotter ? ", SOCI snapshotter (FastImagePull)" : "") +
+    (n.sociSnapshotterSkipped ? ` (${n.sociSnapshotterSkipped})` : ""),
   ];
 }
 

@@ -42,6 +42,14 @@ import { nvidiaGpuAttached } from "../eks/kubelet/node_labels.ts";
 import type { NodeConfigInput } from "../eks/nodeconfig.ts";
 import { ENV_DEFAULT } from "../eks/nodeconfig_values.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
+import { NVIDIA_RUNTIME } from "../eks/containerd/runtime.ts";
+import { FAST_IMAGE_PULL_GATE, memTotalBytes, SOCI_SERVICE } from "../eks/containerd/soci.ts";
+import {
+  CONTAINERD_VERSION_FILE,
+  containerdVersionIn,
+  releaseContainerdVersion,
+} from "../eks/containerd/version.ts";
+import { unitInstalled } from "../lib/systemd.ts";
 import { type BootstrapLegacy, parseBootstrapArgs } from "./bootstrap_flags.ts";
 
 /** What the command line asked for, before anything is read. */
@@ -219,6 +227,16 @@ export async function gatherInputs(
   };
   if (legacy.containerdConfigFile !== undefined) {
     inputs.containerdConfigReplacement = await readContainerdConfig(legacy.containerdConfigFile);
+  }
+  const containerd = await installedContainerdVersion(host);
+  if (containerd) {
+    inputs.containerdVersion = containerd.version;
+    log.info(`containerd ${containerd.version} (from ${containerd.source})`);
+  }
+  if (await host.exists(NVIDIA_RUNTIME.binaryName)) inputs.nvidiaRuntimeInstalled = true;
+  if (nodeConfig.spec?.featureGates?.[FAST_IMAGE_PULL_GATE] === true) {
+    inputs.memoryBytes = memTotalBytes((await host.readText("/proc/meminfo")) ?? "");
+    inputs.sociInstalled = await unitInstalled(host, SOCI_SERVICE);
   }
   const node = resolveNodeSettings(inputs);
   for (const w of node.warnings ?? []) log.warn(w);
@@ -413,6 +431,30 @@ async function installedKubernetesVersion(host: Host): Promise<string | undefine
   const out = await host.exec(["/usr/bin/kubelet", "--version"], { timeoutMs: 10_000, allowFailure: true })
     .catch(() => undefined);
   return out && out.code === 0 ? kubeletVersionOutput(out.stdout) : undefined;
+}
+
+/**
+ * The containerd version on the root and where it was read: nodeadm's /etc/eks/containerd-version.txt,
+ * else `containerd --version` (only on the running system: another root's binary may not run here),
+ * else CONTAINERD_VERSION in /etc/eks/release (what `eksnode ami` installed).
+ */
+async function installedContainerdVersion(
+  host: Host,
+): Promise<{ version: string; source: string } | undefined> {
+  const file = await host.readText(CONTAINERD_VERSION_FILE);
+  const fromFile = file === undefined ? undefined : containerdVersionIn(file);
+  if (fromFile) return { version: fromFile, source: CONTAINERD_VERSION_FILE };
+  if (host.isSystemRoot) {
+    const bin = await host.which("containerd");
+    const out = bin
+      ? await host.exec([bin, "--version"], { timeoutMs: 10_000, allowFailure: true }).catch(() => undefined)
+      : undefined;
+    const fromBinary = out && out.code === 0 ? containerdVersionIn(out.stdout) : undefined;
+    if (fromBinary) return { version: fromBinary, source: `${bin} --version` };
+  }
+  const release = await host.readText(RELEASE_FILE);
+  const version = release === undefined ? undefined : releaseContainerdVersion(release);
+  return version ? { version, source: `CONTAINERD_VERSION in ${RELEASE_FILE}` } : undefined;
 }
 
 /** bootstrap.sh `--containerd-config-file`: a file on the running system, checked to be TOML. */

@@ -1,8 +1,8 @@
 /**
  * `eksnode setup-local-disks raid0|raid10|mount|none`: sets up the EC2 instance-store NVMe disks as
  * amazon-eks-ami's setup-local-disks script did (eks/local_disks.ts has what it does and where eksnode
- * differs): one RAID-0 or RAID-10 array mounted at DIR/0 with /var/lib/kubelet, /var/lib/containerd and
- * /var/log/pods bind-mounted onto it, or one xfs file system a disk at DIR/1, DIR/2, ... `eksnode init`
+ * differs): one RAID-0 or RAID-10 array mounted at DIR/0 with /var/lib/kubelet, /var/lib/containerd,
+ * /var/lib/soci-snapshotter-grpc and /var/log/pods bind-mounted onto it, or one xfs file system a disk at DIR/1, DIR/2, ... `eksnode init`
  * writes eksnode-local-disks.service to run it at boot for NodeConfig `instance.localStorage`.
  *
  * It reads what is there (disks, `blkid -p` of each, the array, /proc/self/mountinfo, units), plans
@@ -20,6 +20,7 @@ export interface SetupLocalDisksFlags {
   bindKubelet: boolean;
   bindContainerd: boolean;
   bindPodsLogs: boolean;
+  bindSoci: boolean;
   bindMounts: boolean;
   device?: string[];
   root: string;
@@ -137,6 +138,7 @@ export async function runSetupLocalDisks(
     bind: {
       kubelet: all ?? flags.bindKubelet,
       containerd: all ?? flags.bindContainerd,
+      soci: all ?? flags.bindSoci,
       "pods-logs": all ?? flags.bindPodsLogs,
     },
   };
@@ -280,6 +282,10 @@ export function setupLocalDisksCommand() {
     .option("--no-bind-kubelet", "do not move /var/lib/kubelet onto the array")
     .option("--no-bind-containerd", "do not move /var/lib/containerd onto the array")
     .option("--no-bind-pods-logs", "do not move /var/log/pods onto the array")
+    .option(
+      "--no-bind-soci",
+      "do not move /var/lib/soci-snapshotter-grpc (the SOCI snapshotter's store) onto the array",
+    )
     .option("--no-bind-mounts", "no bind mounts at all: only make and mount the array")
     .option(
       "--device <path>",

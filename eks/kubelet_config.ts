@@ -27,6 +27,7 @@
  * one file written here is what kubelet ends up with under nodeadm, readable in one place
  * (tests/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations).
  */
+import { SOCI_SOCKET } from "./containerd/soci.ts";
 import type { NodeSettings } from "./api/node_settings.ts";
 import { CA_CERT, CONTAINERD_SOCKET } from "./node_paths.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
@@ -99,6 +100,9 @@ export function computedKubeletConfig(node: NodeSettings): Record<string, unknow
     config.shutdownGracePeriodCriticalPods = SHUTDOWN_GRACE_PERIOD_CRITICAL_PODS;
   }
   if (node.maxPods !== undefined) config.maxPods = node.maxPods;
+  // FastImagePull: kubelet pulls through the SOCI snapshotter's image service
+  // (nodeadm/internal/kubelet/config.go `withImageServiceEndpoint` @ 81fec2e8).
+  if (node.sociSnapshotter) config.imageServiceEndpoint = `unix://${SOCI_SOCKET}`;
   return config;
 }
 

@@ -16,9 +16,10 @@
  *   /.aws/mdadm.conf, no wait for the initial resync; the array formatted `mkfs.xfs -K -l su=8b` (the
  *   log stripe unit the 512k array stripe would exceed; no TRIM, instances come with trimmed disks),
  *   mounted at DIR/0 (DIR default /mnt/k8s-disks) by a `.mount` unit with `What=UUID=...`,
- *   `Options=defaults,noatime`, `WantedBy=multi-user.target`; then /var/lib/kubelet, /var/lib/containerd
- *   and /var/log/pods (unless `--no-bind-*`) are copied (`cp -a`) to DIR/0/kubelet, DIR/0/containerd,
- *   DIR/0/pods and bind-mounted back by `.mount` units (`Type=none`, `Options=bind`), with the services
+ *   `Options=defaults,noatime`, `WantedBy=multi-user.target`; then /var/lib/kubelet, /var/lib/containerd,
+ *   /var/lib/soci-snapshotter-grpc and /var/log/pods (unless `--no-bind-*`; the SOCI store since
+ *   templates/al2023/runtime/bin/setup-local-disks @ 81fec2e8) are copied (`cp -a`) to DIR/0/kubelet,
+ *   DIR/0/containerd, DIR/0/soci-snapshotter-grpc, DIR/0/pods and bind-mounted back by `.mount` units (`Type=none`, `Options=bind`), with the services
  *   using them stopped meanwhile and started again after;
  * - mount: each disk without a file system gets `mkfs.xfs -l su=8b`, and is mounted at DIR/1, DIR/2, ...
  *   by a `.mount` unit; no bind mounts;
@@ -76,6 +77,8 @@ export const MOUNT_OPTIONS = "defaults,noatime";
 export const BIND_TARGETS = [
   { name: "kubelet", path: "/var/lib/kubelet", units: ["kubelet.service"] },
   { name: "containerd", path: "/var/lib/containerd", units: ["containerd.service"] },
+  // The SOCI snapshotter's store (FastImagePull), as templates/al2023/runtime/bin/setup-local-disks @ 81fec2e8.
+  { name: "soci", path: "/var/lib/soci-snapshotter-grpc", units: ["soci-snapshotter.service"] },
   { name: "pods-logs", path: "/var/log/pods", units: ["kubelet.service"] },
 ] as const;
 export type BindName = (typeof BIND_TARGETS)[number]["name"];
@@ -158,7 +161,8 @@ export interface DiskPlan {
 /**
  * The argv of `eksnode setup-local-disks` for a NodeConfig `localStorage`, as nodeadm turned it into the
  * script's arguments (nodeadm/internal/system/local_disk.go before its Go port: the strategy lowercased,
- * `--dir` for mountPath, `--no-bind-containerd` / `--no-bind-pods-logs` for disabledMounts).
+ * `--dir` for mountPath, `--no-bind-containerd` / `--no-bind-pods-logs` / `--no-bind-soci` for disabledMounts;
+ * nodeadm/internal/system/local_disk.go @ 81fec2e8 for SOCI).
  * @example localDisksArgs({ strategy: "RAID0", disabledMounts: ["PodLogs"] }) // ["raid0", "--no-bind-pods-logs"]
  */
 export function localDisksArgs(ls: LocalStorageSettings): string[] {
@@ -167,6 +171,7 @@ export function localDisksArgs(ls: LocalStorageSettings): string[] {
   const disabled = new Set(ls.disabledMounts ?? []);
   if (disabled.has("Containerd")) args.push("--no-bind-containerd");
   if (disabled.has("PodLogs")) args.push("--no-bind-pods-logs");
+  if (disabled.has("SOCI")) args.push("--no-bind-soci");
   return args;
 }
 

@@ -42,6 +42,7 @@ import {
   CA_CERT,
   CNI_CACHE_RESET_SERVICE,
   CNI_CACHE_RESET_UNIT,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -56,6 +57,8 @@ import {
   LOCAL_DISKS_UNIT,
   RESOLVED_DROPIN,
   SANDBOX_IMAGE_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
 } from "./node_paths.ts";
 
@@ -109,6 +112,7 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   d("/etc/containerd"),
   d("/etc/containerd/config.d"),
   f(CONTAINERD_CONFIG),
+  f(CONTAINERD_BASE_RUNTIME_SPEC),
   f(SANDBOX_IMAGE_UNIT),
   d("/var/lib/kubelet"),
   d("/etc/kubernetes/kubelet"),
@@ -138,6 +142,7 @@ export const AMI_TARBALL_PATHS: readonly ExpectedPath[] = [
 export const INIT_PATHS: readonly ExpectedPath[] = [
   f(CREDENTIAL_PROVIDER_CONFIG),
   f(EKS_CONTAINERD_CONFIG),
+  f(CONTAINERD_BASE_RUNTIME_SPEC),
   d("/etc/cni/net.d"),
   f(EKS_KUBELET_UNIT),
   f(EKS_SANDBOX_IMAGE_UNIT),
@@ -155,6 +160,8 @@ export const INIT_OPTIONAL_PATHS: readonly string[] = [
   KUBELET_ENV_DROPIN,
   RESOLVED_DROPIN,
   LOCAL_DISKS_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
 ];
 
 /** Artifacts of release.json installed as executables 0755 by a download step (1, 10, 22, 30, 32). */

@@ -35,6 +35,12 @@ export const LEGACY_ENV_DROPINS: readonly string[] = [
  * commit 81fec2e8). Under /run: written again at every boot by init.
  */
 export const RESOLVED_DROPIN = "/run/systemd/resolved.conf.d/40-eks.conf";
+/** The OCI spec containers start from, which containerd's config names as `base_runtime_spec` (step 2). */
+export const CONTAINERD_BASE_RUNTIME_SPEC = "/etc/containerd/base-runtime-spec.json";
+/** nodeadm's drop-in that makes containerd require the SOCI snapshotter, with FastImagePull (step 2). */
+export const SOCI_DEPENDENCY_DROPIN = "/etc/systemd/system/containerd.service.d/10-soci-snapshotter.conf";
+/** The SOCI snapshotter's config, with FastImagePull (step 2). */
+export const SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml";
 /** The rendered kubelet unit kept under /etc/eks (step 3). */
 export const EKS_KUBELET_UNIT = "/etc/eks/containerd/kubelet-containerd.service";
 /** The rendered sandbox-image unit kept under /etc/eks (step 4). */
@@ -80,6 +86,7 @@ export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 export const UNIT_FILES: readonly string[] = [
   SYSTEM_ENV_CONF,
   CONTAINERD_ENV_DROPIN,
+  SOCI_DEPENDENCY_DROPIN,
   SANDBOX_IMAGE_UNIT,
   KUBELET_UNIT,
   KUBELET_ENV_DROPIN,

@@ -24,7 +24,9 @@
  *   feature gate `InstanceIdNodeName` (nodeadm/internal/kubelet/config.go `withCloudProvider`). Before
  *   1.26 kubelet names itself (in-tree cloud provider): IMDS `hostname` is only shown then;
  * - max pods for a type neither the table nor EC2 knows: 110, kube-reserved sized for 110 (nodeadm);
- * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error.
+ * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error;
+ * - containerd: the version found on the root picks the config schema, nvidia-container-runtime on the
+ *   root the default runtime, FastImagePull with the node's size the SOCI snapshotter (eks/containerd/).
  */
 import { ConfigError } from "../lib/errors.ts";
 import { resolveFeatureGates } from "./api/feature_gates.ts";
@@ -48,6 +50,7 @@ import {
 } from "./nodeconfig_values.ts";
 import { nodeIp, providerId } from "./node_ip.ts";
 import { sandboxImage } from "./sandbox_image.ts";
+import { FAST_IMAGE_PULL_GATE, useSociSnapshotter } from "./containerd/soci.ts";
 
 /** Which kind of input configured the node. */
 export type ConfigKind = "nodeconfig" | "bootstrap-flags";
@@ -93,6 +96,14 @@ export interface NodeInputs {
   prefixDelegation?: boolean;
   /** Text of bootstrap.sh `--containerd-config-file`, read by the caller. */
   containerdConfigReplacement?: string;
+  /** containerd on the root: its version ("1.7.27") when known (eks/containerd/version.ts). */
+  containerdVersion?: string;
+  /** /usr/bin/nvidia-container-runtime exists on the root. */
+  nvidiaRuntimeInstalled?: boolean;
+  /** MemTotal of the node in bytes, when known (FastImagePull's threshold). */
+  memoryBytes?: number;
+  /** soci-snapshotter.service is installed on the root (FastImagePull). */
+  sociInstalled?: boolean;
 }
 
 /** The cluster fields DescribeCluster can supply and the inputs lack (empty: no call needed). */
@@ -366,6 +377,19 @@ export function resolveNodeSettings(inputs: NodeInputs): NodeSettings {
   if (pods.kubeletMaxPods !== undefined) settings.maxPods = pods.kubeletMaxPods;
   if (inputs.nvidiaGpu) settings.nvidiaGpu = true;
   if (spec.containerd?.config) settings.containerdConfigOverride = spec.containerd.config;
+  if (spec.containerd?.baseRuntimeSpec) {
+    settings.containerdBaseRuntimeSpec = structuredClone(spec.containerd.baseRuntimeSpec);
+  }
+  if (inputs.containerdVersion !== undefined) settings.containerdVersion = inputs.containerdVersion;
+  if (inputs.nvidiaRuntimeInstalled) settings.nvidiaRuntimeInstalled = true;
+  const soci = useSociSnapshotter({
+    gate: spec.featureGates?.[FAST_IMAGE_PULL_GATE] === true,
+    memoryBytes: inputs.memoryBytes,
+    cpus: inputs.cpuCount,
+    installed: inputs.sociInstalled === true,
+  });
+  if (soci.use) settings.sociSnapshotter = true;
+  if (soci.why) settings.sociSnapshotterSkipped = soci.why;
   const ls = spec.instance?.localStorage;
   if (ls?.strategy) {
     settings.localStorage = { strategy: ls.strategy };

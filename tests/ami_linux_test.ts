@@ -18,7 +18,11 @@ import { SSHD_CRYPTO, validateSshdDropin } from "../steps/ami/06_ssh_hardening.t
 import { SSHD_DROPIN } from "../eks/node_paths.ts";
 import { LOGROTATE_CONF, validateLogrotate } from "../steps/ami/07_logrotate_conf.ts";
 import { sysctlSyntaxErrors, validateSysctl } from "../steps/ami/15_sysctl_cri.ts";
-import { containerdVersion } from "../steps/ami/17_containerd_config.ts";
+import {
+  bakedSchema,
+  containerdConfigValidator,
+  containerdVersion,
+} from "../steps/ami/17_containerd_config.ts";
 import { generatedContainerdConfig } from "../eks/containerd_config.ts";
 import { verifyUnits } from "../steps/ami/18_sandbox_image_unit.ts";
 import { startMirror } from "./fakes/mirror.ts";
@@ -409,9 +413,9 @@ Deno.test("sysctl: parser table and sysctl --dry-run where it exists", async () 
 
 Deno.test("containerd config: renders TOML version 3; version parsing", () => {
   const input = {
+    schema: 3 as const,
     sandboxImage: "r.example/eks/pause:3.10",
     kubernetesVersion: "1.32",
-    runcPath: "/usr/sbin/runc",
   };
   const text = generatedContainerdConfig(input);
   const cfg = parseToml(text) as {
@@ -421,7 +425,13 @@ Deno.test("containerd config: renders TOML version 3; version parsing", () => {
   assert.equal(cfg.version, 3);
   assert.equal(cfg.plugins["io.containerd.cri.v1.images"].pinned_images?.sandbox, "r.example/eks/pause:3.10");
   assert.match(text, /BinaryName = "\/usr\/sbin\/runc"\nSystemdCgroup = true/);
-  assert.doesNotMatch(generatedContainerdConfig({ ...input, runcPath: undefined }), /BinaryName/);
+  assert.match(
+    generatedContainerdConfig({
+      ...input,
+      runtime: { name: "nvidia", binaryName: "/usr/bin/nvidia-container-runtime" },
+    }),
+    /runtimes\.nvidia\.options\]\nBinaryName = "\/usr\/bin\/nvidia-container-runtime"/,
+  );
   assert.throws(
     () => generatedContainerdConfig({ ...input, sandboxImage: 'r.example/p:"x"' }),
     /not an image reference/,
@@ -435,6 +445,27 @@ Deno.test("containerd config: renders TOML version 3; version parsing", () => {
     6,
   ]);
   assert.equal(containerdVersion("nonsense"), undefined);
+});
+
+Deno.test("ami step 17: the schema of the containerd baked, checked by this machine's containerd where it reads it", async () => {
+  assert.equal(bakedSchema("2.1.4"), 3);
+  assert.equal(bakedSchema("1.7.27"), 2);
+  const input = { sandboxImage: "r.example/eks/pause:3.10", kubernetesVersion: "1.32" };
+  const v2 = generatedContainerdConfig({ ...input, schema: 2 });
+  const v3 = generatedContainerdConfig({ ...input, schema: 3 });
+  // A file in the other schema is refused whatever containerd is here.
+  const wrong = await withCandidate(v3, containerdConfigValidator(2));
+  assert.equal(wrong.ok, false);
+  assert.match(wrong.detail ?? "", /version is 3, the baked containerd needs 2/);
+  const ok2 = await withCandidate(v2, containerdConfigValidator(2));
+  assert.equal(ok2.ok, true, ok2.detail);
+  // containerd 1.x and 2.x both load a version-2 file: dumped when containerd is here (detail unset).
+  if (await has("containerd")) assert.equal(ok2.detail, undefined);
+  const broken = await withCandidate(
+    v2.replace("SystemdCgroup = true", "SystemdCgroup = maybe"),
+    containerdConfigValidator(2),
+  );
+  assert.equal(broken.ok, false);
 });
 
 const analyze = await has("systemd-analyze");

@@ -14,6 +14,7 @@ import {
   BPF_MOUNT_UNIT,
   CA_CERT,
   CNI_CACHE_RESET_UNIT,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   EKS_CONTAINERD_CONFIG,
@@ -24,6 +25,8 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SOCI_CONFIG,
+  SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
 } from "../eks/node_paths.ts";
 import { ecrRegistryRegion } from "../eks/node_units.ts";
@@ -69,6 +72,13 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
   "/bin/rm": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/aws-iam-authenticator": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   "/usr/bin/containerd": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+  // What an image with the SOCI snapshotter has (the fast-image-pull case's drop-in requires the unit).
+  "/usr/lib/systemd/system/soci-snapshotter.service": {
+    text: "[Unit]\nDescription=soci-snapshotter (test fixture)\n[Service]\nType=notify\n" +
+      "ExecStart=/usr/bin/soci-snapshotter-grpc\n",
+    mode: 0o644,
+  },
+  "/usr/bin/soci-snapshotter-grpc": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 },
   ...Object.fromEntries(
     ["sysinit.target", "basic.target", "shutdown.target", "network-online.target", "multi-user.target"].map((
       t,
@@ -206,6 +216,16 @@ const CASES: Record<string, NodeSettings> = {
   "local-disks-raid0": testNode({
     localStorage: { strategy: "RAID0", mountPath: "/mnt/fast", disabledMounts: ["PodLogs"] },
   }),
+  // A containerd 1.7 GPU node: version-2 config, nvidia runtime, the user's base runtime spec merged.
+  "containerd1-nvidia": testNode({
+    containerdVersion: "1.7.27",
+    nvidiaRuntimeInstalled: true,
+    containerdBaseRuntimeSpec: { process: { rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }] } },
+    containerdConfigOverride:
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nmax_concurrent_downloads = 10\n',
+  }),
+  // FastImagePull on a node big enough, with the snapshotter installed: SOCI config and drop-in.
+  "fast-image-pull": testNode({ containerdVersion: "2.1.4", sociSnapshotter: true }),
 };
 
 for (const [name, node] of Object.entries(CASES)) {
@@ -250,12 +270,23 @@ for (const [name, node] of Object.entries(CASES)) {
         assert.equal(text, out.files[EKS_CONTAINERD_CONFIG.slice(1)]);
         // deno-lint-ignore no-explicit-any -- parsed TOML is walked by known keys
         const toml = parseToml(text) as any;
-        assert.equal(toml.version, 3);
-        const images = toml.plugins["io.containerd.cri.v1.images"];
-        const runtime = toml.plugins["io.containerd.cri.v1.runtime"];
-        assert.equal(images.pinned_images.sandbox, node.sandboxImage);
-        assert.equal(runtime.containerd.runtimes.runc.options.SystemdCgroup, true);
+        const v1 = node.containerdVersion?.startsWith("1.") === true;
+        assert.equal(toml.version, v1 ? 2 : 3);
+        const cri = toml.plugins["io.containerd.grpc.v1.cri"];
+        const images = v1 ? cri : toml.plugins["io.containerd.cri.v1.images"];
+        const runtime = v1 ? cri : toml.plugins["io.containerd.cri.v1.runtime"];
+        assert.equal(v1 ? images.sandbox_image : images.pinned_images.sandbox, node.sandboxImage);
+        const rt = node.nvidiaRuntimeInstalled ? "nvidia" : "runc";
+        assert.equal(runtime.containerd.default_runtime_name, rt);
+        assert.equal(runtime.containerd.runtimes[rt].options.SystemdCgroup, true);
+        assert.equal(runtime.containerd.runtimes[rt].base_runtime_spec, CONTAINERD_BASE_RUNTIME_SPEC);
         assert.deepEqual({ ...runtime.cni }, { bin_dir: "/opt/cni/bin", conf_dir: "/etc/cni/net.d" });
+        // The spec it names is there, nodeadm's default with NodeConfig's baseRuntimeSpec merged.
+        const spec = JSON.parse(out.files[CONTAINERD_BASE_RUNTIME_SPEC.slice(1)]);
+        const nofile = node.containerdBaseRuntimeSpec ? [1024, 4096] : [65536, 1048576];
+        assert.deepEqual(spec.process.rlimits, [{ type: "RLIMIT_NOFILE", soft: nofile[0], hard: nofile[1] }]);
+        assert.equal(out.files[SOCI_CONFIG.slice(1)] !== undefined, node.sociSnapshotter === true);
+        assert.equal(out.files[SOCI_DEPENDENCY_DROPIN.slice(1)] !== undefined, node.sociSnapshotter === true);
       });
 
       await t.step("units pass systemd-analyze verify", async () => {
@@ -339,7 +370,7 @@ Deno.test("init: Outposts pins the API server in /etc/hosts beside the admin's l
     const name = new URL(outpost.cluster.endpoint).hostname;
     assert.deepEqual(
       pinned.slice(own.length).split("\n").filter((l) => !l.startsWith("#") && l).sort(),
-      [`10.0.1.10 ${name}`, `10.0.2.11 ${name}`],
+      [`10.0.1.10\t${name}`, `10.0.2.11\t${name}`],
     );
     assert.equal((await host.stat("/etc/hosts"))!.mode, 0o640, "mode kept");
     assert.equal((await runInit(host, outpost)).changeCount, 0, "a rerun changes nothing");
@@ -348,7 +379,7 @@ Deno.test("init: Outposts pins the API server in /etc/hosts beside the admin's l
     await runInit(host, testNode({ cluster: { ...cluster, apiServerAddresses: ["10.0.9.9"] } }));
     const again = (await host.readText("/etc/hosts"))!;
     assert.equal(again.match(/# BEGIN eksnode/g)?.length, 1);
-    assert.match(again, new RegExp(`^10\\.0\\.9\\.9 ${name.replaceAll(".", "\\.")}$`, "m"));
+    assert.match(again, new RegExp(`^10\\.0\\.9\\.9\\t${name.replaceAll(".", "\\.")}$`, "m"));
     assert.doesNotMatch(again, /10\.0\.1\.10/);
 
     // No longer an Outposts node: the block goes, the admin's lines stay.
@@ -418,6 +449,15 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
         "unit-restarted:containerd.service",
         "unit-restarted:kubelet.service",
       ]],
+      ["base runtime spec", testNode({ containerdBaseRuntimeSpec: { foo: "bar" } }), [
+        "unit-restarted:containerd.service",
+      ]],
+      // kubelet too: its imageServiceEndpoint becomes the SOCI socket.
+      ["FastImagePull", testNode({ sociSnapshotter: true }), [
+        "systemd:daemon-reload",
+        "unit-restarted:containerd.service",
+        "unit-restarted:kubelet.service",
+      ]],
       [
         "CA with trailing blank lines",
         testNode({
@@ -435,6 +475,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
     const fresh = await fixtureHost();
     const written = new Set<string>([
       ...await pendingKeys(fresh, testNode()),
+      ...await pendingKeys(fresh, testNode({ sociSnapshotter: true })),
       BOOTSTRAP_KUBECONFIG,
       CONTAINERD_ENV_DROPIN,
       KUBELET_ENV_DROPIN,
@@ -444,6 +485,21 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
       for (const f of files) assert.ok(written.has(f), `${unit} trigger ${f} is never written`);
     }
     await Deno.remove(fresh.root, { recursive: true });
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: FastImagePull off again removes the SOCI config and drop-in", async () => {
+  const host = await fixtureHost();
+  try {
+    await runInit(host, testNode({ sociSnapshotter: true }));
+    assert.equal(await host.exists(SOCI_DEPENDENCY_DROPIN), true);
+    assert.match((await host.readText(CONTAINERD_CONFIG))!, /snapshotter = "soci"/);
+    await runInit(host, testNode());
+    assert.equal(await host.exists(SOCI_DEPENDENCY_DROPIN), false);
+    assert.equal(await host.exists(SOCI_CONFIG), false);
+    assert.doesNotMatch((await host.readText(CONTAINERD_CONFIG))!, /soci/);
   } finally {
     await Deno.remove(host.root, { recursive: true });
   }

@@ -23,7 +23,7 @@ import { escapeUnitPath } from "../lib/systemd_quote.ts";
 import { compareOrUpdate } from "./golden.ts";
 import { findTool } from "./validators/mod.ts";
 
-const ALL_BINDS = { kubelet: true, containerd: true, "pods-logs": true };
+const ALL_BINDS = { kubelet: true, containerd: true, soci: true, "pods-logs": true };
 const UUIDS = [
   "11111111-1111-4111-8111-111111111111",
   "22222222-2222-4222-8222-222222222222",
@@ -110,9 +110,25 @@ Deno.test("plan: raid0 of two blank disks with every bind mount (golden)", async
   const f = facts();
   const plan = planLocalDisks(opts("raid0"), f);
   await compareOrUpdate("local_disks/raid0", planFiles(plan));
-  assert.deepEqual(plan.bindMounts, ["/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods"]);
+  assert.deepEqual(plan.bindMounts, [
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
+    "/var/lib/soci-snapshotter-grpc",
+    "/var/log/pods",
+  ]);
   const again = planLocalDisks(opts("raid0"), afterApplying(plan, f, () => "/dev/md127"));
   assert.deepEqual(again.actions, [], "a second run plans nothing");
+});
+
+Deno.test("plan: disabledMounts SOCI (--no-bind-soci) leaves the SOCI store on the root volume; its service is stopped for its move", () => {
+  const f = facts({ systemd: true, activeUnits: ["soci-snapshotter.service"] });
+  const without = planLocalDisks(opts("raid0", { bind: { ...ALL_BINDS, soci: false } }), f);
+  assert.ok(!without.bindMounts.includes("/var/lib/soci-snapshotter-grpc"), without.bindMounts.join(", "));
+  const argv = (p: typeof without) => p.actions.flatMap((a) => (a.kind === "run" ? [a.argv.join(" ")] : []));
+  assert.ok(!argv(without).some((a) => a.includes("soci")), argv(without).join("\n"));
+  const withSoci = planLocalDisks(opts("raid0"), f);
+  assert.ok(argv(withSoci).includes("systemctl stop soci-snapshotter.service"), argv(withSoci).join("\n"));
+  assert.ok(argv(withSoci).includes("systemctl start --no-block soci-snapshotter.service"));
 });
 
 Deno.test("plan: raid10 of four disks in a custom dir, no pod logs bind, systemd running (golden)", async () => {
@@ -159,7 +175,7 @@ Deno.test("plan: --root: argv uses real paths, units in-root paths", () => {
 
 Deno.test("plan: an existing array with an xfs file system is kept and reused", () => {
   const plan = planLocalDisks(
-    opts("raid0", { bind: { kubelet: false, containerd: false, "pods-logs": false } }),
+    opts("raid0", { bind: { kubelet: false, containerd: false, soci: false, "pods-logs": false } }),
     facts({
       mdDevice: "/dev/md127",
       mdConfig: true,
@@ -260,6 +276,7 @@ Deno.test("NodeConfig localStorage -> setup-local-disks arguments (nodeadm's map
       { strategy: "RAID0", mountPath: "/x", disabledMounts: ["PodLogs", "Containerd"] },
       ["raid0", "--dir", "/x", "--no-bind-containerd", "--no-bind-pods-logs"],
     ],
+    [{ strategy: "RAID0", disabledMounts: ["SOCI"] }, ["raid0", "--no-bind-soci"]],
   ];
   for (const [ls, args] of table) assert.deepEqual(localDisksArgs(ls), args, JSON.stringify(ls));
 });

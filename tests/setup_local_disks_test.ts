@@ -178,6 +178,7 @@ function flags(over: Partial<SetupLocalDisksFlags> = {}): Omit<SetupLocalDisksFl
     bindKubelet: true,
     bindContainerd: true,
     bindPodsLogs: true,
+    bindSoci: true,
     bindMounts: true,
     root: "/",
     ...over,
@@ -292,7 +293,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "RAID path on a stand-in array: mounted at DIR/0, kubelet/containerd/pod logs copied and bind-mounted; rerun changes nothing",
+    "RAID path on a stand-in array: mounted at DIR/0, kubelet/containerd/SOCI/pod logs copied and bind-mounted; rerun changes nothing",
   ignore: NO_LOOP !== undefined,
   async fn() {
     const s = await Scratch.make();
@@ -314,14 +315,21 @@ Deno.test({
 
       const r = await runSetupLocalDisks("raid0", opts, deps);
       assert.deepEqual(r.mountPoints, ["/mnt/fast/0"]);
-      assert.deepEqual(r.bindMounts, ["/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods"]);
+      assert.deepEqual(r.bindMounts, [
+        "/var/lib/kubelet",
+        "/var/lib/containerd",
+        "/var/lib/soci-snapshotter-grpc",
+        "/var/log/pods",
+      ]);
       assert.ok(r.notes.includes(`array ${array} exists: kept`), r.notes.join("\n"));
       assert.equal(mountAt(`${root}/mnt/fast/0`)[0]?.source, array);
       for (
-        const [target, sub] of [["var/lib/kubelet", "kubelet"], ["var/lib/containerd", "containerd"], [
-          "var/log/pods",
-          "pods",
-        ]]
+        const [target, sub] of [
+          ["var/lib/kubelet", "kubelet"],
+          ["var/lib/containerd", "containerd"],
+          ["var/lib/soci-snapshotter-grpc", "soci-snapshotter-grpc"],
+          ["var/log/pods", "pods"],
+        ]
       ) {
         const m = mountAt(`${root}/${target}`);
         assert.equal(m.length, 1, `${target} is bind-mounted`);
@@ -360,6 +368,7 @@ Deno.test({
           "mnt-fast-0.mount",
           "var-lib-kubelet.mount",
           "var-lib-containerd.mount",
+          "var-lib-soci\\x2dsnapshotter\\x2dgrpc.mount",
           "var-log-pods.mount",
         ]),
       );
@@ -371,7 +380,7 @@ Deno.test({
       );
       const again = await runSetupLocalDisks("raid0", opts, deps);
       assert.deepEqual(again.actions, [], "a second run changes nothing");
-      assert.equal(s.mounts().length, 4);
+      assert.equal(s.mounts().length, 5);
     } finally {
       await s.cleanup();
     }

@@ -69,6 +69,19 @@ export interface NodeSettings {
   containerdConfigOverride?: string;
   /** bootstrap.sh --containerd-config-file: a config that replaces the generated one. */
   containerdConfigReplacement?: string;
+  /**
+   * The node's containerd version ("1.7.27", "2.1.4"; eks/containerd/version.ts): 1.x gets a version-2
+   * config, 2.x a version-3 one. Undefined when nothing on the node says: containerd 2 is assumed.
+   */
+  containerdVersion?: string;
+  /** NodeConfig containerd.baseRuntimeSpec: merged over the default base runtime spec (step 2). */
+  containerdBaseRuntimeSpec?: Record<string, unknown>;
+  /** /usr/bin/nvidia-container-runtime is on the node: containerd's default runtime is `nvidia`. */
+  nvidiaRuntimeInstalled?: boolean;
+  /** FastImagePull in effect (gate on, node big enough, snapshotter installed): containerd pulls through SOCI. */
+  sociSnapshotter?: boolean;
+  /** Why FastImagePull is on but the SOCI snapshotter is not used (too small, not installed). */
+  sociSnapshotterSkipped?: string;
   /** Mount a bpffs at /sys/fs/bpf at boot (bootstrap.sh `--mount-bpf-fs`, default true). */
   mountBpfFs?: boolean;
   /**

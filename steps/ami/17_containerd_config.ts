@@ -1,20 +1,24 @@
 /**
- * Step 17: /etc/containerd/config.toml in containerd 2.x's format (version = 3): systemd cgroups for
- * runc, the cached pause image pinned as the sandbox image, CNI paths, registry hosts from certs.d.
- * Layout as awslabs/amazon-eks-ami nodeadm/internal/containerd/config2.template.toml
- * @ 3477d8f128e14b52eb2cb07816aabbf6e779f0f2 (version 3), with AL2's `imports` of config.d
- * (templates/al2/runtime/containerd-config.toml @ 567ee65c26d8422b93edd5eb91d0d224c9903c4d). The
- * content is parsed as TOML before it is installed and, when the containerd on this machine is 2.x,
- * loaded with `containerd --config FILE config dump`.
+ * Step 17: /etc/containerd/config.toml in the schema of the containerd step 11 installs (version 3 for
+ * containerd 2.x, version 2 for 1.x: eks/containerd/version.ts): systemd cgroups for runc, the cached
+ * pause image pinned as the sandbox image, CNI paths, registry hosts from certs.d, and the base runtime
+ * spec it names (/etc/containerd/base-runtime-spec.json, nodeadm's default). Layout as awslabs/amazon-eks-ami
+ * nodeadm/internal/containerd/config.template.toml and config2.template.toml @ 81fec2e8, with AL2's
+ * `imports` of config.d (templates/al2/runtime/containerd-config.toml @ 567ee65c26d8422b93edd5eb91d0d224c9903c4d).
+ * The content is parsed as TOML before it is installed and, when the containerd on this machine reads its
+ * schema, loaded with `containerd --config FILE config dump`.
  */
 import { parse as parseToml } from "smol-toml";
 import { checkedFile, dir, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
+import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
+import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
 import { generatedContainerdConfig } from "../../eks/containerd_config.ts";
+import { CONTAINERD_BASE_RUNTIME_SPEC } from "../../eks/node_paths.ts";
+import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
-import { RUNC_PATH } from "./10_runc.ts";
 
 /** Where the config goes. */
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
@@ -25,40 +29,53 @@ export function containerdVersion(text: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-/** TOML parse and version check, then `containerd config dump` when this machine's containerd is 2.x. */
-export async function validateContainerdConfig(candidate: string, host: Host): Promise<ValidationResult> {
-  let data: Record<string, unknown>;
-  try {
-    data = parseToml(await Deno.readTextFile(candidate)) as Record<string, unknown>;
-  } catch (err) {
-    return { ok: false, detail: `not valid TOML: ${(err as Error).message.split("\n")[0]}` };
-  }
-  if (data.version !== 3) {
-    return { ok: false, detail: `version is ${String(data.version)}, containerd 2.x needs 3` };
-  }
-  const containerd = await host.which("containerd");
-  if (!containerd) return { ok: true, detail: "containerd not on this machine: checked as TOML only" };
-  const v = await host.exec([containerd, "--version"], { allowFailure: true });
-  const ver = containerdVersion(v.stdout);
-  if (!ver || ver[0] < 2) {
-    return {
-      ok: true,
-      detail: `containerd here is ${
-        v.stdout.trim() || "of unknown version"
-      }, which reads config version 2 at most: checked as TOML only`,
-    };
-  }
-  const r = await host.exec([containerd, "--config", candidate, "config", "dump"], {
-    allowFailure: true,
-    timeoutMs: 60_000,
-  });
-  if (r.code !== 0) {
-    return {
-      ok: false,
-      detail: (r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`).replaceAll(candidate, "config.toml"),
-    };
-  }
-  return { ok: true };
+/** The config schema of the containerd a bake installs: 2 for containerd 1.x, else 3. */
+export function bakedSchema(containerdVersion: string): ContainerdSchema {
+  return (containerdMajor(containerdVersion) ?? 2) < 2 ? 2 : 3;
+}
+
+/**
+ * TOML parse and version check (the schema the baked containerd reads), then `containerd config dump`
+ * when this machine's containerd reads that schema (1.x reads 2, 2.x reads 2 and 3).
+ */
+export function containerdConfigValidator(schema: ContainerdSchema) {
+  return async (candidate: string, host: Host): Promise<ValidationResult> => {
+    let data: Record<string, unknown>;
+    try {
+      data = parseToml(await Deno.readTextFile(candidate)) as Record<string, unknown>;
+    } catch (err) {
+      return { ok: false, detail: `not valid TOML: ${(err as Error).message.split("\n")[0]}` };
+    }
+    if (data.version !== schema) {
+      return {
+        ok: false,
+        detail: `version is ${String(data.version)}, the baked containerd needs ${schema}`,
+      };
+    }
+    const containerd = await host.which("containerd");
+    if (!containerd) return { ok: true, detail: "containerd not on this machine: checked as TOML only" };
+    const v = await host.exec([containerd, "--version"], { allowFailure: true });
+    const ver = containerdVersion(v.stdout);
+    if (!ver || (ver[0] < 2 && schema === 3)) {
+      return {
+        ok: true,
+        detail: `containerd here is ${
+          v.stdout.trim() || "of unknown version"
+        }, which reads config version 2 at most: checked as TOML only`,
+      };
+    }
+    const r = await host.exec([containerd, "--config", candidate, "config", "dump"], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+    if (r.code !== 0) {
+      return {
+        ok: false,
+        detail: (r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`).replaceAll(candidate, "config.toml"),
+      };
+    }
+    return { ok: true };
+  };
 }
 
 /** Step 17. */
@@ -68,17 +85,20 @@ export const step: Step<AmiContext> = {
   title: "Install /etc/containerd/config.toml",
   group: "Containerd",
   plan(ctx) {
+    const schema = bakedSchema(ctx.versions.artifacts.containerd.version);
     const text =
       "# /etc/containerd/config.toml written by eksnode ami (step 17); `eksnode init` rewrites it.\n" +
       generatedContainerdConfig({
+        schema,
         sandboxImage: bakeSandboxImage(ctx),
         kubernetesVersion: ctx.release.minor,
-        runcPath: RUNC_PATH,
       });
     return [
       dir("/etc/containerd"),
       dir("/etc/containerd/config.d"),
-      checkedFile(CONTAINERD_CONFIG, text, {}, "containerd config check", validateContainerdConfig),
+      // The config names it: containerd 2 does not start its CRI plugin without the file.
+      file(CONTAINERD_BASE_RUNTIME_SPEC, DEFAULT_BASE_RUNTIME_SPEC, { mode: 0o644 }),
+      checkedFile(CONTAINERD_CONFIG, text, {}, "containerd config check", containerdConfigValidator(schema)),
     ];
   },
 };

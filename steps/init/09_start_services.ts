@@ -8,6 +8,7 @@ import {
   BPF_MOUNT_SERVICE,
   CA_CERT,
   CNI_CACHE_RESET_SERVICE,
+  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
   CREDENTIAL_PROVIDER_CONFIG,
@@ -18,6 +19,7 @@ import {
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
   SANDBOX_IMAGE_UNIT,
+  SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -28,7 +30,13 @@ import type { InitContext } from "./context.ts";
 
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
-  "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN, SYSTEM_ENV_CONF],
+  "containerd.service": [
+    CONTAINERD_CONFIG,
+    CONTAINERD_ENV_DROPIN,
+    SYSTEM_ENV_CONF,
+    CONTAINERD_BASE_RUNTIME_SPEC,
+    SOCI_DEPENDENCY_DROPIN,
+  ],
   "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SYSTEM_ENV_CONF],
   "kubelet.service": [
     KUBELET_UNIT,

@@ -310,6 +310,15 @@ Deno.test({
       );
       const images = await c.check(["ctr", "--namespace", "k8s.io", "images", "ls", "--quiet"]);
       assert.match(images, new RegExp(`^${escape(pause)}$`, "m"));
+      // init asked the running containerd its version (Debian's 1.x, though the bake recorded 2.1.4) and wrote
+      // the schema it reads, with the base runtime spec it names; containerd's own dump has our sandbox image.
+      const schema = cached.versions.containerd.startsWith("1.") ? 2 : 3;
+      assert.match(
+        await c.check(["cat", "/etc/containerd/config.toml"]),
+        new RegExp(`^version = ${schema}$`, "m"),
+      );
+      assert.match(await c.check(["cat", "/etc/containerd/base-runtime-spec.json"]), /"RLIMIT_NOFILE"/);
+      assert.match(await c.check(["containerd", "config", "dump"]), new RegExp(escape(pause)));
       assert.equal((await show(c, "sandbox-image.service", ["ActiveState"])).ActiveState, "active");
 
       // kubelet: running, and the test kubelet found its flags and files good.

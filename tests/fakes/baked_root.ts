@@ -3,7 +3,7 @@ import { tempDir } from "../temp.ts";
 
 /** What `eksnode ami` leaves that init reads, by in-root path. */
 export const BAKED: Record<string, string> = {
-  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
+  "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\nCONTAINERD_VERSION='2.1.4'\n",
   // A 1.32 image has aws-iam-authenticator (step 30): the kubeconfig uses it.
   "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
   "/proc/cpuinfo": "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n",

@@ -47,6 +47,12 @@ const NEWER_THAN_1_6: Record<string, string> = {
   cdi_spec_dirs: "CDI device injection, added to the CRI config in containerd 1.7",
 };
 
+/**
+ * A proxy plugin's `exports` table: containerd 1.6's dump drops it; nodeadm writes it for containerd 1.7
+ * (nodeadm/internal/containerd/config.template.toml @ 81fec2e8, the SOCI snapshotter's `root`).
+ */
+const PROXY_EXPORTS = "a proxy plugin's exports, newer than containerd 1.6 (nodeadm writes it for 1.7)";
+
 /** Go field names of runc's Options (oci.proto, fields 1-13; criu_path removed in 2.0). */
 const RUNC_OPTIONS = [
   "NoPivotRoot",
@@ -222,7 +228,8 @@ export async function validateContainerdConfig(file: string): Promise<Verdict> {
     for (const k of keys) {
       const got = lookup(dump, k.dumped);
       const name = dotted(k.ours);
-      const newer = NEWER_THAN_1_6[k.ours[k.ours.length - 1]];
+      const newer = NEWER_THAN_1_6[k.ours[k.ours.length - 1]] ??
+        (k.ours[0] === "proxy_plugins" && k.ours[2] === "exports" ? PROXY_EXPORTS : undefined);
       if (!got.found) {
         if (newer && ver[0] === 1 && ver[1] < 7) {
           verdict.notes.push(`${name}: ${newer}; containerd ${ver.join(".")} drops it, not checked`);

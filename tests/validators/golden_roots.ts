@@ -8,6 +8,7 @@ import { tempDir } from "../temp.ts";
 import { dirname, join } from "node:path";
 import { GOLDEN_ROOT } from "../golden.ts";
 import { walkTree } from "../helpers.ts";
+import { SOCI_DEPENDENCY_DROPIN } from "../../eks/node_paths.ts";
 import { addBaseOs } from "./systemd.ts";
 
 /** One golden case. */
@@ -111,6 +112,9 @@ export async function goldenRoot(c: GoldenCase): Promise<GoldenRoot> {
       const rec = recorded(await Deno.readTextFile(join(dir, "MODES")));
       files = await layOut(dir, root, rec);
       wants = wantsOf(rec);
+      // A case with FastImagePull in effect ran on an image with the SOCI snapshotter, which eksnode's bake
+      // does not install (init only uses it where its unit exists): a stand-in unit, as that image had.
+      if (files.includes(SOCI_DEPENDENCY_DROPIN)) await addSociSnapshotter(root);
     }
     await addBaseOs(root);
     return {
@@ -124,4 +128,15 @@ export async function goldenRoot(c: GoldenCase): Promise<GoldenRoot> {
     await Deno.remove(root, { recursive: true }).catch(() => {});
     throw err;
   }
+}
+
+/** The SOCI snapshotter's unit and binary (stand-ins), where an image with the snapshotter has them. */
+async function addSociSnapshotter(root: string): Promise<void> {
+  await Deno.mkdir(`${root}/usr/lib/systemd/system`, { recursive: true });
+  await Deno.writeTextFile(
+    `${root}/usr/lib/systemd/system/soci-snapshotter.service`,
+    "[Unit]\nDescription=SOCI snapshotter (stand-in)\n[Service]\nType=notify\nExecStart=/usr/bin/soci-snapshotter-grpc\n",
+  );
+  await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+  await Deno.writeTextFile(`${root}/usr/bin/soci-snapshotter-grpc`, "#!/bin/sh\n", { mode: 0o755 });
 }
