@@ -16,6 +16,7 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  SANDBOX_IMAGE_ENV_DROPIN,
   SANDBOX_IMAGE_UNIT,
   SYSTEM_ENV_CONF,
 } from "../../eks/node_paths.ts";
@@ -28,7 +29,7 @@ import type { InitContext } from "./context.ts";
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
   "containerd.service": [CONTAINERD_CONFIG, CONTAINERD_ENV_DROPIN, SYSTEM_ENV_CONF],
-  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SYSTEM_ENV_CONF],
+  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_ENV_DROPIN, SYSTEM_ENV_CONF],
   "kubelet.service": [
     KUBELET_UNIT,
     SYSTEM_ENV_CONF,
