@@ -25,6 +25,11 @@ export function serviceEnvDropIn(service: string): string {
 }
 /** Drop-in with instance.environment.containerd (step 6). */
 export const CONTAINERD_ENV_DROPIN = serviceEnvDropIn("containerd");
+/**
+ * Drop-in of sandbox-image.service: instance.environment.containerd under instance.environment.sandbox-image
+ * (step 6): the unit pulls the pause image over the network as containerd would (eks/system/environment.ts).
+ */
+export const SANDBOX_IMAGE_ENV_DROPIN = serviceEnvDropIn("sandbox-image");
 /** Where eksnode before nodeadm's environment layout wrote the kubelet and containerd drop-ins (removed). */
 export const LEGACY_ENV_DROPINS: readonly string[] = [
   "/etc/systemd/system/kubelet.service.d/10-eksnode-env.conf",
@@ -87,6 +92,7 @@ export const UNIT_FILES: readonly string[] = [
   SYSTEM_ENV_CONF,
   CONTAINERD_ENV_DROPIN,
   SOCI_DEPENDENCY_DROPIN,
+  SANDBOX_IMAGE_ENV_DROPIN,
   SANDBOX_IMAGE_UNIT,
   KUBELET_UNIT,
   KUBELET_ENV_DROPIN,

@@ -290,7 +290,8 @@ Deno.test("init: bad user data → exit 3 naming the MIME part and field, withou
     "--//",
     "Content-Type: application/node.eks.aws",
     "",
-    nodeConfigYaml({ name: "prod" }, '  kubelet:\n    flagz: ["--v=2"]\n'),
+    // A wrong type (an unknown field would only be a warning: nodeadm ignores those).
+    nodeConfigYaml({ name: "prod" }, '  kubelet:\n    flags: "--v=2"\n'),
     "--//--",
     "",
   ].join("\n");
@@ -299,7 +300,7 @@ Deno.test("init: bad user data → exit 3 naming the MIME part and field, withou
     assert.equal(run.code, 3, run.stderr);
     assertOneErrorLine(
       run,
-      /invalid NodeConfig in user data part 2 \(application\/node\.eks\.aws\): spec\.kubelet\.flagz/,
+      /invalid NodeConfig in user data part 2 \(application\/node\.eks\.aws\): spec\.kubelet\.flags: expected array/,
     );
     assert.doesNotMatch(run.stdout + run.stderr, /SECRET-TOKEN/);
     assert.equal(cloud.eks.calls.length, 0);

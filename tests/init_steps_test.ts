@@ -447,6 +447,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
       ["environment", testNode({ environment: { kubelet: { A: "1" }, containerd: { A: "1" } } }), [
         "systemd:daemon-reload",
         "unit-restarted:containerd.service",
+        "unit-restarted:sandbox-image.service",
         "unit-restarted:kubelet.service",
       ]],
       ["base runtime spec", testNode({ containerdBaseRuntimeSpec: { foo: "bar" } }), [
@@ -480,6 +481,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
       CONTAINERD_ENV_DROPIN,
       KUBELET_ENV_DROPIN,
       SYSTEM_ENV_CONF,
+      "/etc/systemd/system/sandbox-image.service.d/environment.conf",
     ]);
     for (const [unit, files] of Object.entries(RESTART_TRIGGERS)) {
       for (const f of files) assert.ok(written.has(f), `${unit} trigger ${f} is never written`);
@@ -505,7 +507,7 @@ Deno.test("init: FastImagePull off again removes the SOCI config and drop-in", a
   }
 });
 
-Deno.test("init: emptying instance.environment removes both drop-ins", async () => {
+Deno.test("init: emptying instance.environment removes the drop-ins", async () => {
   const host = await fixtureHost();
   try {
     await runInit(
@@ -516,7 +518,8 @@ Deno.test("init: emptying instance.environment removes both drop-ins", async () 
     const second = await runInit(host, testNode());
     assert.equal(await host.exists(KUBELET_ENV_DROPIN), false);
     assert.equal(await host.exists(CONTAINERD_ENV_DROPIN), false);
-    assert.equal(second.changeCount, 2);
+    assert.equal(await host.exists("/etc/systemd/system/sandbox-image.service.d/environment.conf"), false);
+    assert.equal(second.changeCount, 3, "kubelet, containerd and sandbox-image drop-ins removed");
   } finally {
     await Deno.remove(host.root, { recursive: true });
   }

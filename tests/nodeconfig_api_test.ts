@@ -75,6 +75,15 @@ Deno.test("environment files: nodeadm's layout, quoting and sorting; unset files
       text: '[Service]\nEnvironment="A=a\\\\b"\n',
     },
   ]);
+  // sandbox-image.service (eksnode's pause image pull) gets containerd's variables under its own.
+  const sandbox = environmentFiles({
+    containerd: { HTTPS_PROXY: "http://p", A: "c" },
+    "sandbox-image": { A: "s" },
+  });
+  assert.equal(
+    sandbox.find((f) => f.path === "/etc/systemd/system/sandbox-image.service.d/environment.conf")?.text,
+    '[Service]\nEnvironment="A=s"\nEnvironment="HTTPS_PROXY=http://p"\n',
+  );
   assert.deepEqual(normalizeEnvironment({ default: { A: "1" } }), { value: { default: { A: "1" } } });
   assert.deepEqual(normalizeEnvironment({}), { value: {} });
 });

@@ -13,6 +13,10 @@
  * nodeadm also exports `default` into its own process before it calls AWS (its "nodeadm environment"
  * aspect, for HTTP(S)_PROXY / NO_PROXY); eksnode does the same in cli/init_inputs.ts.
  *
+ * One eksnode addition: sandbox-image.service (eksnode's unit that pulls the pause image with
+ * `eksnode pull-image`; nodeadm has none) gets the `containerd` variables under its own, so a proxy given
+ * to containerd also reaches the pause image pull.
+ *
  * eksnode before this layout took a flat `{ VARIABLE: value }` map and wrote it to the kubelet and
  * containerd drop-ins; {@link normalizeEnvironment} keeps reading that form, with a warning.
  */
@@ -20,6 +24,7 @@ import { environmentLines } from "../../lib/systemd_quote.ts";
 import {
   CONTAINERD_ENV_DROPIN,
   KUBELET_ENV_DROPIN,
+  SANDBOX_IMAGE_ENV_DROPIN,
   serviceEnvDropIn,
   SYSTEM_ENV_CONF,
 } from "../node_paths.ts";
@@ -63,9 +68,13 @@ export interface EnvironmentFile {
   text?: string;
 }
 
+/** The services whose drop-in is always listed (removed when unset), in this order. */
+const MANAGED = [ENV_DEFAULT, "kubelet", "containerd", "sandbox-image"];
+
 /**
- * The environment files for `env`: the system default and one drop-in a service. The default, kubelet and
- * containerd files are always listed (without text when unset) so that emptying them removes them.
+ * The environment files for `env`: the system default and one drop-in a service. The default, kubelet,
+ * containerd and sandbox-image files are always listed (without text when unset) so that emptying them
+ * removes them.
  * @example environmentFiles({ default: { A: "1" } })[0] // { path: "/etc/systemd/system.conf.d/environment.conf", text: "[Manager]\nDefaultEnvironment=\"A=1\"\n" }
  */
 export function environmentFiles(env: Readonly<EnvironmentOptions>): EnvironmentFile[] {
@@ -73,18 +82,22 @@ export function environmentFiles(env: Readonly<EnvironmentOptions>): Environment
     { path: SYSTEM_ENV_CONF, text: renderDefaultEnvironment(env[ENV_DEFAULT] ?? {}) },
     { path: KUBELET_ENV_DROPIN, text: renderServiceEnvironment(env.kubelet ?? {}) },
     { path: CONTAINERD_ENV_DROPIN, text: renderServiceEnvironment(env.containerd ?? {}) },
+    {
+      path: SANDBOX_IMAGE_ENV_DROPIN,
+      text: renderServiceEnvironment({ ...env.containerd, ...env["sandbox-image"] }),
+    },
   ];
   for (const service of Object.keys(env).sort()) {
-    if (service === ENV_DEFAULT || service === "kubelet" || service === "containerd") continue;
+    if (MANAGED.includes(service)) continue;
     const text = renderServiceEnvironment(env[service]);
     if (text !== undefined) out.push({ path: serviceEnvDropIn(service), text });
   }
   return out;
 }
 
-/** The paths of the service drop-ins `env` writes beyond kubelet's and containerd's. */
+/** The paths of the service drop-ins `env` writes beyond the always-listed ones (daemon-reload triggers). */
 export function otherServiceDropIns(env: Readonly<EnvironmentOptions>): string[] {
-  return environmentFiles(env).slice(3).map((f) => f.path);
+  return environmentFiles(env).slice(MANAGED.length).map((f) => f.path);
 }
 
 /** `[Manager]` with `DefaultEnvironment=` lines, or undefined when there are no variables. */

@@ -18,6 +18,7 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  SANDBOX_IMAGE_ENV_DROPIN,
   SANDBOX_IMAGE_UNIT,
   SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
@@ -37,7 +38,7 @@ export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
     CONTAINERD_BASE_RUNTIME_SPEC,
     SOCI_DEPENDENCY_DROPIN,
   ],
-  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SYSTEM_ENV_CONF],
+  "sandbox-image.service": [SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_ENV_DROPIN, SYSTEM_ENV_CONF],
   "kubelet.service": [
     KUBELET_UNIT,
     SYSTEM_ENV_CONF,

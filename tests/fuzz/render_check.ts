@@ -186,7 +186,12 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
   // The environment files: one (Default)Environment= per variable, each decoding to NAME=value exactly,
   // and exactly the services that have variables.
   const envFiles = Object.keys(files).filter((k) => k.endsWith("/environment.conf"));
-  const wanted = Object.entries(node.environment).filter(([, vars]) => Object.keys(vars).length > 0);
+  // sandbox-image.service gets containerd's variables under its own (eks/system/environment.ts).
+  const withSandbox = {
+    ...node.environment,
+    "sandbox-image": { ...node.environment.containerd, ...node.environment["sandbox-image"] },
+  };
+  const wanted = Object.entries(withSandbox).filter(([, vars]) => Object.keys(vars).length > 0);
   assert.equal(envFiles.length, wanted.length, "one environment file a service with variables");
   for (const [service, vars] of wanted) {
     const path = service === "default"
