@@ -191,7 +191,7 @@ Deno.test("secrets: bad user data is named by part and field, never echoed, even
     "wrong type": nodeConfigUserData(true, `  kubelet:\n    flags: {a: ${USER_DATA_MARKER}}\n`),
     "bad endpoint":
       `apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod\n` +
-      `    apiServerEndpoint: http://${USER_DATA_MARKER}.example.com\n`,
+      `    apiServerEndpoint: ftp://${USER_DATA_MARKER}.example.com\n`,
     "not a NodeConfig": `#!/bin/sh\n/etc/eks/bootstrap.sh prod --b64-cluster-ca ${USER_DATA_MARKER}\n`,
   };
   for (const [what, userData] of Object.entries(cases)) {

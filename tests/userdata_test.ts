@@ -235,7 +235,7 @@ Deno.test("broken user data fails with one ConfigError naming the part, never qu
         { headers: ["Content-Type: text/x-shellscript"], body: `#!/bin/bash\nTOKEN=${secret}\n` },
         {
           headers: ["Content-Type: application/node.eks.aws"],
-          body: KUBELET_YAML.replace("spec:", "spec:\n  cluster:\n    apiServerEndpoint: http://x"),
+          body: KUBELET_YAML.replace("spec:", "spec:\n  cluster:\n    apiServerEndpoint: ftp://x"),
         },
       ]),
       /user data part 2 \(application\/node\.eks\.aws\): spec\.cluster\.apiServerEndpoint: /,
