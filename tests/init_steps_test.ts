@@ -334,7 +334,7 @@ Deno.test("init: Outposts pins the API server in /etc/hosts beside the admin's l
     const name = new URL(outpost.cluster.endpoint).hostname;
     assert.deepEqual(
       pinned.slice(own.length).split("\n").filter((l) => !l.startsWith("#") && l).sort(),
-      [`10.0.1.10 ${name}`, `10.0.2.11 ${name}`],
+      [`10.0.1.10\t${name}`, `10.0.2.11\t${name}`],
     );
     assert.equal((await host.stat("/etc/hosts"))!.mode, 0o640, "mode kept");
     assert.equal((await runInit(host, outpost)).changeCount, 0, "a rerun changes nothing");
@@ -343,7 +343,7 @@ Deno.test("init: Outposts pins the API server in /etc/hosts beside the admin's l
     await runInit(host, testNode({ cluster: { ...cluster, apiServerAddresses: ["10.0.9.9"] } }));
     const again = (await host.readText("/etc/hosts"))!;
     assert.equal(again.match(/# BEGIN eksnode/g)?.length, 1);
-    assert.match(again, new RegExp(`^10\\.0\\.9\\.9 ${name.replaceAll(".", "\\.")}$`, "m"));
+    assert.match(again, new RegExp(`^10\\.0\\.9\\.9\\t${name.replaceAll(".", "\\.")}$`, "m"));
     assert.doesNotMatch(again, /10\.0\.1\.10/);
 
     // No longer an Outposts node: the block goes, the admin's lines stay.
