@@ -250,7 +250,9 @@ export function initCommand() {
       // cache was written (a drop-in added between the phases), so the files follow it.
       if (phases.has("config") && gathered.from === "stale-cache") {
         phases.delete("config");
-        ctx.log.info("the config phase runs although skipped: the configuration changed since the cache was written");
+        ctx.log.info(
+          "the config phase runs although skipped: the configuration changed since the cache was written",
+        );
       }
       const skipped = [...phases].flatMap((p) => INIT_PHASES[p]);
       const selection = {

@@ -68,12 +68,18 @@ export function cacheMatches(cached: CachedConfig, key: CacheKey): boolean {
  * Reads the cache at `path` (inside the root); undefined, with a warning when a file was there, when
  * it is missing or not one (nodeadm, too, only warns: the sources are read then).
  */
-export async function readConfigCache(host: Host, path: string, log: Logger): Promise<CachedConfig | undefined> {
+export async function readConfigCache(
+  host: Host,
+  path: string,
+  log: Logger,
+): Promise<CachedConfig | undefined> {
   const text = await host.readText(path);
   if (text === undefined) return undefined;
   try {
     const data = JSON.parse(text) as CachedConfig;
-    if (data?.kind === "NodeConfig" && data.status?.eksnodeCache === 1 && data.status.settings?.cluster) return data;
+    if (data?.kind === "NodeConfig" && data.status?.eksnodeCache === 1 && data.status.settings?.cluster) {
+      return data;
+    }
   } catch {
     // reported below
   }

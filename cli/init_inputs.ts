@@ -217,7 +217,12 @@ function cacheKey(config: LoadedInputs, request: InitRequest): CacheKey {
 /** The inputs as the config cache holds them: nothing to commit, nothing asked of IMDS or AWS. */
 function fromCache(cached: CachedConfig): GatheredInputs {
   const text = JSON.stringify(cached, null, 2) + "\n";
-  return { node: cached.status.settings, from: "cache", cacheText: () => text, commit: () => Promise.resolve() };
+  return {
+    node: cached.status.settings,
+    from: "cache",
+    cacheText: () => text,
+    commit: () => Promise.resolve(),
+  };
 }
 
 /** The node configuration from bootstrap.sh flags or NodeConfig sources, merged, with where it came from. */

@@ -31,6 +31,8 @@ import { SSHD_DROPIN } from "../steps/ami/06_ssh_hardening.ts";
 import { SYSCTL_CONF_LINK } from "../steps/ami/35_sysctl_node.ts";
 import { moduleNames } from "../steps/ami/14_kernel_modules.ts";
 import {
+  BOOT_CONFIG_SERVICE,
+  BOOT_RUN_SERVICE,
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
@@ -47,6 +49,7 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  NODECONFIG_DROP_IN_DIR,
   SANDBOX_IMAGE_UNIT,
 } from "./node_paths.ts";
 
@@ -112,6 +115,9 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   f("/etc/sysctl.d/99-amazon.conf"),
   // Step 35 keeps the mode /etc/sysctl.conf already had.
   f("/etc/sysctl.conf", undefined),
+  f(`/etc/systemd/system/${BOOT_CONFIG_SERVICE}`),
+  f(`/etc/systemd/system/${BOOT_RUN_SERVICE}`),
+  d(NODECONFIG_DROP_IN_DIR.replace(/\/$/, "")),
   f(BOOTSTRAP_SHIM_PATH, 0o755),
   d("/etc/eks/log-collector-script"),
   f(LOG_COLLECTOR_PATH, 0o755),
@@ -459,8 +465,17 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
 
 /** The units a phase enables (init: the bpffs and local disks units too, when their files were written). */
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
-  if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
-  const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
+  // The boot units (step 36) run init at every boot: an image without them joins no node by itself.
+  if (phase === "ami") {
+    return ["containerd.service", "sandbox-image.service", BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE];
+  }
+  const units = [
+    "containerd.service",
+    "sandbox-image.service",
+    "kubelet.service",
+    BOOT_CONFIG_SERVICE,
+    BOOT_RUN_SERVICE,
+  ];
   if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
   if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
   return units;

@@ -78,4 +78,7 @@ export const BOOT_CONFIG_CACHE = "/run/eks/eksnode/config.json";
  */
 export const NODECONFIG_DROP_IN_DIR = "/etc/eks/nodeadm.d/";
 /** The config sources of the boot units, in merge order: user data, then the drop-ins. */
-export const BOOT_CONFIG_SOURCES: readonly string[] = [DEFAULT_CONFIG_SOURCE, `file://${NODECONFIG_DROP_IN_DIR}`];
+export const BOOT_CONFIG_SOURCES: readonly string[] = [
+  DEFAULT_CONFIG_SOURCE,
+  `file://${NODECONFIG_DROP_IN_DIR}`,
+];

@@ -153,7 +153,9 @@ export async function runSteps<C extends StepContext>(
       log.event(
         "run.pending",
         { process: opts.process, pending: begun.pending },
-        `${begun.pending.length} change${begun.pending.length === 1 ? "" : "s"} of an earlier run still to act on ` +
+        `${begun.pending.length} change${
+          begun.pending.length === 1 ? "" : "s"
+        } of an earlier run still to act on ` +
           `(it skipped the steps that restart what they changed)`,
       );
     }
@@ -331,9 +333,11 @@ export async function runSteps<C extends StepContext>(
       seconds: round(summary.seconds),
     },
     c.bold(
-      `${opts.process}: ${results.length} step${results.length === 1 ? "" : "s"}, ${summary.changeCount} change${
-        summary.changeCount === 1 ? "" : "s"
-      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s`,
+      `${opts.process}: ${results.length} step${
+        results.length === 1 ? "" : "s"
+      }, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
+        opts.dryRun ? " planned, nothing changed" : ""
+      } in ${summary.seconds.toFixed(2)}s`,
     ),
   );
   return summary;

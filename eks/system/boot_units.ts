@@ -29,7 +29,8 @@ import {
   SANDBOX_IMAGE_UNIT,
 } from "../node_paths.ts";
 
-const HEADER = "# Written by eksnode ami; a later bake overwrites changes made here (add a drop-in instead).\n";
+const HEADER =
+  "# Written by eksnode ami; a later bake overwrites changes made here (add a drop-in instead).\n";
 const SANDBOX_IMAGE_SERVICE = SANDBOX_IMAGE_UNIT.split("/").at(-1)!;
 
 /** The argv of a boot unit's `eksnode init` for one phase (the other is skipped). */

@@ -10,11 +10,7 @@
  *   `/etc/eks/bootstrap.sh CLUSTER [flags]`; the shim hands every argument unchanged to `eksnode init`,
  *   which parses bootstrap.sh's flags itself (cli/bootstrap_flags.ts). The shell does no parsing.
  */
-import {
-  BOOT_CONFIG_SERVICE,
-  BOOT_RUN_SERVICE,
-  NODECONFIG_DROP_IN_DIR,
-} from "../../eks/node_paths.ts";
+import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, NODECONFIG_DROP_IN_DIR } from "../../eks/node_paths.ts";
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
