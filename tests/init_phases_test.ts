@@ -80,7 +80,10 @@ Deno.test("init --config-cache: a drop-in that changes the configuration re-runs
     assert.equal(spec1.containerd, undefined);
 
     // Neither phase: the cache is read and kept.
-    const none = await runInit({ root, args: ["--skip", "config", "--skip", "run", ...chain, "--config-cache", CACHE] });
+    const none = await runInit({
+      root,
+      args: ["--skip", "config", "--skip", "run", ...chain, "--config-cache", CACHE],
+    });
     assert.equal(none.run.code, 0, none.run.stdout + none.run.stderr);
     assert.deepEqual(summary(none.run.stdout), { steps: 0, changes: 0 });
 
@@ -101,12 +104,24 @@ Deno.test("init --config-cache: a drop-in that changes the configuration re-runs
     // The drop-in alone has no cluster: an error, cache or not.
     const partial = await runInit({
       root,
-      args: ["--skip", "config", "--skip", "run", "--config-source", `file://${dropIns}`, "--config-cache", CACHE],
+      args: [
+        "--skip",
+        "config",
+        "--skip",
+        "run",
+        "--config-source",
+        `file://${dropIns}`,
+        "--config-cache",
+        CACHE,
+      ],
     });
     assertFailed(partial.run, 3, /no cluster name/);
 
     // With the user data too: resolved again, and the files follow although the config phase is skipped.
-    const changed = await runInit({ root, args: ["--skip", "config", "--skip", "run", ...chain, "--config-cache", CACHE] });
+    const changed = await runInit({
+      root,
+      args: ["--skip", "config", "--skip", "run", ...chain, "--config-cache", CACHE],
+    });
     assert.equal(changed.run.code, 0, changed.run.stdout + changed.run.stderr);
     assert.match(changed.run.stdout + changed.run.stderr, /config phase runs although skipped/);
     assert.ok(summary(changed.run.stdout).changes > 0);
@@ -118,7 +133,16 @@ Deno.test("init --config-cache: a drop-in that changes the configuration re-runs
     await Deno.remove(`${dropIns}/test.yaml`);
     const fallback = await runInit({
       root,
-      args: ["--skip", "config", "--skip", "run", "--config-source", `file://${dropIns}/`, "--config-cache", CACHE],
+      args: [
+        "--skip",
+        "config",
+        "--skip",
+        "run",
+        "--config-source",
+        `file://${dropIns}/`,
+        "--config-cache",
+        CACHE,
+      ],
     });
     assert.equal(fallback.run.code, 0, fallback.run.stdout + fallback.run.stderr);
     assert.match(fallback.run.stdout + fallback.run.stderr, /no NodeConfig in .*: the settings cached in/);

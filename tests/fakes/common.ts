@@ -23,15 +23,21 @@ export interface RunningFake<C = FakeCall> {
   close(): Promise<void>;
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port. */
-export function serveLoopback(handler: (req: Request) => Response | Promise<Response>): {
+/**
+ * Starts `handler` on 127.0.0.1 at a free port, or at `listen` (the boot test serves instance metadata
+ * at its link-local address inside a network namespace of its own).
+ */
+export function serveLoopback(
+  handler: (req: Request) => Response | Promise<Response>,
+  listen: { hostname: string; port: number } = { hostname: "127.0.0.1", port: 0 },
+): {
   url: string;
   close(): Promise<void>;
 } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const server = Deno.serve({ ...listen, onListen() {} }, handler);
   const addr = server.addr as Deno.NetAddr;
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `http://${listen.hostname}:${addr.port}`,
     async close() {
       await server.shutdown();
     },
