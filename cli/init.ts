@@ -1,7 +1,9 @@
 /**
- * `eksnode init`: join this instance to its EKS cluster at first boot. cloud-init runs it (or
- * `/etc/eks/bootstrap.sh CLUSTER [flags]`, a shim that execs `eksnode init "$@"`). Every input is read
- * and resolved before any of the 9 steps runs, so a bad input ends with one error and nothing written.
+ * `eksnode init`: join this instance to its EKS cluster. The boot units of the image run it at every boot
+ * in nodeadm's two phases (`--skip run` before cloud-init, `--skip config` after it, sharing a
+ * `--config-cache`: eks/system/boot_units.ts); user data may run it too, or `/etc/eks/bootstrap.sh
+ * CLUSTER [flags]`, a shim that execs `eksnode init "$@"`. Every input is read and resolved before any of
+ * the 9 steps runs, so a bad input ends with one error and nothing written.
  *
  * Input precedence (README "eksnode init inputs" repeats it):
  *

@@ -47,7 +47,7 @@ export function shellQuote(word: string): string {
 export const step: Step<AmiContext> = {
   id: "ami.36",
   number: 36,
-  title: "Install the boot units that run eksnode init, and /etc/eks/bootstrap.sh",
+  title: "Install the boot units (eksnode init) and /etc/eks/bootstrap.sh",
   group: "Kubernetes/EKS",
   async plan(ctx) {
     const { host } = ctx;
