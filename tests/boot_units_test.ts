@@ -141,3 +141,16 @@ Deno.test("boot units: each runs one phase of init with the boot sources and the
   assert.match(units.run, /^After=eksnode-config.service cloud-final.service$/m);
   assert.match(units.run, /^Requires=eksnode-config.service$/m);
 });
+
+Deno.test("boot units: docs/boot.md shows the command lines the units run", async () => {
+  const doc = (await Deno.readTextFile(new URL("../docs/boot.md", import.meta.url))).replace(
+    / \\\n\s*/g,
+    " ",
+  );
+  for (const phase of ["config", "run"] as const) {
+    assert.ok(
+      doc.includes(bootInitArgv(phase).join(" ")),
+      `docs/boot.md lacks the ${phase} phase's command line`,
+    );
+  }
+});
