@@ -36,7 +36,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
-import type { InitContext, NodeSettings } from "../steps/init/context.ts";
+import type { InitContext, InitDaemon, NodeSettings } from "../steps/init/context.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
 import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.ts";
@@ -46,6 +46,7 @@ export interface InitFlags extends RunFlags {
   configSource?: string[];
   configCache?: string;
   allowNoConfig?: boolean;
+  daemon?: string[];
   fips?: boolean;
   prefixDelegation?: boolean;
 }
@@ -146,8 +147,28 @@ export async function initContext(
     log: prepared.log,
     dryRun: prepared.dryRun,
     node: gathered.node,
+    ...(opts.daemon ? { daemons: parseDaemons(opts.daemon) } : {}),
   };
   return { ctx, gathered, prepared };
+}
+
+/**
+ * `--daemon` values (repeatable, comma-separated, as nodeadm's string slice): the daemons step 9 starts.
+ * An empty value names none (nodeadm's `--daemon=""`).
+ * @example parseDaemons(["containerd,kubelet"]) // ["containerd", "kubelet"]
+ */
+export function parseDaemons(values: readonly string[]): InitDaemon[] {
+  const out: InitDaemon[] = [];
+  for (const word of values.flatMap((v) => v.split(",")).map((w) => w.trim()).filter(Boolean)) {
+    if (word !== "containerd" && word !== "kubelet") {
+      throw new UsageError(
+        `--daemon: "${word}" is not a daemon`,
+        "name containerd or kubelet (or none: --daemon=)",
+      );
+    }
+    if (!out.includes(word)) out.push(word);
+  }
+  return out;
 }
 
 /** The lines that show what was resolved (no secrets: no user data, no CA). */
@@ -193,6 +214,11 @@ export function initCommand() {
         "--allow-no-config",
         "exit 0 without doing anything when no source holds a NodeConfig (the boot units: user data that " +
           "runs /etc/eks/bootstrap.sh itself)",
+      )
+      .option(
+        "--daemon <name>",
+        "for testing, as nodeadm's: start only these of containerd and kubelet (repeatable; --daemon= for none)",
+        (value: string, prev: string[] | undefined) => [...(prev ?? []), value],
       )
       .option(
         "--fips",

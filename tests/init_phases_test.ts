@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { CONTAINERD_CONFIG, KUBELET_CONFIG } from "../eks/node_paths.ts";
 import { journalPath } from "../lib/journal.ts";
-import { assertFailed, runInit } from "./cli_fixtures.ts";
+import { assertFailed, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
 import { bakedRoot } from "./fakes/baked_root.ts";
 
 const CACHE = "/run/eks/eksnode/config.json";
@@ -191,6 +191,32 @@ Deno.test("init --skip: phases mix with step numbers; unknown words and bad cach
     assertFailed(bad.run, 2, /--skip: "start" is not a step number/);
     const relative = await runInit({ root, args: ["--config-cache", "run/config.json"] });
     assertFailed(relative.run, 2, /--config-cache must be an absolute path/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("init --daemon (nodeadm's, for testing): only the named daemons start, the disks unit whatever it names", async () => {
+  const root = await bakedRoot("eksnode-daemon-");
+  const userData = nodeConfigUserData(true, "  instance:\n    localStorage:\n      strategy: RAID0\n");
+  try {
+    // nodeadm case local-disks: `init --daemon=""`, and setup-local-disks runs with raid0.
+    const none = await runInit({ root, imds: { userData }, args: ["--daemon="] });
+    assert.equal(none.run.code, 0, none.run.stdout + none.run.stderr);
+    assert.match(none.run.stdout, /systemctl --root=\S+ enable eksnode-local-disks\.service/);
+    assert.match(
+      await Deno.readTextFile(`${root}/etc/systemd/system/eksnode-local-disks.service`),
+      /setup-local-disks \\\n\s+raid0/,
+    );
+    assert.doesNotMatch(none.run.stdout, /enable (containerd|sandbox-image|kubelet)\.service/);
+
+    const kubelet = await runInit({ root, imds: { userData }, args: ["--daemon", "kubelet"] });
+    assert.equal(kubelet.run.code, 0, kubelet.run.stdout + kubelet.run.stderr);
+    assert.match(kubelet.run.stdout, /enable kubelet\.service/);
+    assert.doesNotMatch(kubelet.run.stdout, /enable (containerd|sandbox-image)\.service/);
+
+    const bad = await runInit({ root, imds: { userData }, args: ["--daemon", "docker"] });
+    assertFailed(bad.run, 2, /--daemon: "docker" is not a daemon/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -69,7 +69,15 @@ export interface NodeSettings {
   localStorage?: LocalStorageSettings;
 }
 
+/** The services `eksnode init --daemon` names (nodeadm's daemons). */
+export type InitDaemon = "containerd" | "kubelet";
+
 /** The `eksnode init` step context. */
 export interface InitContext extends StepContext {
   node: NodeSettings;
+  /**
+   * `--daemon` (nodeadm's, for testing): the daemons step 9 enables and starts; undefined means all. The
+   * instance-store disks and bpffs units are set up whatever it says, as nodeadm's run-phase aspects are.
+   */
+  daemons?: readonly InitDaemon[];
 }
