@@ -12,7 +12,7 @@
  * message. Usage: deno task build [--target x86_64|aarch64] [--out dist] [--bundle-only]
  */
 import { createHash } from "node:crypto";
-import { VERSION } from "./lib/version.ts";
+import { VERSION } from "./cli/version.ts";
 import { BUNDLED_CLI } from "./cli/bundle_main.ts";
 
 const TARGETS = {
@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     return 3;
   }
   await Deno.mkdir(out, { recursive: true });
-  // Embed the commit: build_info.json is imported by lib/version.ts; restore it afterwards.
+  // Embed the commit: build_info.json is imported by cli/version.ts; restore it afterwards.
   const infoPath = new URL("./assets/build_info.json", import.meta.url);
   const original = await Deno.readTextFile(infoPath);
   const commit = (await run("git", ["rev-parse", "--short=12", "HEAD"]).catch(() => "unknown")).trim();

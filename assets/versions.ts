@@ -352,7 +352,7 @@ export { canonicalJson };
 
 /**
  * SHA-256 hex of the canonical JSON of `v`: records exactly which pins a bake used. (`eksnode --version`
- * computes the same for the embedded file without loading this module: lib/version.ts.)
+ * computes the same for the embedded file without loading this module: cli/version.ts.)
  */
 export function versionsDigest(v: Versions = versions): string {
   return createHash("sha256").update(canonicalJson(v)).digest("hex");

@@ -6,7 +6,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import type { Arch } from "../assets/versions.ts";
 import type { DownloadTuning } from "../lib/download.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "./version.ts";
 import type { AmiContext } from "../steps/ami/context.ts";
 import type { BakeConfig } from "./bake_config.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";

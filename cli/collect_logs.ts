@@ -6,7 +6,7 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "./version.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText } from "./output.ts";
 

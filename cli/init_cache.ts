@@ -17,7 +17,7 @@
 import { canonicalJson } from "../lib/canonical_json.ts";
 import type { Host } from "../lib/host.ts";
 import type { Logger } from "../lib/log.ts";
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "../eks/api/node_settings.ts";
 import type { BootstrapLegacy } from "./bootstrap_flags.ts";
 
 /** What decides whether a cache still holds: the configuration as the sources gave it, and the flags that change its meaning. */

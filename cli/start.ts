@@ -12,7 +12,7 @@ export async function start(
   loadCli: () => Promise<{ runCli: typeof runCli }>,
 ): Promise<never> {
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-    const { versionText } = await import("../lib/version.ts");
+    const { versionText } = await import("./version.ts");
     console.log(await versionText());
     Deno.exit(0);
   }

@@ -20,7 +20,7 @@
 import { parse, TomlError } from "smol-toml";
 import { isImageReference } from "../lib/container_images.ts";
 import { ConfigError } from "../lib/errors.ts";
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
 import { mergeToml } from "./nodeconfig_merge.ts";
 

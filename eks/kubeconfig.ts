@@ -13,7 +13,7 @@
  */
 import { stringify } from "yaml";
 import { ConfigError } from "../lib/errors.ts";
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import { CA_CERT } from "./node_paths.ts";
 
 /** Where the AMI installs aws-iam-authenticator (`eksnode ami` step 30). */

@@ -15,7 +15,7 @@
  * labels come only from the user's flags (bootstrap.sh `--kubelet-extra-args`, NodeConfig
  * `kubelet.flags`).
  */
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
   CONTAINERD_SOCKET,

@@ -17,7 +17,7 @@
  * Unlike nodeadm from 1.29 (which writes the user's part to a config.json.d drop-in), the merge is
  * done here into one file, so what kubelet runs with can be read in one place.
  */
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import { CA_CERT, CONTAINERD_SOCKET } from "./node_paths.ts";
 import { kubeletVersionAtLeast } from "./kubelet_args.ts";
 import { deepMerge } from "./nodeconfig_merge.ts";

@@ -24,12 +24,15 @@ import type { Host } from "../lib/host.ts";
 import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
 import { apiServerHostName, HOSTS_FILE, pinnedAddresses } from "./api_server_hosts.ts";
 import { enabledByLinks, UNIT_DIRS, unitFile } from "../lib/systemd.ts";
-import { RELEASE_JSON_PATH, RELEASE_PATH } from "../steps/ami/33_release_file.ts";
-import { LOG_COLLECTOR_PATH } from "../steps/ami/37_log_collector.ts";
-import { BOOTSTRAP_SHIM_PATH } from "../steps/ami/36_bootstrap_shim.ts";
-import { SSHD_DROPIN } from "../steps/ami/06_ssh_hardening.ts";
-import { SYSCTL_CONF_LINK } from "../steps/ami/35_sysctl_node.ts";
-import { moduleNames } from "../steps/ami/14_kernel_modules.ts";
+import {
+  BOOTSTRAP_SHIM_PATH,
+  LOG_COLLECTOR_PATH,
+  RELEASE_JSON_PATH,
+  RELEASE_PATH,
+  SSHD_DROPIN,
+  SYSCTL_CONF_LINK,
+} from "./node_paths.ts";
+import { moduleNames } from "./system/kernel_modules.ts";
 import {
   BOOT_CONFIG_SERVICE,
   BOOT_RUN_SERVICE,

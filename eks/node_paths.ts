@@ -66,6 +66,18 @@ export const UNIT_FILES: readonly string[] = [
 /** The JSON manifest of installed artifacts that `eksnode ami` step 33 writes and `eksnode verify` reads. */
 export const RELEASE_JSON_PATH = "/etc/eks/release.json";
 
+// Written by `eksnode ami` and checked by `eksnode verify`.
+/** The shell-sourceable release file (`eksnode ami` step 33). */
+export const RELEASE_PATH = "/etc/eks/release";
+/** The eks-log-collector.sh shim (`eksnode ami` step 37). */
+export const LOG_COLLECTOR_PATH = "/etc/eks/log-collector-script/eks-log-collector.sh";
+/** sshd crypto drop-in (`eksnode ami` step 6); sshd keeps the first value it reads, so it sorts early. */
+export const SSHD_DROPIN = "/etc/ssh/sshd_config.d/05-eksnode-crypto.conf";
+/** The link through which systemd-sysctl reads /etc/sysctl.conf (`eksnode ami` step 35). */
+export const SYSCTL_CONF_LINK = "/etc/sysctl.d/99-sysctl.conf";
+/** The bootstrap.sh shim that execs `eksnode init` (`eksnode ami` step 36). */
+export const BOOTSTRAP_SHIM_PATH = "/etc/eks/bootstrap.sh";
+
 /** The boot unit that runs `eksnode init`'s config phase before cloud-init (installed by `eksnode ami` step 36). */
 export const BOOT_CONFIG_SERVICE = "eksnode-config.service";
 /** The boot unit that runs `eksnode init`'s run phase after cloud-final (installed by `eksnode ami` step 36). */

@@ -20,7 +20,7 @@
  * - Kubernetes version: installed on the root (release file, kubelet) → the cluster's → an error.
  */
 import { ConfigError } from "../lib/errors.ts";
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import { ipFamilyOfCidr } from "./cidr.ts";
 import { resolveClusterDns } from "./cluster_dns.ts";
 import type { InstanceTypeInfo } from "./ec2_api.ts";

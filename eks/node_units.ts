@@ -19,7 +19,7 @@
  *   `eksnode init` sees it as done.
  */
 import { environmentLines, execCommandLine } from "../lib/systemd_quote.ts";
-import type { NodeSettings } from "../steps/init/context.ts";
+import type { NodeSettings } from "./api/node_settings.ts";
 import { KUBELET_BIN, kubeletArgs } from "./kubelet_args.ts";
 import { localDisksArgs, type LocalStorageSettings } from "./local_disks.ts";
 import { EKSNODE_BIN } from "./node_paths.ts";

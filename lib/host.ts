@@ -21,7 +21,7 @@ import {
   untrackChild,
   untrackTemp,
 } from "./interrupt.ts";
-import type { Owner } from "./step.ts";
+import type { Owner } from "./owner.ts";
 
 /** What `stat` reports about a path inside the root. */
 export interface FileInfo {
@@ -737,8 +737,14 @@ export class Host {
     return true;
   }
 
-  /** The running kernel's release, as `uname -r` prints it ("unknown" when it cannot be read). */
+  /**
+   * The running kernel's release, as `uname -r` prints it ("unknown" when it cannot be read).
+   * `EKSNODE_KERNEL_RELEASE` in the environment takes its place: in a chroot builder the running kernel
+   * is the builder's, not the image's, and the tests use it to run as on a machine with another kernel.
+   */
   kernelRelease(): string {
+    const given = this.env.EKSNODE_KERNEL_RELEASE?.trim();
+    if (given) return given;
     try {
       return Deno.osRelease();
     } catch {

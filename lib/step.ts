@@ -7,15 +7,7 @@ import type { DownloadTuning } from "./download.ts";
 import type { Host } from "./host.ts";
 import type { Logger } from "./log.ts";
 
-/** Owner of a file or directory, by numeric id; `name` is how the plan shows it. */
-export interface Owner {
-  uid: number;
-  gid: number;
-  name: string;
-}
-
-/** root:root, the owner of nearly everything a node setup writes. */
-export const ROOT: Owner = { uid: 0, gid: 0, name: "root:root" };
+export { type Owner, ROOT } from "./owner.ts";
 
 /** What the runner knows about the current run while applying changes. */
 export interface RunState {

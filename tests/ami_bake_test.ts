@@ -31,7 +31,10 @@ function normalize(text: string, mirror: Mirror, root: string, dir: string): str
     .replace(/ in \d+\.\d+s$/gm, " in Ts")
     // The release files hold the mirror URL (a random port) and the kernel: their hashes vary by run.
     .replace(/(file \/etc\/eks\/release(?:\.json)? .*sha256 )[0-9a-f]{12}/g, "$1SHA")
+    // Their sizes too, as the kernel release is as long as the machine's: in the listing the size follows
+    // the path, in the plan mode and owner stand between them.
     .replace(/(\/etc\/eks\/release(?:\.json)? \()\d+ B\)/g, "$1N B)")
+    .replace(/(\/etc\/eks\/release(?:\.json)? \d{4} \S+ \()\d+ B,/g, "$1N B,")
     .replace(/BUILD_KERNEL='[^']*'/, "BUILD_KERNEL='KERNEL'")
     .replace(/"kernel": "[^"]*"/, '"kernel": "KERNEL"')
     .replace(/RELEASE_MANIFEST_SHA256='[0-9a-f]+'/, "RELEASE_MANIFEST_SHA256='SHA'");

@@ -7,6 +7,7 @@
  * (htpasswd), reached through the image's /etc/containerd/certs.d. The assertions read
  * `ctr -n k8s.io images ls`.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { amiContext } from "../cli/ami.ts";
 import { memoryLogger } from "../lib/log.ts";
@@ -108,7 +109,7 @@ Deno.test({
   ignore: missing.length > 0 || !isRoot || Deno.build.arch !== "x86_64",
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-imgcache-" });
+    const dir = await tempDir({ prefix: "eksnode-imgcache-" });
     const mirror = await startMirror();
     const c = await startComponents(dir);
     try {
@@ -226,7 +227,7 @@ Deno.test({
   ignore: missing.length > 0 || needsHtpasswd || !isRoot || Deno.build.arch !== "x86_64",
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-imgauth-" });
+    const dir = await tempDir({ prefix: "eksnode-imgauth-" });
     const auth = { user: "AWS", password: "ecr-token-for-the-test" };
     const mirror = await startMirror();
     const c = await startComponents(dir, auth);

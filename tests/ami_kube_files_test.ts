@@ -1,4 +1,5 @@
 /** Steps 25, 29, 34–37: file contents, the sysctl block and swap, the shims' argv passing, evil CNI tarballs. */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { githubArtifact, versions } from "../assets/versions.ts";
 import { ConfigError, ContainmentError } from "../lib/errors.ts";
@@ -172,7 +173,7 @@ Deno.test({
 });
 
 async function runShim(render: (eksnode: string) => string, args: string[]): Promise<string[]> {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const fake = `${dir}/fake eksnode`; // a space in the path: the shim must quote it
     await Deno.writeTextFile(fake, `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done\n`, {
@@ -235,7 +236,7 @@ async function cniServer(entries: TarInput[]) {
     [path]: { body: tgz },
     [`${path}.sha256`]: { body: `${hash}  ${path.split("/").pop()}\n` },
   });
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-cni-" });
+  const dir = await tempDir({ prefix: "eksnode-cni-" });
   const config = `${dir}/bake.toml`;
   await Deno.writeTextFile(
     config,

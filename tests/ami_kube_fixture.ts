@@ -1,4 +1,5 @@
 /** A bake of steps 21–37 against the loopback mirror: temp root, bake TOML from the mirror, amiContext. */
+import { tempDir } from "./temp.ts";
 import { amiContext } from "../cli/ami.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { runSteps, type RunSummary } from "../lib/runner.ts";
@@ -20,7 +21,7 @@ export interface KubeBakeOptions extends MirrorOptions {
 /** A mirror, a temp dir with bake.toml and root/, and helpers to run steps in it. */
 export async function kubeBake(opts: KubeBakeOptions = {}) {
   const mirror = await startMirror(opts);
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-kube-" });
+  const dir = await tempDir({ prefix: "eksnode-kube-" });
   const config = `${dir}/bake.toml`;
   await Deno.writeTextFile(config, opts.editToml ? opts.editToml(mirror.bakeToml) : mirror.bakeToml);
   const root = `${dir}/root`;

@@ -3,6 +3,7 @@
  * dry run writes nothing, rerun is 0 changes, and the validators (sshd -t, logrotate -d,
  * sysctl --dry-run, systemd-analyze verify) on the files written, with real tools where installed.
  */
+import { tempDir, tempFile } from "./temp.ts";
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { amiContext, type AmiFlags } from "../cli/ami.ts";
@@ -13,7 +14,8 @@ import { runSteps } from "../lib/runner.ts";
 import { addonImages, kubeProxyTag, partitionRegions, regionalNames } from "../eks/cached_images.ts";
 import { AMI_STEPS } from "../steps/ami/index.ts";
 import { distroOf, packageName } from "../steps/ami/package_names.ts";
-import { SSHD_CRYPTO, SSHD_DROPIN, validateSshdDropin } from "../steps/ami/06_ssh_hardening.ts";
+import { SSHD_CRYPTO, validateSshdDropin } from "../steps/ami/06_ssh_hardening.ts";
+import { SSHD_DROPIN } from "../eks/node_paths.ts";
 import { LOGROTATE_CONF, validateLogrotate } from "../steps/ami/07_logrotate_conf.ts";
 import { sysctlSyntaxErrors, validateSysctl } from "../steps/ami/15_sysctl_cri.ts";
 import { containerdVersion } from "../steps/ami/17_containerd_config.ts";
@@ -51,7 +53,7 @@ async function mode(path: string): Promise<string> {
 
 Deno.test("ami 1-20: dry run lists every step and writes nothing", async () => {
   const mirror = await startMirror();
-  const root = await Deno.makeTempDir({ prefix: "eksnode-ami-dry-" });
+  const root = await tempDir({ prefix: "eksnode-ami-dry-" });
   try {
     const { summary } = await bake(root, mirror.bakeToml, { dryRun: true });
     assert.deepEqual(summary.steps.map((s) => s.number), STEPS_1_20);
@@ -80,8 +82,8 @@ Deno.test("ami 1-20: dry run lists every step and writes nothing", async () => {
 
 Deno.test("ami 1-20: writes the files with content and mode, rerun is 0 changes", async () => {
   const mirror = await startMirror();
-  const root = await Deno.makeTempDir({ prefix: "eksnode-ami-run-" });
-  const self = await Deno.makeTempFile({ prefix: "eksnode-self-" });
+  const root = await tempDir({ prefix: "eksnode-ami-run-" });
+  const self = await tempFile({ prefix: "eksnode-self-" });
   await Deno.writeFile(self, new TextEncoder().encode("#!/bin/sh\necho fake eksnode\n".repeat(1000)));
   try {
     const first = await bake(root, mirror.bakeToml, { self });
@@ -176,7 +178,7 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
       },
     ] as const;
     for (const c of cases) {
-      const root = await Deno.makeTempDir({ prefix: `eksnode-ami-${c.pm}-` });
+      const root = await tempDir({ prefix: `eksnode-ami-${c.pm}-` });
       try {
         const { summary } = await bake(root, mirror.bakeToml, {
           packageManager: c.pm,
@@ -212,7 +214,7 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
       }
     }
     // apt under a root other than /: said plainly, not run.
-    const root = await Deno.makeTempDir({ prefix: "eksnode-ami-apt-" });
+    const root = await tempDir({ prefix: "eksnode-ami-apt-" });
     try {
       await Deno.mkdir(`${root}/etc`);
       await Deno.writeTextFile(`${root}/etc/os-release`, 'ID=ubuntu\nVERSION_ID="22.04"\n');
@@ -349,7 +351,7 @@ Deno.test("cached images: tags, nulls, regions", () => {
 });
 
 async function withCandidate<T>(text: string, fn: (path: string, host: Host) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-validate-" });
+  const dir = await tempDir({ prefix: "eksnode-validate-" });
   try {
     await Deno.mkdir(`${dir}/etc/logrotate.d`, { recursive: true });
     await Deno.writeTextFile(`${dir}/candidate`, text, { mode: 0o644 });
@@ -442,7 +444,7 @@ Deno.test({
   }`,
   ignore: !analyze,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-units-" });
+    const dir = await tempDir({ prefix: "eksnode-units-" });
     try {
       await Deno.mkdir(`${dir}/etc/systemd/system`, { recursive: true });
       await Deno.writeTextFile(

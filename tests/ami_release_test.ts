@@ -1,4 +1,5 @@
 /** Step 33's release files, `eksnode verify` and `eksnode collect-logs` on a baked root. */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { runCollectLogs } from "../cli/collect_logs.ts";
 import { isSecretPath, redactSecrets } from "../eks/log_bundle.ts";
@@ -244,7 +245,7 @@ Deno.test("compareKernelVersions and shellValue", async () => {
     ["6.1.10-2.x", "5.10.200-1.x", "6.1.9-1.x", "6.10.1-1.x"].sort(compareKernelVersions),
     ["5.10.200-1.x", "6.1.9-1.x", "6.1.10-2.x", "6.10.1-1.x"],
   );
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const values = ["plain", "it's", "a b  c", "$(touch /tmp/eksnode-pwned)", "`x`", "\\n", ""];
     await Deno.writeTextFile(`${dir}/f`, values.map((v, i) => `V${i}=${shellValue(v)}`).join("\n") + "\n");

@@ -4,6 +4,7 @@
  * command lines are the phases the CLI knows. (The boot test, tests/e2e/boot_test.ts, boots them.)
  */
 import assert from "node:assert/strict";
+import { tempDir } from "./temp.ts";
 import { BOOT_CONFIG_CACHE, BOOT_CONFIG_SOURCES, EKSNODE_BIN } from "../eks/node_paths.ts";
 import { bootInitArgv, renderBootConfigUnit, renderBootRunUnit } from "../eks/system/boot_units.ts";
 import { renderSandboxImageUnit } from "../eks/node_units.ts";
@@ -49,7 +50,7 @@ const CLOUD_INIT: Record<string, string> = {
 
 /** A temp root with systemd's units, cloud-init's, the services, and `units` (name → text); verified. */
 async function verifyInRoot(units: Record<string, string>): Promise<string[]> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-boot-units-" });
+  const root = await tempDir({ prefix: "eksnode-boot-units-" });
   try {
     await Deno.mkdir(`${root}/usr/lib/systemd/system`, { recursive: true });
     const cp = await new Deno.Command("cp", {

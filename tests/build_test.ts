@@ -1,4 +1,5 @@
 /** build.ts without a denort runtime stops with one clear message saying how to provide it. */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 
 Deno.test("build.ts without DENORT_BIN exits 3 naming DENORT_BIN and the target", async () => {
@@ -14,7 +15,7 @@ Deno.test("build.ts without DENORT_BIN exits 3 naming DENORT_BIN and the target"
       "--target",
       "x86_64",
       "--out",
-      await Deno.makeTempDir(),
+      await tempDir(),
     ],
     env,
     clearEnv: true,

@@ -7,6 +7,7 @@
  * By default the test files below run (~40 s); `deno task test:bundle` runs every CLI test file, the
  * slow crash and fault matrices too (EKSNODE_BUNDLE_TESTS=all).
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { bundle } from "../build.ts";
 
@@ -44,7 +45,7 @@ async function allCliTestFiles(): Promise<string[]> {
 }
 
 Deno.test("the bundled CLI (what build.ts compiles) passes the CLI tests", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-bundle-" });
+  const dir = await tempDir({ prefix: "eksnode-bundle-" });
   try {
     const entry = await bundle(`${dir}/bundle`);
     // The bundle is self-contained: no import reaches back into the repository's sources.

@@ -4,6 +4,7 @@
  * stand-in binary, a root baked just enough for init, NodeConfig user data, the fakes of one instance,
  * and the assertions on what a run printed and left on disk.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { type CliResult, eksnode } from "./cli_run.ts";
 import { deadPort } from "./fakes/common.ts";
@@ -37,7 +38,7 @@ export async function filesUnder(root: string): Promise<string[]> {
 export async function bakeDir(
   bakeToml: string,
 ): Promise<{ dir: string; args: (root: string, ...more: string[]) => string[] }> {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-bake-" });
+  const dir = await tempDir({ prefix: "eksnode-bake-" });
   await Deno.writeTextFile(`${dir}/bake.toml`, bakeToml);
   await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n# stand-in eksnode binary for tests\n");
   return {

@@ -1,3 +1,4 @@
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { versionsDigest } from "../assets/versions.ts";
 import { eksnode } from "./cli_run.ts";
@@ -69,7 +70,7 @@ Deno.test("--version names version, commit, Deno and the embedded versions.json 
 });
 
 Deno.test("steps lists the 37 ami and 9 init steps, from any working directory", async () => {
-  const tmp = await Deno.makeTempDir();
+  const tmp = await tempDir();
   const r = await eksnode(["steps"], { cwd: tmp });
   assert.equal(r.code, 0);
   assert.match(r.stdout, /eksnode ami: 37 steps/);
@@ -104,7 +105,7 @@ Deno.test("--debug shows the stack of an error", async () => {
 });
 
 Deno.test("bad bake config: exit 3 naming the file and key", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(`${dir}/bake.toml`, 'package_manager = "pacman"\n');
   const r = await eksnode(["ami", "--config", `${dir}/bake.toml`, "--root", `${dir}/root`, "--dry-run"]);
   assert.equal(r.code, 3);

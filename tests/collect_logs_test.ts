@@ -3,6 +3,7 @@
  * facts whose tools exist here; `--output-format json`; and the eks-log-collector.sh shim of ami step 37
  * runs it with its arguments.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { FACT_COMMANDS } from "../eks/log_bundle.ts";
 import { readTar } from "../lib/tar.ts";
@@ -20,7 +21,7 @@ async function archiveFiles(path: string): Promise<Map<string, string>> {
 }
 
 Deno.test("collect-logs on the running system: facts from the tools that exist here, JSON summary, progress on stderr", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-logs-" });
+  const dir = await tempDir({ prefix: "eksnode-logs-" });
   try {
     const r = await eksnode(["collect-logs", "--output", `${dir}/logs.tar.gz`, "--output-format", "json"]);
     assert.equal(r.code, 0, r.stderr);
@@ -56,7 +57,7 @@ Deno.test("collect-logs on the running system: facts from the tools that exist h
 });
 
 Deno.test("the eks-log-collector.sh shim of ami step 37 runs collect-logs with its arguments", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-shim-" });
+  const dir = await tempDir({ prefix: "eksnode-shim-" });
   try {
     // Stands in for /usr/bin/eksnode: the real CLI under deno.
     await Deno.writeTextFile(

@@ -2,6 +2,7 @@
  * `eksnode completion bash|zsh`: generated from the program, so every command and option is in it; the
  * scripts parse (`bash -n`, `zsh -n`) and the bash one completes commands, options and choices when run.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { buildProgram } from "../cli/program.ts";
 import { commandSpec } from "../cli/completion.ts";
@@ -57,7 +58,7 @@ Deno.test({
   async fn() {
     const r = await eksnode(["completion", "bash"]);
     assert.equal(r.code, 0, r.stderr);
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const file = `${dir}/eksnode.bash`;
     await Deno.writeTextFile(file, r.stdout);
     const syntax = await sh("bash", ["-n", file]);
@@ -98,7 +99,7 @@ Deno.test({
     const r = await eksnode(["completion", "zsh"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^#compdef eksnode\n/);
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const file = `${dir}/_eksnode`;
     await Deno.writeTextFile(file, r.stdout);
     const syntax = await sh("zsh", ["-n", file]);

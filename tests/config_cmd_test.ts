@@ -2,6 +2,7 @@
  * `eksnode config check|dump`: the NodeConfig init would use, read the way init reads it: drop-in files
  * merged in order, MIME user data from the IMDS fake, bootstrap.sh flags; errors as init reports them.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { startDemoCloud } from "./fakes/demo_cloud.ts";
@@ -11,7 +12,7 @@ const EXAMPLE = new URL("../examples/userdata/mime-multipart.txt", import.meta.u
 const CA = /certificateAuthority: (\S+)/.exec(await Deno.readTextFile(EXAMPLE))![1];
 
 Deno.test("config dump: drop-ins merged in name order (later scalars win, kubelet flags append), YAML and JSON", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(
     `${dir}/10-cluster.yaml`,
     [
@@ -96,7 +97,7 @@ Deno.test("config check: MIME user data from IMDS, bootstrap.sh flags, and the e
   assert.equal(cfg.spec.cluster.apiServerEndpoint, "https://b.example");
   assert.deepEqual(cfg.spec.kubelet.flags, ["--node-labels=team=a", "--v=2"]);
 
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(
     `${dir}/bad.yaml`,
     "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flagz: []\n",

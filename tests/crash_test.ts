@@ -11,6 +11,7 @@
  * failure; `match:REGEX` = the points whose label matches) and EKSNODE_CRASH_SEED (default 8) choose the points; `deno task test:crash` kills at every
  * point of both commands.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { eksnode } from "./cli_run.ts";
 import { type Mirror, startMirror } from "./fakes/mirror.ts";
@@ -91,7 +92,7 @@ interface Scenario {
 }
 
 async function runScenario(s: Scenario): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: `eksnode-crash-${s.name}-` });
+  const work = await tempDir({ prefix: `eksnode-crash-${s.name}-` });
   const tmpdir = `${work}/tmp`;
   await Deno.mkdir(tmpdir);
   const env = { ...s.env, TMPDIR: tmpdir };
@@ -173,7 +174,7 @@ async function runScenario(s: Scenario): Promise<void> {
 
 /** A bake config and stand-in binary for `eksnode ami` from the loopback mirror. */
 async function amiScenario(mirror: Mirror): Promise<Scenario & { dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-crash-bake-" });
+  const dir = await tempDir({ prefix: "eksnode-crash-bake-" });
   await Deno.writeTextFile(`${dir}/bake.toml`, mirror.bakeToml);
   await Deno.writeTextFile(`${dir}/eksnode-binary`, "#!/bin/sh\n# stand-in eksnode binary for tests\n");
   return {
@@ -202,7 +203,7 @@ Deno.test("crash: eksnode init killed with SIGKILL at seeded points, rerun, ends
   // init runs on a baked image: bake one tree once, copy it for every run.
   const mirror = await startMirror({});
   const ami = await amiScenario(mirror);
-  const baked = await Deno.makeTempDir({ prefix: "eksnode-crash-baked-" });
+  const baked = await tempDir({ prefix: "eksnode-crash-baked-" });
   const bake = await eksnode(ami.args(baked), { env: ami.env });
   await mirror.close();
   await Deno.remove(ami.dir, { recursive: true });

@@ -5,6 +5,7 @@
  * `error:` line), the exit code, and what is left on disk: the old file intact, no target, no temp file,
  * no cache file. The last test keeps the README table and these cases equal, row by row.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { assertFailed, bakeDir, filesUnder, INIT_BAKED, type InitRun, runInit } from "./cli_fixtures.ts";
 import { type CliResult, eksnode } from "./cli_run.ts";
@@ -202,7 +203,7 @@ fault("artifact missing from the mirror (404)", 4, async () => {
 });
 
 fault("--mirror over plain HTTP, not on loopback", 2, async () => {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-fault-" });
+  const root = await tempDir({ prefix: "eksnode-fault-" });
   const run = await eksnode([
     "ami",
     "--root",
@@ -355,7 +356,7 @@ fault("DescribeCluster: no such cluster", 9, async () => {
 async function tmpfsUnavailable(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return "not Linux";
   if (Deno.uid() !== 0) return "not root (mount -t tmpfs needs it)";
-  const probe = await Deno.makeTempDir({ prefix: "eksnode-tmpfs-probe-" });
+  const probe = await tempDir({ prefix: "eksnode-tmpfs-probe-" });
   try {
     const m = await new Deno.Command("mount", {
       args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
@@ -393,7 +394,7 @@ async function fillDisk(dir: string, leave: number): Promise<string> {
 }
 
 fault("disk full under --root", 10, async () => {
-  const mount = await Deno.makeTempDir({ prefix: "eksnode-tmpfs-" });
+  const mount = await tempDir({ prefix: "eksnode-tmpfs-" });
   const mirror = await startMirror({ padMiB: { kubelet: 1 } });
   let mounted = false;
   try {

@@ -16,6 +16,8 @@ const RUNS_SET = Deno.env.get("EKSNODE_FUZZ_RUNS");
 const SCALE = Number(Deno.env.get("EKSNODE_FUZZ_SCALE") ?? "1");
 const SEED = Deno.env.get("EKSNODE_FUZZ_SEED");
 const STALL_MS = 60_000;
+/** Loading the worker includes its type check: minutes on one busy CPU, and not the code under test. */
+const LOAD_MS = 600_000;
 
 const MARKER = "/tmp/eksnode-pwned";
 
@@ -27,7 +29,10 @@ for (const [name, target] of Object.entries(TARGETS)) {
     let cases = 0;
     try {
       const done = await new Promise<Extract<FuzzReply, { kind: "done" }>>((resolve, reject) => {
-        let stall = setTimeout(onStall, STALL_MS);
+        let stall = setTimeout(onLoadStall, LOAD_MS);
+        function onLoadStall() {
+          reject(new Error(`${name}: the fuzz worker did not load in ${LOAD_MS / 1000}s`));
+        }
         function onStall() {
           reject(
             new Error(
@@ -37,7 +42,8 @@ for (const [name, target] of Object.entries(TARGETS)) {
         }
         worker.onmessage = (e: MessageEvent<FuzzReply>) => {
           clearTimeout(stall);
-          if (e.data.kind === "progress") {
+          if (e.data.kind === "ready") stall = setTimeout(onStall, STALL_MS);
+          else if (e.data.kind === "progress") {
             cases = e.data.cases;
             stall = setTimeout(onStall, STALL_MS);
           } else resolve(e.data);

@@ -20,22 +20,14 @@ import { type GoldenCase, goldenCases, type GoldenRoot, goldenRoot } from "./val
 
 const CASES = await goldenCases();
 
-// The roots are laid out once, on first use, and removed when the test file ends (also on failure).
+// The roots are laid out once, on first use; tests/temp.ts removes them when the test file ends (also on failure).
 let roots: Promise<GoldenRoot[]> | undefined;
-const made: string[] = [];
-globalThis.addEventListener("unload", () => {
-  for (const r of made) Deno.removeSync(r, { recursive: true });
-});
 
 /** Runs `fn` on each golden root; verdict subjects name the case and the path inside the root. */
 async function eachRoot(fn: (g: GoldenRoot) => Promise<Verdict[]>): Promise<Verdict[]> {
   roots ??= (async () => {
     const out: GoldenRoot[] = [];
-    for (const c of CASES) {
-      const g = await goldenRoot(c);
-      made.push(g.root);
-      out.push(g);
-    }
+    for (const c of CASES) out.push(await goldenRoot(c));
     return out;
   })();
   const out: Verdict[] = [];

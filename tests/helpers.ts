@@ -1,4 +1,5 @@
 /** Shared test helpers: temp roots, a loopback file server with fault injection, tree snapshots. */
+import { tempDir } from "./temp.ts";
 import { createHash } from "node:crypto";
 import { modeString } from "../lib/changes.ts";
 import { Host } from "../lib/host.ts";
@@ -7,7 +8,7 @@ import type { ApplyContext, StepContext } from "../lib/step.ts";
 
 /** A fresh temp directory opened as a host root. */
 export async function tempHost(prefix = "eksnode-test-"): Promise<Host> {
-  return await Host.open(await Deno.makeTempDir({ prefix }), { PATH: Deno.env.get("PATH") });
+  return await Host.open(await tempDir({ prefix }), { PATH: Deno.env.get("PATH") });
 }
 
 /** A step context on a temp host with a memory logger. */

@@ -1,3 +1,4 @@
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { download, extract } from "../lib/changes.ts";
 import { CommandError, ContainmentError } from "../lib/errors.ts";
@@ -40,7 +41,7 @@ Deno.test("writeFileWith leaves the old file untouched and no temp when filling 
 
 Deno.test("a symlink pointing outside the root cannot lead a write or read outside", async () => {
   const host = await tempHost();
-  const outside = await Deno.makeTempDir({ prefix: "eksnode-outside-" });
+  const outside = await tempDir({ prefix: "eksnode-outside-" });
   await Deno.mkdir(`${host.root}/etc`, { recursive: true });
   await Deno.symlink(outside, `${host.root}/etc/eks`);
   await assert.rejects(host.writeFile("/etc/eks/release", "x"), ContainmentError);
@@ -101,7 +102,7 @@ Deno.test("exec: missing command, timeout and redaction", async () => {
 for (const to of ["/", "outside"] as const) {
   Deno.test(`a symlink inside the root pointing to ${to === "/" ? "/" : "a directory outside"} redirects no write of any kind`, async () => {
     const host = await tempHost();
-    const outside = await Deno.makeTempDir({ prefix: "eksnode-outside-" });
+    const outside = await tempDir({ prefix: "eksnode-outside-" });
     const target = to === "/" ? "/" : outside;
     await host.mkdir("/etc");
     await Deno.symlink(target, `${host.root}/etc/eks`);
@@ -150,7 +151,7 @@ for (const to of ["/", "outside"] as const) {
 
 Deno.test("the last component may be a symlink to outside: writes replace the link, chmod refuses, remove drops only the link", async () => {
   const host = await tempHost();
-  const outside = await Deno.makeTempDir({ prefix: "eksnode-outside-" });
+  const outside = await tempDir({ prefix: "eksnode-outside-" });
   await Deno.writeTextFile(`${outside}/secret`, "s", { mode: 0o600 });
   await host.mkdir("/etc");
   await Deno.symlink(`${outside}/secret`, `${host.root}/etc/a`);
@@ -198,7 +199,7 @@ Deno.test("a new directory appears with its final mode at once, whatever the uma
 });
 
 Deno.test("parallel writes creating the same parent make it once (a kill cannot strand a second temp dir)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-test-" });
+  const dir = await tempDir({ prefix: "eksnode-test-" });
   const log = `${dir}/points.log`;
   // The crash hook's log (lib/host.ts crashPoint) lists every temp directory made.
   const host = await Host.open(`${dir}/root`, { EKSNODE_TEST_CRASH_LOG: log });

@@ -3,6 +3,7 @@
  * IMDS, EKS and EC2 fakes: what is read, which AWS calls are made, the resolved values, and that a bad
  * input ends with one error line, the right exit code and nothing written under --root.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as fakeEc2 from "./fakes/ec2.ts";
@@ -62,7 +63,7 @@ function cloudEnv(cloud: Cloud): Record<string, string> {
 
 /** A temp root; with `release`, holding /etc/eks/release as `eksnode ami` writes it. */
 async function tempRoot(release = true): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-init-" });
+  const root = await tempDir({ prefix: "eksnode-init-" });
   if (release) {
     await Deno.mkdir(`${root}/etc/eks`, { recursive: true });
     await Deno.writeTextFile(`${root}/etc/eks/release`, "ARCH='x86_64'\nKUBERNETES_VERSION='1.32.3'\n");
@@ -332,7 +333,7 @@ Deno.test("init: flag errors are usage errors (exit 2) naming the flag", async (
 
 Deno.test("init: --config-source file:// drop-in directory on the running system, merged in order", async () => {
   const root = await tempRoot();
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-config-d-" });
+  const dir = await tempDir({ prefix: "eksnode-config-d-" });
   await Deno.writeTextFile(`${dir}/10-cluster.yaml`, nodeConfigYaml(FULL));
   await Deno.writeTextFile(
     `${dir}/20-kubelet.yaml`,

@@ -7,6 +7,7 @@
  * a drop-in changed it, and falls back to the cache when the sources give none.
  */
 import assert from "node:assert/strict";
+import { tempDir } from "./temp.ts";
 import { CONTAINERD_CONFIG, KUBELET_CONFIG } from "../eks/node_paths.ts";
 import { journalPath } from "../lib/journal.ts";
 import { assertFailed, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
@@ -70,7 +71,7 @@ Deno.test("init --skip run, then --skip config with the cache: the two phases do
 
 Deno.test("init --config-cache: a drop-in that changes the configuration re-runs the config phase; none falls back to the cache", async () => {
   const root = await bakedRoot("eksnode-cache-");
-  const dropIns = await Deno.makeTempDir({ prefix: "eksnode-nodeadm.d-" });
+  const dropIns = await tempDir({ prefix: "eksnode-nodeadm.d-" });
   const chain = ["--config-source", "imds://user-data", "--config-source", `file://${dropIns}/`];
   try {
     // An empty drop-in directory does not fail the chain (nodeadm case config-provider-chain).

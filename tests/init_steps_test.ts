@@ -4,6 +4,7 @@
  * services a changed input restarts. Regenerate goldens with
  * `UPDATE_GOLDEN=1 deno test -A tests/init_steps_test.ts` and review the diff.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
@@ -76,7 +77,7 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
 const RUNNER_STATE = /^\/var\/lib\/eksnode\//;
 
 async function fixtureHost(): Promise<Host> {
-  const host = await Host.open(await Deno.makeTempDir({ prefix: "eksnode-init-" }), {
+  const host = await Host.open(await tempDir({ prefix: "eksnode-init-" }), {
     PATH: Deno.env.get("PATH"),
   });
   for (const [path, f] of Object.entries(FIXTURES)) await host.writeFile(path, f.text, { mode: f.mode });

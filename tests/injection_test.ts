@@ -7,6 +7,7 @@
  * marker file that every payload tries to create is never created, refused input writes nothing, and
  * accepted input lands as data.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
@@ -22,10 +23,9 @@ import { carryOn, completeNodeConfig, releaseManifest } from "./fuzz/targets.ts"
 import { decodeWords, parseUnit } from "./fuzz/render_check.ts";
 import { renderRelease } from "../steps/ami/33_release_file.ts";
 
-const MARKER_DIR = await Deno.makeTempDir({ prefix: "eksnode-injection-" });
+const MARKER_DIR = await tempDir({ prefix: "eksnode-injection-" });
 const MARKER = `${MARKER_DIR}/PWNED`;
-// Removed when the test module unloads (after its last test): the marker checks need it until then.
-globalThis.addEventListener("unload", () => Deno.removeSync(MARKER_DIR, { recursive: true }));
+// tests/temp.ts removes it when the test module unloads (after its last test): the marker checks need it until then.
 
 /** The payloads, each trying to run `touch MARKER` or to add a line or directive. */
 const PAYLOADS: Record<string, string> = {
@@ -291,7 +291,7 @@ Deno.test("injection: a kubernetes_version payload is refused when the release i
 
 /** A root with what init reads from a baked image. */
 async function bakedRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-injection-root-" });
+  const root = await tempDir({ prefix: "eksnode-injection-root-" });
   const files: Record<string, string> = {
     "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",
     "/usr/bin/aws-iam-authenticator": "#!/bin/sh\n",
@@ -488,7 +488,7 @@ for (
   ] as [string, string[], Record<string, string>][]
 ) {
   Deno.test(`injection (CLI): eksnode ami refuses a payload in ${what} before writing anything`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-injection-ami-" });
+    const dir = await tempDir({ prefix: "eksnode-injection-ami-" });
     try {
       const r = await eksnode(["ami", "--root", `${dir}/root`, "--package-manager", "none", ...args], {
         env,

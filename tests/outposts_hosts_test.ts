@@ -3,6 +3,7 @@
  * Through the real CLI with the real `getent` (the endpoint names a host of this machine's own /etc/hosts,
  * which is only read), and in-process with a stand-in lookup for an Outpost that loses its connection.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { gatherInputs } from "../cli/init_inputs.ts";
@@ -27,7 +28,7 @@ async function localName(): Promise<string | undefined> {
 }
 
 async function tempRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-outposts-" });
+  const root = await tempDir({ prefix: "eksnode-outposts-" });
   await Deno.mkdir(`${root}/etc/eks`, { recursive: true });
   await Deno.writeTextFile(`${root}/etc/eks/release`, "KUBERNETES_VERSION='1.32.3'\n");
   return root;

@@ -4,6 +4,7 @@
  * the token from ECR GetAuthorizationToken (tests/fakes/ecr.ts). Retries are checked with a stand-in
  * `ctr` that fails twice; sandbox-image.service's own command line is run as the unit would run it.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { renderSandboxImageUnit } from "../eks/node_units.ts";
 import { start as startEcr } from "./fakes/ecr.ts";
@@ -29,7 +30,7 @@ Deno.test({
   ignore: skip !== "",
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-pull-" });
+    const dir = await tempDir({ prefix: "eksnode-pull-" });
     const containerd = await startContainerd(dir);
     const ecr = startEcr({ password: PASSWORD });
     let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
@@ -128,7 +129,7 @@ Deno.test({
 });
 
 Deno.test("pull-image: retries a failing pull with backoff, then gives up with the last error", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-pull-retry-" });
+  const dir = await tempDir({ prefix: "eksnode-pull-retry-" });
   // A stand-in ctr: `images ls` lists nothing; `images pull` fails until the third try.
   await Deno.writeTextFile(
     `${dir}/ctr`,
@@ -186,7 +187,7 @@ Deno.test("pull-image: bad input and a containerd that does not answer", async (
   assert.match(dash.stderr, /"-oops\.example\.com\/eks\/pause:3\.10" is not a full image reference/);
   const attempts = await eksnode(["pull-image", "r.example/x:1", "--attempts", "0"]);
   assert.equal(attempts.code, 2);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const down = await eksnode(["pull-image", "r.example/x:1", "--address", `${dir}/nothing.sock`]);
   if (down.stderr.includes("ctr not found")) {
     console.warn("pull_image_test: ctr not installed: the unreachable-containerd message is not checked");

@@ -5,6 +5,7 @@
  * the test sees exactly which units a boot, a reboot and a changed input start or restart.
  * (For `eksnode ami`, tests/ami_bake_test.ts checks that a second bake makes 0 changes.)
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
@@ -58,7 +59,7 @@ function actions(calls: string[]): string[] {
 }
 
 Deno.test("rerun: a second init as the running system makes 0 changes and starts or restarts nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-rerun-" });
+  const dir = await tempDir({ prefix: "eksnode-rerun-" });
   const systemctl = await fakeSystemctl(dir);
   const opened = await Host.open(`${dir}/root`, { PATH: `${systemctl.path}:${Deno.env.get("PATH")}` });
   // The temp root, seen as the running system: units are started, not only enabled.
@@ -104,7 +105,7 @@ Deno.test("rerun: a second init as the running system makes 0 changes and starts
 });
 
 Deno.test("rerun: the boot's two phases (config with its changes kept pending, then run) start and restart what one init does", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-phases-" });
+  const dir = await tempDir({ prefix: "eksnode-phases-" });
   const systemctl = await fakeSystemctl(dir);
   const opened = await Host.open(`${dir}/root`, { PATH: `${systemctl.path}:${Deno.env.get("PATH")}` });
   const host = Object.create(opened, { isSystemRoot: { value: true } }) as Host;

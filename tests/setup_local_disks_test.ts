@@ -5,6 +5,7 @@
  * xfs loop device standing in for the array; and, where the kernel has the md driver, a real RAID-0 made
  * by mdadm. Loop devices and mounts are removed in `finally`.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { runSetupLocalDisks, type SetupLocalDisksFlags } from "../cli/setup_local_disks.ts";
 import { parseMountInfo } from "../eks/local_disks.ts";
@@ -70,7 +71,7 @@ class Scratch {
   readonly loops: string[] = [];
   constructor(readonly dir: string) {}
   static async make(): Promise<Scratch> {
-    return new Scratch(await Deno.makeTempDir({ prefix: "eksnode-disks-" }));
+    return new Scratch(await tempDir({ prefix: "eksnode-disks-" }));
   }
   async loop(): Promise<string> {
     const img = `${this.dir}/disk${this.loops.length}.img`;
@@ -152,8 +153,8 @@ Deno.test("setup-local-disks bad input: one error line and the exit code", async
 });
 
 Deno.test("setup-local-disks with no instance-store disks: one line, exit 0, nothing written", async () => {
-  const byId = await Deno.makeTempDir({ prefix: "eksnode-byid-" });
-  const root = await Deno.makeTempDir({ prefix: "eksnode-root-" });
+  const byId = await tempDir({ prefix: "eksnode-byid-" });
+  const root = await tempDir({ prefix: "eksnode-root-" });
   try {
     await Deno.symlink("/dev/null", `${byId}/nvme-Amazon_Elastic_Block_Store_vol0123`);
     const lines: string[] = [];

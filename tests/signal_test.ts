@@ -4,6 +4,7 @@
  * it), the journal stays unfinished so a rerun resumes, and the exit code is 130 (SIGINT) or 143
  * (SIGTERM) with one error line.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { eksnode, spawnEksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
@@ -56,7 +57,7 @@ async function finish(child: Deno.ChildProcess) {
 Deno.test("SIGTERM during a download: exit 143, no temp or cache file left, journal unfinished, rerun completes", async () => {
   const slow = await startMirror({ delay: { cniPlugins: 120_000 } });
   const fast = await startMirror({});
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-signal-ami-" });
+  const dir = await tempDir({ prefix: "eksnode-signal-ami-" });
   try {
     await Deno.writeTextFile(`${dir}/bake.toml`, slow.bakeToml);
     await Deno.writeTextFile(`${dir}/self`, "#!/bin/sh\n");
@@ -96,7 +97,7 @@ Deno.test("SIGTERM during a download: exit 143, no temp or cache file left, jour
 
 /** A root with what init reads from a baked image, and a fake `systemctl` that blocks (writing its PID). */
 async function initSetup(systemctl: string) {
-  const dir = await Deno.makeTempDir({ prefix: "eksnode-signal-init-" });
+  const dir = await tempDir({ prefix: "eksnode-signal-init-" });
   const root = `${dir}/root`;
   const files: Record<string, string> = {
     "/etc/eks/release": "KUBERNETES_VERSION='1.32.3'\n",

@@ -2,6 +2,7 @@
  * lib/systemd.ts enabledByLinks says "enabled" only where `systemctl --root is-enabled` (the real tool)
  * does, on a temp root: enable, disable by removing links, mask, static and missing units.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { Host } from "../lib/host.ts";
 import { enabledByLinks } from "../lib/systemd.ts";
@@ -32,7 +33,7 @@ Deno.test({
   name: "enabledByLinks says enabled exactly when systemctl --root is-enabled does",
   ignore: !systemctl,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "eksnode-systemd-" });
+    const root = await tempDir({ prefix: "eksnode-systemd-" });
     try {
       const units = `${root}/etc/systemd/system`;
       await Deno.mkdir(units, { recursive: true });

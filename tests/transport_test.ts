@@ -4,6 +4,7 @@
  * URL. ECR tokens, AWS secret keys and session tokens, and user data never appear in what eksnode prints:
  * every run below is repeated in text, json and --debug output and grepped for marker values.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { assertFailed, bakeDir, filesUnder, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
 import { type CliResult, eksnode } from "./cli_run.ts";
@@ -53,7 +54,7 @@ Deno.test("transport: an http:// artifact URL in the bake config is a config err
 });
 
 Deno.test("transport: --insecure-mirror needs a mirror; a plain-HTTP mirror in the bake config needs insecure_mirror", async () => {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-transport-" });
+  const root = await tempDir({ prefix: "eksnode-transport-" });
   assertFailed(
     await eksnode(["ami", "--root", root, "--insecure-mirror", "--dry-run"]),
     2,

@@ -4,6 +4,7 @@
  * and fails naming the file when one byte of an installed binary changes; the check functions on their own;
  * the image check against a private containerd holding an image imported with `ctr images import`.
  */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import {
   compareLiveSysctls,
@@ -20,8 +21,8 @@ import { CONTAINERD_TOOLS, importTinyImage, realComponentsSkip, startContainerd 
 
 /** Bakes and boots the demo tree; returns the root and the stdout of the ami and init runs. */
 async function demoTree(): Promise<{ root: string; work: string; planned: string }> {
-  const root = await Deno.makeTempDir({ prefix: "eksnode-verify-root-" });
-  const work = await Deno.makeTempDir({ prefix: "eksnode-verify-" });
+  const root = await tempDir({ prefix: "eksnode-verify-root-" });
+  const work = await tempDir({ prefix: "eksnode-verify-" });
   const mirror = await startMirror({});
   const cloud = await startDemoCloud();
   try {
@@ -139,7 +140,7 @@ Deno.test("verify: the demo's tree passes; every planned file and directory is c
 });
 
 Deno.test("verify: a root without /etc/eks/release.json is a config error (exit 3); bad flags are usage errors", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const r = await eksnode(["verify", "--root", dir]);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /\/etc\/eks\/release\.json not found under /);
@@ -214,7 +215,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { root, work } = await demoTree();
-    const dir = await Deno.makeTempDir({ prefix: "eksnode-verify-ctr-" });
+    const dir = await tempDir({ prefix: "eksnode-verify-ctr-" });
     const containerd = await startContainerd(dir);
     try {
       const sandbox = "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10";

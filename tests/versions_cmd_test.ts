@@ -1,4 +1,5 @@
 /** `eksnode versions`: every pinned checksum of assets/versions.json, filters, bake config overrides, JSON. */
+import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { versionsDigest } from "../assets/versions.ts";
 import { eksnode } from "./cli_run.ts";
@@ -60,7 +61,7 @@ Deno.test("versions: text table, --kubernetes-version / --arch filters, --config
     /^kubelet\s+1\.32\s+1\.32\.\d+\s+aarch64\s+not pinned: checked against kubelet\.sha256 at download$/m,
   );
   assert.doesNotMatch(text.stdout, /x86_64|1\.31/);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const sha = "ab".repeat(32);
   await Deno.writeTextFile(
     `${dir}/bake.toml`,

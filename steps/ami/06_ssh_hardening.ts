@@ -9,9 +9,7 @@ import { checkedFile, file, note, type ValidationResult } from "../../lib/change
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-
-/** Where the drop-in goes; sshd keeps the first value it reads, so it sorts early. */
-export const SSHD_DROPIN = "/etc/ssh/sshd_config.d/05-eksnode-crypto.conf";
+import { SSHD_DROPIN } from "../../eks/node_paths.ts";
 
 /** The drop-in's content. */
 export const SSHD_CRYPTO: string = sshdCrypto;

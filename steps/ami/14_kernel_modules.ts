@@ -3,18 +3,10 @@
  * running system, now. A module counts as loaded when /sys/module/NAME exists (that also covers
  * modules built into the kernel, which /proc/modules and lsmod do not list).
  */
-import modulesConf from "../../assets/templates/modules-load-containerd.conf" with { type: "text" };
 import { exec, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { moduleNames, MODULES_CONF } from "../../eks/system/kernel_modules.ts";
 import type { AmiContext } from "./context.ts";
-
-/** The file's content. */
-export const MODULES_CONF: string = modulesConf;
-
-/** The module names in a modules-load.d file. */
-export function moduleNames(text: string): string[] {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#") && !l.startsWith(";"));
-}
 
 /** Step 14. */
 export const step: Step<AmiContext> = {

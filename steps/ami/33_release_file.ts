@@ -31,9 +31,8 @@ import { KUBELET_PATH } from "./22_kubelet.ts";
 import { CNI_BIN_DIR } from "./29_cni_plugins.ts";
 import { AWS_IAM_AUTHENTICATOR_PATH } from "./30_aws_iam_authenticator.ts";
 import { ECR_CREDENTIAL_PROVIDER_PATH } from "./32_ecr_credential_provider.ts";
+import { RELEASE_PATH } from "../../eks/node_paths.ts";
 
-/** The shell-sourceable release file. */
-export const RELEASE_PATH = "/etc/eks/release";
 /** The JSON manifest `eksnode verify` reads (defined beside the other node paths, for `verify`). */
 export { RELEASE_JSON_PATH };
 /** Where lib/changes.ts `extract` keeps its stamps. */

@@ -9,6 +9,7 @@ import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import nodeSysctls from "../../assets/templates/sysctl-node.conf" with { type: "text" };
+import { SYSCTL_CONF_LINK } from "../../eks/node_paths.ts";
 
 /** First line of the managed block. */
 export const BLOCK_BEGIN =
@@ -50,9 +51,6 @@ export function upsertBlock(
   if (text === "") return block;
   return text.endsWith("\n") ? `${text}\n${block}` : `${text}\n\n${block}`;
 }
-
-/** The link through which systemd-sysctl reads /etc/sysctl.conf. */
-export const SYSCTL_CONF_LINK = "/etc/sysctl.d/99-sysctl.conf";
 
 /** Prefix of an /etc/fstab swap line this step commented out. */
 export const SWAP_COMMENT = "# swap disabled by eksnode (kubelet needs swap off): ";

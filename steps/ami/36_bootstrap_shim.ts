@@ -10,7 +10,12 @@
  *   `/etc/eks/bootstrap.sh CLUSTER [flags]`; the shim hands every argument unchanged to `eksnode init`,
  *   which parses bootstrap.sh's flags itself (cli/bootstrap_flags.ts). The shell does no parsing.
  */
-import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, NODECONFIG_DROP_IN_DIR } from "../../eks/node_paths.ts";
+import {
+  BOOT_CONFIG_SERVICE,
+  BOOT_RUN_SERVICE,
+  BOOTSTRAP_SHIM_PATH,
+  NODECONFIG_DROP_IN_DIR,
+} from "../../eks/node_paths.ts";
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
@@ -23,9 +28,6 @@ export const BOOT_UNITS: Readonly<Record<string, () => string>> = {
   [BOOT_CONFIG_SERVICE]: renderBootConfigUnit,
   [BOOT_RUN_SERVICE]: renderBootRunUnit,
 };
-
-/** Where the shim is installed. */
-export const BOOTSTRAP_SHIM_PATH = "/etc/eks/bootstrap.sh";
 
 /** The shim's text; `eksnode` is the binary it execs (tests point it at a fake). */
 export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {

@@ -7,9 +7,7 @@ import { dir, file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { shellQuote } from "./36_bootstrap_shim.ts";
-
-/** Where the shim is installed. */
-export const LOG_COLLECTOR_PATH = "/etc/eks/log-collector-script/eks-log-collector.sh";
+import { LOG_COLLECTOR_PATH } from "../../eks/node_paths.ts";
 
 /** The shim's text; `eksnode` is the binary it execs. */
 export function renderLogCollectorShim(eksnode = "/usr/bin/eksnode"): string {

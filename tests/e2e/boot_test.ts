@@ -26,6 +26,7 @@
  * Everything started (container, fakes, temporary containerd) is stopped and every mount under the
  * temp dir removed in `finally`, also when an assertion fails.
  */
+import { tempDir } from "../temp.ts";
 import assert from "node:assert/strict";
 import { eksnode } from "../cli_run.ts";
 import { startMirror } from "../fakes/mirror.ts";
@@ -251,7 +252,10 @@ async function kubeletReport(c: Container) {
     }
     if (Date.now() > deadline) {
       const status = await c.exec(["systemctl", "status", "--no-pager", "--lines=20", "kubelet.service"]);
-      throw new Error(`kubelet wrote no report in 60s:\n${status.stdout}`);
+      const journal = await c.exec(["journalctl", "--no-pager", "-n", "30", "-u", "kubelet.service"]);
+      throw new Error(
+        `kubelet wrote no report in 60s:\n${status.stdout}\n${journal.stdout}${journal.stderr}`,
+      );
     }
     await sleep(200);
   }
@@ -281,7 +285,7 @@ Deno.test({
         : `cached root ${cached.dir}`,
     );
 
-    const tmp = await Deno.makeTempDir({ prefix: "eksnode-boot-" });
+    const tmp = await tempDir({ prefix: "eksnode-boot-" });
     const root = `${tmp}/root`;
     const machine = () => `eksnode-e2e-${crypto.randomUUID().slice(0, 8)}`;
     let container: Container | undefined;

@@ -1,4 +1,5 @@
 /** A temp root holding the few files `eksnode ami` leaves that `eksnode init` reads (init tests, bench). */
+import { tempDir } from "../temp.ts";
 
 /** What `eksnode ami` leaves that init reads, by in-root path. */
 export const BAKED: Record<string, string> = {
@@ -12,7 +13,7 @@ export const BAKED: Record<string, string> = {
 
 /** A new temp directory holding {@link BAKED}. */
 export async function bakedRoot(prefix = "eksnode-init-root-"): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix });
+  const root = await tempDir({ prefix });
   for (const [path, text] of Object.entries(BAKED)) {
     const dir = `${root}${path.slice(0, path.lastIndexOf("/"))}`;
     await Deno.mkdir(dir, { recursive: true });

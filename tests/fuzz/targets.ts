@@ -5,6 +5,7 @@
  * a success is carried on as far as eksnode would (merge, resolve, render every file) and the rendered
  * files are checked for injected structure (tests/fuzz/render_check.ts).
  */
+import { tempDir } from "../temp.ts";
 import fc from "fast-check";
 import { gzipSync } from "node:zlib";
 import { stringify as stringifyToml } from "smol-toml";
@@ -712,7 +713,7 @@ async function initSteps(text: string): Promise<void> {
   const found = await parseUserDataDetailed(enc.encode(text), "user data");
   if (found.parts.length === 0) return;
   const node = nodeFrom(mergeNodeConfigs(found.parts.map((p) => p.config)), "user data");
-  const sandbox = await Deno.makeTempDir({ prefix: "eksnode-fuzz-" });
+  const sandbox = await tempDir({ prefix: "eksnode-fuzz-" });
   try {
     const host = await Host.open(`${sandbox}/root`, { PATH: Deno.env.get("PATH") });
     await runSteps(INIT_STEPS, { host, log: memoryLogger(), dryRun: false, node }, {

@@ -1,6 +1,7 @@
 /**
  * Runs one fuzz target in a worker, so tests/fuzz_test.ts can stop a case that hangs (even in a
- * synchronous loop) and report it. Messages: progress every 250 cases, then done with the report.
+ * synchronous loop) and report it. Messages: ready once loaded, progress every 250 cases, then done with
+ * the report.
  */
 import fc from "fast-check";
 import { outcomes, TARGETS } from "./targets.ts";
@@ -14,6 +15,7 @@ export interface FuzzRequest {
 
 /** What the worker answers. */
 export type FuzzReply =
+  | { kind: "ready" }
   | { kind: "progress"; cases: number }
   | { kind: "done"; cases: number; ms: number; failed: boolean; report: string; outcomes: typeof outcomes };
 
@@ -23,6 +25,8 @@ const scope = self as unknown as {
   onmessage: ((e: MessageEvent<FuzzRequest>) => void) | null;
 };
 const post = (m: FuzzReply) => scope.postMessage(m);
+// Loaded (and type-checked, which takes long on a slow or busy machine): the test's hang clock starts now.
+post({ kind: "ready" });
 
 scope.onmessage = async (e: MessageEvent<FuzzRequest>) => {
   const { name, seed, runs } = e.data;

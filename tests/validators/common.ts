@@ -3,6 +3,7 @@
  * directories a non-root PATH lacks), running it with an argv array, and a scratch directory that
  * is always removed. Validators never change this machine: they read, parse and dry-run.
  */
+import { tempDir } from "../temp.ts";
 
 /** The outcome of one validator on one file (or one root). */
 export interface Verdict {
@@ -83,7 +84,7 @@ export async function toolVersion(argv: string[]): Promise<string> {
 
 /** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
 export async function withScratch<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: `eksnode-${prefix}-` });
+  const dir = await tempDir({ prefix: `eksnode-${prefix}-` });
   try {
     return await fn(dir);
   } finally {

@@ -4,6 +4,7 @@
  * with the case's files (modes from its MODES) laid over it, as `eksnode init` leaves a node. The
  * `*.wants/` links the goldens record are not created: they are what `systemctl enable` must make.
  */
+import { tempDir } from "../temp.ts";
 import { dirname, join } from "node:path";
 import { GOLDEN_ROOT } from "../golden.ts";
 import { walkTree } from "../helpers.ts";
@@ -99,7 +100,7 @@ function wantsOf(rec: Recorded): string[] {
 
 /** Lays out one golden case as a root in a new temp directory (with a base OS for systemd). */
 export async function goldenRoot(c: GoldenCase): Promise<GoldenRoot> {
-  const root = await Deno.makeTempDir({ prefix: `eksnode-golden-${c.name.replace("/", "-")}-` });
+  const root = await tempDir({ prefix: `eksnode-golden-${c.name.replace("/", "-")}-` });
   try {
     const amiDir = join(GOLDEN_ROOT, AMI);
     const amiRec = recorded(await Deno.readTextFile(join(amiDir, "LISTING")));

@@ -5,7 +5,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import buildInfo from "../assets/build_info.json" with { type: "json" };
 import embeddedVersions from "../assets/versions.json" with { type: "json" };
-import { canonicalJson } from "./canonical_json.ts";
+import { canonicalJson } from "../lib/canonical_json.ts";
 
 /** The eksnode version from deno.json. */
 export const VERSION: string = denoJson.version;
