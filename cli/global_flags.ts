@@ -20,7 +20,11 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
       "print the plan (files with mode and owner, downloads with checksums, commands); change nothing",
     )
     .option("--only <steps>", "run only these step numbers, e.g. 22,29 or 1-7")
-    .option("--skip <steps>", "skip these step numbers")
+    .option(
+      "--skip <steps>",
+      "skip these step numbers (repeatable)",
+      (value: string, prev: string | undefined) => prev ? `${prev},${value}` : value,
+    )
     .option("--from <n>", "start at step N")
     .addOption(
       new Option("--log-format <format>", "text for people, json for machines").choices(

@@ -1,7 +1,9 @@
 /**
- * `eksnode init`: join this instance to its EKS cluster at first boot. cloud-init runs it (or
- * `/etc/eks/bootstrap.sh CLUSTER [flags]`, a shim that execs `eksnode init "$@"`). Every input is read
- * and resolved before any of the 9 steps runs, so a bad input ends with one error and nothing written.
+ * `eksnode init`: join this instance to its EKS cluster. The boot units of the image run it at every boot
+ * in nodeadm's two phases (`--skip run` before cloud-init, `--skip config` after it, sharing a
+ * `--config-cache`: eks/system/boot_units.ts); user data may run it too, or `/etc/eks/bootstrap.sh
+ * CLUSTER [flags]`, a shim that execs `eksnode init "$@"`. Every input is read and resolved before any of
+ * the 9 steps runs, so a bad input ends with one error and nothing written.
  *
  * Input precedence (README "eksnode init inputs" repeats it):
  *
@@ -43,7 +45,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
-import type { InitContext, NodeSettings } from "../steps/init/context.ts";
+import type { InitContext, InitDaemon, NodeSettings } from "../steps/init/context.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
 import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.ts";
@@ -51,8 +53,30 @@ import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.t
 /** Flags of `eksnode init` beyond the run flags and the bootstrap.sh flags. */
 export interface InitFlags extends RunFlags {
   configSource?: string[];
+  configCache?: string;
+  allowNoConfig?: boolean;
+  daemon?: string[];
   fips?: boolean;
   prefixDelegation?: boolean;
+}
+
+/** The phase names `--skip` takes besides step numbers (nodeadm's `--skip config|run`). */
+export const PHASE_NAMES = ["config", "run"] as const;
+/** One of {@link PHASE_NAMES}. */
+export type PhaseName = typeof PHASE_NAMES[number];
+
+/**
+ * Splits `--skip`'s value (repeatable, joined with commas) into phase names and step numbers.
+ * @example splitSkip("run,3") // { phases: Set {"run"}, steps: "3" }
+ */
+export function splitSkip(skip: string | undefined): { phases: Set<PhaseName>; steps?: string } {
+  const phases = new Set<PhaseName>();
+  const steps: string[] = [];
+  for (const word of (skip ?? "").split(",").map((w) => w.trim()).filter(Boolean)) {
+    if ((PHASE_NAMES as readonly string[]).includes(word)) phases.add(word as PhaseName);
+    else steps.push(word);
+  }
+  return { phases, steps: steps.length ? steps.join(",") : undefined };
 }
 
 /** The bootstrap.sh flags as commander options, with the attribute name commander stores each under (init, config). */
@@ -109,16 +133,51 @@ export async function initContext(
 ): Promise<{ ctx: InitContext; gathered: GatheredInputs; prepared: Prepared }> {
   const request = initRequest(clusterName, opts, env);
   // Loaded when init runs (IMDS and AWS clients, user data parsing), not when the CLI starts.
-  const { gatherInputs } = await import("./init_inputs.ts");
+  const [{ gatherInputs }, { readConfigCache }] = await Promise.all([
+    import("./init_inputs.ts"),
+    import("./init_cache.ts"),
+  ]);
   const prepared = await prepareRun(opts, env);
+  if (opts.configCache !== undefined) {
+    if (!opts.configCache.startsWith("/")) {
+      throw new UsageError(`--config-cache must be an absolute path, got "${opts.configCache}"`);
+    }
+    gather = {
+      ...gather,
+      cache: {
+        path: opts.configCache,
+        data: await readConfigCache(prepared.host, opts.configCache, prepared.log),
+      },
+    };
+  }
   const gathered = await gatherInputs(prepared.host, prepared.log, request, env, gather);
   const ctx: InitContext = {
     host: prepared.host,
     log: prepared.log,
     dryRun: prepared.dryRun,
     node: gathered.node,
+    ...(opts.daemon ? { daemons: parseDaemons(opts.daemon) } : {}),
   };
   return { ctx, gathered, prepared };
+}
+
+/**
+ * `--daemon` values (repeatable, comma-separated, as nodeadm's string slice): the daemons step 9 starts.
+ * An empty value names none (nodeadm's `--daemon=""`).
+ * @example parseDaemons(["containerd,kubelet"]) // ["containerd", "kubelet"]
+ */
+export function parseDaemons(values: readonly string[]): InitDaemon[] {
+  const out: InitDaemon[] = [];
+  for (const word of values.flatMap((v) => v.split(",")).map((w) => w.trim()).filter(Boolean)) {
+    if (word !== "containerd" && word !== "kubelet") {
+      throw new UsageError(
+        `--daemon: "${word}" is not a daemon`,
+        "name containerd or kubelet (or none: --daemon=)",
+      );
+    }
+    if (!out.includes(word)) out.push(word);
+  }
+  return out;
 }
 
 /** The lines that show what was resolved (no secrets: no user data, no CA). */
@@ -160,6 +219,21 @@ export function initCommand() {
         (value: string, prev: string[] | undefined) => [...(prev ?? []), value],
       )
       .option(
+        "--config-cache <path>",
+        "keep the resolved settings in PATH (under --root) for the next phase, e.g. /run/eks/eksnode/config.json; " +
+          "used again while the sources give the same configuration (or none)",
+      )
+      .option(
+        "--allow-no-config",
+        "exit 0 without doing anything when no source holds a NodeConfig (the boot units: user data that " +
+          "runs /etc/eks/bootstrap.sh itself)",
+      )
+      .option(
+        "--daemon <name>",
+        "for testing, as nodeadm's: start only these of containerd and kubelet (repeatable; --daemon= for none)",
+        (value: string, prev: string[] | undefined) => [...(prev ?? []), value],
+      )
+      .option(
         "--fips",
         "pull the pause image from FIPS endpoints where the region has them (or EKSNODE_FIPS=true)",
       )
@@ -170,14 +244,33 @@ export function initCommand() {
   );
   for (const { option } of BOOTSTRAP_OPTIONS) cmd.addOption(option);
   return cmd
-    .action(async (clusterName, opts) => {
+    .addHelpText(
+      "after",
+      "\n--skip also takes the phases config (steps 1-8: every file, daemon-reload) and run (step 9: enable and " +
+        "start), as nodeadm's --skip does; the boot units run `--skip run` before cloud-init and `--skip config` after it.",
+    )
+    .action(async (clusterName, rawOpts) => {
       // The steps load while the inputs are gathered (IMDS round trips).
       const modules = Promise.all([import("../lib/runner.ts"), import("../steps/init/index.ts")]);
       modules.catch(() => {}); // awaited below; an input error must not leave it unhandled
-      const { ctx, gathered, prepared } = await initContext(
-        clusterName,
-        opts as InitFlags & Record<string, unknown>,
-      );
+      const { phases, steps } = splitSkip(rawOpts.skip);
+      const opts = { ...rawOpts, skip: steps } as InitFlags & Record<string, unknown>;
+      let started;
+      try {
+        started = await initContext(clusterName, opts);
+      } catch (err) {
+        const { NoNodeConfigError } = await import("./init_inputs.ts");
+        if (!(opts.allowNoConfig && err instanceof NoNodeConfigError)) throw err;
+        const { createLogger } = await import("../lib/log.ts");
+        createLogger({ format: opts.logFormat, debug: opts.debug }).event(
+          "init.no-config",
+          { reason: err.message },
+          `${err.message}: nothing to do (--allow-no-config); user data that runs /etc/eks/bootstrap.sh or ` +
+            "eksnode init itself joins the node",
+        );
+        return;
+      }
+      const { ctx, gathered, prepared } = started;
       const n = ctx.node;
       ctx.log.event("init.settings", {
         cluster: n.cluster.name,
@@ -193,12 +286,37 @@ export function initCommand() {
         sandboxImage: n.sandboxImage,
       }, describeSettings(n).join("\n"));
       if (!ctx.dryRun) await gathered.commit();
-      const [{ runSteps }, { INIT_STEPS }] = await modules;
+      const [{ runSteps }, { INIT_STEPS, INIT_PHASES }] = await modules;
+      // nodeadm runs the config phase again under --skip config when the configuration changed since the
+      // cache was written (a drop-in added between the phases), so the files follow it.
+      if (phases.has("config") && gathered.from === "stale-cache") {
+        phases.delete("config");
+        ctx.log.info(
+          "the config phase runs although skipped: the configuration changed since the cache was written",
+        );
+      }
+      const skipped = [...phases].flatMap((p) => INIT_PHASES[p]);
+      const selection = {
+        ...prepared.selection,
+        skip: skipped.length || prepared.selection.skip
+          ? [...skipped, ...(prepared.selection.skip ?? [])]
+          : undefined,
+      };
       await runSteps(INIT_STEPS, ctx, {
         process: "init",
         dryRun: ctx.dryRun,
         jobs: prepared.jobs,
-        ...prepared.selection,
+        ...selection,
+        // Changes of the config phase are acted on (services restarted) by the run phase that follows.
+        keepPending: phases.has("run"),
       });
+      const configRan = !phases.has("config");
+      if (opts.configCache !== undefined && configRan && !ctx.dryRun) {
+        const text = gathered.cacheText();
+        if ((await ctx.host.readText(opts.configCache)) !== text) {
+          await ctx.host.writeFile(opts.configCache, text, { mode: 0o600 });
+          ctx.log.info(`settings cached in ${opts.configCache} for the next phase`);
+        }
+      }
     });
 }

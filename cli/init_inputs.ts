@@ -51,6 +51,10 @@ import {
 } from "../eks/containerd/version.ts";
 import { unitInstalled } from "../lib/systemd.ts";
 import { type BootstrapLegacy, parseBootstrapArgs } from "./bootstrap_flags.ts";
+import { type CachedConfig, type CacheKey, cacheMatches, configCacheText } from "./init_cache.ts";
+
+/** No config source held a NodeConfig (user data that is only a script, an empty drop-in directory). */
+export class NoNodeConfigError extends ConfigError {}
 
 /** What the command line asked for, before anything is read. */
 export interface InitRequest {
@@ -65,8 +69,15 @@ export interface InitRequest {
 /** The resolved settings plus the deferred write of the DescribeCluster cache. */
 export interface GatheredInputs {
   node: NodeSettings;
-  /** What {@link resolveNodeSettings} was given (for tests and debug output). */
-  inputs: NodeInputs;
+  /** What {@link resolveNodeSettings} was given (for tests and debug output); undefined when the config cache gave `node`. */
+  inputs?: NodeInputs;
+  /**
+   * `sources`: resolved now; `cache`: the config cache held for the sources' configuration (or they had
+   * none); `stale-cache`: resolved now because the sources' configuration differs from the cache's.
+   */
+  from: "sources" | "cache" | "stale-cache";
+  /** The NodeConfig (and flags) the settings were resolved from, as the config cache records it. */
+  cacheText(): string;
   /** Writes the DescribeCluster answer to its cache when it came from the API (call when not a dry run). */
   commit(): Promise<void>;
 }
@@ -80,6 +91,8 @@ export interface GatherOptions {
   aws?: Pick<AwsCallOptions, "retry" | "timeoutMs">;
   /** How the API server's host name is looked up (default: the system's getent). */
   lookupHost?: HostLookup;
+  /** `init --config-cache`: where the cache is, and what it held (undefined: none, or not one). */
+  cache?: { path: string; data?: CachedConfig };
 }
 
 /**
@@ -124,12 +137,26 @@ export async function gatherInputs(
       return body;
     },
   };
+  const cached = opts.cache?.data;
   let config: LoadedInputs;
   try {
-    config = await loadNodeConfig(request, userDataThenFacts, log);
+    // With a cache, the instance facts are read only once it is known not to hold.
+    config = await loadNodeConfig(request, cached ? imds : userDataThenFacts, log);
   } catch (err) {
     await early?.catch(() => {}); // no IMDS read outlives the call
+    if (err instanceof NoNodeConfigError && cached) {
+      log.warn(`${err.message}: the settings cached in ${opts.cache!.path} are used`);
+      return fromCache(cached);
+    }
     throw err;
+  }
+  const key = cacheKey(config, request);
+  if (cached && cacheMatches(cached, key)) {
+    log.info(`configuration unchanged since ${opts.cache!.path} was written: its settings are used`);
+    return fromCache(cached);
+  }
+  if (cached) {
+    log.info(`configuration changed since ${opts.cache!.path} was written: resolved again`);
   }
   // Kubernetes 1.26+ names the node with EC2 DescribeInstances: the large EC2 SDK loads while the
   // instance facts are read (a load nobody awaits, after an error, is harmless).
@@ -247,6 +274,8 @@ export async function gatherInputs(
   return {
     node,
     inputs,
+    from: cached ? "stale-cache" : "sources",
+    cacheText: () => configCacheText(key, origin, node),
     async commit() {
       if (pendingCache === undefined) return;
       await host.writeFile(clusterCachePath(name), pendingCache, { mode: 0o600 });
@@ -301,6 +330,28 @@ async function settle<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   if (ra.status === "rejected") throw ra.reason;
   if (rb.status === "rejected") throw rb.reason;
   return [ra.value, rb.value];
+}
+
+/** What the config cache is keyed by: the configuration the sources (or flags) gave, and the flags that change its meaning. */
+function cacheKey(config: LoadedInputs, request: InitRequest): CacheKey {
+  return {
+    spec: config.nodeConfig.spec ?? {},
+    kind: request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig",
+    legacy: config.legacy,
+    fips: request.fips,
+    prefixDelegation: request.prefixDelegation,
+  };
+}
+
+/** The inputs as the config cache holds them: nothing to commit, nothing asked of IMDS or AWS. */
+function fromCache(cached: CachedConfig): GatheredInputs {
+  const text = JSON.stringify(cached, null, 2) + "\n";
+  return {
+    node: cached.status.settings,
+    from: "cache",
+    cacheText: () => text,
+    commit: () => Promise.resolve(),
+  };
 }
 
 /** The node configuration from bootstrap.sh flags or NodeConfig sources, merged, with where it came from. */
@@ -361,7 +412,7 @@ async function fromConfigSources(
   for (const s of loaded.skipped) log.debug(`skipped ${s.origin} (${s.contentType}): ${s.reason}`);
   if (!loaded.merged) {
     const skipped = loaded.skipped.map((s) => s.contentType);
-    throw new ConfigError(
+    throw new NoNodeConfigError(
       `no NodeConfig in ${origin}` +
         (skipped.length ? ` (found only ${[...new Set(skipped)].join(", ")})` : ""),
       "put a NodeConfig (apiVersion: node.eks.aws/v1alpha1) in the user data, " +

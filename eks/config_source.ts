@@ -65,7 +65,7 @@ export function loadConfigSource(source: string, read: ConfigReaders): Promise<L
 
 /**
  * Loads several sources and merges all their parts in order (nodeadm's provider chain). As in
- * nodeadm, a drop-in directory without config files is tolerated when other sources are given.
+ * nodeadm, a drop-in directory without config files gives no part (listed in `skipped`).
  */
 export async function loadConfigSources(
   sources: readonly string[],
@@ -82,7 +82,7 @@ export async function loadConfigSources(
       out.parts.push(...found.parts);
       out.skipped.push(...found.skipped);
     } else {
-      await loadPath(target.path, read, out, sources.length > 1);
+      await loadPath(target.path, read, out);
     }
   }
   for (const p of out.parts) {
@@ -129,7 +129,6 @@ async function loadPath(
   path: string,
   read: ConfigReaders,
   out: LoadedConfig,
-  inChain: boolean,
 ): Promise<void> {
   let entries: string[] | undefined;
   try {
@@ -143,11 +142,10 @@ async function loadPath(
   }
   const names = entries.filter((n) => DROP_IN.test(n)).sort();
   if (names.length === 0) {
-    if (inChain) return;
-    throw new ConfigError(
-      `config directory ${path} has no *.yaml, *.yml or *.json file`,
-      "put NodeConfig drop-ins there, e.g. 10-cluster.yaml",
-    );
+    // As nodeadm's chain does (chain.go tolerates ErrNoConfigInDirectory, also for a lone source): an
+    // empty drop-in directory gives nothing; with no other part, the caller reports "no NodeConfig".
+    out.skipped.push({ origin: path, contentType: "directory", reason: "no *.yaml, *.yml or *.json file" });
+    return;
   }
   const dir = path.endsWith("/") ? path : `${path}/`;
   for (const name of names) await loadFile(dir + name, read, out);

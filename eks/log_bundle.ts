@@ -28,6 +28,8 @@ export const BUNDLE_PATHS: readonly string[] = [
   "/etc/systemd/system/sandbox-image.service",
   "/etc/systemd/system/eksnode-mount-bpf-fs.service",
   "/etc/systemd/system/eksnode-local-disks.service",
+  "/etc/systemd/system/eksnode-config.service",
+  "/etc/systemd/system/eksnode-run.service",
   "/.aws/mdadm.conf",
   "/etc/cni/net.d",
   "/var/log/cloud-init.log",

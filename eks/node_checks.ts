@@ -36,6 +36,8 @@ import {
 import { moduleNames } from "./system/kernel_modules.ts";
 import { findLeftovers } from "./image/hygiene.ts";
 import {
+  BOOT_CONFIG_SERVICE,
+  BOOT_RUN_SERVICE,
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
@@ -57,6 +59,7 @@ import {
   LOCAL_DISKS_UNIT,
   RESOLVED_DROPIN,
   SANDBOX_IMAGE_ENV_DROPIN,
+  NODECONFIG_DROP_IN_DIR,
   SANDBOX_IMAGE_UNIT,
   SOCI_CONFIG,
   SOCI_DEPENDENCY_DROPIN,
@@ -128,6 +131,9 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   f("/etc/sysctl.d/99-amazon.conf"),
   // Step 35 keeps the mode /etc/sysctl.conf already had.
   f("/etc/sysctl.conf", undefined),
+  f(`/etc/systemd/system/${BOOT_CONFIG_SERVICE}`),
+  f(`/etc/systemd/system/${BOOT_RUN_SERVICE}`),
+  d(NODECONFIG_DROP_IN_DIR.replace(/\/$/, "")),
   f(BOOTSTRAP_SHIM_PATH, 0o755),
   d("/etc/eks/log-collector-script"),
   f(LOG_COLLECTOR_PATH, 0o755),
@@ -525,8 +531,17 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
  * were written).
  */
 export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
-  if (phase === "ami") return ["containerd.service", "sandbox-image.service"];
-  const units = ["containerd.service", "sandbox-image.service", "kubelet.service"];
+  // The boot units (step 36) run init at every boot: an image without them joins no node by itself.
+  if (phase === "ami") {
+    return ["containerd.service", "sandbox-image.service", BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE];
+  }
+  const units = [
+    "containerd.service",
+    "sandbox-image.service",
+    "kubelet.service",
+    BOOT_CONFIG_SERVICE,
+    BOOT_RUN_SERVICE,
+  ];
   if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
   if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
   if (await host.exists(CNI_CACHE_RESET_UNIT)) units.unshift(CNI_CACHE_RESET_SERVICE);

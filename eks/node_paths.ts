@@ -117,3 +117,20 @@ export const SYSCTL_CONF_LINK = "/etc/sysctl.d/99-sysctl.conf";
 export const BOOTSTRAP_SHIM_PATH = "/etc/eks/bootstrap.sh";
 /** Ports kept out of the ephemeral range for host-network add-ons (`eksnode ami` step 15). */
 export const SYSCTL_RESERVED_PORTS_FILE = "/etc/sysctl.d/67-eks-reserved-ports.conf";
+
+/** The boot unit that runs `eksnode init`'s config phase before cloud-init (installed by `eksnode ami` step 36). */
+export const BOOT_CONFIG_SERVICE = "eksnode-config.service";
+/** The boot unit that runs `eksnode init`'s run phase after cloud-final (installed by `eksnode ami` step 36). */
+export const BOOT_RUN_SERVICE = "eksnode-run.service";
+/** Where the boot units keep the config phase's settings for the run phase (`--config-cache`, tmpfs: one boot). */
+export const BOOT_CONFIG_CACHE = "/run/eks/eksnode/config.json";
+/**
+ * The drop-in directory of NodeConfig files merged over the user data at boot (nodeadm's, so what is
+ * written there for nodeadm-run.service keeps working).
+ */
+export const NODECONFIG_DROP_IN_DIR = "/etc/eks/nodeadm.d/";
+/** The config sources of the boot units, in merge order: user data, then the drop-ins. */
+export const BOOT_CONFIG_SOURCES: readonly string[] = [
+  DEFAULT_CONFIG_SOURCE,
+  `file://${NODECONFIG_DROP_IN_DIR}`,
+];

@@ -35,6 +35,12 @@ export interface JournalData {
   applying?: string[];
   /** Set when this run resumed an interrupted one. */
   resumedFrom?: string;
+  /**
+   * Change keys whose triggers (restart a service whose config changed) are still owed: set by a
+   * finished run that left them to a later one (`eksnode init --skip run`, the boot's config phase),
+   * carried into the next run's `changed`, and dropped by the first run that finishes without keeping them.
+   */
+  pending?: string[];
 }
 
 /** One line of the log after its first: exactly one of the fields. */
@@ -109,10 +115,17 @@ export async function readJournal(host: Host, process: string): Promise<JournalD
 export class Journal {
   private constructor(private host: Host, readonly data: JournalData, private log: AppendLog) {}
 
-  /** Opens a new run; when the previous run did not finish, returns it as `interrupted`. */
-  static async begin(host: Host, process: string): Promise<{ journal: Journal; interrupted?: JournalData }> {
+  /**
+   * Opens a new run; when the previous run did not finish, returns it as `interrupted`. The changes an
+   * interrupted run applied or began, or those a finished one left `pending`, start as this run's `changed`.
+   */
+  static async begin(
+    host: Host,
+    process: string,
+  ): Promise<{ journal: Journal; interrupted?: JournalData; pending: string[] }> {
     const previous = await readJournal(host, process);
     const interrupted = previous && !previous.finished ? previous : undefined;
+    const pending = previous?.finished ? previous.pending ?? [] : [];
     // A killed run may have left a temp beside a file of this directory that no later run writes again.
     if (interrupted) await host.sweepTemps(dirname(journalPath(process)));
     const now = new Date().toISOString();
@@ -124,13 +137,15 @@ export class Journal {
       updatedAt: now,
       finished: false,
       stepsDone: [],
-      changed: interrupted ? [...new Set([...interrupted.changed, ...(interrupted.applying ?? [])])] : [],
+      changed: interrupted
+        ? [...new Set([...interrupted.changed, ...(interrupted.applying ?? [])])]
+        : [...pending],
       applying: [],
       resumedFrom: interrupted?.runId,
     };
     // Replacing the log atomically keeps the interrupted run's records until this run's are in place.
     const log = await host.createLog(journalLogPath(process), JSON.stringify(data), { mode: 0o600 });
-    return { journal: new Journal(host, data, log), interrupted };
+    return { journal: new Journal(host, data, log), interrupted, pending };
   }
 
   /** Records, durably, that a change is about to be applied. */
@@ -157,9 +172,14 @@ export class Journal {
     await this.log.append(JSON.stringify({ step: id } satisfies JournalRecord), false);
   }
 
-  /** Marks the run finished: the journal is written whole, and the log removed. */
-  async finish(): Promise<void> {
+  /**
+   * Marks the run finished: the journal is written whole, and the log removed. With `keepPending`, every
+   * change of the run (those carried in included) stays owed to the next run ({@link JournalData.pending}).
+   */
+  async finish(keepPending = false): Promise<void> {
     this.data.finished = true;
+    if (keepPending && this.data.changed.length > 0) this.data.pending = [...this.data.changed];
+    else delete this.data.pending;
     this.data.updatedAt = new Date().toISOString();
     await this.log.close();
     await this.host.writeFile(journalPath(this.data.process), JSON.stringify(this.data, null, 2) + "\n", {

@@ -7,7 +7,7 @@ import type { DownloadTuning } from "./download.ts";
 import { EksnodeError, UsageError } from "./errors.ts";
 import { loadHashCache, saveHashCache } from "./hash_cache.ts";
 import { throwIfInterrupted } from "./interrupt.ts";
-import { Journal } from "./journal.ts";
+import { Journal, readJournal } from "./journal.ts";
 import { palette } from "./log.ts";
 import type { ApplyContext, Change, RunState, Step, StepContext } from "./step.ts";
 
@@ -27,6 +27,11 @@ export interface RunOptions extends Selection {
   jobs?: number;
   /** Download timeout and plain-HTTP allowances. */
   download?: DownloadTuning;
+  /**
+   * Leave this run's changes owed to the next run (journal `pending`): the steps that act on them (a
+   * restart when a config changed) are not in this run. `eksnode init --skip run` sets it.
+   */
+  keepPending?: boolean;
 }
 
 /** Outcome of one step. */
@@ -143,9 +148,19 @@ export async function runSteps<C extends StepContext>(
     host.deferDirectorySyncs();
     const begun = await Journal.begin(host, opts.process);
     journal = begun.journal;
+    for (const k of begun.journal.data.changed) run.changed.add(k);
+    if (begun.pending.length && !begun.interrupted) {
+      log.event(
+        "run.pending",
+        { process: opts.process, pending: begun.pending },
+        `${begun.pending.length} change${
+          begun.pending.length === 1 ? "" : "s"
+        } of an earlier run still to act on ` +
+          `(it skipped the steps that restart what they changed)`,
+      );
+    }
     if (begun.interrupted) {
       resumedFrom = begun.interrupted.runId;
-      for (const k of begun.journal.data.changed) run.changed.add(k);
       log.event(
         "run.resume",
         { process: opts.process, interruptedRun: resumedFrom, stepsDone: begun.interrupted.stepsDone.length },
@@ -153,6 +168,11 @@ export async function runSteps<C extends StepContext>(
           `(${begun.interrupted.stepsDone.length} steps had finished); every change is checked again`,
       );
     }
+  }
+  if (opts.dryRun) {
+    // What a real run would carry in: the plan then shows the restarts it would do.
+    const last = await readJournal(host, opts.process);
+    for (const k of last?.finished ? last.pending ?? [] : []) run.changed.add(k);
   }
   // Hashes verified by earlier runs, for files unchanged since (a second bake re-reads nothing).
   await loadHashCache(host);
@@ -295,7 +315,7 @@ export async function runSteps<C extends StepContext>(
   // does not matter, as a change lost to a power cut is found undone by the next run, which applies it
   // again and fires its triggers. Only a change on disk whose record is not could be missed, and
   // host.landing keeps that from happening.
-  await Promise.all([journal?.finish(), host.syncDirectories(true)]);
+  await Promise.all([journal?.finish(opts.keepPending === true), host.syncDirectories(true)]);
   const summary: RunSummary = {
     process: opts.process,
     dryRun: opts.dryRun,
@@ -313,9 +333,11 @@ export async function runSteps<C extends StepContext>(
       seconds: round(summary.seconds),
     },
     c.bold(
-      `${opts.process}: ${results.length} steps, ${summary.changeCount} change${
-        summary.changeCount === 1 ? "" : "s"
-      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s`,
+      `${opts.process}: ${results.length} step${
+        results.length === 1 ? "" : "s"
+      }, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
+        opts.dryRun ? " planned, nothing changed" : ""
+      } in ${summary.seconds.toFixed(2)}s`,
     ),
   );
   return summary;

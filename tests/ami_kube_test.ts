@@ -15,8 +15,9 @@ Deno.test("steps 21-37 install verified binaries, dirs and files; a rerun change
   const b = await kubeBake();
   try {
     const first = await b.run();
-    // 8 dirs, 4 downloads/extracts (kubelet, CNI, authenticator, credential provider), 7 files, 1 link.
-    assert.equal(first.changeCount, 20, JSON.stringify(first.steps.map((s) => s.changes)));
+    // 9 dirs, 4 downloads/extracts (kubelet, CNI, authenticator, credential provider), 9 files, 1 link;
+    // step 36's boot units: 2 enables and their systemd-analyze verify.
+    assert.equal(first.changeCount, 26, JSON.stringify(first.steps.map((s) => s.changes)));
     for (
       const d of [
         "/var/lib/kubelet",
@@ -60,6 +61,14 @@ Deno.test("steps 21-37 install verified binaries, dirs and files; a rerun change
     );
     assert.equal(await Deno.readLink(b.at("/etc/sysctl.d/99-sysctl.conf")), "../sysctl.conf");
     assert.equal(await mode(b.at("/etc/eks/bootstrap.sh")), 0o755);
+    // The boot units, enabled (systemctl --root made the links).
+    for (const unit of ["eksnode-config.service", "eksnode-run.service"]) {
+      assert.equal(
+        await Deno.readLink(b.at(`/etc/systemd/system/multi-user.target.wants/${unit}`)),
+        `/etc/systemd/system/${unit}`,
+      );
+    }
+    assert.ok((await Deno.stat(b.at("/etc/eks/nodeadm.d"))).isDirectory);
     assert.equal(await mode(b.at("/etc/eks/log-collector-script/eks-log-collector.sh")), 0o755);
     const release = JSON.parse(await Deno.readTextFile(b.at("/etc/eks/release.json")));
     assert.deepEqual(

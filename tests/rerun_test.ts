@@ -103,3 +103,56 @@ Deno.test("rerun: a second init as the running system makes 0 changes and starts
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rerun: the boot's two phases (config with its changes kept pending, then run) start and restart what one init does", async () => {
+  const dir = await tempDir({ prefix: "eksnode-phases-" });
+  const systemctl = await fakeSystemctl(dir);
+  const opened = await Host.open(`${dir}/root`, { PATH: `${systemctl.path}:${Deno.env.get("PATH")}` });
+  const host = Object.create(opened, { isSystemRoot: { value: true } }) as Host;
+  await host.writeFile(
+    "/etc/systemd/system/containerd.service",
+    "[Service]\nExecStart=/usr/bin/containerd\n",
+  );
+  await host.writeFile("/usr/bin/aws-iam-authenticator", "#!/bin/sh\n", { mode: 0o755 });
+  await host.writeFile("/proc/self/mounts", "proc /proc proc rw 0 0\n");
+  const { INIT_PHASES } = await import("../steps/init/index.ts");
+  const phase = (node: NodeSettings, which: "config" | "run") =>
+    runSteps(INIT_STEPS, { host, log: memoryLogger(), dryRun: false, node }, {
+      process: "init",
+      dryRun: false,
+      skip: [...INIT_PHASES[which === "config" ? "run" : "config"]],
+      keepPending: which === "config",
+    });
+  try {
+    const config = await phase(testNode(), "config");
+    assert.ok(config.changeCount > 0);
+    assert.deepEqual(actions(await systemctl.calls()), ["daemon-reload"], "the config phase starts nothing");
+    await phase(testNode(), "run");
+    const started = actions(await systemctl.calls());
+    for (const unit of ["containerd.service", "sandbox-image.service", "kubelet.service"]) {
+      assert.ok(started.includes(`enable ${unit}`), `${unit} enabled: ${started.join("; ")}`);
+      // Its config was written by the config phase: the run phase restarts it (which starts it).
+      assert.ok(started.includes(`restart ${unit}`), `${unit} restarted: ${started.join("; ")}`);
+    }
+
+    // A reboot: both phases, nothing changed, nothing started or restarted.
+    for (const which of ["config", "run"] as const) {
+      const again = await phase(testNode(), which);
+      assert.equal(
+        again.changeCount,
+        0,
+        `${which}: ${JSON.stringify(again.steps.flatMap((s) => s.changes))}`,
+      );
+    }
+    assert.deepEqual(actions(await systemctl.calls()), []);
+
+    // A drop-in changed a kubelet setting: the config phase writes it, the run phase restarts kubelet only.
+    const changed = testNode({ kubeletConfigOverrides: { maxPods: 110 } });
+    assert.equal((await phase(changed, "config")).changeCount, 1, "kubelet-config.json");
+    assert.deepEqual(actions(await systemctl.calls()), []);
+    assert.equal((await phase(changed, "run")).changeCount, 1, "the restart");
+    assert.deepEqual(actions(await systemctl.calls()), ["restart kubelet.service"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -393,6 +393,15 @@ Deno.test("imds without user data or with a shell script gives no parts and no m
   }
 });
 
+Deno.test("an empty drop-in directory gives no parts, also as the only source (nodeadm's chain)", async () => {
+  const loaded = await loadConfigSource("file:///empty", readers({ "/empty/.dir": "" }));
+  assert.equal(loaded.parts.length, 0);
+  assert.equal(loaded.merged, undefined);
+  assert.deepEqual(loaded.skipped, [
+    { origin: "/empty", contentType: "directory", reason: "no *.yaml, *.yml or *.json file" },
+  ]);
+});
+
 Deno.test("config source errors", async () => {
   const read = readers({ "/etc/x.sh": SHELL, "/empty/.dir": "" });
   const cases: [string, RegExp, typeof ConfigError | typeof UsageError][] = [
@@ -402,7 +411,6 @@ Deno.test("config source errors", async () => {
       /config file \/etc\/x\.sh holds no NodeConfig \(cloud-init text\/x-shellscript/,
       ConfigError,
     ],
-    ["file:///empty", /config directory \/empty has no \*\.yaml/, ConfigError],
     ["https://example.com/config", /unsupported config source/, UsageError],
     ["imds://meta-data", /unsupported config source imds:\/\/meta-data/, UsageError],
     ["file://", /names no path/, UsageError],

@@ -76,6 +76,8 @@ Deno.test("verify: the demo's tree passes; every planned file and directory is c
         ["containerd.service", "ok"],
         ["sandbox-image.service", "ok"],
         ["kubelet.service", "ok"],
+        ["eksnode-config.service", "ok"],
+        ["eksnode-run.service", "ok"],
       ],
     );
 

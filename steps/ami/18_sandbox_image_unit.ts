@@ -43,7 +43,7 @@ export async function verifyUnits(host: Host, units: string[]): Promise<VerifyOu
 }
 
 /** A `systemd-analyze verify` of `units`, run when one of `whenChanged` was applied in this run. */
-function verifyChange(units: string[], whenChanged: string[]): Change {
+export function verifyChange(units: string[], whenChanged: string[]): Change {
   return {
     kind: "verify",
     key: `systemd-analyze-verify:${units.join(",")}`,

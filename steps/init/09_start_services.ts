@@ -29,6 +29,13 @@ import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/syste
 import type { Host } from "../../lib/host.ts";
 import type { InitContext } from "./context.ts";
 
+/** The daemon (`--daemon`) each service of {@link RESTART_TRIGGERS} belongs to. */
+export const SERVICE_DAEMON: Readonly<Record<string, "containerd" | "kubelet">> = {
+  "containerd.service": "containerd",
+  "sandbox-image.service": "containerd",
+  "kubelet.service": "kubelet",
+};
+
 /** For each service, in start order: the files whose change in this run makes it restart. */
 export const RESTART_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
   "containerd.service": [
@@ -88,7 +95,9 @@ export const step: Step<InitContext> = {
         "run init on an image baked with `eksnode ami`, which installs containerd and its unit",
       );
     }
-    const units = Object.keys(RESTART_TRIGGERS);
+    const units = Object.keys(RESTART_TRIGGERS).filter((u) =>
+      ctx.daemons === undefined || ctx.daemons.includes(SERVICE_DAEMON[u])
+    );
     // The bpffs mount first: the VPC CNI's network policy agent expects /sys/fs/bpf when kubelet starts its pods.
     const bpf = ctx.node.mountBpfFs === false ? [] : [
       enableUnit(BPF_MOUNT_SERVICE, host.root),

@@ -8,7 +8,15 @@ import type { StepContext } from "../../lib/step.ts";
 
 export type { NodeSettings };
 
+/** The services `eksnode init --daemon` names (nodeadm's daemons). */
+export type InitDaemon = "containerd" | "kubelet";
+
 /** The `eksnode init` step context. */
 export interface InitContext extends StepContext {
   node: NodeSettings;
+  /**
+   * `--daemon` (nodeadm's, for testing): the daemons step 9 enables and starts; undefined means all. The
+   * instance-store disks and bpffs units are set up whatever it says, as nodeadm's run-phase aspects are.
+   */
+  daemons?: readonly InitDaemon[];
 }

@@ -23,3 +23,16 @@ export const INIT_STEPS: Step<InitContext>[] = [
   s08,
   s09,
 ];
+
+/** nodeadm's init phases (nodeadm/cmd/nodeadm/init/init.go, commit 81fec2e8), as `--skip config|run` names them. */
+export type InitPhase = "config" | "run";
+
+/**
+ * The steps of each phase: `config` writes every file and reloads systemd (steps 1-8), `run` enables
+ * and starts the services (step 9), as nodeadm's config phase configures its daemons and its run phase
+ * starts them.
+ */
+export const INIT_PHASES: Readonly<Record<InitPhase, readonly number[]>> = {
+  config: INIT_STEPS.filter((s) => s !== s09).map((s) => s.number),
+  run: [s09.number],
+};

@@ -10,13 +10,19 @@
  *    (tests/e2e/fake_kubelet.js). The pause image is imported into the root's containerd store by a
  *    temporary containerd on this machine, standing in for steps 19–20 (tested with a registry by
  *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot.
- * 3. `systemd-nspawn -b` boots the root (tests/e2e/nspawn.ts); instance metadata and the EKS API are
- *    simulated inside the container's network namespace; `eksnode init` runs inside the booted system
- *    (installed by step 1 as /usr/bin/eksnode: main.ts under the Deno bound in read-only), so systemd
- *    itself does daemon-reload, enable and start. Asserted inside: units enabled, containerd active and
- *    answering, kubelet started with our flags, config and kubeconfig (the test kubelet checks them and
- *    stays up), the network sysctls applied by systemd-sysctl at boot, the modules-load file present.
- * 4. init again: 0 changes, and no unit restarted (same InvocationID and main PID).
+ * 3. The simulated cloud (tests/e2e/netns_cloud.ts) makes a network namespace and serves instance
+ *    metadata there at 169.254.169.254:80, with user data holding only a NodeConfig (what managed node
+ *    groups and Karpenter write for AL2023). `systemd-nspawn -b` boots the root into that namespace
+ *    (tests/e2e/nspawn.ts). Nothing runs `eksnode init` by hand: the boot units the bake enabled
+ *    (eksnode-config.service, eksnode-run.service) do, and systemd itself does daemon-reload, enable and
+ *    start. Asserted inside: both units succeeded (the config phase with changes, the run phase too),
+ *    /etc/environment's proxy reached both, units enabled, containerd active and answering, kubelet
+ *    started with the NodeConfig's flags, config and kubeconfig (the test kubelet checks them and stays
+ *    up), the network sysctls applied by systemd-sysctl at boot, the modules-load file present.
+ * 4. `eksnode init` by hand (what user data calling it or /etc/eks/bootstrap.sh does): 0 changes, no unit
+ *    restarted (same InvocationID and main PID); again with the bpffs unit stopped and bpffs mounted.
+ * 5. A reboot, with a stand-in cloud-final.service that runs `eksnode init` as a user data script would:
+ *    the config phase, that init and the run phase each make 0 changes; kubelet runs again.
  * Everything started (container, fakes, temporary containerd) is stopped and every mount under the
  * temp dir removed in `finally`, also when an assertion fails.
  */
@@ -26,7 +32,8 @@ import { eksnode } from "../cli_run.ts";
 import { startMirror } from "../fakes/mirror.ts";
 import { makeTar } from "../fakes/tar_writer.ts";
 import { onPath, sha256 } from "../helpers.ts";
-import { KUBECONFIG, KUBELET_CONFIG } from "../../eks/node_paths.ts";
+import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/node_paths.ts";
+import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, unmountUnder, waitBooted } from "./nspawn.ts";
 
@@ -38,9 +45,83 @@ const SERVICES = [
   "sandbox-image.service",
   "kubelet.service",
   "eksnode-mount-bpf-fs.service",
+  BOOT_CONFIG_SERVICE,
+  BOOT_RUN_SERVICE,
 ];
 
-const TOOLS = ["debootstrap", "systemd-nspawn", "nsenter", "dpkg", "dpkg-query", "cp", "umount"];
+const TOOLS = [
+  "debootstrap",
+  "systemd-nspawn",
+  "nsenter",
+  "unshare",
+  "ip",
+  "dpkg",
+  "dpkg-query",
+  "cp",
+  "umount",
+];
+
+/**
+ * User data as a managed node group's launch template writes it for AL2023: MIME multipart with one
+ * NodeConfig part that names the cluster, its endpoint, CA and service CIDR (so no EKS API call), and a
+ * kubelet flag the test kubelet reports back.
+ */
+const USER_DATA = `MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="//"
+
+--//
+Content-Type: application/node.eks.aws
+
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: boot-cluster
+    apiServerEndpoint: https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com
+    certificateAuthority: ${btoa(TEST_CA_PEM)}
+    cidr: 10.100.0.0/16
+  kubelet:
+    flags:
+      - --node-labels=eksnode/boot=units
+
+--//--
+`;
+
+/**
+ * Stand-ins for what a VM has and a container lacks. nspawn gives the container a /sys of its own
+ * without /sys/fs/bpf (a VM's kernel has it): a oneshot makes the directory before the bpffs unit mounts
+ * bpffs there (in the container's mount namespace only).
+ */
+const SYS_FS_BPF_UNIT = `[Unit]
+Description=boot test: /sys/fs/bpf, as a VM kernel's sysfs has it
+DefaultDependencies=no
+After=local-fs.target
+Before=eksnode-mount-bpf-fs.service ${BOOT_RUN_SERVICE}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -ec "mount -o remount,rw /sys; mkdir -p /sys/fs/bpf; mount -o remount,ro /sys"
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/**
+ * cloud-init's final stage as far as the boot units care: it runs the user data's scripts, here one
+ * that calls eksnode init itself (as user data written for other images does), between the two phases.
+ */
+const CLOUD_FINAL_UNIT = `[Unit]
+Description=boot test: cloud-final stand-in running a user data script that calls eksnode init
+After=${BOOT_CONFIG_SERVICE} network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/eksnode init
+
+[Install]
+WantedBy=multi-user.target
+`;
 const missing = TOOLS.filter((t) => !onPath(t));
 const isRoot = Deno.uid() === 0;
 const skip = Deno.build.os !== "linux"
@@ -137,10 +218,54 @@ async function bakedSysctls(root: string): Promise<Map<string, string>> {
   return out;
 }
 
+/** The summary line `init: N steps, M changes` of a unit's run at this boot, from its journal. */
+async function unitSummary(
+  c: Container,
+  unit: string,
+): Promise<{ steps: number; changes: number; log: string }> {
+  const log = await c.check(["journalctl", "--boot", "--unit", unit, "--output=cat", "--no-pager"]);
+  const m = [...log.matchAll(/init: (\d+) steps?, (\d+) changes? in/g)].at(-1);
+  assert.ok(m, `no init summary in the journal of ${unit}:\n${log}`);
+  return { steps: Number(m[1]), changes: Number(m[2]), log };
+}
+
+/** The unit ran at this boot, to its end, successfully (a oneshot without RemainAfterExit is inactive after). */
+async function assertRan(c: Container, unit: string): Promise<void> {
+  const p = await show(c, unit, ["Result", "ExecMainStatus", "ExecMainExitTimestampMonotonic"]);
+  assert.equal(p.Result, "success", `${unit}: ${JSON.stringify(p)}`);
+  assert.equal(p.ExecMainStatus, "0", `${unit}: ${JSON.stringify(p)}`);
+  assert.ok(Number(p.ExecMainExitTimestampMonotonic) > 0, `${unit} ran at this boot: ${JSON.stringify(p)}`);
+}
+
+/** Waits for the test kubelet's report of this boot (it checks its flags and files and stays up). */
+async function kubeletReport(c: Container) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await c.exec(["cat", "/run/eksnode-e2e/kubelet.json"]);
+    if (r.code === 0) {
+      return JSON.parse(r.stdout) as {
+        pid: number;
+        flags: Record<string, string>;
+        checked: string[];
+        problems: string[];
+      };
+    }
+    if (Date.now() > deadline) {
+      const status = await c.exec(["systemctl", "status", "--no-pager", "--lines=20", "kubelet.service"]);
+      const journal = await c.exec(["journalctl", "--no-pager", "-n", "30", "-u", "kubelet.service"]);
+      throw new Error(
+        `kubelet wrote no report in 60s:\n${status.stdout}\n${journal.stdout}${journal.stderr}`,
+      );
+    }
+    await sleep(200);
+  }
+}
+
 Deno.test({
-  name: `boot: a root baked by eksnode ami boots under systemd-nspawn and eksnode init starts its services${
-    skip ? ` (not run: ${skip})` : ""
-  }`,
+  name:
+    `boot: a root baked by eksnode ami boots under systemd-nspawn and joins by itself with NodeConfig user data${
+      skip ? ` (not run: ${skip})` : ""
+    }`,
   ignore: skip !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -162,10 +287,11 @@ Deno.test({
 
     const tmp = await tempDir({ prefix: "eksnode-boot-" });
     const root = `${tmp}/root`;
-    const machine = `eksnode-e2e-${crypto.randomUUID().slice(0, 8)}`;
+    const machine = () => `eksnode-e2e-${crypto.randomUUID().slice(0, 8)}`;
     let container: Container | undefined;
     let cloud: Deno.ChildProcess | undefined;
     let cloudOut: ReadableStreamDefaultReader<string> | undefined;
+    let cloudIn: WritableStreamDefaultWriter<Uint8Array> | undefined;
     const mirror = await startMirror({
       replace: {
         kubelet: await Deno.readFile(new URL("./fake_kubelet.js", import.meta.url)),
@@ -182,6 +308,16 @@ Deno.test({
         ]),
       },
     });
+    /** One JSON line from the simulated cloud. */
+    const cloudLine = async (): Promise<Record<string, unknown>> => {
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await cloudOut!.read();
+        if (done) throw new Error(`the simulated cloud exited: ${text}`);
+        text += value;
+      }
+      return JSON.parse(text.split("\n")[0]);
+    };
     try {
       await copyRoot(cached.root, root);
       stamp("root copied");
@@ -238,35 +374,16 @@ Deno.test({
       );
       const denoDir = JSON.parse(await run([Deno.execPath(), "info", "--json"], "deno info"))
         .denoDir as string;
-      container = await boot(root, machine, [
+      const binds = [
         { from: Deno.execPath(), to: `${E2E}/deno` },
         { from: REPO, to: `${E2E}/src` },
         { from: denoDir, to: `${E2E}/deno-dir` },
-      ]);
-      const c = container;
-      const state = await waitBooted(c);
-      const failed = (await c.exec(["systemctl", "--failed", "--plain", "--no-legend"])).stdout.trim();
-      assert.equal(state, "running", `the baked root booted ${state}; failed units: ${failed}`);
-      stamp(`booted (systemd inside: ${state})`);
-      assert.equal(
-        (await show(c, "containerd.service", ["ActiveState"])).ActiveState,
-        "active",
-        "enabled at bake",
-      );
+      ];
 
-      // nspawn gives a container a /sys of its own without /sys/fs/bpf (a VM's kernel has it): the
-      // directory is made so that eksnode-mount-bpf-fs.service can mount bpffs there (in the container's
-      // mount namespace only). Nothing is mounted on it yet.
-      await c.check([
-        "sh",
-        "-ec",
-        "mount -o remount,rw /sys; mkdir -p /sys/fs/bpf; mount -o remount,ro /sys",
-      ]);
-
-      // The simulated cloud, inside the container's network namespace.
-      cloud = new Deno.Command("nsenter", {
+      // The simulated cloud, in a network namespace of its own that the container boots into.
+      cloud = new Deno.Command("unshare", {
         args: [
-          `--net=${c.netns}`,
+          "--net",
           "--",
           Deno.execPath(),
           "run",
@@ -274,23 +391,53 @@ Deno.test({
           "--quiet",
           `${REPO}/tests/e2e/netns_cloud.ts`,
         ],
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+          DENO_DIR: denoDir,
+          EKSNODE_E2E_USER_DATA: USER_DATA,
+        },
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
       }).spawn();
       cloudOut = cloud.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let first = "";
-      while (!first.includes("\n")) {
-        const { value, done } = await cloudOut.read();
-        if (done) throw new Error(`the simulated cloud exited before printing its endpoints: ${first}`);
-        first += value;
-      }
-      const cloudEnv = JSON.parse(first.split("\n")[0]) as Record<string, string>;
+      cloudIn = cloud.stdin.getWriter();
+      const { proxy } = await cloudLine() as { proxy: string };
+      const proxied = async () => {
+        await cloudIn!.write(new TextEncoder().encode("stats\n"));
+        return ((await cloudLine()).proxied ?? {}) as Record<string, number>;
+      };
 
-      const init = await c.exec(["eksnode", "init"], { env: cloudEnv, timeoutMs: 300_000 });
-      assert.equal(init.code, 0, init.stdout + init.stderr);
-      assert.match(init.stdout, /init: 9 steps, [1-9]\d* changes in/);
-      stamp("eksnode init ran inside");
+      // What the image gets from its environment rather than from eksnode: /sys/fs/bpf (see above), and
+      // a proxy in /etc/environment, as some sites set one for every program.
+      await Deno.writeTextFile(`${root}/etc/systemd/system/e2e-sys-fs-bpf.service`, SYS_FS_BPF_UNIT);
+      await Deno.symlink(
+        "/etc/systemd/system/e2e-sys-fs-bpf.service",
+        `${root}/etc/systemd/system/multi-user.target.wants/e2e-sys-fs-bpf.service`,
+      );
+      await Deno.writeTextFile(`${root}/etc/environment`, `HTTP_PROXY=${proxy}\n`);
+
+      // First boot. Nothing runs eksnode init by hand.
+      container = await boot(root, machine(), binds, { netnsPath: `/proc/${cloud.pid}/ns/net` });
+      let c = container;
+      let state = await waitBooted(c);
+      let failed = (await c.exec(["systemctl", "--failed", "--plain", "--no-legend"])).stdout.trim();
+      assert.equal(state, "running", `the baked root booted ${state}; failed units: ${failed}`);
+      stamp(`booted (systemd inside: ${state})`);
+
+      await assertRan(c, BOOT_CONFIG_SERVICE);
+      await assertRan(c, BOOT_RUN_SERVICE);
+      const config1 = await unitSummary(c, BOOT_CONFIG_SERVICE);
+      const run1 = await unitSummary(c, BOOT_RUN_SERVICE);
+      assert.equal(config1.steps, 8, "the config phase: steps 1-8");
+      assert.ok(config1.changes > 0, config1.log);
+      assert.equal(run1.steps, 1, "the run phase: step 9");
+      assert.ok(run1.changes > 0, `the run phase enables and starts the services:\n${run1.log}`);
+      assert.match(run1.log, /configuration unchanged since \/run\/eks\/eksnode\/config\.json/);
+      // Both phases read the user data through the proxy /etc/environment names.
+      assert.equal((await proxied())["/latest/user-data"], 2, "user data read by both phases via the proxy");
+      stamp(`the boot units joined the node: config ${config1.changes} changes, run ${run1.changes}`);
 
       // Units enabled and started by systemd inside.
       const enabled = (await c.exec(["systemctl", "is-enabled", ...SERVICES])).stdout.trim().split("\n");
@@ -322,29 +469,11 @@ Deno.test({
       assert.equal((await show(c, "sandbox-image.service", ["ActiveState"])).ActiveState, "active");
 
       // kubelet: running, and the test kubelet found its flags and files good.
-      let report:
-        | { pid: number; flags: Record<string, string>; checked: string[]; problems: string[] }
-        | undefined;
-      const deadline = Date.now() + 60_000;
-      while (!report) {
-        const r = await c.exec(["cat", "/run/eksnode-e2e/kubelet.json"]);
-        if (r.code === 0) report = JSON.parse(r.stdout);
-        else if (Date.now() > deadline) {
-          const status = await c.exec(["systemctl", "status", "--no-pager", "--lines=20", "kubelet.service"]);
-          const journal = await c.exec(["journalctl", "--no-pager", "-n", "30", "-u", "kubelet.service"]);
-          throw new Error(
-            `kubelet wrote no report in 60s:\n${status.stdout}\n${journal.stdout}${journal.stderr}`,
-          );
-        } else await sleep(200);
-      }
+      const report = await kubeletReport(c);
       assert.deepEqual(report.problems, [], "the test kubelet's checks");
       assert.equal(report.flags.config, KUBELET_CONFIG);
       assert.equal(report.flags.kubeconfig, KUBECONFIG);
-      assert.match(
-        report.flags["node-labels"] ?? "",
-        /eksnode\/demo=true/,
-        "NodeConfig kubelet flags reach kubelet",
-      );
+      assert.match(report.flags["node-labels"] ?? "", /eksnode\/boot=units/, "the user data's kubelet flags");
       for (const check of ["config kind", "kubeconfig server", "kubeconfig CA", "containerd socket"]) {
         assert.ok(report.checked.includes(check), `kubelet checked ${check}: ${report.checked.join(", ")}`);
       }
@@ -391,30 +520,66 @@ Deno.test({
       assert.match(modules, /^overlay$/m);
       assert.match(modules, /^br_netfilter$/m);
 
-      // Again: nothing changes, nothing restarts.
+      // eksnode init by hand (user data calling it, or /etc/eks/bootstrap.sh): nothing changes, nothing restarts.
       const props = ["InvocationID", "MainPID", "ActiveEnterTimestampMonotonic"];
       const before = await Promise.all(SERVICES.map((u) => show(c, u, props)));
-      const again = await c.exec(["eksnode", "init"], { env: cloudEnv, timeoutMs: 300_000 });
+      const again = await c.exec(["eksnode", "init"], { timeoutMs: 300_000 });
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /init: 9 steps, 0 changes in/);
       const after = await Promise.all(SERVICES.map((u) => show(c, u, props)));
-      assert.deepEqual(after, before, "no unit restarted by the second init");
+      assert.deepEqual(after, before, "no unit restarted by init");
       const report2 = JSON.parse(await c.check(["cat", "/run/eksnode-e2e/kubelet.json"]));
       assert.equal(report2.pid, report.pid, "kubelet was not restarted");
-      stamp("second init: 0 changes, no restart");
+      stamp("eksnode init by hand: 0 changes, no restart");
 
       // A system that mounts bpffs itself: the unit is inactive (its condition skips it) while
       // /sys/fs/bpf is mounted. Stopping the oneshot leaves the mount (it has no ExecStop), which is
       // that state; init must see the mount, not the inactive unit, and change nothing.
       await c.check(["systemctl", "stop", "eksnode-mount-bpf-fs.service"]);
       assert.match(await c.check(["findmnt", "--noheadings", "--output=FSTYPE", "/sys/fs/bpf"]), /^bpf$/m);
-      const third = await c.exec(["eksnode", "init"], { env: cloudEnv, timeoutMs: 300_000 });
+      const third = await c.exec(["eksnode", "init"], { timeoutMs: 300_000 });
       assert.equal(third.code, 0, third.stdout + third.stderr);
       assert.match(third.stdout, /init: 9 steps, 0 changes in/, "bpffs already mounted: nothing to start");
-      stamp("third init with bpffs mounted and its unit inactive: 0 changes");
+      stamp("init with bpffs mounted and its unit inactive: 0 changes");
+
+      // Reboot, with user data that also calls eksnode init from cloud-init's final stage.
+      await container.stop();
+      container = undefined;
+      await Deno.writeTextFile(`${root}/etc/systemd/system/cloud-final.service`, CLOUD_FINAL_UNIT);
+      await Deno.symlink(
+        "/etc/systemd/system/cloud-final.service",
+        `${root}/etc/systemd/system/multi-user.target.wants/cloud-final.service`,
+      );
+      container = await boot(root, machine(), binds, { netnsPath: `/proc/${cloud.pid}/ns/net` });
+      c = container;
+      state = await waitBooted(c);
+      failed = (await c.exec(["systemctl", "--failed", "--plain", "--no-legend"])).stdout.trim();
+      assert.equal(state, "running", `the reboot came up ${state}; failed units: ${failed}`);
+      for (const u of [BOOT_CONFIG_SERVICE, "cloud-final.service", BOOT_RUN_SERVICE]) await assertRan(c, u);
+      const config2 = await unitSummary(c, BOOT_CONFIG_SERVICE);
+      const final2 = await unitSummary(c, "cloud-final.service");
+      const run2 = await unitSummary(c, BOOT_RUN_SERVICE);
+      assert.deepEqual(
+        [config2.steps, config2.changes],
+        [8, 0],
+        `config phase after a reboot:\n${config2.log}`,
+      );
+      assert.deepEqual([final2.steps, final2.changes], [9, 0], `user data's eksnode init:\n${final2.log}`);
+      assert.deepEqual([run2.steps, run2.changes], [1, 0], `run phase after a reboot:\n${run2.log}`);
+      // The run phase came after cloud-final, as ordered.
+      const exited = async (u: string) =>
+        Number((await show(c, u, ["ExecMainExitTimestampMonotonic"])).ExecMainExitTimestampMonotonic);
+      assert.ok(
+        await exited("cloud-final.service") < await exited(BOOT_RUN_SERVICE),
+        "run phase after cloud-final",
+      );
+      const report3 = await kubeletReport(c);
+      assert.deepEqual(report3.problems, [], "the test kubelet's checks after the reboot");
+      assert.equal((await show(c, "kubelet.service", ["ActiveState"])).ActiveState, "active");
+      stamp("reboot: config phase, user data's init and run phase each 0 changes; kubelet active");
     } catch (err) {
       if (container) {
-        const journal = await container.exec(["journalctl", "--boot", "--no-pager", "--lines=60"]).catch(() =>
+        const journal = await container.exec(["journalctl", "--boot", "--no-pager", "--lines=80"]).catch(() =>
           undefined
         );
         console.error(
@@ -423,14 +588,14 @@ Deno.test({
       }
       throw err;
     } finally {
+      await container?.stop();
       if (cloud) {
-        await cloud.stdin.close().catch(() => {});
+        await cloudIn?.close().catch(() => {});
         const exited = await Promise.race([cloud.status.then(() => true), sleep(5_000).then(() => false)]);
         if (!exited) cloud.kill("SIGKILL");
         await cloudOut?.cancel().catch(() => {});
         await cloud.status;
       }
-      await container?.stop();
       await mirror.close();
       const left = await unmountUnder(tmp);
       if ((await mountsUnder(tmp)).length === 0) await Deno.remove(tmp, { recursive: true });

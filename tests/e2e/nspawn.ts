@@ -2,9 +2,9 @@
  * Boots a root directory with `systemd-nspawn -b` for the boot test and runs commands inside it with
  * nsenter (all namespaces of the container's PID 1). The container is not registered with machined;
  * where this machine's PID 1 is not systemd (no bus to ask for a scope), nspawn keeps the caller's
- * cgroup (--keep-unit). It gets a private network namespace (only `lo`), so the sysctls under
- * /proc/sys/net are the container's own and writable, and systemd-sysctl applies them at boot without
- * touching this machine's; fakes it must reach are started inside that namespace (see {@link Container.netns}).
+ * cgroup (--keep-unit). It gets a network namespace of its own (only `lo`: a new one, or one a process
+ * serving fakes made beforehand), so the sysctls under /proc/sys/net are the container's own and
+ * writable, and systemd-sysctl applies them at boot without touching this machine's.
  */
 
 /** A read-only bind mount into the container. */
@@ -67,15 +67,25 @@ export async function unmountUnder(prefix: string): Promise<string[]> {
   return found;
 }
 
-/** Boots `root` (a directory) as machine `machine` with read-only `binds`. */
-export async function boot(root: string, machine: string, binds: Bind[]): Promise<Container> {
+/**
+ * Boots `root` (a directory) as machine `machine` with read-only `binds`, in a new network namespace of
+ * its own, or in the one at `netnsPath` (e.g. `/proc/PID/ns/net` of a process serving fakes there).
+ */
+export async function boot(
+  root: string,
+  machine: string,
+  binds: Bind[],
+  opts: { netnsPath?: string } = {},
+): Promise<Container> {
   const keepUnit = !(await Deno.stat("/run/systemd/system").then(() => true, () => false));
   const child = new Deno.Command("systemd-nspawn", {
     args: [
       "--quiet",
       "--register=no",
       ...(keepUnit ? ["--keep-unit"] : []),
+      // With a namespace given, --private-network still makes nspawn mount /proc/sys/net writable.
       "--private-network",
+      ...(opts.netnsPath ? [`--network-namespace-path=${opts.netnsPath}`] : []),
       `--machine=${machine}`,
       `--directory=${root}`,
       ...binds.map((b) => `--bind-ro=${b.from}:${b.to}`),

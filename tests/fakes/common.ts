@@ -153,17 +153,24 @@ export function listenFetchable(hostname: string): Deno.TcpListener {
   }
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port (one `fetch` connects to), or at `port` (e.g. one a client already tries). */
-export function serveLoopback(handler: (req: Request) => Response | Promise<Response>, port = 0): {
+/**
+ * Starts `handler` on 127.0.0.1 at a free port (one `fetch` connects to), or at a given port (one a client
+ * already tries), or at a given address (the boot test serves instance metadata at its link-local
+ * address inside a network namespace of its own).
+ */
+export function serveLoopback(
+  handler: (req: Request) => Response | Promise<Response>,
+  listen: number | { hostname: string; port: number } = 0,
+): {
   url: string;
   close(): Promise<void>;
 } {
-  const server = port === 0
-    ? serveFetchable({ hostname: "127.0.0.1" }, handler)
-    : Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
-  const addr = server.addr;
+  const at = typeof listen === "number" ? { hostname: "127.0.0.1", port: listen } : listen;
+  const server = at.port === 0
+    ? serveFetchable({ hostname: at.hostname }, handler)
+    : Deno.serve({ ...at, onListen() {} }, handler);
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `http://${at.hostname}:${server.addr.port}`,
     async close() {
       await server.shutdown();
     },

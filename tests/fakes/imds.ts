@@ -55,6 +55,8 @@ export interface FakeImdsOptions {
   port?: number;
   /** A token stops working after this many GETs (as if it expired), so the client must take a new one. */
   tokenLifetimeGets?: number;
+  /** Where to listen (default 127.0.0.1 at a free port). */
+  listen?: { hostname: string; port: number };
 }
 
 /** Counters a test can assert on. */
@@ -136,7 +138,7 @@ export function start(opts: FakeImdsOptions = {}): FakeImds {
     return value === undefined
       ? notFound()
       : new Response(value, { headers: { "content-type": "text/plain" } });
-  }, opts.port);
+  }, opts.listen ?? opts.port ?? 0);
   return {
     url: server.url,
     calls,
