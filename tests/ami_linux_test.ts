@@ -36,7 +36,7 @@ async function has(cmd: string): Promise<string | undefined> {
 }
 
 async function bake(root: string, toml: string, flags: Partial<AmiFlags> = {}, only = STEPS_1_20) {
-  const config = `${root}.bake.toml`;
+  const config = await tempFile({ prefix: "eksnode-bake-", suffix: ".toml" });
   await Deno.writeTextFile(config, toml);
   const ctx = await amiContext({
     root,

@@ -142,6 +142,7 @@ function resolve(spec: NonNullable<NodeConfigInput["spec"]>, instanceType = "m5.
     instance: { ...testNode().instance, instanceType },
     installedKubernetesVersion: "1.32",
     cpuCount: 2,
+    privateDnsName: "ip-10-0-0-5.us-west-2.compute.internal",
   });
 }
 

@@ -33,9 +33,14 @@ export interface FakeInstance {
   emptyFirst?: number;
 }
 
-/** The instance of tests/fakes/imds.ts defaultMetadata(), with its EC2 PrivateDnsName. */
+/**
+ * The instance of tests/fakes/imds.ts defaultMetadata() and the id of nodeadm's e2e mock instance
+ * (nodeadm/test/e2e/infra/aemm-default-config.json, which the NodeConfig case tests put in IMDS), each
+ * with its EC2 PrivateDnsName.
+ */
 export const DEFAULT_INSTANCES: Readonly<Record<string, FakeInstance>> = {
   "i-0123456789abcdef0": { privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal" },
+  "i-1234567890abcdef0": { privateDnsName: "ip-10-0-1-23.us-west-2.compute.internal" },
 };
 
 /** Behaviour of the fake. */
