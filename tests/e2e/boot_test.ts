@@ -403,11 +403,12 @@ Deno.test({
       }).spawn();
       cloudOut = cloud.stdout.pipeThrough(new TextDecoderStream()).getReader();
       cloudIn = cloud.stdin.getWriter();
-      const { proxy } = await cloudLine() as { proxy: string };
-      const proxied = async () => {
+      const { proxy, ec2 } = await cloudLine() as { proxy: string; ec2: string };
+      const stats = async () => {
         await cloudIn!.write(new TextEncoder().encode("stats\n"));
-        return ((await cloudLine()).proxied ?? {}) as Record<string, number>;
+        return await cloudLine() as { proxied?: Record<string, number>; ec2?: string[] };
       };
+      const proxied = async () => (await stats()).proxied ?? {};
 
       // What the image gets from its environment rather than from eksnode: /sys/fs/bpf (see above), and
       // a proxy in /etc/environment, as some sites set one for every program.
@@ -416,7 +417,11 @@ Deno.test({
         "/etc/systemd/system/e2e-sys-fs-bpf.service",
         `${root}/etc/systemd/system/multi-user.target.wants/e2e-sys-fs-bpf.service`,
       );
-      await Deno.writeTextFile(`${root}/etc/environment`, `HTTP_PROXY=${proxy}\n`);
+      // The EC2 API at the simulated cloud's endpoint (a VPC endpoint, as far as the node can tell).
+      await Deno.writeTextFile(
+        `${root}/etc/environment`,
+        `HTTP_PROXY=${proxy}\nAWS_ENDPOINT_URL_EC2=${ec2}\n`,
+      );
 
       // First boot. Nothing runs eksnode init by hand.
       container = await boot(root, machine(), binds, { netnsPath: `/proc/${cloud.pid}/ns/net` });
@@ -437,6 +442,12 @@ Deno.test({
       assert.match(run1.log, /configuration unchanged since \/run\/eks\/eksnode\/config\.json/);
       // Both phases read the user data through the proxy /etc/environment names.
       assert.equal((await proxied())["/latest/user-data"], 2, "user data read by both phases via the proxy");
+      // The node is named by EC2's PrivateDnsName (kubelet 1.26+, no InstanceIdNodeName), asked with the
+      // instance role's credentials from IMDS.
+      assert.ok(
+        (await stats()).ec2?.includes("DescribeInstances:200"),
+        "DescribeInstances answered for the node name",
+      );
       stamp(`the boot units joined the node: config ${config1.changes} changes, run ${run1.changes}`);
 
       // Units enabled and started by systemd inside.

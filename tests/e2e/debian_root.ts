@@ -17,7 +17,18 @@ export interface RootRecipe {
 
 /** Packages of the root: systemd as init (and dbus for it), procps (sysctl), kmod (modprobe in units),
  * and containerd + runc, whose binaries are kept aside and whose packages are then purged. */
-export const INCLUDE = ["systemd", "systemd-sysv", "dbus", "procps", "kmod", "containerd", "runc"];
+// iptables: kubelet.service runs `/sbin/iptables -P FORWARD ACCEPT -w 5` before kubelet, as nodeadm's unit
+// does (AL2023 has the package; the bake's package step only notes it under --root with apt).
+export const INCLUDE = [
+  "systemd",
+  "systemd-sysv",
+  "dbus",
+  "procps",
+  "kmod",
+  "iptables",
+  "containerd",
+  "runc",
+];
 
 /** Binaries kept from the containerd and runc packages: name → path in the Debian root. */
 export const RUNTIME_BINARIES: Readonly<Record<string, string>> = {
