@@ -117,6 +117,8 @@ After=${BOOT_CONFIG_SERVICE} network-online.target
 
 [Service]
 Type=oneshot
+# The site's settings (here the EC2 endpoint) reach the script as a login environment would (pam_env).
+EnvironmentFile=-/etc/environment
 ExecStart=/usr/bin/eksnode init
 
 [Install]
@@ -534,7 +536,9 @@ Deno.test({
       // eksnode init by hand (user data calling it, or /etc/eks/bootstrap.sh): nothing changes, nothing restarts.
       const props = ["InvocationID", "MainPID", "ActiveEnterTimestampMonotonic"];
       const before = await Promise.all(SERVICES.map((u) => show(c, u, props)));
-      const again = await c.exec(["eksnode", "init"], { timeoutMs: 300_000 });
+      // By hand, with the site's EC2 endpoint (the boot units read it from /etc/environment).
+      const byHand = { env: { AWS_ENDPOINT_URL_EC2: ec2 }, timeoutMs: 300_000 };
+      const again = await c.exec(["eksnode", "init"], byHand);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /init: 9 steps, 0 changes in/);
       const after = await Promise.all(SERVICES.map((u) => show(c, u, props)));
@@ -548,7 +552,7 @@ Deno.test({
       // that state; init must see the mount, not the inactive unit, and change nothing.
       await c.check(["systemctl", "stop", "eksnode-mount-bpf-fs.service"]);
       assert.match(await c.check(["findmnt", "--noheadings", "--output=FSTYPE", "/sys/fs/bpf"]), /^bpf$/m);
-      const third = await c.exec(["eksnode", "init"], { timeoutMs: 300_000 });
+      const third = await c.exec(["eksnode", "init"], byHand);
       assert.equal(third.code, 0, third.stdout + third.stderr);
       assert.match(third.stdout, /init: 9 steps, 0 changes in/, "bpffs already mounted: nothing to start");
       stamp("init with bpffs mounted and its unit inactive: 0 changes");
