@@ -24,7 +24,7 @@ import {
   containerdVersion,
 } from "../steps/ami/17_containerd_config.ts";
 import { generatedContainerdConfig } from "../eks/containerd_config.ts";
-import { verifyUnits } from "../steps/ami/18_sandbox_image_unit.ts";
+import { verifyUnits } from "../lib/systemd_verify.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { octalMode, sha256, snapshotTree } from "./helpers.ts";
 

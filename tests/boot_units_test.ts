@@ -10,7 +10,7 @@ import { bootInitArgv, renderBootConfigUnit, renderBootRunUnit } from "../eks/sy
 import { renderSandboxImageUnit } from "../eks/node_units.ts";
 import { Host } from "../lib/host.ts";
 import { splitSkip } from "../cli/init.ts";
-import { verifyUnits } from "../steps/ami/18_sandbox_image_unit.ts";
+import { verifyUnits } from "../lib/systemd_verify.ts";
 import { onPath } from "./helpers.ts";
 
 /** systemd's own units on this machine, copied into the test root so a start transaction can be built. */

@@ -1,12 +1,9 @@
 /** Step 10: runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
-import { RUNC_RUNTIME } from "../../eks/containerd/runtime.ts";
+import { RUNC_PATH } from "../../eks/image_paths.ts";
 import { download } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
 import type { AmiContext } from "./context.ts";
-
-/** Where runc goes (containerd's config names it as the runtime binary: eks/containerd/runtime.ts). */
-export const RUNC_PATH: string = RUNC_RUNTIME.binaryName;
 
 /** Step 10. */
 export const step: Step<AmiContext> = {

@@ -16,12 +16,9 @@ import type { AmiContext } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
 import { generatedContainerdConfig } from "../../eks/containerd_config.ts";
-import { CONTAINERD_BASE_RUNTIME_SPEC } from "../../eks/node_paths.ts";
+import { CONTAINERD_BASE_RUNTIME_SPEC, CONTAINERD_CONFIG } from "../../eks/node_paths.ts";
 import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
-
-/** Where the config goes. */
-export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
 
 /** The major.minor of `containerd --version` output, e.g. "containerd github.com/containerd/containerd v2.1.4 ..." → [2, 1]. */
 export function containerdVersion(text: string): [number, number] | undefined {

@@ -3,13 +3,11 @@
  * the published .sha256, extracted into /opt/cni/bin. Entries with `..`, absolute names or links that
  * leave the directory are refused by lib/tar.ts before anything is written.
  */
+import { CNI_BIN_DIR } from "../../eks/image_paths.ts";
 import { extract } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { publishedNote } from "./22_kubelet.ts";
-
-/** Where the plugins go. */
-export const CNI_BIN_DIR = "/opt/cni/bin";
+import { publishedNote } from "./published_note.ts";
 
 /** Install the CNI plugins (checksum-verified). */
 export const step: Step<AmiContext> = {

@@ -3,13 +3,11 @@
  * published .sha256, as /usr/bin/aws-iam-authenticator (as templates/al2/provisioners/install-worker.sh
  * @ 0061ba5d332785485ae6622a4ebc2b9a8351bada does). The versions data has none for Kubernetes 1.33+.
  */
+import { AWS_IAM_AUTHENTICATOR_PATH } from "../../eks/image_paths.ts";
 import { download, note } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { publishedNote } from "./22_kubelet.ts";
-
-/** Where aws-iam-authenticator is installed. */
-export const AWS_IAM_AUTHENTICATOR_PATH = "/usr/bin/aws-iam-authenticator";
+import { publishedNote } from "./published_note.ts";
 
 /** Install aws-iam-authenticator (checksum-verified) when the Kubernetes version has one. */
 export const step: Step<AmiContext> = {

@@ -3,13 +3,11 @@
  * Upstream publishes no checksum for it (install-worker.sh downloads it unverified), so the bake config
  * must pin its SHA-256; without a pin, resolving it is a ConfigError naming the key to set.
  */
+import { ECR_CREDENTIAL_PROVIDER_PATH } from "../../eks/image_paths.ts";
 import { download } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { publishedNote } from "./22_kubelet.ts";
-
-/** Where kubelet's image credential provider plugin is installed. */
-export const ECR_CREDENTIAL_PROVIDER_PATH = "/etc/eks/image-credential-provider/ecr-credential-provider";
+import { publishedNote } from "./published_note.ts";
 
 /** Install ecr-credential-provider (checksum-verified). */
 export const step: Step<AmiContext> = {

@@ -8,6 +8,13 @@
  * Build time is ctx.buildTime (SOURCE_DATE_EPOCH when set). Without SOURCE_DATE_EPOCH a rebake that
  * finds everything else unchanged keeps the recorded build time, so a second run changes nothing.
  */
+import {
+  AWS_IAM_AUTHENTICATOR_PATH,
+  CNI_BIN_DIR,
+  ECR_CREDENTIAL_PROVIDER_PATH,
+  KUBELET_PATH,
+  RUNC_PATH,
+} from "../../eks/image_paths.ts";
 import { createHash } from "node:crypto";
 import {
   type Arch,
@@ -26,11 +33,6 @@ import { byCodeUnits } from "../../lib/order.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
-import { RUNC_PATH } from "./10_runc.ts";
-import { KUBELET_PATH } from "./22_kubelet.ts";
-import { CNI_BIN_DIR } from "./29_cni_plugins.ts";
-import { AWS_IAM_AUTHENTICATOR_PATH } from "./30_aws_iam_authenticator.ts";
-import { ECR_CREDENTIAL_PROVIDER_PATH } from "./32_ecr_credential_provider.ts";
 import { RELEASE_PATH } from "../../eks/node_paths.ts";
 
 /** The JSON manifest `eksnode verify` reads (defined beside the other node paths, for `verify`). */

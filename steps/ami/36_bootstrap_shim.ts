@@ -21,7 +21,8 @@ import { dir, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
 import type { AmiContext } from "./context.ts";
-import { verifyChange } from "./18_sandbox_image_unit.ts";
+import { shellQuote } from "../../lib/shell_quote.ts";
+import { verifyChange } from "../../lib/systemd_verify.ts";
 
 /** The boot units' files, by unit name. */
 export const BOOT_UNITS: Readonly<Record<string, () => string>> = {
@@ -38,11 +39,6 @@ export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {
     `exec ${shellQuote(eksnode)} init "$@"`,
     "",
   ].join("\n");
-}
-
-/** Quotes a word for sh: bare when it is plainly safe, else single-quoted. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Install and enable the boot units, make the drop-in directory, install the /etc/eks/bootstrap.sh shim. */

@@ -6,7 +6,7 @@
 import { dir, file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { shellQuote } from "./36_bootstrap_shim.ts";
+import { shellQuote } from "../../lib/shell_quote.ts";
 import { LOG_COLLECTOR_PATH } from "../../eks/node_paths.ts";
 
 /** The shim's text; `eksnode` is the binary it execs. */
