@@ -8,7 +8,7 @@
 import { parse as parseToml } from "smol-toml";
 import { AwsApiError, ConfigError, UsageError } from "../lib/errors.ts";
 import type { Host } from "../lib/host.ts";
-import type { Logger } from "../lib/log.ts";
+import { heldLogger, type Logger } from "../lib/log.ts";
 import {
   apiServerHostName,
   chooseApiServerAddresses,
@@ -229,13 +229,32 @@ export async function gatherInputs(
     { installedKubernetesVersion: installed, described },
     name,
   );
-  // The two EC2 calls, when needed, run side by side.
-  const [instanceType, privateDnsName] = await settle(
-    lookUpInstanceType(instance.instanceType, nodeConfig, origin, aws("DescribeInstanceTypes"), log),
-    needsPrivateDnsName(kubernetesVersion, nodeConfig)
-      ? lookUpPrivateDnsName(instance.instanceId, instance.hostname, aws("DescribeInstances"), log)
-      : Promise.resolve(undefined),
-  );
+  // The two EC2 calls, when needed, run side by side; what each says is logged in this order after both.
+  const typeLog = heldLogger(log);
+  const nameLog = heldLogger(log);
+  let instanceType: InstanceTypeInfo | undefined, privateDnsName: string | undefined;
+  try {
+    [instanceType, privateDnsName] = await settle(
+      lookUpInstanceType(
+        instance.instanceType,
+        nodeConfig,
+        origin,
+        aws("DescribeInstanceTypes"),
+        typeLog.logger,
+      ),
+      needsPrivateDnsName(kubernetesVersion, nodeConfig)
+        ? lookUpPrivateDnsName(
+          instance.instanceId,
+          instance.hostname,
+          aws("DescribeInstances"),
+          nameLog.logger,
+        )
+        : Promise.resolve(undefined),
+    );
+  } finally {
+    typeLog.release();
+    nameLog.release();
+  }
 
   const inputs: NodeInputs = {
     nodeConfig,

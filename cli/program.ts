@@ -118,6 +118,9 @@ async function runCommand(argv: string[]): Promise<number> {
       }
       return ExitCode.usage; // commander already printed its one-line message
     }
+    // A root the failed command created and wrote nothing into is not left behind.
+    // (Imported here: loaded already when a command opened a root, and kept off the start-up path.)
+    await (await import("../lib/host.ts")).removeEmptyCreatedRoots();
     // A stopped run is reported once, by runCli.
     if (interruption()) return exitCodeOf(err);
     // A disk-full error raised outside the host's writes (which name their file) still gets its class.

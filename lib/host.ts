@@ -175,13 +175,24 @@ export class Host {
     }
   }
 
-  /** Opens a root directory, creating it when missing. */
+  /**
+   * Opens a root directory, creating it when missing (remembered: a command that then fails removes it
+   * again while it is still empty, {@link removeEmptyCreatedRoots}).
+   */
   static async open(
     root: string,
     env: Record<string, string | undefined> = Deno.env.toObject(),
   ): Promise<Host> {
+    let existed = true;
+    try {
+      await Deno.lstat(root);
+    } catch {
+      existed = false;
+    }
     await Deno.mkdir(root, { recursive: true });
-    return new Host(await Deno.realPath(root), env);
+    const real = await Deno.realPath(root);
+    if (!existed) createdRoots.add(real);
+    return new Host(real, env);
   }
 
   /** Maps an in-root path onto the real file system without following symlinks (lexical only). */
@@ -935,4 +946,25 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Some file systems refuse fsync on directories; the rename is still atomic.
   }
+}
+
+/** Roots {@link Host.open} created in this process. */
+const createdRoots = new Set<string>();
+
+/**
+ * Removes the roots this process created that are still empty: a command that failed before writing
+ * anything (a usage error, a bad config) leaves no directory behind. Returns the paths removed.
+ */
+export async function removeEmptyCreatedRoots(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const root of createdRoots) {
+    try {
+      await Deno.remove(root); // not recursive: fails on a root with anything in it
+      removed.push(root);
+    } catch {
+      // not empty, or gone: leave it
+    }
+    createdRoots.delete(root);
+  }
+  return removed;
 }

@@ -103,3 +103,23 @@ export function memoryLogger(format: LogFormat = "text"): Logger & { lines: stri
   const logger = createLogger({ format, color: false, tty: false, write: (l) => lines.push(l), debug: true });
   return Object.assign(logger, { lines });
 }
+
+/**
+ * A logger that holds what it is told until `release()`, then passes it on to `to` in order: work
+ * that runs side by side logs in a fixed order, whichever finishes first.
+ * @example const held = heldLogger(log); await Promise.all([a(held.logger), ...]); held.release();
+ */
+export function heldLogger(to: Logger): { logger: Logger; release(): void } {
+  const held: (() => void)[] = [];
+  const logger: Logger = {
+    format: to.format,
+    color: to.color,
+    log: (level, msg, fields) => held.push(() => to.log(level, msg, fields)),
+    event: (event, fields, text) => held.push(() => to.event(event, fields, text)),
+    progress: (label, done, total) => to.progress(label, done, total),
+    debug: (msg, fields) => held.push(() => to.debug(msg, fields)),
+    info: (msg, fields) => held.push(() => to.info(msg, fields)),
+    warn: (msg, fields) => held.push(() => to.warn(msg, fields)),
+  };
+  return { logger, release: () => held.splice(0).forEach((emit) => emit()) };
+}

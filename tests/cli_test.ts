@@ -80,12 +80,14 @@ Deno.test("steps lists the 37 ami and 9 init steps, from any working directory",
   assert.doesNotMatch(ami.stdout, /eksnode init: 9 steps/);
 });
 
-Deno.test("bad flags: one error line, exit 2, no stack trace", async () => {
+Deno.test("bad flags: one error line, exit 2, no stack trace, no root left behind", async () => {
+  // A root that does not exist yet: a command failing on its flags must not leave it made.
+  const root = `${await tempDir()}/not-made`;
   for (
     const [args, pattern] of [
       [["--bogus"], /unknown option '--bogus'/],
-      [["ami", "--only", "99", "--dry-run", "--root", "/tmp/x"], /--only: there is no step 99/],
-      [["ami", "--only", "1", "--skip", "2", "--root", "/tmp/x"], /--only cannot be combined/],
+      [["ami", "--only", "99", "--dry-run", "--root", root], /--only: there is no step 99/],
+      [["ami", "--only", "1", "--skip", "2", "--root", root], /--only cannot be combined/],
       [["ami", "--root", "relative/dir"], /--root must be an absolute path/],
       [["ami", "--log-format", "xml"], /argument 'xml' is invalid/],
     ] as [string[], RegExp][]
@@ -94,14 +96,17 @@ Deno.test("bad flags: one error line, exit 2, no stack trace", async () => {
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, pattern);
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace without --debug");
+    await assert.rejects(Deno.lstat(root), Deno.errors.NotFound, `${args.join(" ")} left ${root}`);
   }
 });
 
-Deno.test("--debug shows the stack of an error", async () => {
-  const r = await eksnode(["ami", "--config", "/nonexistent/bake.toml", "--root", "/tmp/x", "--debug"]);
+Deno.test("--debug shows the stack of an error; the root it made is removed again", async () => {
+  const root = `${await tempDir()}/not-made`;
+  const r = await eksnode(["ami", "--config", "/nonexistent/bake.toml", "--root", root, "--debug"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: --config \/nonexistent\/bake.toml: cannot read it/);
   assert.match(r.stderr, /\n\s+at /);
+  await assert.rejects(Deno.lstat(root), Deno.errors.NotFound);
 });
 
 Deno.test("bad bake config: exit 3 naming the file and key", async () => {
