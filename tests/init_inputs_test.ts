@@ -236,6 +236,10 @@ Deno.test("init: an instance type missing from the ENI table is looked up with D
 
 Deno.test("init: an instance type EC2 does not know either → a warning, 110 pods and kube-reserved for 110 (nodeadm)", async () => {
   const root = await tempRoot();
+  // Two processors, whatever this machine has: with the type unknown, init counts them under --root and
+  // sizes kube-reserved CPU on them (70m for 2).
+  await Deno.mkdir(`${root}/proc`, { recursive: true });
+  await Deno.writeTextFile(`${root}/proc/cpuinfo`, "processor\t: 0\nprocessor\t: 1\n");
   const metadata = { ...fakeImds.defaultMetadata(), "meta-data/instance-type": "zz9.large" };
   await withCloud({ imds: { metadata, userData: nodeConfigYaml(FULL) } }, async (cloud) => {
     const run = await runInit(["--root", root, "--dry-run", ...INPUTS_ONLY], cloudEnv(cloud));
