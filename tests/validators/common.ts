@@ -62,14 +62,17 @@ export interface ToolRun {
   stderr: string;
 }
 
-/** Runs argv (no shell) with an optional environment; never throws on a non-zero exit. */
+/**
+ * Runs argv (no shell) with an optional environment, in the C locale (the validators read the tools'
+ * messages, which a tr_TR or any other locale translates); never throws on a non-zero exit.
+ */
 export async function runTool(argv: string[], env?: Record<string, string>): Promise<ToolRun> {
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env,
+    env: { LC_ALL: "C", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
