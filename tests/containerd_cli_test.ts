@@ -13,10 +13,8 @@ import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../eks/containerd/base_runtime_spec.ts";
 import { CONTAINERD_VERSION_FILE } from "../eks/containerd/version.ts";
-import { eksnode } from "./cli_run.ts";
+import { runInit } from "./cli_fixtures.ts";
 import { bakedRoot } from "./fakes/baked_root.ts";
-import { start as startEc2 } from "./fakes/ec2.ts";
-import { start as startImds } from "./fakes/imds.ts";
 import {
   caseFile,
   caseNodeConfig,
@@ -72,24 +70,14 @@ async function caseConfig(root: string, name: string, file: string): Promise<str
   return path;
 }
 
-/** `eksnode init` against the fake IMDS and the fake EC2 (DescribeInstances names the node from 1.26 on). */
+/** `eksnode init` with `config` against the fake IMDS and EC2 (DescribeInstances names the node from 1.26 on). */
 async function initWith(root: string, config: string) {
-  const imds = startImds({});
-  const ec2 = startEc2();
-  try {
-    return await eksnode(["init", "--root", root, "--config-source", `file://${config}`], {
-      env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-        AWS_ENDPOINT_URL_EC2: ec2.url,
-        AWS_ACCESS_KEY_ID: "AKIDCONTAINERDTEST",
-        AWS_SECRET_ACCESS_KEY: "containerd-test-secret",
-        AWS_REGION: "us-west-2",
-      },
-      isolated: true,
-    });
-  } finally {
-    await Promise.all([imds.close(), ec2.close()]);
-  }
+  const { run } = await runInit({
+    root,
+    args: ["--config-source", `file://${config}`],
+    env: { AWS_REGION: "us-west-2" },
+  });
+  return run;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -33,7 +33,6 @@ async function graph(): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const top of Object.keys(LAYERS)) {
     for await (const file of sources(top)) {
-      if (!file.endsWith(".ts")) continue;
       out.set(file, localImports(file, await Deno.readTextFile(`${REPO}${file}`)));
     }
   }
