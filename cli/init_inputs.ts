@@ -18,12 +18,8 @@ import {
 } from "../eks/api_server_hosts.ts";
 import { type AwsCallOptions, type AwsEnv, awsMaxAttempts, describeSdkError } from "../eks/aws_call.ts";
 import { type ConfigWarning, loadConfigSources } from "../eks/config_source.ts";
-import {
-  describeInstanceType,
-  describePrivateDnsName,
-  type InstanceTypeInfo,
-  loadEc2Sdk,
-} from "../eks/ec2_api.ts";
+import { describeInstanceType, describePrivateDnsName, type InstanceTypeInfo } from "../eks/ec2_api.ts";
+import { preloadEc2Credentials } from "../eks/ec2_query.ts";
 import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
 import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
 import {
@@ -158,13 +154,13 @@ export async function gatherInputs(
   if (cached) {
     log.info(`configuration changed since ${opts.cache!.path} was written: resolved again`);
   }
-  // Kubernetes 1.26+ names the node with EC2 DescribeInstances: the large EC2 SDK loads while the
-  // instance facts are read (a load nobody awaits, after an error, is harmless).
+  // Kubernetes 1.26+ names the node with EC2 DescribeInstances: without keys in the environment, the
+  // SDK's credential chain loads while the instance facts are read (a load nobody awaits is harmless).
   if (
     installed !== undefined && kubernetesMinor(installed) !== undefined &&
     needsPrivateDnsName(installed, config.nodeConfig)
   ) {
-    loadEc2Sdk().catch(() => {});
+    preloadEc2Credentials(env);
   }
   const instance = await (early ?? imds.instanceMetadata());
   log.info(

@@ -136,19 +136,22 @@ function ipv4Number(text: string): number | undefined {
 /** One Deno HTTP client per proxy URL, made on first use (a client is a resource: made only when used). */
 const proxyClients = new Map<string, Deno.HttpClient>();
 
+/** The Deno HTTP client that sends through `proxy`, made once per proxy URL. */
+export function proxyClient(proxy: string): Deno.HttpClient {
+  let client = proxyClients.get(proxy);
+  if (!client) {
+    client = Deno.createHttpClient({ proxy: { url: proxy } });
+    proxyClients.set(proxy, client);
+  }
+  return client;
+}
+
 /** An SDK request handler that sends through `proxy` (Deno's fetch with a proxying client). */
 function proxiedHandler(proxy: string): FetchHttpHandler {
   return new FetchHttpHandler(
-    {
-      requestInit: () => {
-        let client = proxyClients.get(proxy);
-        if (!client) {
-          client = Deno.createHttpClient({ proxy: { url: proxy } });
-          proxyClients.set(proxy, client);
-        }
-        return { client } as RequestInit;
-      },
-    } as ConstructorParameters<typeof FetchHttpHandler>[0],
+    { requestInit: () => ({ client: proxyClient(proxy) }) as RequestInit } as ConstructorParameters<
+      typeof FetchHttpHandler
+    >[0],
   );
 }
 

@@ -1,35 +1,20 @@
 /**
  * EC2 DescribeInstanceTypes, for instance types missing from the embedded table (max pods needs the
- * ENI and IP counts), and DescribeInstances, for the node name (the instance's PrivateDnsName). The SDK
- * is imported lazily; retries as in {@link sendWithRetry}.
+ * ENI and IP counts), and DescribeInstances, for the node name (the instance's PrivateDnsName). Both go
+ * through the light Query client of `ec2_query.ts`; retries as in {@link sendWithRetry}. Element names
+ * are those of the EC2 model (@aws-sdk/client-ec2 3.1169.0, dist-es/schemas/schemas_0.js);
+ * tests/ec2_query_test.ts reads the same answers with that SDK and this module and compares.
  */
-import type {
-  _InstanceType,
-  DescribeInstancesCommandOutput,
-  DescribeInstanceTypesCommandOutput,
-} from "@aws-sdk/client-ec2";
 import { AwsApiError } from "../lib/errors.ts";
+import { xmlChild, xmlPath, xmlText } from "../lib/xml_tree.ts";
 import {
   type AwsCallOptions,
   awsClientConfig,
   describeSdkError,
-  sdkClientOptions,
   sendWithRetry,
   triesText,
 } from "./aws_call.ts";
-
-type Ec2Sdk = typeof import("@aws-sdk/client-ec2");
-let sdk: Promise<Ec2Sdk> | undefined;
-
-/**
- * Loads the EC2 SDK once. It is large (about 2 s to load on a busy 2-core machine, most of what a
- * DescribeInstances at init costs), so init starts the load early, while it waits for instance metadata.
- * @example loadEc2Sdk().catch(() => {}) // start loading; awaited where a call is made
- */
-export function loadEc2Sdk(): Promise<Ec2Sdk> {
-  sdk ??= import("@aws-sdk/client-ec2");
-  return sdk;
-}
+import { ec2Call } from "./ec2_query.ts";
 
 /** The networking and CPU facts of one instance type. */
 export interface InstanceTypeInfo {
@@ -50,44 +35,34 @@ export interface InstanceTypeInfo {
 export async function describeInstanceType(type: string, opts: AwsCallOptions): Promise<InstanceTypeInfo> {
   const cfg = awsClientConfig("EC2", opts.env, opts.region);
   const where = `instance type "${type}" in ${cfg.region} (endpoint ${cfg.endpointLabel})`;
-  const { EC2Client, DescribeInstanceTypesCommand } = await loadEc2Sdk();
-  const client = new EC2Client(sdkClientOptions(cfg));
-  let out: DescribeInstanceTypesCommandOutput;
-  try {
-    out = await sendWithRetry(
-      (abortSignal) =>
-        client.send(
-          // The SDK types InstanceTypes as a closed union; EC2 itself answers unknown names.
-          new DescribeInstanceTypesCommand({ InstanceTypes: [type as _InstanceType] }),
-          { abortSignal },
-        ),
-      opts,
-      (err, tries) => {
-        const name = (err as { name?: string } | null)?.name;
-        if (name === "InvalidInstanceType") {
-          return new AwsApiError(
-            `EC2 does not know ${where}`,
-            "check the spelling, and that the type is offered in this region",
-            err,
-          );
-        }
+  const root = await sendWithRetry(
+    (signal) => ec2Call(cfg, opts.env, "DescribeInstanceTypes", { "InstanceType.1": type }, signal),
+    opts,
+    (err, tries) => {
+      const name = (err as { name?: string } | null)?.name;
+      if (name === "InvalidInstanceType") {
         return new AwsApiError(
-          `DescribeInstanceTypes for ${where} failed after ${triesText(tries)}: ${describeSdkError(err)}`,
-          "check network access to the endpoint and ec2:DescribeInstanceTypes in the instance role",
+          `EC2 does not know ${where}`,
+          "check the spelling, and that the type is offered in this region",
           err,
         );
-      },
-    );
-  } finally {
-    client.destroy();
-  }
-  const t = out.InstanceTypes?.[0];
-  const net = t?.NetworkInfo;
-  const defaultCard = net?.DefaultNetworkCardIndex ?? 0;
-  const card = net?.NetworkCards?.find((c) => (c.NetworkCardIndex ?? 0) === defaultCard);
-  const enis = card?.MaximumNetworkInterfaces ?? net?.MaximumNetworkInterfaces;
-  const ipsPerEni = t?.NetworkInfo?.Ipv4AddressesPerInterface;
-  const vcpus = t?.VCpuInfo?.DefaultVCpus;
+      }
+      return new AwsApiError(
+        `DescribeInstanceTypes for ${where} failed after ${triesText(tries)}: ${describeSdkError(err)}`,
+        "check network access to the endpoint and ec2:DescribeInstanceTypes in the instance role",
+        err,
+      );
+    },
+  );
+  const t = xmlPath(root, "instanceTypeSet", "item")[0];
+  const net = xmlChild(t, "networkInfo");
+  const defaultCard = num(xmlText(net, "defaultNetworkCardIndex")) ?? 0;
+  const card = xmlPath(net, "networkCards", "item")
+    .find((c) => (num(xmlText(c, "networkCardIndex")) ?? 0) === defaultCard);
+  const enis = num(xmlText(card, "maximumNetworkInterfaces")) ??
+    num(xmlText(net, "maximumNetworkInterfaces"));
+  const ipsPerEni = num(xmlText(net, "ipv4AddressesPerInterface"));
+  const vcpus = num(xmlText(xmlChild(t, "vCpuInfo"), "defaultVCpus"));
   if (enis === undefined || ipsPerEni === undefined || vcpus === undefined) {
     throw new AwsApiError(
       `DescribeInstanceTypes returned no network or vCPU data for ${where}`,
@@ -95,8 +70,15 @@ export async function describeInstanceType(type: string, opts: AwsCallOptions): 
     );
   }
   const info: InstanceTypeInfo = { enis, ipsPerEni, vcpus };
-  if (t?.Hypervisor) info.hypervisor = t.Hypervisor;
+  const hypervisor = xmlText(t, "hypervisor");
+  if (hypervisor) info.hypervisor = hypervisor;
   return info;
+}
+
+/** A whole number from an element's text, or undefined when absent or not a number. */
+function num(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\s*[0-9]+\s*$/.test(text)) return undefined;
+  return Number(text);
 }
 
 /** EC2 error codes DescribeInstances answers while a new instance is not yet visible everywhere. */
@@ -118,41 +100,32 @@ class NoPrivateDnsNameYet extends Error {
 export async function describePrivateDnsName(instanceId: string, opts: AwsCallOptions): Promise<string> {
   const cfg = awsClientConfig("EC2", opts.env, opts.region);
   const where = `instance ${instanceId} in ${cfg.region} (endpoint ${cfg.endpointLabel})`;
-  const { EC2Client, DescribeInstancesCommand } = await loadEc2Sdk();
-  const client = new EC2Client(sdkClientOptions(cfg));
-  try {
-    return await sendWithRetry(
-      async (abortSignal) => {
-        const out: DescribeInstancesCommandOutput = await client.send(
-          new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
-          { abortSignal },
+  return await sendWithRetry(
+    async (signal) => {
+      const root = await ec2Call(cfg, opts.env, "DescribeInstances", { "InstanceId.1": instanceId }, signal);
+      const instances = xmlPath(root, "reservationSet", "item", "instancesSet", "item");
+      if (instances.length !== 1) {
+        throw new AwsApiError(
+          `DescribeInstances for ${where} returned ${instances.length} instances, not 1`,
+          "check AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL: the endpoint does not look like EC2",
         );
-        const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-        if (instances.length !== 1) {
-          throw new AwsApiError(
-            `DescribeInstances for ${where} returned ${instances.length} instances, not 1`,
-            "check AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL: the endpoint does not look like EC2",
-          );
-        }
-        const name = instances[0].PrivateDnsName ?? "";
-        if (name === "") throw new NoPrivateDnsNameYet(`EC2 has no PrivateDnsName for ${instanceId} yet`);
-        return name;
-      },
-      opts,
-      (err, tries) => {
-        if (err instanceof AwsApiError) return err;
-        return new AwsApiError(
-          `DescribeInstances for ${where} failed after ${triesText(tries)}: ${describeSdkError(err)}`,
-          "allow ec2:DescribeInstances in the instance role (AmazonEKSWorkerNodePolicy has it), or name " +
-            "the node by its instance id with the NodeConfig feature gate InstanceIdNodeName",
-          err,
-        );
-      },
-      (err) =>
-        err instanceof NoPrivateDnsNameYet ||
-        NOT_YET_VISIBLE.has((err as { name?: string } | null)?.name ?? ""),
-    );
-  } finally {
-    client.destroy();
-  }
+      }
+      const name = xmlText(instances[0], "privateDnsName") ?? "";
+      if (name === "") throw new NoPrivateDnsNameYet(`EC2 has no PrivateDnsName for ${instanceId} yet`);
+      return name;
+    },
+    opts,
+    (err, tries) => {
+      if (err instanceof AwsApiError) return err;
+      return new AwsApiError(
+        `DescribeInstances for ${where} failed after ${triesText(tries)}: ${describeSdkError(err)}`,
+        "allow ec2:DescribeInstances in the instance role (AmazonEKSWorkerNodePolicy has it), or name " +
+          "the node by its instance id with the NodeConfig feature gate InstanceIdNodeName",
+        err,
+      );
+    },
+    (err) =>
+      err instanceof NoPrivateDnsNameYet ||
+      NOT_YET_VISIBLE.has((err as { name?: string } | null)?.name ?? ""),
+  );
 }
