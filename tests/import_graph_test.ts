@@ -61,17 +61,23 @@ async function graph(): Promise<Map<string, string[]>> {
 }
 
 /** Rule checks on a graph: imports that go up a layer, numbered steps importing numbered steps. */
-function violations(g: Map<string, string[]>): { upward: string[]; stepToStep: string[] } {
+function violations(
+  g: Map<string, string[]>,
+): { upward: string[]; stepToStep: string[]; outside: string[] } {
+  const outside: string[] = [];
   const upward: string[] = [];
   const stepToStep: string[] = [];
   for (const [file, deps] of g) {
     for (const dep of deps) {
       const to = layerOf(dep);
-      if (to !== undefined && to > layerOf(file)) upward.push(`${file} -> ${dep}`);
+      // The program imports only the program (and deno.json, for its version): never tests/, fakes/,
+      // tools/ or bench/.
+      if (to === undefined && dep.includes("/")) outside.push(`${file} -> ${dep}`);
+      else if (to !== undefined && to > layerOf(file)) upward.push(`${file} -> ${dep}`);
       if (isNumberedStep(file) && isNumberedStep(dep)) stepToStep.push(`${file} -> ${dep}`);
     }
   }
-  return { upward, stepToStep };
+  return { upward, stepToStep, outside };
 }
 
 const layerOf = (file: string) => LAYERS[file.split("/")[0]];
@@ -80,7 +86,8 @@ const isNumberedStep = (file: string) => /^steps\/(ami|init)\/\d+_[^/]+\.ts$/.te
 Deno.test("import graph (deno info): lib < eks < steps < cli, no step imports another, no cycle", async () => {
   const g = await graph();
   assert.ok(g.size > 100, `read ${g.size} modules`);
-  const { upward, stepToStep } = violations(g);
+  const { upward, stepToStep, outside } = violations(g);
+  assert.deepEqual(outside, [], "program modules importing test or tool code");
   assert.deepEqual(upward, [], "imports that go up a layer");
   assert.deepEqual(stepToStep, [], "steps importing other steps");
 
@@ -106,9 +113,11 @@ Deno.test("import graph: the checks see a step importing a step, and an upward i
     ["steps/ami/33_release_file.ts", ["steps/ami/22_kubelet.ts", "steps/ami/published_note.ts"]],
     ["lib/x.ts", ["eks/node_paths.ts"]],
     ["eks/y.ts", ["lib/z.ts"]],
+    ["cli/demo.ts", ["fakes/imds.ts", "eks/y.ts"]],
   ]);
   assert.deepEqual(violations(g), {
     upward: ["lib/x.ts -> eks/node_paths.ts"],
     stepToStep: ["steps/ami/33_release_file.ts -> steps/ami/22_kubelet.ts"],
+    outside: ["cli/demo.ts -> fakes/imds.ts"],
   });
 });
