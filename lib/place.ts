@@ -108,11 +108,27 @@ async function detectContainer(host: Host): Promise<string | undefined> {
   return containerFromCgroup((await host.readText("/proc/1/cgroup")) ?? "");
 }
 
-/** True when `systemd-detect-virt --chroot` says this process's root is not PID 1's. */
+/**
+ * True when a /proc/self/mountinfo text has no mount at `/`: this process's root is a directory that is
+ * not a mount point, which only a chroot makes (a booted system and a container have a root file system).
+ * A chroot into a mount point (amazon-chroot's volume) does not show here; systemd-detect-virt tells that.
+ * @example chrootByMountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n") // false
+ */
+export function chrootByMountinfo(mountinfo: string): boolean {
+  const points = mountinfo.split("\n").filter(Boolean).map((l) => l.split(" ")[4]);
+  return points.length > 0 && !points.includes("/");
+}
+
+/**
+ * True when this process's root is not PID 1's: `systemd-detect-virt --chroot` (which needs to read
+ * /proc/1/root, denied in some containers), else a root that is no mount point ({@link chrootByMountinfo}).
+ */
 async function detectChroot(host: Host): Promise<boolean> {
-  if (!(await host.which("systemd-detect-virt"))) return false;
-  const r = await host.exec(["systemd-detect-virt", "--chroot"], { allowFailure: true, timeoutMs: 10_000 });
-  return r.code === 0;
+  if (await host.which("systemd-detect-virt")) {
+    const r = await host.exec(["systemd-detect-virt", "--chroot"], { allowFailure: true, timeoutMs: 10_000 });
+    if (r.code === 0) return true;
+  }
+  return chrootByMountinfo((await host.readText("/proc/self/mountinfo")) ?? "");
 }
 
 /** Reads the facts of the place (on `/` only; under another root nothing needs to be read). */

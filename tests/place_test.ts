@@ -10,6 +10,7 @@ import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { packageInstalled, packageRemoved } from "../lib/packages.ts";
 import {
+  chrootByMountinfo,
   containerFromCgroup,
   judgePlace,
   NOT_RUNNING_SYSTEM,
@@ -82,6 +83,15 @@ Deno.test("containerFromCgroup: hints of cgroup v1 and of a v2 path seen from ou
   assert.equal(containerFromCgroup("0::/lxc.payload.c1\n"), "lxc");
   assert.equal(containerFromCgroup("0::/\n"), undefined);
   assert.equal(containerFromCgroup("0::/user.slice/user-0.slice/session-1.scope\n"), undefined);
+});
+
+Deno.test("chrootByMountinfo: a root that is no mount point is a chroot", () => {
+  const booted = "22 1 259:1 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw\n" +
+    "23 22 0:21 / /proc rw shared:12 - proc proc rw\n";
+  assert.equal(chrootByMountinfo(booted), false);
+  // chroot /mnt/image (a directory on the root file system) with /proc mounted inside.
+  assert.equal(chrootByMountinfo("301 22 0:21 / /proc rw - proc proc rw\n"), true);
+  assert.equal(chrootByMountinfo(""), false, "no /proc: cannot tell");
 });
 
 Deno.test("readPlaceFacts: on / the container manager of the environment, the running kernel's release", async () => {
