@@ -10,12 +10,11 @@
  * before the installs (`dnf makecache`, planned by the dry run); a second bake makes 0 changes.
  */
 import assert from "node:assert/strict";
-import { amiContext } from "../cli/ami.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { onPath } from "./helpers.ts";
 import { tempDir } from "./temp.ts";
-import { packageName, type PackageRole } from "../steps/ami/package_names.ts";
+import { buildRpmRepo, runTool } from "./fakes/rpm_repo.ts";
 
 const TOOLS = ["dnf", "rpm", "rpmbuild", "createrepo_c"];
 const missing = TOOLS.filter((t) => !onPath(t));
@@ -27,39 +26,6 @@ const skip = Deno.build.os !== "linux"
   ? `${missing.join(", ")} not installed (apt-get install dnf rpm createrepo-c)`
   : undefined;
 if (skip) console.log(`dnf_real_test not run: ${skip}`);
-
-/** A spec for a noarch stand-in with one small file and no dependencies or scriptlets. */
-const SPEC = `Name: %{pkg}
-Version: %{ver}
-Release: 1.eksnode
-Summary: eksnode test stand-in for %{pkg}
-License: none
-BuildArch: noarch
-AutoReqProv: no
-%description
-A stand-in built by tests/dnf_real_test.ts.
-%install
-mkdir -p %{buildroot}/usr/share/eksnode-standin
-echo '%{pkg} %{ver}' > %{buildroot}/usr/share/eksnode-standin/%{pkg}
-%files
-/usr/share/eksnode-standin/%{pkg}
-`;
-
-async function run(argv: string[]): Promise<string> {
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C" },
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")} exited ${out.code}:\n${dec.decode(out.stderr)}${dec.decode(out.stdout)}`,
-    );
-  }
-  return dec.decode(out.stdout);
-}
 
 /** `rpm --root ROOT -q NAME` as VERSION-RELEASE, or undefined when not installed. */
 async function rpmQuery(root: string, name: string): Promise<string | undefined> {
@@ -82,63 +48,17 @@ Deno.test({
     try {
       const root = `${tmp}/root`;
       await Deno.writeTextFile(`${tmp}/bake.toml`, mirror.bakeToml);
-      // The versions the bake pins (runc and containerd with containerd_source = "package").
-      const ctx = await amiContext({
-        root: `${tmp}/probe`,
-        logFormat: "text",
-        jobs: "1",
-        config: `${tmp}/bake.toml`,
-        dryRun: true,
-      }, { PATH: Deno.env.get("PATH") ?? "" });
-      const pinned = {
-        runc: ctx.versions.artifacts.runc.version,
-        containerd: ctx.versions.artifacts.containerd.version,
-      };
-      const name = (role: PackageRole) => packageName(role, "al2023") as string;
-      const roles: PackageRole[] = [
-        "iptablesLegacy",
-        "awsCli",
-        "ssmAgent",
-        "ec2NetUtils",
-        "runc",
-        "containerd",
-      ];
-      const builds: [string, string][] = roles.map((r) => [
-        name(r),
-        r === "runc" ? pinned.runc : r === "containerd" ? pinned.containerd : "1.0.0",
-      ]);
-      // Newer runc and containerd in the repository: the pins must win over "latest".
-      builds.push(["runc", "99.0.0"], ["containerd", "99.0.0"]);
-
-      await Deno.writeTextFile(`${tmp}/standin.spec`, SPEC);
-      for (const [pkg, ver] of builds) {
-        await run([
-          "rpmbuild",
-          "-bb",
-          "--define",
-          `_topdir ${tmp}/rpmbuild`,
-          "--define",
-          `pkg ${pkg}`,
-          "--define",
-          `ver ${ver}`,
-          `${tmp}/standin.spec`,
-        ]);
-      }
-      const repo = `${tmp}/repo`;
-      await Deno.mkdir(repo);
-      const rpms = [...Deno.readDirSync(`${tmp}/rpmbuild/RPMS/noarch`)].map((e) => e.name).sort();
-      assert.equal(rpms.length, builds.length, rpms.join(" "));
-      for (const f of rpms) await Deno.copyFile(`${tmp}/rpmbuild/RPMS/noarch/${f}`, `${repo}/${f}`);
-      await run(["createrepo_c", "--quiet", repo]);
+      const repo = await buildRpmRepo(tmp, mirror.bakeToml);
+      const { name, pinned, rpms } = repo;
 
       // The image before the bake: the repository configured, amazon-ec2-net-utils installed (as on AL2023).
       await Deno.mkdir(`${root}/etc/yum.repos.d`, { recursive: true });
       await Deno.writeTextFile(
         `${root}/etc/yum.repos.d/standin.repo`,
-        `[standin]\nname=eksnode stand-ins\nbaseurl=file://${repo}\ngpgcheck=0\nenabled=1\n`,
+        repo.repoFile(),
       );
       const netUtils = rpms.find((f) => f.startsWith(`${name("ec2NetUtils")}-1.0.0-`))!;
-      await run(["rpm", "--root", root, "-i", "--nodeps", `${repo}/${netUtils}`]);
+      await runTool(["rpm", "--root", root, "-i", "--nodeps", `${repo.dir}/${netUtils}`]);
       assert.equal(await rpmQuery(root, name("ec2NetUtils")), "1.0.0-1.eksnode");
 
       const args = [
