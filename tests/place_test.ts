@@ -223,3 +223,28 @@ Deno.test("packages: apt-get update once, before the first install of a run; non
   for (const c of changes.slice(0, 2)) if (!(await c.satisfied(ctx2))) await c.apply(ctx2);
   assert.equal(await Deno.readTextFile(log2), "");
 });
+
+Deno.test("step 14 on a booted machine with its modules: modprobe runs, and its failure fails the step", async () => {
+  // A temp root seen as the running system of a booted machine (systemd up, /lib/modules of the kernel, no
+  // container or chroot signs; no systemd-detect-virt on PATH), with a modprobe that fails as a broken module would.
+  const tmp = await tempDir({ prefix: "eksnode-place-host-" });
+  const bin = `${tmp}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(
+    `${bin}/modprobe`,
+    `#!/bin/sh\necho "modprobe: ERROR: could not insert '$1': Exec format error" >&2\nexit 1\n`,
+    { mode: 0o755 },
+  );
+  const root = `${tmp}/root`;
+  await Deno.mkdir(`${root}/run/systemd/system`, { recursive: true });
+  await Deno.mkdir(`${root}/lib/modules/6.1.0-test`, { recursive: true });
+  const env = { PATH: bin, EKSNODE_KERNEL_RELEASE: "6.1.0-test" };
+  const ctx = await amiContext({ root, logFormat: "text", jobs: "1", packageManager: "none" }, env);
+  const host = Object.create(ctx.host, { isSystemRoot: { value: true } }) as Host;
+  const place = await placeOf(host);
+  assert.deepEqual([place.systemd, place.modules, place.swap], [undefined, undefined, undefined]);
+  await assert.rejects(
+    runSteps(AMI_STEPS, { ...ctx, host, log: memoryLogger() }, { process: "ami", dryRun: false, only: [14] }),
+    /modprobe.*(overlay|br_netfilter)/s,
+  );
+});
