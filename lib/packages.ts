@@ -3,6 +3,9 @@
  * would be done). Each change asks the package database first (`rpm -q`, `dpkg-query -W`), so an
  * installed package is dropped from the plan. Under `--root` other than `/`, dnf and yum work on the
  * tree with `--installroot` (and rpm with `--root`); apt has no such mode, so its changes become notes.
+ * Before the first install a run makes, the package metadata is refreshed (`apt-get update`,
+ * `dnf makecache`), as distributions' image build scripts do: an image's lists may be empty or stale.
+ * A run that installs nothing refreshes nothing.
  * Knows nothing about EKS: the names come from the caller.
  */
 import { note } from "./changes.ts";
@@ -67,6 +70,29 @@ export function installArgv(t: PackageTarget, p: PackageSpec): string[] {
   return [t.manager, "install", "-y", ...root, p.version ? `${p.name}-${p.version}` : p.name];
 }
 
+/** The argv that refreshes the package metadata before installs (`apt-get update`, `dnf makecache`). */
+export function refreshArgv(t: PackageTarget): string[] {
+  if (t.manager === "apt") return ["apt-get", "update"];
+  const root = t.root === "/" ? [] : [`--installroot=${t.root}`];
+  return [t.manager, "makecache", ...root];
+}
+
+/** Targets whose metadata this process refreshed already, by host (one refresh a run and target). */
+const refreshed = new WeakMap<Host, Set<string>>();
+
+/** Runs {@link refreshArgv} for `t` unless this run did already. */
+async function refreshOnce(host: Host, t: PackageTarget): Promise<void> {
+  const done = refreshed.get(host) ?? new Set<string>();
+  refreshed.set(host, done);
+  const key = `${t.manager}:${t.root}`;
+  if (done.has(key)) return;
+  await host.exec(refreshArgv(t), {
+    timeoutMs: INSTALL_TIMEOUT_MS,
+    env: t.manager === "apt" ? { DEBIAN_FRONTEND: "noninteractive" } : undefined,
+  });
+  done.add(key);
+}
+
 /** The argv that removes `p`. */
 export function removeArgv(t: PackageTarget, p: PackageSpec): string[] {
   if (t.manager === "apt") return ["apt-get", "remove", "-y", p.name];
@@ -121,9 +147,11 @@ export function packageInstalled(t: PackageTarget, p: PackageSpec): Change {
   return {
     kind: "package",
     key: `package:${p.name}`,
-    describe: () => `package install ${specText(p)} via ${argv.join(" ")}`,
+    describe: () =>
+      `package install ${specText(p)} via ${argv.join(" ")} (after ${refreshArgv(t).join(" ")}, once a run)`,
     satisfied: async ({ host }) => matches(await installedVersion(host, t, p), p),
     async apply({ host }) {
+      await refreshOnce(host, t);
       await host.exec(argv, {
         timeoutMs: INSTALL_TIMEOUT_MS,
         env: t.manager === "apt" ? { DEBIAN_FRONTEND: "noninteractive" } : undefined,

@@ -1,7 +1,8 @@
 /**
  * systemd units as changes: daemon-reload, enable, start/restart. Under `--root` other than `/`,
- * units are enabled with `systemctl --root` (which only creates the symlinks) and starting is
- * skipped with a note saying so.
+ * units are enabled with `systemctl --root` (which only creates the symlinks); where systemd is not
+ * running (another root, a chroot, a container without systemd as PID 1: lib/place.ts) reloading and
+ * starting are skipped with a note saying why, while enabling still works (systemctl does it offline).
  */
 import { exec, note } from "./changes.ts";
 import type { Host } from "./host.ts";
@@ -25,9 +26,12 @@ export async function unitInstalled(host: Host, unit: string): Promise<boolean> 
   return (await unitFile(host, unit)) !== undefined;
 }
 
-/** `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run. */
-export function daemonReload(whenChanged: string[], isSystemRoot: boolean): Change {
-  if (!isSystemRoot) return note("systemctl daemon-reload skipped: --root is not the running system");
+/**
+ * `systemctl daemon-reload` when one of the given change keys (unit files) changed in this run; a note
+ * when systemd cannot be reached here (`cannot`: why, as `Place.systemd` of lib/place.ts says).
+ */
+export function daemonReload(whenChanged: string[], cannot: string | undefined): Change {
+  if (cannot) return note(`systemctl daemon-reload skipped: ${cannot}`);
   return exec(["systemctl", "daemon-reload"], {
     why: "unit files changed",
     whenChanged,
@@ -103,17 +107,18 @@ export async function unitActive(host: Host, unit: string): Promise<boolean> {
 
 /**
  * Starts a unit now, or restarts it when one of `restartWhenChanged` was applied in this run.
- * Under `--root` it is a note: nothing can be started in a tree that is not running. `done` says
+ * Where systemd is not running (`cannot`: why, as `Place.systemd` of lib/place.ts says; e.g. under `--root`) it is
+ * a note: nothing can be started in a tree that is not running. `done` says
  * when starting is not needed (default: the unit is active); a oneshot whose condition skips it
  * never becomes active, so it passes what its condition tests instead.
  */
 export function startUnit(
   unit: string,
-  isSystemRoot: boolean,
+  cannot: string | undefined,
   restartWhenChanged: string[] = [],
   done: (host: Host) => Promise<boolean> = (host) => unitActive(host, unit),
 ): Change[] {
-  if (!isSystemRoot) return [note(`start ${unit} skipped: --root is not the running system`)];
+  if (cannot) return [note(`start ${unit} skipped: ${cannot}`)];
   return [
     exec(["systemctl", "start", unit], {
       why: "not running",

@@ -9,7 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import { amiContext, type AmiFlags } from "../cli/ami.ts";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
-import { installArgv, queryArgv, removeArgv } from "../lib/packages.ts";
+import { installArgv, queryArgv, refreshArgv, removeArgv } from "../lib/packages.ts";
 import { runSteps } from "../lib/runner.ts";
 import { addonImages, kubeProxyTag, partitionRegions, regionalNames } from "../eks/cached_images.ts";
 import { AMI_STEPS } from "../steps/ami/index.ts";
@@ -173,12 +173,12 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
       {
         pm: "dnf",
         want: (root: string) =>
-          `package install containerd 2.1.4 via dnf install -y --installroot=${root} containerd-2.1.4`,
+          `package install containerd 2.1.4 via dnf install -y --installroot=${root} containerd-2.1.4 (after dnf makecache --installroot=${root}, once a run)`,
       },
       {
         pm: "yum",
         want: (root: string) =>
-          `package install runc 1.3.3 via yum install -y --installroot=${root} runc-1.3.3`,
+          `package install runc 1.3.3 via yum install -y --installroot=${root} runc-1.3.3 (after yum makecache --installroot=${root}, once a run)`,
       },
     ] as const;
     for (const c of cases) {
@@ -201,7 +201,7 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
         if (c.pm === "dnf") {
           assert.ok(
             lines.includes(
-              `package install iptables-legacy via dnf install -y --installroot=${root} iptables-legacy`,
+              `package install iptables-legacy via dnf install -y --installroot=${root} iptables-legacy (after dnf makecache --installroot=${root}, once a run)`,
             ),
           );
           // Nothing is installed in the empty tree (no rpm database), so there is nothing to remove.
@@ -277,7 +277,9 @@ Deno.test({
         (await new Deno.Command("dpkg-query", { args: ["-W", "-f=${Status}", "awscli"] }).output()).stdout,
       );
       assert.equal(
-        lines.includes("package install awscli via apt-get install -y --no-install-recommends awscli"),
+        lines.includes(
+          "package install awscli via apt-get install -y --no-install-recommends awscli (after apt-get update, once a run)",
+        ),
         awscli !== "install ok installed",
       );
     }
@@ -306,6 +308,9 @@ Deno.test("package adapter argv per package manager", () => {
     assert.deepEqual(queryArgv(c.t, { name: "x" }), c.q);
     assert.deepEqual(installArgv(c.t, { name: "x", version: "1.2" }), c.i);
   }
+  // Metadata is refreshed before the first install of a run, as distributions' build scripts do.
+  assert.deepEqual(refreshArgv({ manager: "apt", root: "/" }), ["apt-get", "update"]);
+  assert.deepEqual(refreshArgv({ manager: "dnf", root: "/r" }), ["dnf", "makecache", "--installroot=/r"]);
   assert.deepEqual(removeArgv({ manager: "dnf", root: "/r" }, { name: "x" }), [
     "dnf",
     "remove",

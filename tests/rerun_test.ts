@@ -70,6 +70,8 @@ Deno.test("rerun: a second init as the running system makes 0 changes and starts
   );
   await host.writeFile("/usr/bin/aws-iam-authenticator", "#!/bin/sh\n", { mode: 0o755 });
   await host.writeFile("/proc/self/mounts", "proc /proc proc rw 0 0\n");
+  // Booted: systemd runs as PID 1 (lib/place.ts looks for /run/systemd/system).
+  await host.mkdir("/run/systemd/system");
   const boot = (node: NodeSettings) =>
     runSteps(INIT_STEPS, { host, log: memoryLogger(), dryRun: false, node }, {
       process: "init",
@@ -115,6 +117,8 @@ Deno.test("rerun: the boot's two phases (config with its changes kept pending, t
   );
   await host.writeFile("/usr/bin/aws-iam-authenticator", "#!/bin/sh\n", { mode: 0o755 });
   await host.writeFile("/proc/self/mounts", "proc /proc proc rw 0 0\n");
+  // Booted: systemd runs as PID 1 (lib/place.ts looks for /run/systemd/system).
+  await host.mkdir("/run/systemd/system");
   const { INIT_PHASES } = await import("../steps/init/index.ts");
   const phase = (node: NodeSettings, which: "config" | "run") =>
     runSteps(INIT_STEPS, { host, log: memoryLogger(), dryRun: false, node }, {

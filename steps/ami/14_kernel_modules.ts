@@ -1,9 +1,12 @@
 /**
  * Step 14: overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
  * running system, now. A module counts as loaded when /sys/module/NAME exists (that also covers
- * modules built into the kernel, which /proc/modules and lsmod do not list).
+ * modules built into the kernel, which /proc/modules and lsmod do not list). Where modules cannot be
+ * loaded (under --root, in a container or a chroot, or without the running kernel's /lib/modules:
+ * lib/place.ts) loading is a note saying why; anywhere else a failing modprobe fails the step.
  */
 import { exec, file, note } from "../../lib/changes.ts";
+import { placeOf } from "../../lib/place.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { moduleNames, MODULES_CONF } from "../../eks/system/kernel_modules.ts";
 import type { AmiContext } from "./context.ts";
@@ -16,8 +19,9 @@ export const step: Step<AmiContext> = {
   group: "Containerd",
   async plan(ctx) {
     const out: Change[] = [file("/etc/modules-load.d/containerd.conf", MODULES_CONF)];
+    const cannot = (await placeOf(ctx.host)).modules;
     if (!ctx.host.isSystemRoot) {
-      out.push(note("modprobe skipped: --root is not the running system (modules load at the image's boot)"));
+      out.push(note(`modprobe skipped: ${cannot} (modules load at the image's boot)`));
       return out;
     }
     const modprobe = (await ctx.host.which("modprobe")) ?? (await ctx.host.which("/sbin/modprobe"));
@@ -25,6 +29,14 @@ export const step: Step<AmiContext> = {
       const loaded = async () =>
         (await ctx.host.exists(`/sys/module/${m}`)) ||
         ((await ctx.host.readText("/proc/modules")) ?? "").split("\n").some((l) => l.startsWith(`${m} `));
+      if (cannot) {
+        out.push(note(
+          `modprobe ${m} skipped: ${cannot} (${
+            (await loaded()) ? "already loaded in the running kernel" : "not loaded now"
+          }; the image loads it at boot from /etc/modules-load.d/containerd.conf)`,
+        ));
+        continue;
+      }
       if (!modprobe) {
         out.push(
           note(

@@ -6,6 +6,7 @@
 import { note } from "../../lib/changes.ts";
 import { containerdAnswers } from "../../lib/container_images.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { placeOf } from "../../lib/place.ts";
 import { startUnit } from "../../lib/systemd.ts";
 import type { AmiContext } from "./context.ts";
 import { cacheTargetNote, DEFAULT_CONTAINERD_ADDRESS, imageCacheTarget } from "./image_cache.ts";
@@ -21,7 +22,7 @@ export const step: Step<AmiContext> = {
     if ("skip" in t) return [note(t.skip)];
     const out: Change[] = [cacheTargetNote(t)];
     if (ctx.host.isSystemRoot && t.store.target.address === DEFAULT_CONTAINERD_ADDRESS) {
-      out.push(...startUnit("containerd.service", true));
+      out.push(...startUnit("containerd.service", (await placeOf(ctx.host)).systemd));
     }
     out.push(containerdAnswers(t.store));
     return out;

@@ -7,6 +7,7 @@ import { SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
 import { renderSandboxImageUnit } from "../../eks/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
 import type { AmiContext } from "./context.ts";
@@ -33,7 +34,7 @@ export const step: Step<AmiContext> = {
       "/etc/systemd/system/containerd.service",
       "/etc/systemd/system/runtime.slice",
     ];
-    out.push(daemonReload(unitKeys, host.isSystemRoot));
+    out.push(daemonReload(unitKeys, (await placeOf(host)).systemd));
     if (!(await host.which("systemctl"))) {
       out.push(note("enabling containerd.service and sandbox-image.service skipped: systemctl not found"));
       return out;

@@ -1,11 +1,13 @@
 /**
  * Step 35: node sysctls in an eksnode-marked block of /etc/sysctl.conf (other content is kept), and
- * swap off: swap lines in /etc/fstab are commented out and, on the running system, `swapoff -a` runs,
+ * swap off: swap lines in /etc/fstab are commented out and, on the running system (not in a container or
+ * a chroot, whose swap is the host's: lib/place.ts), `swapoff -a` runs,
  * unless the bake keeps swap (bake.keepSwap, for kubelet's swap support).
  */
 import { dir, exec, file, note, symlink } from "../../lib/changes.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Host } from "../../lib/host.ts";
+import { placeOf } from "../../lib/place.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import nodeSysctls from "../../assets/templates/sysctl-node.conf" with { type: "text" };
@@ -91,7 +93,8 @@ async function swapChanges(ctx: AmiContext): Promise<Change[]> {
       out.push(file("/etc/fstab", text, { mode }));
     }
   }
-  if (host.isSystemRoot) {
+  const cannot = (await placeOf(host)).swap;
+  if (!cannot) {
     out.push(exec(["swapoff", "-a"], {
       why: "kubelet refuses to start with swap on (failSwapOn)",
       key: "swap:off",
@@ -100,7 +103,9 @@ async function swapChanges(ctx: AmiContext): Promise<Change[]> {
   } else {
     out.push(
       note(
-        "swapoff -a skipped: --root is not the running system (swap entries in its /etc/fstab are commented out instead)",
+        `swapoff -a skipped: ${cannot} (swap entries in ${
+          host.isSystemRoot ? "" : "its "
+        }/etc/fstab are commented out instead)`,
       ),
     );
   }

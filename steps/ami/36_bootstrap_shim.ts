@@ -19,6 +19,7 @@ import {
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
 import type { AmiContext } from "./context.ts";
 import { shellQuote } from "../../lib/shell_quote.ts";
@@ -55,7 +56,7 @@ export const step: Step<AmiContext> = {
       ...units.map((u, i) => file(paths[i], BOOT_UNITS[u](), { mode: 0o644 })),
       dir(NODECONFIG_DROP_IN_DIR.replace(/\/$/, "")),
       file(BOOTSTRAP_SHIM_PATH, renderBootstrapShim(), { mode: 0o755 }),
-      daemonReload(paths, host.isSystemRoot),
+      daemonReload(paths, (await placeOf(host)).systemd),
     ];
     if (!(await host.which("systemctl"))) {
       out.push(note(`enabling ${units.join(" and ")} skipped: systemctl not found`));

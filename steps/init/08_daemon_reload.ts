@@ -2,19 +2,23 @@
 import { UNIT_FILES } from "../../eks/node_paths.ts";
 import { otherServiceDropIns } from "../../eks/system/environment.ts";
 import type { Step } from "../../lib/step.ts";
+import { placeOf } from "../../lib/place.ts";
 import { daemonReload } from "../../lib/systemd.ts";
 import type { InitContext } from "./context.ts";
 
-/** Reloads systemd when steps 2, 4 or 6 changed a unit; a note under --root. */
+/** Reloads systemd when steps 2, 4 or 6 changed a unit; a note where systemd is not running (e.g. under --root). */
 export const step: Step<InitContext> = {
   id: "init.8",
   number: 8,
   title: "systemctl daemon-reload",
   downloads: false,
-  plan(ctx) {
+  async plan(ctx) {
     // Also the environment drop-ins of services other than kubelet and containerd (instance.environment).
     return [
-      daemonReload([...UNIT_FILES, ...otherServiceDropIns(ctx.node.environment)], ctx.host.isSystemRoot),
+      daemonReload(
+        [...UNIT_FILES, ...otherServiceDropIns(ctx.node.environment)],
+        (await placeOf(ctx.host)).systemd,
+      ),
     ];
   },
 };

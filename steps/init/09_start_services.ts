@@ -25,6 +25,7 @@ import {
 } from "../../eks/node_paths.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
+import { placeOf } from "../../lib/place.ts";
 import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/systemd.ts";
 import type { Host } from "../../lib/host.ts";
 import type { InitContext } from "./context.ts";
@@ -72,12 +73,12 @@ export async function bpfFsMounted(host: Host): Promise<boolean> {
  * Restart (when triggered) before start: a stopped unit whose config changed is then started once,
  * and the start check finds it active. startUnit returns start first, so the order is turned here.
  */
-function ensureRunning(unit: string, isSystemRoot: boolean): Change[] {
-  return restartThenStart(unit, isSystemRoot, [...RESTART_TRIGGERS[unit]]);
+function ensureRunning(unit: string, cannot: string | undefined): Change[] {
+  return restartThenStart(unit, cannot, [...RESTART_TRIGGERS[unit]]);
 }
 
-function restartThenStart(unit: string, isSystemRoot: boolean, triggers: string[]): Change[] {
-  const [start, ...restart] = startUnit(unit, isSystemRoot, triggers);
+function restartThenStart(unit: string, cannot: string | undefined, triggers: string[]): Change[] {
+  const [start, ...restart] = startUnit(unit, cannot, triggers);
   return [...restart, start];
 }
 
@@ -89,6 +90,7 @@ export const step: Step<InitContext> = {
   downloads: false,
   async plan(ctx) {
     const { host } = ctx;
+    const cannot = (await placeOf(host)).systemd;
     if (!(await unitInstalled(host, "containerd.service"))) {
       throw new ConfigError(
         `containerd.service is not installed under ${host.root} (looked in ${UNIT_DIRS.join(", ")})`,
@@ -101,14 +103,14 @@ export const step: Step<InitContext> = {
     // The bpffs mount first: the VPC CNI's network policy agent expects /sys/fs/bpf when kubelet starts its pods.
     const bpf = ctx.node.mountBpfFs === false ? [] : [
       enableUnit(BPF_MOUNT_SERVICE, host.root),
-      ...startUnit(BPF_MOUNT_SERVICE, host.isSystemRoot, [], bpfFsMounted),
+      ...startUnit(BPF_MOUNT_SERVICE, cannot, [], bpfFsMounted),
     ];
     // The disks first of all: containerd and kubelet keep their state on them (nodeadm set them up
     // before starting either). A changed unit (other arguments) runs again: it keeps what is in place.
     const disks = ctx.node.localStorage
       ? [
         enableUnit(LOCAL_DISKS_SERVICE, host.root),
-        ...restartThenStart(LOCAL_DISKS_SERVICE, host.isSystemRoot, [LOCAL_DISKS_UNIT]),
+        ...restartThenStart(LOCAL_DISKS_SERVICE, cannot, [LOCAL_DISKS_UNIT]),
       ]
       : [];
     return [
@@ -117,7 +119,7 @@ export const step: Step<InitContext> = {
       // Enabled only: it runs at the next boot, before containerd and kubelet (now the cache is in use).
       enableUnit(CNI_CACHE_RESET_SERVICE, host.root),
       ...units.map((u) => enableUnit(u, host.root)),
-      ...units.flatMap((u) => ensureRunning(u, host.isSystemRoot)),
+      ...units.flatMap((u) => ensureRunning(u, cannot)),
     ];
   },
 };

@@ -3,13 +3,16 @@
  *
  * 1. A minimal Debian root with systemd (debootstrap, cached by its inputs: tests/e2e/debian_root.ts) is
  *    copied to a temp dir.
- * 2. `eksnode ami --root` bakes it from this machine (as a chroot builder does) against the loopback
- *    mirror, with `--package-manager apt` (apt has no install-root mode, so its package changes are
- *    notes; the root's packages come from debootstrap) and `--no-cache-images`. The mirror serves real
+ * 2. `eksnode ami` bakes it from inside, on `/`, with no `--root` anywhere, as users run it in a container
+ *    build or a chroot builder: `systemd-nspawn` without booting (systemd is not PID 1 inside, so no
+ *    daemon-reload; a container, so no modprobe and no swapoff: notes with the reason), on this machine's
+ *    network, with `--package-manager apt` (Debian's real apt: `apt-get update`, then awscli installed
+ *    from Debian's archive) against the loopback mirror and `--no-cache-images`. The mirror serves real
  *    programs: Debian's containerd and runc as the release tarball and binary, and the test kubelet
  *    (tests/e2e/fake_kubelet.js). The pause image is imported into the root's containerd store by a
  *    temporary containerd on this machine, standing in for steps 19–20 (tested with a registry by
- *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot.
+ *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot. A second bake the same
+ *    way makes 0 changes (and refreshes no package lists: nothing is to be installed).
  * 3. The simulated cloud (tests/e2e/netns_cloud.ts) makes a network namespace and serves instance
  *    metadata there at 169.254.169.254:80, with user data holding only a NodeConfig (what managed node
  *    groups and Karpenter write for AL2023). `systemd-nspawn -b` boots the root into that namespace
@@ -28,14 +31,13 @@
  */
 import { tempDir } from "../temp.ts";
 import assert from "node:assert/strict";
-import { eksnode } from "../cli_run.ts";
 import { startMirror } from "../fakes/mirror.ts";
 import { makeTar } from "../fakes/tar_writer.ts";
 import { onPath, sha256 } from "../helpers.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/node_paths.ts";
 import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
-import { boot, type Container, mountsUnder, unmountUnder, waitBooted } from "./nspawn.ts";
+import { boot, type Container, mountsUnder, runInside, unmountUnder, waitBooted } from "./nspawn.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Where the test's Deno, the repository and Deno's cache appear inside the container (read-only). */
@@ -324,44 +326,11 @@ Deno.test({
       await copyRoot(cached.root, root);
       stamp("root copied");
 
-      // Bake. /usr/bin/eksnode in the image runs this repository's main.ts with the bound-in Deno.
-      await Deno.writeTextFile(`${tmp}/bake.toml`, mirror.bakeToml);
-      await Deno.writeTextFile(
-        `${tmp}/eksnode`,
-        `#!/bin/sh\n# eksnode under test: this repository's main.ts, run by the Deno the boot test binds in\n` +
-          `export DENO_DIR=${E2E}/deno-dir\nexec ${E2E}/deno run --allow-all --cached-only --quiet ${E2E}/src/main.ts "$@"\n`,
-      );
-      const bake = await eksnode([
-        "ami",
-        "--root",
-        root,
-        "--config",
-        `${tmp}/bake.toml`,
-        "--self",
-        `${tmp}/eksnode`,
-        "--package-manager",
-        "apt",
-        "--no-cache-images",
-      ]);
-      assert.equal(bake.code, 0, bake.stdout + bake.stderr);
-      assert.match(bake.stdout, /ami: 37 steps, \d+ changes in/);
-      // apt under --root: the package changes are notes naming the Debian packages.
-      assert.match(bake.stdout, /package install iptables \(apt cannot install into --root/);
-      stamp("baked");
-
-      const unit = await Deno.readTextFile(`${root}/etc/systemd/system/sandbox-image.service`);
-      // ExecStart=/usr/bin/eksnode pull-image --namespace k8s.io IMAGE: the image is the last word.
-      const pause = /^ExecStart=(.*)$/m.exec(unit.replace(/\\\n\s*/g, " "))?.[1].trim().split(/\s+/).at(-1);
-      assert.ok(pause, `no image in sandbox-image.service:\n${unit}`);
-      await Deno.mkdir(`${tmp}/ctr`);
-      await cacheImage(cached.bin, root, `${tmp}/ctr`, pause);
-      stamp(`pause image ${pause} cached in the root's containerd store`);
-
       // Mount points for the read-only binds.
       await Deno.mkdir(`${root}${E2E}/src`, { recursive: true });
       await Deno.mkdir(`${root}${E2E}/deno-dir`, { recursive: true });
       await Deno.writeFile(`${root}${E2E}/deno`, new Uint8Array());
-      // Every module main.ts can load must be in Deno's cache: the container has no network.
+      // Every module main.ts can load must be in Deno's cache: the booted container has no network.
       await run(
         [
           Deno.execPath(),
@@ -381,6 +350,72 @@ Deno.test({
         { from: REPO, to: `${E2E}/src` },
         { from: denoDir, to: `${E2E}/deno-dir` },
       ];
+
+      // Bake from inside, on /. The eksnode the image gets (--self, step 1 installs it as /usr/bin/eksnode)
+      // runs this repository's main.ts with the bound-in Deno.
+      await Deno.writeTextFile(`${root}${E2E}/bake.toml`, mirror.bakeToml);
+      await Deno.writeTextFile(
+        `${root}${E2E}/eksnode`,
+        `#!/bin/sh\n# eksnode under test: this repository's main.ts, run by the Deno the boot test binds in\n` +
+          `export DENO_DIR=${E2E}/deno-dir\nexec ${E2E}/deno run --allow-all --cached-only --quiet ${E2E}/src/main.ts "$@"\n`,
+        { mode: 0o755 },
+      );
+      const bakeArgs = [
+        "ami",
+        "--config",
+        `${E2E}/bake.toml`,
+        "--self",
+        `${E2E}/eksnode`,
+        "--package-manager",
+        "apt",
+        "--no-cache-images",
+      ];
+      const bake = await runInside(root, [`${E2E}/eksnode`, ...bakeArgs], binds);
+      assert.equal(bake.code, 0, bake.stdout + bake.stderr);
+      assert.match(bake.stdout, /ami: 37 steps, \d+ changes in/);
+      // Real apt: the lists refreshed before the first install, awscli installed from Debian's archive.
+      assert.match(
+        bake.stdout,
+        /package install awscli via apt-get install -y --no-install-recommends awscli \(after apt-get update, once a run\)/,
+      );
+      const dpkgStatus = (pkg: string) =>
+        run(["dpkg-query", `--root=${root}`, "-W", "-f=${Status}", pkg], "dpkg-query").catch(() => "");
+      assert.equal(await dpkgStatus("awscli"), "install ok installed");
+      assert.equal(await Deno.readLink(`${root}/etc/alternatives/iptables`), "/usr/sbin/iptables-legacy");
+      // What a container without systemd cannot do: notes with the reason, not failures.
+      for (
+        const note of [
+          /modprobe br_netfilter skipped: in a container \(systemd-nspawn\)/,
+          /systemctl daemon-reload skipped: systemd is not running here \(a container \(systemd-nspawn\): no \/run\/systemd\/system\)/,
+          /swapoff -a skipped: in a container \(systemd-nspawn\): swap belongs to the host/,
+        ]
+      ) assert.match(bake.stdout, note);
+      // What it can: the units enabled offline (their links), the modules-load file.
+      for (
+        const u of ["containerd.service", "sandbox-image.service", BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE]
+      ) {
+        assert.ok(
+          (await Deno.lstat(`${root}/etc/systemd/system/multi-user.target.wants/${u}`).catch(() => null))
+            ?.isSymlink,
+          `${u} enabled by the bake inside`,
+        );
+      }
+      assert.match(await Deno.readTextFile(`${root}/etc/modules-load.d/containerd.conf`), /^br_netfilter$/m);
+      stamp("baked from inside (nspawn without boot, real apt)");
+      // The bake again, the same way (the image's own /usr/bin/eksnode now): everything is in place.
+      const rebake = await runInside(root, ["eksnode", ...bakeArgs], binds);
+      assert.equal(rebake.code, 0, rebake.stdout + rebake.stderr);
+      assert.match(rebake.stdout, /ami: 37 steps, 0 changes in/, rebake.stdout);
+      assert.doesNotMatch(rebake.stdout, /apt-get update/, "nothing to install: no refresh");
+      stamp("eksnode ami again inside: 0 changes");
+
+      const unit = await Deno.readTextFile(`${root}/etc/systemd/system/sandbox-image.service`);
+      // ExecStart=/usr/bin/eksnode pull-image --namespace k8s.io IMAGE: the image is the last word.
+      const pause = /^ExecStart=(.*)$/m.exec(unit.replace(/\\\n\s*/g, " "))?.[1].trim().split(/\s+/).at(-1);
+      assert.ok(pause, `no image in sandbox-image.service:\n${unit}`);
+      await Deno.mkdir(`${tmp}/ctr`);
+      await cacheImage(cached.bin, root, `${tmp}/ctr`, pause);
+      stamp(`pause image ${pause} cached in the root's containerd store`);
 
       // The simulated cloud, in a network namespace of its own that the container boots into.
       cloud = new Deno.Command("unshare", {

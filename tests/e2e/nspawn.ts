@@ -208,3 +208,47 @@ export async function waitBooted(c: Container, timeoutMs = 120_000): Promise<str
     await sleep(200);
   }
 }
+
+/**
+ * Runs argv in `root` with `systemd-nspawn` without booting it (systemd is not PID 1 inside; nspawn's
+ * stub init is, with `--as-pid2`): the place of a container build or a chroot builder. The network is
+ * this machine's (no `--private-network`), so the command reaches loopback servers here and the
+ * distribution's archive; /proc/sys stays read-only inside. `binds` are read-only.
+ */
+export async function runInside(
+  root: string,
+  argv: string[],
+  binds: Bind[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<InsideResult> {
+  const keepUnit = !(await Deno.stat("/run/systemd/system").then(() => true, () => false));
+  const machine = `eksnode-e2e-run-${crypto.randomUUID().slice(0, 8)}`;
+  const out = await new Deno.Command("systemd-nspawn", {
+    args: [
+      "--quiet",
+      "--register=no",
+      ...(keepUnit ? ["--keep-unit"] : []),
+      "--as-pid2",
+      `--machine=${machine}`,
+      `--directory=${root}`,
+      ...binds.map((b) => `--bind-ro=${b.from}:${b.to}`),
+      ...Object.entries({ PATH, LANG: "C.UTF-8", NO_COLOR: "1", ...opts.env }).map(([k, v]) =>
+        `--setenv=${k}=${v}`
+      ),
+      "--",
+      ...argv,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { SYSTEMD_LOG_COLOR: "0", SYSTEMD_COLORS: "0" },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 20 * 60_000),
+  }).output();
+  await unmountUnder(root);
+  for (
+    const d of [`/run/systemd/nspawn/propagate/${machine}`, `/run/systemd/nspawn/unix-export/${machine}`]
+  ) {
+    if ((await mountsUnder(d)).length === 0) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

@@ -1,0 +1,104 @@
+/**
+ * A loopback dnf repository of stand-in RPMs under the names the AL2023 steps install and remove
+ * (steps/ami/package_names.ts): each a noarch package with one small file
+ * (/usr/share/eksnode-standin/NAME holding "NAME VERSION"), no dependencies, no scriptlets. runc and
+ * containerd come at the bake's pinned versions and at a newer one, so a test sees the pin win.
+ * Built with rpmbuild and createrepo_c (Debian: apt-get install rpm createrepo-c).
+ */
+import { amiContext } from "../../cli/ami.ts";
+import { packageName, type PackageRole } from "../../steps/ami/package_names.ts";
+
+/** The repository: its directory, the RPM files in it, the versions the bake pins. */
+export interface RpmRepo {
+  dir: string;
+  rpms: string[];
+  pinned: { runc: string; containerd: string };
+  /** The AL2023 package name of a role. */
+  name(role: PackageRole): string;
+  /** A yum.repos.d file naming the repository at `baseurl` (default: file:// its directory). */
+  repoFile(baseurl?: string): string;
+}
+
+const SPEC = `Name: %{pkg}
+Version: %{ver}
+Release: 1.eksnode
+Summary: eksnode test stand-in for %{pkg}
+License: none
+BuildArch: noarch
+AutoReqProv: no
+%description
+A stand-in built by tests/fakes/rpm_repo.ts.
+%install
+mkdir -p %{buildroot}/usr/share/eksnode-standin
+echo '%{pkg} %{ver}' > %{buildroot}/usr/share/eksnode-standin/%{pkg}
+%files
+/usr/share/eksnode-standin/%{pkg}
+`;
+
+/** Runs argv; a failure throws with its output. */
+export async function runTool(argv: string[]): Promise<string> {
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: { LC_ALL: "C" },
+  }).output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(
+      `${argv.join(" ")} exited ${out.code}:\n${dec.decode(out.stderr)}${dec.decode(out.stdout)}`,
+    );
+  }
+  return dec.decode(out.stdout);
+}
+
+/** Builds the stand-ins into `${work}/repo` for the bake config `bakeToml` (which pins the versions). */
+export async function buildRpmRepo(work: string, bakeToml: string): Promise<RpmRepo> {
+  await Deno.writeTextFile(`${work}/pins.toml`, bakeToml);
+  const ctx = await amiContext({
+    root: `${work}/probe`,
+    logFormat: "text",
+    jobs: "1",
+    config: `${work}/pins.toml`,
+    dryRun: true,
+  }, { PATH: Deno.env.get("PATH") ?? "" });
+  const pinned = {
+    runc: ctx.versions.artifacts.runc.version,
+    containerd: ctx.versions.artifacts.containerd.version,
+  };
+  const name = (role: PackageRole) => packageName(role, "al2023") as string;
+  const roles: PackageRole[] = ["iptablesLegacy", "awsCli", "ssmAgent", "ec2NetUtils", "runc", "containerd"];
+  const builds: [string, string][] = roles.map((r) => [
+    name(r),
+    r === "runc" ? pinned.runc : r === "containerd" ? pinned.containerd : "1.0.0",
+  ]);
+  builds.push(["runc", "99.0.0"], ["containerd", "99.0.0"]);
+  await Deno.writeTextFile(`${work}/standin.spec`, SPEC);
+  for (const [pkg, ver] of builds) {
+    await runTool([
+      "rpmbuild",
+      "-bb",
+      "--define",
+      `_topdir ${work}/rpmbuild`,
+      "--define",
+      `pkg ${pkg}`,
+      "--define",
+      `ver ${ver}`,
+      `${work}/standin.spec`,
+    ]);
+  }
+  const dir = `${work}/repo`;
+  await Deno.mkdir(dir);
+  const rpms = [...Deno.readDirSync(`${work}/rpmbuild/RPMS/noarch`)].map((e) => e.name).sort();
+  if (rpms.length !== builds.length) throw new Error(`rpmbuild made ${rpms.join(" ")}`);
+  for (const f of rpms) await Deno.copyFile(`${work}/rpmbuild/RPMS/noarch/${f}`, `${dir}/${f}`);
+  await runTool(["createrepo_c", "--quiet", dir]);
+  return {
+    dir,
+    rpms,
+    pinned,
+    name,
+    repoFile: (baseurl = `file://${dir}`) =>
+      `[standin]\nname=eksnode stand-ins\nbaseurl=${baseurl}\ngpgcheck=0\nenabled=1\n`,
+  };
+}
