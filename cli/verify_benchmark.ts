@@ -44,6 +44,7 @@ export function renderBenchmark(report: BenchmarkReport): string {
     if (r.note) lines.push(`  EKS: ${r.note}.`);
     lines.push("");
   }
+  if (lines.at(-1) !== "") lines.push("");
   const n = report.counts;
   lines.push(
     "== Summary node ==",
