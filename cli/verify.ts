@@ -2,7 +2,8 @@
  * `eksnode verify [--root DIR] [--phase ami|init]`: checks a baked image or a joined node against what
  * eksnode wrote (eks/node_checks.ts: artifacts re-hashed against /etc/eks/release.json, directories and
  * files with their modes, sysctls, kernel modules, enabled units, cached images) and prints a table;
- * exit 5 when any check fails. Useful as the last Packer step.
+ * exit 5 when any check fails. Useful as the last Packer step. With `--benchmark cis-eks` it evaluates the
+ * CIS Amazon EKS Benchmark's worker-node controls instead (cli/verify_benchmark.ts).
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ChecksumError, ConfigError } from "../lib/errors.ts";
@@ -11,6 +12,7 @@ import { KUBELET_CONFIG, RELEASE_JSON_PATH } from "../eks/node_paths.ts";
 import type { CheckResult, Phase } from "../eks/node_checks.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText, type OutputFormat, outputOption, renderTable } from "./output.ts";
+import { BENCHMARK_NAMES, runBenchmark } from "./verify_benchmark.ts";
 
 /** Options of `eksnode verify`. */
 export interface VerifyOptions {
@@ -106,8 +108,17 @@ export function verifyCommand() {
       "--containerd-address <socket>",
       `containerd to look for cached images in (default ${DEFAULT_CONTAINERD_ADDRESS} when --root is /)`,
     )
+    .addOption(
+      new Option(
+        "--benchmark <name>",
+        "evaluate the CIS Amazon EKS Benchmark's worker-node controls (kube-bench's format) instead; " +
+          "cis-eks is the newest version known (docs/cis.md)",
+      ).choices(BENCHMARK_NAMES),
+    )
     .addOption(outputOption())
     .action(async (opts) => {
-      await runVerify(opts);
+      if (opts.benchmark) {
+        await runBenchmark({ root: opts.root, benchmark: opts.benchmark, output: opts.output });
+      } else await runVerify(opts);
     });
 }

@@ -5,6 +5,9 @@
  *
  * - artifacts: every file of /etc/eks/release.json re-hashed (lib/manifest.ts), and release.json itself
  *   against the RELEASE_MANIFEST_SHA256 recorded in /etc/eks/release;
+ * - sbom: /etc/eks/sbom.cdx.json (eks/image/sbom.ts) lists every file release.json lists with the same
+ *   SHA-256 (which the artifacts check compares with the disk), and any other file it lists has the
+ *   SHA-256 it records;
  * - files: the directories and files the ami (and init) steps write, with their modes (the list below is
  *   kept equal to the steps' plans by tests/verify_test.ts), and on a local Outposts node the API server's
  *   host pinned in /etc/hosts;
@@ -21,7 +24,7 @@ import { parse as parseToml } from "smol-toml";
 import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
 import type { Host } from "../lib/host.ts";
-import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
+import { checkFiles, type ManifestFile, parseManifestFiles } from "../lib/manifest.ts";
 import { apiServerHostName, HOSTS_FILE, pinnedAddresses } from "./api_server_hosts.ts";
 import { enabledByLinks, UNIT_DIRS, unitFile } from "../lib/systemd.ts";
 import {
@@ -29,12 +32,14 @@ import {
   LOG_COLLECTOR_PATH,
   RELEASE_JSON_PATH,
   RELEASE_PATH,
+  SBOM_PATH,
   SSHD_DROPIN,
   SYSCTL_CONF_LINK,
   SYSCTL_RESERVED_PORTS_FILE,
 } from "./node_paths.ts";
 import { moduleNames } from "./system/kernel_modules.ts";
 import { findLeftovers } from "./image/hygiene.ts";
+import { sbomFiles } from "./image/sbom.ts";
 import {
   BOOT_CONFIG_SERVICE,
   BOOT_RUN_SERVICE,
@@ -73,7 +78,7 @@ export type CheckStatus = "ok" | "fail" | "skip";
 
 /** One row of the verify table. */
 export interface CheckResult {
-  group: "artifacts" | "files" | "hygiene" | "sysctl" | "modules" | "units" | "images";
+  group: "artifacts" | "sbom" | "files" | "hygiene" | "sysctl" | "modules" | "units" | "images";
   /** What was checked: a path, a sysctl key, a module, a unit, an image. */
   name: string;
   status: CheckStatus;
@@ -128,6 +133,7 @@ export const AMI_PATHS: readonly ExpectedPath[] = [
   d("/etc/eks/image-credential-provider"),
   f(RELEASE_JSON_PATH),
   f(RELEASE_PATH),
+  f(SBOM_PATH),
   f("/etc/sysctl.d/99-amazon.conf"),
   // Step 35 keeps the mode /etc/sysctl.conf already had.
   f("/etc/sysctl.conf", undefined),
@@ -194,6 +200,7 @@ export interface NodeCheckOptions {
 export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const manifest = await artifactChecks(host, out);
+  await sbomChecks(host, manifest, out);
   await pathChecks(host, opts.phase, manifest, out);
   await outpostHostsCheck(host, opts.phase, out);
   if (opts.phase === "ami") await hygieneChecks(host, out);
@@ -206,7 +213,7 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
 
 /** What release.json says beyond the artifact list. */
 interface ManifestInfo {
-  artifacts: { path: string; artifact: string }[];
+  artifacts: ManifestFile[];
   containerdSource?: string;
   /** Image names the bake cached; undefined when it cached none. */
   cachedImages?: string[];
@@ -288,6 +295,57 @@ async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestI
       ? data.cachedImages.filter((i) => typeof i === "string")
       : undefined,
   };
+}
+
+/**
+ * The SBOM against the disk and release.json: one failed row per file that is missing from it, missing on
+ * disk or changed (naming the file); one ok row when all match.
+ */
+async function sbomChecks(host: Host, manifest: ManifestInfo | undefined, out: CheckResult[]) {
+  const fail = (name: string, detail: string): void => {
+    out.push({ group: "sbom", name, status: "fail", detail });
+  };
+  const text = await host.readText(SBOM_PATH);
+  if (text === undefined) return fail(SBOM_PATH, "missing: `eksnode ami` writes it (step 33)");
+  let files;
+  try {
+    files = sbomFiles(text);
+  } catch (err) {
+    return fail(SBOM_PATH, (err as Error).message);
+  }
+  const listed = new Map(files.map((f) => [f.path, f]));
+  const before = out.length;
+  for (const a of manifest?.artifacts ?? []) {
+    const s = listed.get(a.path);
+    if (!s) fail(a.path, `${a.artifact}: in ${RELEASE_JSON_PATH} but not in ${SBOM_PATH}`);
+    else if (s.sha256 !== a.sha256) {
+      fail(
+        a.path,
+        `${a.artifact}: ${SBOM_PATH} records sha256 ${s.sha256}, ${RELEASE_JSON_PATH} ${a.sha256}`,
+      );
+    }
+  }
+  // A file release.json lists with the same SHA-256 is re-hashed by the artifacts check; the others here.
+  const inRelease = new Set((manifest?.artifacts ?? []).map((a) => `${a.path}\0${a.sha256}`));
+  const rest = files.filter((f) => !inRelease.has(`${f.path}\0${f.sha256}`));
+  for (const p of await checkFiles(host, rest.map((f) => ({ ...f, source: SBOM_PATH })))) {
+    fail(
+      p.path,
+      p.problem === "missing"
+        ? `${p.artifact}: listed in ${SBOM_PATH}, missing on disk`
+        : `${p.artifact}: changed: ${SBOM_PATH} records sha256 ${p.expected}, found ${p.actual}`,
+    );
+  }
+  if (out.length === before) {
+    out.push({
+      group: "sbom",
+      name: SBOM_PATH,
+      status: "ok",
+      detail: `${files.length} files of ${
+        new Set(files.map((f) => f.artifact)).size
+      } artifacts match the disk`,
+    });
+  }
 }
 
 /**

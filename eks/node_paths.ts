@@ -104,6 +104,9 @@ export const UNIT_FILES: readonly string[] = [
 /** The JSON manifest of installed artifacts that `eksnode ami` step 33 writes and `eksnode verify` reads. */
 export const RELEASE_JSON_PATH = "/etc/eks/release.json";
 
+/** The CycloneDX SBOM of the image (`eksnode ami` step 33, beside release.json): docs/sbom.md. */
+export const SBOM_PATH = "/etc/eks/sbom.cdx.json";
+
 // Written by `eksnode ami` and checked by `eksnode verify`.
 /** The shell-sourceable release file (`eksnode ami` step 33). */
 export const RELEASE_PATH = "/etc/eks/release";

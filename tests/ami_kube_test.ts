@@ -17,7 +17,11 @@ Deno.test("steps 21-37 install verified binaries, dirs and files; a rerun change
     const first = await b.run();
     // 9 dirs, 4 downloads/extracts (kubelet, CNI, authenticator, credential provider), 9 files, 1 link;
     // step 36's boot units: 2 enables and their systemd-analyze verify.
-    assert.equal(first.changeCount, 26, JSON.stringify(first.steps.map((s) => s.changes)));
+    assert.equal(
+      first.changeCount,
+      27, /* step 33: release.json, release, sbom.cdx.json */
+      JSON.stringify(first.steps.map((s) => s.changes)),
+    );
     for (
       const d of [
         "/var/lib/kubelet",

@@ -3,7 +3,10 @@
  * BUILD_TIME, BUILD_KERNEL, ARCH: templates/al2/provisioners/install-worker.sh @
  * 0061ba5d332785485ae6622a4ebc2b9a8351bada, "AMI Metadata") with the Kubernetes and eksnode versions,
  * and /etc/eks/release.json: every installed binary with the SHA-256 of its bytes on disk and its source,
- * the manifest `eksnode verify` checks.
+ * the manifest `eksnode verify` checks, and /etc/eks/sbom.cdx.json: the same artifacts with versions,
+ * upstream URLs, pinned download checksums and licences, plus the distribution packages of the image's
+ * package database, as a CycloneDX document (eks/image/sbom.ts, docs/sbom.md). The packages are final
+ * here: no later step installs one.
  *
  * Build time is ctx.buildTime (SOURCE_DATE_EPOCH when set). Without SOURCE_DATE_EPOCH a rebake that
  * finds everything else unchanged keeps the recorded build time, so a second run changes nothing.
@@ -34,6 +37,8 @@ import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
 import { RELEASE_PATH } from "../../eks/node_paths.ts";
+import { renderSbom, SBOM_PATH, type SbomArtifact } from "../../eks/image/sbom.ts";
+import { installedPackages } from "../../lib/installed_packages.ts";
 
 /** The JSON manifest `eksnode verify` reads (defined beside the other node paths, for `verify`). */
 export { RELEASE_JSON_PATH };
@@ -154,6 +159,10 @@ async function readStamps(host: Host): Promise<Stamp[]> {
 interface Wanted {
   artifact: string;
   source: string;
+  /** Upstream version (undefined for a distribution package: the SBOM lists the package itself). */
+  version?: string;
+  /** Pinned SHA-256 of the download. */
+  downloadSha256?: string | null;
   /** Files extracted from this archive (matched by its SHA-256 in the extract stamps). */
   archiveSha256?: string | null;
   /** Paths to hash; with `firstOf`, only the first that exists. */
@@ -170,11 +179,19 @@ function wantedArtifacts(ctx: AmiContext): Wanted[] {
   const cni = githubArtifact(v, "cniPlugins", arch);
   const bins = (names: string[]) =>
     ["/usr/bin", "/usr/local/bin"].flatMap((d) => names.map((n) => `${d}/${n}`));
+  const pinned = (name: KubernetesComponent) => kubernetesArtifact(v, kv, name, arch).sha256;
   const list: Wanted[] = [
-    { artifact: "eksnode", source: `eksnode ${ctx.eksnodeVersion}`, paths: ["/usr/bin/eksnode"] },
+    {
+      artifact: "eksnode",
+      source: `eksnode ${ctx.eksnodeVersion}`,
+      version: ctx.eksnodeVersion,
+      paths: ["/usr/bin/eksnode"],
+    },
     {
       artifact: "runc",
       source: fromPackage ? "package runc" : runc.url,
+      version: fromPackage ? undefined : v.artifacts.runc.version,
+      downloadSha256: fromPackage ? undefined : runc.sha256,
       paths: [
         ...new Set([
           RUNC_PATH,
@@ -189,14 +206,31 @@ function wantedArtifacts(ctx: AmiContext): Wanted[] {
     {
       artifact: "containerd",
       source: fromPackage ? "package containerd" : containerd.url,
+      version: fromPackage ? undefined : v.artifacts.containerd.version,
+      downloadSha256: fromPackage ? undefined : containerd.sha256,
       archiveSha256: fromPackage ? undefined : containerd.sha256,
       paths: bins(["containerd", "containerd-shim-runc-v2", "ctr"]),
     },
-    { artifact: "kubelet", source: s3("kubelet"), paths: [KUBELET_PATH] },
-    { artifact: "cniPlugins", source: cni.url, archiveSha256: cni.sha256, paths: [] },
+    {
+      artifact: "kubelet",
+      source: s3("kubelet"),
+      version: ctx.release.kubelet.version,
+      downloadSha256: pinned("kubelet"),
+      paths: [KUBELET_PATH],
+    },
+    {
+      artifact: "cniPlugins",
+      source: cni.url,
+      version: v.artifacts.cniPlugins.version,
+      downloadSha256: cni.sha256,
+      archiveSha256: cni.sha256,
+      paths: [],
+    },
     {
       artifact: "ecrCredentialProvider",
       source: s3("ecrCredentialProvider"),
+      version: ctx.release.ecrCredentialProvider.version,
+      downloadSha256: pinned("ecrCredentialProvider"),
       paths: [ECR_CREDENTIAL_PROVIDER_PATH],
     },
   ];
@@ -204,6 +238,8 @@ function wantedArtifacts(ctx: AmiContext): Wanted[] {
     list.push({
       artifact: "awsIamAuthenticator",
       source: s3("awsIamAuthenticator"),
+      version: ctx.release.awsIamAuthenticator.version,
+      downloadSha256: pinned("awsIamAuthenticator"),
       paths: [AWS_IAM_AUTHENTICATOR_PATH],
     });
   }
@@ -286,7 +322,7 @@ export async function releaseManifest(
   return { manifest, missing };
 }
 
-/** Write /etc/eks/release and /etc/eks/release.json. */
+/** Write /etc/eks/release, /etc/eks/release.json and the SBOM /etc/eks/sbom.cdx.json. */
 export const step: Step<AmiContext> = {
   id: "ami.33",
   number: 33,
@@ -312,7 +348,44 @@ export const step: Step<AmiContext> = {
     changes.push(
       file(RELEASE_JSON_PATH, json, { mode: 0o644 }),
       file(RELEASE_PATH, text, { mode: 0o644 }),
+      file(SBOM_PATH, await imageSbom(ctx, manifest), { mode: 0o644 }),
     );
     return changes;
   },
 };
+
+/** The image's /etc/os-release ID and VERSION_ID, when it has them. */
+async function distro(host: Host): Promise<{ id: string; versionId?: string } | undefined> {
+  const text = (await host.readText("/etc/os-release")) ?? (await host.readText("/usr/lib/os-release"));
+  const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)["']?$`, "m").exec(text ?? "")?.[1];
+  const id = field("ID");
+  return id ? { id, versionId: field("VERSION_ID") } : undefined;
+}
+
+/** The CycloneDX SBOM of this bake: release.json's artifacts, grouped, and the installed packages. */
+export async function imageSbom(ctx: AmiContext, manifest: ReleaseManifest): Promise<string> {
+  const artifacts: SbomArtifact[] = [];
+  for (const w of wantedArtifacts(ctx)) {
+    const files = manifest.artifacts.filter((f) => f.artifact === w.artifact);
+    if (!files.length) continue;
+    artifacts.push({
+      artifact: w.artifact,
+      source: w.source,
+      ...(w.version ? { version: w.version } : {}),
+      ...(w.downloadSha256 ? { downloadSha256: w.downloadSha256 } : {}),
+      files,
+    });
+  }
+  const { database, packages } = await installedPackages(ctx.host);
+  return renderSbom({
+    timestamp: manifest.buildTime,
+    eksnodeVersion: manifest.eksnodeVersion,
+    kubernetesVersion: manifest.kubernetesVersion,
+    arch: manifest.arch,
+    baseImage: manifest.baseImage,
+    distro: await distro(ctx.host),
+    artifacts,
+    packageDatabase: database,
+    packages,
+  });
+}
