@@ -15,6 +15,15 @@
  *   efa-nv-peermem erased on images without the NVIDIA driver.
  */
 import type { Arch } from "../../assets/versions.ts";
+import openDevices580 from "../../assets/gpu/nvidia-open-supported-devices-580.txt" with { type: "text" };
+
+/** What release.json records of a bake that ran the AL2023 phase (`eksnode verify` reads it). */
+export interface Al2023Variant {
+  accelerator?: "nvidia" | "neuron";
+  efa: boolean;
+  /** The NVIDIA driver's full version (NVIDIA variant). */
+  nvidiaDriver?: string;
+}
 
 /** The NVIDIA driver of an NVIDIA image: the module stream's major version and the full version installed. */
 export interface NvidiaDriver {
@@ -154,6 +163,11 @@ export const NVIDIA_KMODS: readonly { module: string; package: string }[] = [
   { module: "nvidia", package: "kmod-nvidia-latest-dkms" },
 ];
 
+/** The bake-time script that builds, archives and removes one NVIDIA kernel module. */
+export const KMOD_ARCHIVE_SCRIPT = "/usr/libexec/eksnode/nvidia-kmod-archive";
+/** DKMS's build settings for the NVIDIA modules (every processor of the build instance). */
+export const DKMS_NVIDIA_CONF = "/etc/dkms/nvidia.conf";
+
 /** Where DKMS module archives are kept (runtime/gpu/kmod-util). */
 export const DKMS_ARCHIVE_DIR = "/var/lib/dkms-archive";
 /** ib_umad loaded at boot for NVLSM. */
@@ -165,6 +179,13 @@ export const NVIDIA_KMOD_LOAD_SERVICE = "nvidia-kmod-load.service";
 export const SET_NVIDIA_CLOCKS_SCRIPT = "/usr/bin/set-nvidia-clocks";
 export const SET_NVIDIA_CLOCKS_SERVICE = "set-nvidia-clocks.service";
 export const KMOD_UTIL = "/usr/bin/kmod-util";
+/**
+ * The open kernel module's supported device lists eksnode carries, by driver major version: NVIDIA's data
+ * (supported-gpus.json of the driver), as templates/al2023/runtime/gpu/nvidia-open-supported-devices-580.txt
+ * @ 81fec2e8 extracts it (license header kept). Without a list for the driver, the proprietary module loads.
+ */
+export const OPEN_DEVICE_LISTS: Readonly<Record<string, string>> = { "580": openDevices580 };
+
 /** The open module's supported device list for a major version (read by nvidia-kmod-load.sh). */
 export function nvidiaOpenDevicesFile(major: string): string {
   return `/etc/eks/nvidia-open-supported-devices-${major}.txt`;

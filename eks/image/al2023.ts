@@ -14,6 +14,7 @@
  * - provisioners/generate-version-info.sh: a JSON record of the image's packages, binaries and images.
  */
 import { SOCI_SERVICE, SOCI_SOCKET } from "../containerd/soci.ts";
+import { SOCI_CONFIG } from "../node_paths.ts";
 
 /** The kernel arguments of set-clocksource.sh: the TSC clock source (x86_64 only: arm64 has no TSC). */
 export const CLOCKSOURCE_ARGS: readonly string[] = ["clocksource=tsc", "tsc=reliable"];
@@ -69,6 +70,10 @@ export function hasArgs(cmdline: string, args: readonly string[]): boolean {
 export const EBS_INITIALIZE_TEMPLATE = "ebs-initialize-bin@.service";
 /** The binaries read at boot, as install-worker.sh enables them. */
 export const EBS_INITIALIZE_BINARIES: readonly string[] = ["containerd", "kubelet"];
+/** The enabled instances of the template, one a binary. */
+export const EBS_INITIALIZE_UNITS: readonly string[] = EBS_INITIALIZE_BINARIES.map((b) =>
+  `ebs-initialize-bin@${b}.service`
+);
 
 /**
  * The ebs-initialize template unit. AL2023 runs a script that is one `dd`; the unit runs `dd` itself
@@ -92,6 +97,8 @@ export function renderEbsInitializeUnit(): string {
   ].join("\n");
 }
 
+/** The SOCI snapshotter's config directory (the config itself is `eksnode init`'s, with FastImagePull). */
+export const SOCI_CONFIG_DIR: string = SOCI_CONFIG.slice(0, SOCI_CONFIG.lastIndexOf("/"));
 /** The SOCI snapshotter's socket unit. */
 export const SOCI_SOCKET_UNIT = "soci-snapshotter.socket";
 /** Where the socket and service units are installed. */

@@ -6,17 +6,12 @@
  */
 import type { Step } from "../../lib/step.ts";
 import {
-  EBS_INITIALIZE_BINARIES,
   EBS_INITIALIZE_TEMPLATE,
+  EBS_INITIALIZE_UNITS,
   renderEbsInitializeUnit,
 } from "../../eks/image/al2023.ts";
 import type { AmiContext } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
-
-/** The enabled instances. */
-export const EBS_INITIALIZE_UNITS: readonly string[] = EBS_INITIALIZE_BINARIES.map((b) =>
-  `ebs-initialize-bin@${b}.service`
-);
 
 /** Step 41. */
 export const step: Step<AmiContext> = {

@@ -9,13 +9,14 @@
 import { dir } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import { SOCI_ROOT, SOCI_SERVICE } from "../../eks/containerd/soci.ts";
-import { renderSociService, renderSociSocket, SOCI_SOCKET_UNIT } from "../../eks/image/al2023.ts";
-import { SOCI_CONFIG } from "../../eks/node_paths.ts";
+import {
+  renderSociService,
+  renderSociSocket,
+  SOCI_CONFIG_DIR,
+  SOCI_SOCKET_UNIT,
+} from "../../eks/image/al2023.ts";
 import type { AmiContext } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
-
-/** The snapshotter's config directory. */
-export const SOCI_CONFIG_DIR = SOCI_CONFIG.slice(0, SOCI_CONFIG.lastIndexOf("/"));
 
 /** Step 43. */
 export const step: Step<AmiContext> = {

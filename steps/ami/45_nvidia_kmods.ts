@@ -12,15 +12,17 @@ import type { Change, Step } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   DKMS_ARCHIVE_DIR,
+  DKMS_NVIDIA_CONF,
   kernelBuildPackages,
+  KMOD_ARCHIVE_SCRIPT,
   KMOD_UTIL,
   NVIDIA_KMODS,
   nvidiaDriver,
   nvidiaOpenDevicesFile,
+  OPEN_DEVICE_LISTS,
 } from "../../eks/image/accelerators.ts";
 import kmodUtil from "../../assets/gpu/kmod-util" with { type: "text" };
 import kmodArchive from "../../assets/gpu/nvidia-kmod-archive" with { type: "text" };
-import openDevices580 from "../../assets/gpu/nvidia-open-supported-devices-580.txt" with { type: "text" };
 import type { AmiContext } from "./context.ts";
 import {
   imageKernel,
@@ -29,11 +31,6 @@ import {
   notThisVariant,
   onBuildInstance,
 } from "./variant_changes.ts";
-
-/** The bake-time archiving script. */
-export const KMOD_ARCHIVE_SCRIPT = "/usr/libexec/eksnode/nvidia-kmod-archive";
-/** The open module's supported device lists eksnode carries, by driver major version. */
-export const OPEN_DEVICE_LISTS: Readonly<Record<string, string>> = { "580": openDevices580 };
 
 /** Step 45. */
 export const step: Step<AmiContext> = {
@@ -48,7 +45,7 @@ export const step: Step<AmiContext> = {
     const kernel = await imageKernel(ctx);
     const out: Change[] = [
       ...await installPackages(ctx, [...kernelBuildPackages(kernel, true), { name: "dkms" }]),
-      file("/etc/dkms/nvidia.conf", "MAKE[0]=\"'make' -j$(nproc) module\"\n", { mode: 0o644 }),
+      file(DKMS_NVIDIA_CONF, "MAKE[0]=\"'make' -j$(nproc) module\"\n", { mode: 0o644 }),
       file(KMOD_UTIL, kmodUtil, { mode: 0o755 }),
       file(KMOD_ARCHIVE_SCRIPT, kmodArchive, { mode: 0o755 }),
     ];

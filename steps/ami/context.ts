@@ -74,6 +74,11 @@ export interface BakeSettings {
   imageTagRegions?: string[];
 }
 
+/** True when a bake runs the AL2023 phase (steps 39-51): `al2023`, or a variant that implies it. */
+export function runsAl2023Phase(bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">): boolean {
+  return bake.al2023 === true || bake.accelerator !== undefined || bake.efa === true;
+}
+
 /** A resolved artifact ready for download: the source plus how its checksum was established. */
 export interface ArtifactSource extends DownloadSource {
   name: string;

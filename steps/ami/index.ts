@@ -52,7 +52,9 @@ import { step as s48 } from "./48_neuron_repo.ts";
 import { step as s49 } from "./49_neuron_driver.ts";
 import { step as s50 } from "./50_efa.ts";
 import { step as s51 } from "./51_version_info.ts";
-import type { BakeSettings } from "./context.ts";
+import { type BakeSettings, runsAl2023Phase } from "./context.ts";
+
+export { runsAl2023Phase };
 
 /** All ami steps in order. */
 export const AMI_STEPS: Step<AmiContext>[] = [
@@ -124,11 +126,6 @@ export const AL2023_STEPS: Step<AmiContext>[] = [
   ...AL2023_PHASE.efa,
   ...AL2023_PHASE.last,
 ];
-
-/** True when a bake runs the AL2023 phase. */
-export function runsAl2023Phase(bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">): boolean {
-  return bake.al2023 === true || bake.accelerator !== undefined || bake.efa === true;
-}
 
 /**
  * The steps of a bake: the 37, then the AL2023 phase's steps of its variants when it runs, then hygiene.
