@@ -11,7 +11,11 @@ set -o errexit -o nounset -o pipefail
 NVIDIA_VENDOR=10de
 # PCI classes of NVIDIA GPUs: 0300 VGA controller (g4dn, g5), 0302 3D controller (p4d, p5).
 GPU_CLASSES=(0300 0302)
-ARCHIVE_DIR=/var/lib/dkms-archive
+# Directories and IMDS as on a node; the variables only exist for tests/ami_al2023_test.ts.
+ARCHIVE_DIR=${DKMS_ARCHIVE_DIR:-/var/lib/dkms-archive}
+LIST_DIR=${EKS_ETC_DIR:-/etc/eks}
+MODPROBE_DIR=${MODPROBE_DIR:-/etc/modprobe.d}
+IMDS=${IMDS_ENDPOINT:-http://169.254.169.254}
 
 log() { echo >&2 "nvidia-kmod-load: $*"; }
 
@@ -34,8 +38,8 @@ open_devices_file() {
   archive=$(ls "$ARCHIVE_DIR"/nvidia-open/*.tar.gz 2> /dev/null | head -n 1) || true
   [ -n "$archive" ] || return 1
   major=$(basename "$archive" | sed -E 's/^[^0-9]*([0-9]+)\..*/\1/')
-  [ -f "/etc/eks/nvidia-open-supported-devices-${major}.txt" ] || return 1
-  echo "/etc/eks/nvidia-open-supported-devices-${major}.txt"
+  [ -f "${LIST_DIR}/nvidia-open-supported-devices-${major}.txt" ] || return 1
+  echo "${LIST_DIR}/nvidia-open-supported-devices-${major}.txt"
 }
 
 all_supported_by_open() {
@@ -47,20 +51,20 @@ all_supported_by_open() {
   return 0
 }
 
-token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token || true)
-instance_type=$(curl -sf -H "X-aws-ec2-metadata-token: ${token}" http://169.254.169.254/latest/meta-data/instance-type || true)
+token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "${IMDS}/latest/api/token" || true)
+instance_type=$(curl -sf -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/instance-type" || true)
 
 module=nvidia
 if all_supported_by_open; then module=nvidia-open; fi
 case "$instance_type" in
   g4dn.* | g5.* | g5g.*)
     log "$instance_type: GSP firmware off, proprietary module"
-    echo "options nvidia NVreg_EnableGpuFirmware=0" > /etc/modprobe.d/nvidia-disable-gsp.conf
+    echo "options nvidia NVreg_EnableGpuFirmware=0" > "${MODPROBE_DIR}/nvidia-disable-gsp.conf"
     module=nvidia
     ;;
 esac
 # Coherent memory in driver mode (GB200 and the like; the 580 driver onwards reads it).
-echo "options nvidia NVreg_CoherentGPUMemoryMode=driver" > /etc/modprobe.d/40-eks-nvidia-openrm.conf
+echo "options nvidia NVreg_CoherentGPUMemoryMode=driver" > "${MODPROBE_DIR}/40-eks-nvidia-openrm.conf"
 
 log "loading $module for ${instance_type:-an unknown instance type}"
 kmod-util load "$module"
