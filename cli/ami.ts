@@ -1,5 +1,6 @@
 /**
- * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps. The versions,
+ * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps (and the AL2023
+ * phase, steps 39-51, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
  * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -172,7 +173,9 @@ function downloadTuning(
 export function amiCommand() {
   return withRunFlags(
     new Command("ami")
-      .description("bake an EKS worker image: the 37 numbered steps (see `eksnode steps ami`)")
+      .description(
+        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-51 (see `eksnode steps ami`)",
+      )
       .option(
         "--kubernetes-version <version>",
         "Kubernetes minor version, e.g. 1.32 (default: versions file)",

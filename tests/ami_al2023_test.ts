@@ -177,6 +177,12 @@ Deno.test("ami AL2023 phase: verify fails naming a changed SOCI binary and a soc
     const fix = await eksnode(args(root, "--al2023"), { env: ENV });
     assert.equal(fix.code, 0, fix.stderr);
     assert.equal((await eksnode(["verify", "--root", root, "--phase", "ami"])).code, 0);
+
+    // Hygiene stays the last step, after the phase.
+    const hygiene = await eksnode(args(root, "--al2023", "--hygiene", "--dry-run"), { env: ENV });
+    assert.equal(hygiene.code, 0, hygiene.stderr);
+    const order = [...hygiene.stdout.matchAll(/^\[(\d+)\/\d+\]/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(order.slice(-4), [42, 43, 51, 38]);
   } finally {
     await mirror.close();
   }

@@ -44,7 +44,12 @@ export const step: Step<AmiContext> = {
       dir(NEURON_PACKAGE_CACHE, { mode: 0o755 }),
       onBuildInstance(
         ctx,
-        ["dnf", "download", `--destdir=${NEURON_PACKAGE_CACHE}`, `aws-neuronx-dkms-${NEURON_INF1_DRIVER}.*`],
+        // dnf's download plugin; yum's is yumdownloader (yum-utils).
+        [
+          ...(ctx.packageManager === "yum" ? ["yumdownloader"] : ["dnf", "download"]),
+          `--destdir=${NEURON_PACKAGE_CACHE}`,
+          `aws-neuronx-dkms-${NEURON_INF1_DRIVER}.*`,
+        ],
         {
           why: `inf1 needs the ${NEURON_INF1_DRIVER} driver, installed at boot from this cache`,
           key: "neuron:inf1-driver-cache",

@@ -1,4 +1,7 @@
-/** The 37 bake steps of `eksnode ami`, in order (one file a step, numbered like the process document). */
+/**
+ * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
+ * (39-51, docs/al2023.md) and image hygiene (38, always last).
+ */
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
@@ -56,7 +59,7 @@ import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
 export { runsAl2023Phase };
 
-/** All ami steps in order. */
+/** The 37 steps of the process, in order. */
 export const AMI_STEPS: Step<AmiContext>[] = [
   s01,
   s02,
