@@ -101,7 +101,7 @@ export function kernelPackage(release: string): string {
   return "kernel";
 }
 
-/** A package to install, with an optional version prefix and extra dnf options (e.g. module hotfixes). */
+/** A package to install, with an optional version prefix. */
 export interface VariantPackage {
   name: string;
   version?: string;
@@ -173,11 +173,15 @@ export const DKMS_ARCHIVE_DIR = "/var/lib/dkms-archive";
 /** ib_umad loaded at boot for NVLSM. */
 export const IB_UMAD_CONF = "/etc/modules-load.d/ib-umad.conf";
 
-/** The boot-time scripts and units of the NVIDIA variant, with their paths. */
+/** The boot script that chooses and loads the NVIDIA kernel module (AL2023's path). */
 export const NVIDIA_KMOD_LOAD_SCRIPT = "/etc/eks/nvidia-kmod-load.sh";
+/** The unit that runs {@link NVIDIA_KMOD_LOAD_SCRIPT} at boot. */
 export const NVIDIA_KMOD_LOAD_SERVICE = "nvidia-kmod-load.service";
+/** The boot script that sets the GPUs' application clocks. */
 export const SET_NVIDIA_CLOCKS_SCRIPT = "/usr/bin/set-nvidia-clocks";
+/** The unit that runs {@link SET_NVIDIA_CLOCKS_SCRIPT} once persistenced runs. */
 export const SET_NVIDIA_CLOCKS_SERVICE = "set-nvidia-clocks.service";
+/** The DKMS archive helper (archive at bake, load at boot). */
 export const KMOD_UTIL = "/usr/bin/kmod-util";
 /**
  * The open kernel module's supported device lists eksnode carries, by driver major version: NVIDIA's data
@@ -245,7 +249,9 @@ export const NEURON_PACKAGES: readonly VariantPackage[] = [
 export const NEURON_INF1_DRIVER = "2.21";
 /** Where the cached driver package waits (install-neuron-driver.sh PACKAGE_CACHE_PATH). */
 export const NEURON_PACKAGE_CACHE = "/var/cache/eks/packages";
+/** The boot script that installs the cached inf1 driver on inf1. */
 export const NEURON_INSTALL_SCRIPT = "/etc/eks/neuron-package-install.sh";
+/** The unit that runs {@link NEURON_INSTALL_SCRIPT} before cloud-init. */
 export const NEURON_INSTALL_SERVICE = "neuron-package-install.service";
 
 /** neuron-package-install.service (runtime/gpu/neuron-package-install.service). */

@@ -101,8 +101,8 @@ export function renderEbsInitializeUnit(): string {
 export const SOCI_CONFIG_DIR: string = SOCI_CONFIG.slice(0, SOCI_CONFIG.lastIndexOf("/"));
 /** The SOCI snapshotter's socket unit. */
 export const SOCI_SOCKET_UNIT = "soci-snapshotter.socket";
-/** Where the socket and service units are installed. */
-export const SOCI_UNIT_DIR = "/etc/systemd/system";
+/** Where the AL2023 phase installs its unit files (steps/ami/unit_changes.ts writes there). */
+export const PHASE_UNIT_DIR = "/etc/systemd/system";
 /** Where the snapshotter's binaries go (soci-snapshotter.service runs /usr/bin/soci-snapshotter-grpc). */
 export const SOCI_BIN_DIR = "/usr/bin";
 /** The snapshotter's binaries in the release tarball, installed into {@link SOCI_BIN_DIR}. */

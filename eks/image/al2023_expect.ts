@@ -27,9 +27,9 @@ import {
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
+  PHASE_UNIT_DIR,
   SOCI_CONFIG_DIR,
   SOCI_SOCKET_UNIT,
-  SOCI_UNIT_DIR,
   VERSION_INFO_PATH,
 } from "./al2023.ts";
 
@@ -46,11 +46,11 @@ const f = (path: string, mode: number | undefined = 0o644): Al2023Path => ({ pat
 /** The files and directories of the AL2023 phase for a variant. */
 export function al2023Paths(v: Al2023Variant): Al2023Path[] {
   const out: Al2023Path[] = [
-    f(`${SOCI_UNIT_DIR}/${EBS_INITIALIZE_TEMPLATE}`),
+    f(`${PHASE_UNIT_DIR}/${EBS_INITIALIZE_TEMPLATE}`),
     d(SOCI_CONFIG_DIR),
     d(SOCI_ROOT, 0o700),
-    f(`${SOCI_UNIT_DIR}/${SOCI_SERVICE}`),
-    f(`${SOCI_UNIT_DIR}/${SOCI_SOCKET_UNIT}`),
+    f(`${PHASE_UNIT_DIR}/${SOCI_SERVICE}`),
+    f(`${PHASE_UNIT_DIR}/${SOCI_SOCKET_UNIT}`),
     f(VERSION_INFO_PATH),
   ];
   if (v.accelerator === "nvidia") {
@@ -63,8 +63,8 @@ export function al2023Paths(v: Al2023Variant): Al2023Path[] {
       f(IB_UMAD_CONF),
       f(NVIDIA_KMOD_LOAD_SCRIPT, 0o755),
       f(SET_NVIDIA_CLOCKS_SCRIPT, 0o755),
-      f(`${SOCI_UNIT_DIR}/${NVIDIA_KMOD_LOAD_SERVICE}`),
-      f(`${SOCI_UNIT_DIR}/${SET_NVIDIA_CLOCKS_SERVICE}`),
+      f(`${PHASE_UNIT_DIR}/${NVIDIA_KMOD_LOAD_SERVICE}`),
+      f(`${PHASE_UNIT_DIR}/${SET_NVIDIA_CLOCKS_SERVICE}`),
     );
     if (Object.hasOwn(OPEN_DEVICE_LISTS, driver.major)) out.push(f(nvidiaOpenDevicesFile(driver.major)));
   }
@@ -73,7 +73,7 @@ export function al2023Paths(v: Al2023Variant): Al2023Path[] {
       f(NEURON_REPO_FILE),
       d(NEURON_PACKAGE_CACHE),
       f(NEURON_INSTALL_SCRIPT, 0o755),
-      f(`${SOCI_UNIT_DIR}/${NEURON_INSTALL_SERVICE}`),
+      f(`${PHASE_UNIT_DIR}/${NEURON_INSTALL_SERVICE}`),
     );
   }
   return out;

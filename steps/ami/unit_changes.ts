@@ -7,9 +7,7 @@ import type { Host } from "../../lib/host.ts";
 import type { Change } from "../../lib/step.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
-
-/** Where the ami steps install unit files. */
-export const UNIT_DIR = "/etc/systemd/system";
+import { PHASE_UNIT_DIR as UNIT_DIR } from "../../eks/image/al2023.ts";
 
 /**
  * `units` (name → text) written to /etc/systemd/system, then the `enable` units enabled (names may be
