@@ -21,7 +21,7 @@ import { parse as parseToml } from "smol-toml";
 import { modeString } from "../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../lib/container_images.ts";
 import type { Host } from "../lib/host.ts";
-import { checkFiles, parseManifestFiles } from "../lib/manifest.ts";
+import { checkFiles, type ManifestFile, parseManifestFiles } from "../lib/manifest.ts";
 import { apiServerHostName, HOSTS_FILE, pinnedAddresses } from "./api_server_hosts.ts";
 import { enabledByLinks, UNIT_DIRS, unitFile } from "../lib/systemd.ts";
 import {
@@ -265,27 +265,7 @@ async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestI
         detail: `changed: ${RELEASE_PATH} records sha256 ${recorded}, found ${actual}`,
       },
   );
-  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
-  for (const file of files) {
-    const p = problems.get(file.path);
-    out.push(
-      !p
-        ? {
-          group: "artifacts",
-          name: file.path,
-          status: "ok",
-          detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
-        }
-        : p.problem === "missing"
-        ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
-        : {
-          group: "artifacts",
-          name: file.path,
-          status: "fail",
-          detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
-        },
-    );
-  }
+  out.push(...await hashRows(host, files));
   const data = JSON.parse(text) as {
     containerdSource?: unknown;
     cachedImages?: unknown;
@@ -303,6 +283,29 @@ async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestI
       ? data.cachedImages.filter((i) => typeof i === "string")
       : undefined,
   };
+}
+
+/** One `artifacts` row a file: its bytes re-hashed against the manifest's SHA-256. */
+async function hashRows(host: Host, files: ManifestFile[]): Promise<CheckResult[]> {
+  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
+  return files.map((file): CheckResult => {
+    const p = problems.get(file.path);
+    return !p
+      ? {
+        group: "artifacts",
+        name: file.path,
+        status: "ok",
+        detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
+      }
+      : p.problem === "missing"
+      ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
+      : {
+        group: "artifacts",
+        name: file.path,
+        status: "fail",
+        detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
+      };
+  });
 }
 
 /**
@@ -324,27 +327,7 @@ async function versionInfoChecks(host: Host, out: CheckResult[]) {
       ? [{ path: b.path, sha256: b.sha256, source: VERSION_INFO_PATH, artifact }]
       : []
   );
-  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
-  for (const file of files) {
-    const p = problems.get(file.path);
-    out.push(
-      !p
-        ? {
-          group: "artifacts",
-          name: file.path,
-          status: "ok",
-          detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
-        }
-        : p.problem === "missing"
-        ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
-        : {
-          group: "artifacts",
-          name: file.path,
-          status: "fail",
-          detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
-        },
-    );
-  }
+  out.push(...await hashRows(host, files));
 }
 
 /**
