@@ -7,7 +7,7 @@ type AnyStep = Step<any>;
 
 /** Renders a step list grouped by section. */
 export function renderSteps(name: string, steps: AnyStep[]): string {
-  const lines = [`eksnode ${name}: ${steps.length} steps`];
+  const lines = [`eksnode ${name}: ${steps.length} step${steps.length === 1 ? "" : "s"}`];
   let group: string | undefined;
   for (const s of steps) {
     if (s.group && s.group !== group) {
