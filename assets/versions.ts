@@ -17,7 +17,19 @@ export type Arch = "x86_64" | "aarch64";
 /** Kubernetes node binaries kept per Kubernetes version in the amazon-eks S3 bucket. */
 export type KubernetesComponent = "kubelet" | "awsIamAuthenticator" | "ecrCredentialProvider";
 /** Artifacts downloaded from GitHub releases, one version for every Kubernetes version. */
-export type ArtifactName = "containerd" | "runc" | "cniPlugins";
+export type CoreArtifactName = "containerd" | "runc" | "cniPlugins";
+/** Downloads of the AL2023 phase (steps 39-): the SOCI snapshotter and the EFA installer. */
+export type Al2023ArtifactName = "sociSnapshotter" | "efaInstaller";
+/** Every artifact pinned once for all Kubernetes versions (`artifacts` of the versions data). */
+export type ArtifactName = CoreArtifactName | Al2023ArtifactName;
+/** The names of {@link ArtifactName}, in the order of the versions data. */
+export const ARTIFACT_NAMES: readonly ArtifactName[] = [
+  "containerd",
+  "runc",
+  "cniPlugins",
+  "sociSnapshotter",
+  "efaInstaller",
+];
 
 /** File names in the amazon-eks bucket (awslabs/amazon-eks-ami templates/al2/provisioners/install-worker.sh). */
 export const S3_FILE_NAMES: Readonly<Record<KubernetesComponent, string>> = {
@@ -108,6 +120,8 @@ const VersionsSchema = z.strictObject({
     containerd: githubArtifactSchema,
     runc: githubArtifactSchema,
     cniPlugins: githubArtifactSchema,
+    sociSnapshotter: githubArtifactSchema,
+    efaInstaller: githubArtifactSchema,
   }),
   images: z.strictObject({
     pause: z.strictObject({ repository: nonEmpty(), tag: nonEmpty(), source }),
@@ -393,7 +407,7 @@ export function kubernetesArtifact(
   };
 }
 
-/** URL, checksum file and pinned SHA-256 of containerd, runc or the CNI plugins. */
+/** URL, checksum file and pinned SHA-256 of one of the {@link ARTIFACT_NAMES} (containerd, runc, CNI plugins, ...). */
 export function githubArtifact(v: Versions, name: ArtifactName, arch: Arch): ResolvedArtifact {
   const pin = v.artifacts[name];
   const vars = { version: pin.version, goarch: goarch(arch) };
@@ -440,7 +454,7 @@ export function unpinnedArtifacts(v: Versions = versions): string[] {
       }
     }
   }
-  for (const name of ["containerd", "runc", "cniPlugins"] as const) {
+  for (const name of ARTIFACT_NAMES) {
     for (const arch of arches) {
       if (v.artifacts[name].sha256[arch] === null) out.push(formatPath(["artifacts", name, "sha256", arch]));
     }

@@ -1,5 +1,6 @@
 /**
- * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps. The versions,
+ * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps (and the AL2023
+ * phase, steps 39-51, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
  * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -25,6 +26,9 @@ export interface AmiFlags extends RunFlags {
   containerdSource?: "tarball" | "package";
   keepSwap?: boolean;
   hygiene?: boolean;
+  al2023?: boolean;
+  accelerator?: "nvidia" | "neuron";
+  efa?: boolean;
   fips?: boolean;
   cacheImages?: boolean;
   containerdAddress?: string;
@@ -98,6 +102,10 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     selfPath,
     selfMissingReason,
     bake: {
+      al2023: flags.al2023 ?? bake.al2023 ?? false,
+      accelerator: flags.accelerator ?? bake.accelerator,
+      efa: flags.efa ?? bake.efa ?? false,
+      nvidiaDriverVersion: bake.nvidia_driver_version,
       containerdSource: flags.containerdSource ?? bake.containerd_source ?? "tarball",
       keepSwap: flags.keepSwap ?? bake.keep_swap ?? false,
       fips: flags.fips ?? bake.fips ?? false,
@@ -165,7 +173,9 @@ function downloadTuning(
 export function amiCommand() {
   return withRunFlags(
     new Command("ami")
-      .description("bake an EKS worker image: the 37 numbered steps (see `eksnode steps ami`)")
+      .description(
+        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-51 (see `eksnode steps ami`)",
+      )
       .option(
         "--kubernetes-version <version>",
         "Kubernetes minor version, e.g. 1.32 (default: versions file)",
@@ -204,6 +214,16 @@ export function amiCommand() {
         "--hygiene",
         "last, step 38: remove what the build instance left (SSH host keys, machine id, logs, caches)",
       )
+      .option(
+        "--al2023",
+        "also the AL2023 phase, steps 39-51: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
+      )
+      .addOption(
+        new Option("--accelerator <kind>", "accelerated variant (implies --al2023)").choices(
+          ["nvidia", "neuron"] as const,
+        ),
+      )
+      .option("--efa", "EFA: the verified EFA installer, no deep C-states (implies --al2023)")
       .option("--fips", "use FIPS ECR endpoints where the partition has them")
       .option("--no-cache-images", "do not cache container images (no containerd at bake time)")
       .option(
@@ -215,12 +235,12 @@ export function amiCommand() {
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
   ).action(async (opts) => {
-    const [ctx, { runSteps }, { AMI_STEPS, HYGIENE_STEP }] = await Promise.all([
+    const [ctx, { runSteps }, { amiSteps }] = await Promise.all([
       amiContext(opts as AmiFlags),
       import("../lib/runner.ts"),
       import("../steps/ami/index.ts"),
     ]);
-    await runSteps(opts.hygiene ? [...AMI_STEPS, HYGIENE_STEP] : AMI_STEPS, ctx, {
+    await runSteps(amiSteps(ctx.bake, opts.hygiene === true), ctx, {
       process: "ami",
       dryRun: ctx.dryRun,
       jobs: ctx.jobs,

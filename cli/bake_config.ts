@@ -19,6 +19,10 @@
  * image_registry = "127.0.0.1:5000" # pull cached images from here instead of ECR (no ECR login)
  * plain_http = false               # pull from image_registry over plain HTTP
  * image_tag_regions = ["us-west-2", "us-east-1"]  # default: every region of the partition
+ * al2023 = false                   # the AL2023 phase, steps 39-51 (docs/al2023.md)
+ * accelerator = "nvidia"           # nvidia | neuron (implies al2023)
+ * efa = false                      # EFA installer and C-state limit (implies al2023)
+ * nvidia_driver_version = "580.82.07"
  *
  * [versions.kubernetes."1.32".kubelet.sha256]
  * x86_64 = "..."
@@ -68,6 +72,12 @@ const schema = z.strictObject({
   ),
   plain_http: z.optional(z.boolean()),
   image_tag_regions: z.optional(z.array(z.string().check(z.regex(REGION, "an AWS region like us-west-2")))),
+  al2023: z.optional(z.boolean()),
+  accelerator: z.optional(z.enum(["nvidia", "neuron"])),
+  efa: z.optional(z.boolean()),
+  nvidia_driver_version: z.optional(
+    z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/, "an NVIDIA driver version like 580.82.07")),
+  ),
   versions: z.optional(z.record(z.string(), z.unknown())),
 });
 

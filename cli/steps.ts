@@ -7,7 +7,7 @@ type AnyStep = Step<any>;
 
 /** Renders a step list grouped by section. */
 export function renderSteps(name: string, steps: AnyStep[]): string {
-  const lines = [`eksnode ${name}: ${steps.length} steps`];
+  const lines = [`eksnode ${name}: ${steps.length} step${steps.length === 1 ? "" : "s"}`];
   let group: string | undefined;
   for (const s of steps) {
     if (s.group && s.group !== group) {
@@ -27,7 +27,12 @@ export function stepsCommand() {
     .action(async (process) => {
       const out: string[] = [];
       if (!process || process === "ami") {
-        out.push(renderSteps("ami", (await import("../steps/ami/index.ts")).AMI_STEPS));
+        const { AMI_STEPS, AL2023_STEPS, HYGIENE_STEP } = await import("../steps/ami/index.ts");
+        out.push(renderSteps("ami", AMI_STEPS));
+        out.push(
+          renderSteps("ami --al2023 (--accelerator nvidia|neuron, --efa), AL2023 phase", AL2023_STEPS),
+        );
+        out.push(renderSteps("ami --hygiene, last", [HYGIENE_STEP]));
       }
       if (!process || process === "init") {
         out.push(renderSteps("init", (await import("../steps/init/index.ts")).INIT_STEPS));

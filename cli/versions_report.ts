@@ -4,6 +4,7 @@
  */
 import {
   type Arch,
+  ARTIFACT_NAMES,
   githubArtifact,
   kubernetesArtifact,
   kubernetesRelease,
@@ -68,7 +69,7 @@ export function versionsReport(
     : supportedKubernetesVersions(v);
   const arches: Arch[] = opts.arch ? [opts.arch] : ["x86_64", "aarch64"];
   const rows: VersionRow[] = [];
-  for (const name of ["containerd", "runc", "cniPlugins"] as const) {
+  for (const name of ARTIFACT_NAMES) {
     for (const arch of arches) {
       rows.push(row(name, null, v.artifacts[name].version, githubArtifact(v, name, arch)));
     }

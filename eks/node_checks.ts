@@ -40,6 +40,9 @@ import {
 import { moduleNames } from "./system/kernel_modules.ts";
 import { findLeftovers } from "./image/hygiene.ts";
 import { sbomFiles } from "./image/sbom.ts";
+import { al2023Paths, al2023Units, parseAl2023Variant } from "./image/al2023_expect.ts";
+import { hasArgs, kernelArgs, VERSION_INFO_PATH } from "./image/al2023.ts";
+import type { Al2023Variant } from "./image/accelerators.ts";
 import {
   BOOT_CONFIG_SERVICE,
   BOOT_RUN_SERVICE,
@@ -206,7 +209,7 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   if (opts.phase === "ami") await hygieneChecks(host, out);
   await sysctlChecks(host, out);
   await moduleChecks(host, out);
-  await unitChecks(host, opts.phase, out);
+  await unitChecks(host, opts.phase, out, manifest?.al2023);
   await imageChecks(host, opts, manifest, out);
   return out;
 }
@@ -217,6 +220,9 @@ interface ManifestInfo {
   containerdSource?: string;
   /** Image names the bake cached; undefined when it cached none. */
   cachedImages?: string[];
+  /** The AL2023 phase's variant, when the bake ran it. */
+  al2023?: Al2023Variant;
+  arch?: string;
 }
 
 async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestInfo | undefined> {
@@ -266,35 +272,89 @@ async function artifactChecks(host: Host, out: CheckResult[]): Promise<ManifestI
         detail: `changed: ${RELEASE_PATH} records sha256 ${recorded}, found ${actual}`,
       },
   );
-  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
-  for (const file of files) {
-    const p = problems.get(file.path);
-    out.push(
-      !p
-        ? {
-          group: "artifacts",
-          name: file.path,
-          status: "ok",
-          detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
-        }
-        : p.problem === "missing"
-        ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
-        : {
-          group: "artifacts",
-          name: file.path,
-          status: "fail",
-          detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
-        },
-    );
-  }
-  const data = JSON.parse(text) as { containerdSource?: unknown; cachedImages?: unknown };
+  out.push(...await hashRows(host, files));
+  const data = JSON.parse(text) as {
+    containerdSource?: unknown;
+    cachedImages?: unknown;
+    al2023?: unknown;
+    arch?: unknown;
+  };
+  const al2023 = parseAl2023Variant(data.al2023);
+  if (al2023) await versionInfoChecks(host, out);
   return {
+    al2023,
+    arch: typeof data.arch === "string" ? data.arch : undefined,
     artifacts: files,
     containerdSource: typeof data.containerdSource === "string" ? data.containerdSource : undefined,
     cachedImages: Array.isArray(data.cachedImages)
       ? data.cachedImages.filter((i) => typeof i === "string")
       : undefined,
   };
+}
+
+/** One `artifacts` row a file: its bytes re-hashed against the manifest's SHA-256. */
+async function hashRows(host: Host, files: ManifestFile[]): Promise<CheckResult[]> {
+  const problems = new Map((await checkFiles(host, files)).map((p) => [p.path, p]));
+  return files.map((file): CheckResult => {
+    const p = problems.get(file.path);
+    return !p
+      ? {
+        group: "artifacts",
+        name: file.path,
+        status: "ok",
+        detail: `${file.artifact}: sha256 ${file.sha256.slice(0, 16)}…`,
+      }
+      : p.problem === "missing"
+      ? { group: "artifacts", name: file.path, status: "fail", detail: `${file.artifact}: missing` }
+      : {
+        group: "artifacts",
+        name: file.path,
+        status: "fail",
+        detail: `${file.artifact}: changed: expected sha256 ${p.expected}, found ${p.actual}`,
+      };
+  });
+}
+
+/**
+ * The binaries /etc/eks/version-info.json records with a SHA-256 (the AL2023 phase's, step 51) re-hashed,
+ * as release.json's are.
+ */
+async function versionInfoChecks(host: Host, out: CheckResult[]) {
+  const text = await host.readText(VERSION_INFO_PATH);
+  if (text === undefined) return; // its absence is a failed row of the file checks
+  let binaries: Record<string, { path?: unknown; sha256?: unknown }>;
+  try {
+    binaries = (JSON.parse(text) as { binaries?: typeof binaries }).binaries ?? {};
+  } catch (err) {
+    out.push({ group: "artifacts", name: VERSION_INFO_PATH, status: "fail", detail: (err as Error).message });
+    return;
+  }
+  const files = Object.entries(binaries).flatMap(([artifact, b]) =>
+    typeof b.path === "string" && typeof b.sha256 === "string"
+      ? [{ path: b.path, sha256: b.sha256, source: VERSION_INFO_PATH, artifact }]
+      : []
+  );
+  out.push(...await hashRows(host, files));
+}
+
+/**
+ * The kernel arguments of the AL2023 phase (step 40) in GRUB_CMDLINE_LINUX of /etc/default/grub.
+ */
+async function kernelArgChecks(host: Host, manifest: ManifestInfo, out: CheckResult[]) {
+  if (!manifest.al2023 || (manifest.arch !== "x86_64" && manifest.arch !== "aarch64")) return;
+  const args = kernelArgs(manifest.arch, manifest.al2023.efa);
+  if (!args.length) return;
+  const grub = (await host.readText("/etc/default/grub")) ?? "";
+  const line = /^GRUB_CMDLINE_LINUX=(["']?)(.*)\1$/m.exec(grub)?.[2] ?? "";
+  const ok = hasArgs(line, args);
+  out.push({
+    group: "files",
+    name: "/etc/default/grub",
+    status: ok ? "ok" : "fail",
+    detail: ok
+      ? `GRUB_CMDLINE_LINUX has ${args.join(" ")}`
+      : `GRUB_CMDLINE_LINUX lacks ${args.filter((a) => !hasArgs(line, [a])).join(" ")} (step 40)`,
+  });
 }
 
 /**
@@ -412,6 +472,7 @@ export async function expectedPaths(
   for (const a of manifest?.artifacts ?? []) {
     if (EXECUTABLE_ARTIFACTS.has(a.artifact)) paths.push(f(a.path, 0o755));
   }
+  if (manifest?.al2023) paths.push(...al2023Paths(manifest.al2023));
   if (phase === "init") {
     paths.push(...INIT_PATHS);
     // A local Outposts cluster gets a bootstrap kubeconfig instead (step 5).
@@ -423,6 +484,7 @@ export async function expectedPaths(
 }
 
 async function pathChecks(host: Host, phase: Phase, manifest: ManifestInfo | undefined, out: CheckResult[]) {
+  if (manifest) await kernelArgChecks(host, manifest, out);
   for (const p of await expectedPaths(host, phase, manifest)) {
     const st = await host.stat(p.path);
     const want = p.mode === undefined ? "" : ` ${modeString(p.mode)}`;
@@ -620,8 +682,9 @@ export function wantedBy(unitText: string): string[] {
   return out.filter(Boolean);
 }
 
-async function unitChecks(host: Host, phase: Phase, out: CheckResult[]) {
-  for (const unit of await phaseUnits(host, phase)) {
+async function unitChecks(host: Host, phase: Phase, out: CheckResult[], al2023?: Al2023Variant) {
+  const units = [...await phaseUnits(host, phase), ...(al2023 ? al2023Units(al2023) : [])];
+  for (const unit of units) {
     const file = await unitFile(host, unit);
     if (!file) {
       out.push({

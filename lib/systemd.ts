@@ -15,9 +15,26 @@ export const UNIT_DIRS: readonly string[] = [
   "/lib/systemd/system",
 ];
 
-/** The path of the unit file systemd would load for `unit`: the first of the {@link UNIT_DIRS} that has it. */
+/**
+ * The template an instance unit is made from (`dd@kubelet.service` → `dd@.service`), or undefined for a
+ * unit that is not an instance.
+ * @example templateOf("ebs-initialize-bin@kubelet.service") // "ebs-initialize-bin@.service"
+ */
+export function templateOf(unit: string): string | undefined {
+  const m = /^([^@]+)@([^@]+)(\.[a-z]+)$/.exec(unit);
+  return m ? `${m[1]}@${m[3]}` : undefined;
+}
+
+/**
+ * The path of the unit file systemd would load for `unit`: the first of the {@link UNIT_DIRS} that has it
+ * (for an instance without a file of its own, its template's).
+ */
 export async function unitFile(host: Host, unit: string): Promise<string | undefined> {
   for (const d of UNIT_DIRS) if (await host.exists(`${d}/${unit}`)) return `${d}/${unit}`;
+  const template = templateOf(unit);
+  if (template) {
+    for (const d of UNIT_DIRS) if (await host.exists(`${d}/${template}`)) return `${d}/${template}`;
+  }
   return undefined;
 }
 
@@ -48,12 +65,16 @@ export function daemonReload(whenChanged: string[], cannot: string | undefined):
  * of starting systemctl keeps an idempotent run free of subprocesses.
  */
 export async function enabledByLinks(host: Host, unit: string): Promise<boolean> {
-  if (unit.includes("@")) return false;
+  // An instance (`name@arg.service`) is enabled by the links of its template's [Install] section, named
+  // for the instance; a bare template cannot be enabled.
+  const template = templateOf(unit);
+  if (unit.includes("@") && !template) return false;
+  const fileName = template ?? unit;
   for (const dir of UNIT_DIRS) {
-    const st = await host.stat(`${dir}/${unit}`);
+    const st = await host.stat(`${dir}/${fileName}`);
     if (!st) continue;
     if (!st.isFile) return false;
-    const text = (await host.readText(`${dir}/${unit}`)) ?? "";
+    const text = (await host.readText(`${dir}/${fileName}`)) ?? "";
     const links: string[] = [];
     let section = "";
     for (const raw of text.split("\n")) {
@@ -71,7 +92,8 @@ export async function enabledByLinks(host: Host, unit: string): Promise<boolean>
     for (const l of links) {
       const link = `/etc/systemd/system/${l}/${unit}`;
       if (!(await host.stat(link))?.isSymlink) return false;
-      if ((await host.readLink(link))?.split("/").pop() !== unit) return false;
+      const target = (await host.readLink(link))?.split("/").pop();
+      if (target !== unit && target !== template) return false;
     }
     return true;
   }

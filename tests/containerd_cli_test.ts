@@ -13,7 +13,12 @@ import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../eks/containerd/base_runtime_spec.ts";
 import { CONTAINERD_VERSION_FILE } from "../eks/containerd/version.ts";
-import { runInit } from "./cli_fixtures.ts";
+import { bakeDir, runInit } from "./cli_fixtures.ts";
+import { eksnode } from "./cli_run.ts";
+import { startMirror } from "./fakes/mirror.ts";
+import { accepted, describeVerdict, findTool, validateContainerdConfig } from "./validators/mod.ts";
+import { Host } from "../lib/host.ts";
+import { verifyUnits } from "../lib/systemd_verify.ts";
 import { bakedRoot } from "./fakes/baked_root.ts";
 import {
   caseFile,
@@ -206,16 +211,32 @@ Deno.test("eksnode init, FastImagePull: SOCI on a 4-CPU 16 GiB node with the sna
     assert.match(missing.stdout, /soci-snapshotter\.service is not installed/);
     assert.equal(await exists(`${root}/etc/soci-snapshotter-grpc/config.toml`), false);
 
-    await Deno.mkdir(`${root}/usr/lib/systemd/system`, { recursive: true });
-    await Deno.writeTextFile(
-      `${root}/usr/lib/systemd/system/soci-snapshotter.service`,
-      "[Service]\nType=notify\nExecStart=/usr/bin/soci-snapshotter-grpc\n",
-    );
+    // The snapshotter as `eksnode ami --al2023` installs it (steps 42-43), from the loopback mirror.
+    const mirror = await startMirror({});
+    try {
+      const { args } = await bakeDir(mirror.bakeToml);
+      const soci = await eksnode(args(root, "--al2023", "--only", "42,43"));
+      assert.equal(soci.code, 0, soci.stdout + soci.stderr);
+    } finally {
+      await mirror.close();
+    }
+    assert.ok(await exists(`${root}/usr/bin/soci-snapshotter-grpc`));
     const big = await initWith(root, await fastImagePullConfig(root, ["SOCI"]));
     assert.equal(big.code, 0, `exit ${big.code}\n${big.stdout}\n${big.stderr}`);
     assert.match(big.stdout, /SOCI snapshotter \(FastImagePull\)/);
     const config = await Deno.readTextFile(`${root}/etc/containerd/config.toml`);
     assert.match(config, /snapshotter = "soci"/);
+    // containerd itself accepts the config with the snapshotter (`containerd config dump`), where installed.
+    const dump = await validateContainerdConfig(`${root}/etc/containerd/config.toml`);
+    assert.ok(accepted(dump), describeVerdict(dump));
+    // And systemd the units: containerd's drop-in requires the snapshotter the bake installed.
+    if (findTool("systemd-analyze")) {
+      const units = await verifyUnits(await Host.open(root), [
+        "soci-snapshotter.service",
+        "soci-snapshotter.socket",
+      ]);
+      assert.deepEqual(units.problems, [], units.problems.join("\n"));
+    }
     assert.match(
       await Deno.readTextFile(`${root}/etc/systemd/system/containerd.service.d/10-soci-snapshotter.conf`),
       /^\[Unit\]\nRequires=soci-snapshotter\.service\nAfter=soci-snapshotter\.service\n$/,

@@ -80,6 +80,12 @@ Deno.test("Image Builder component: schema, phases, parameters used and defined,
   assert.equal(bake.length, 1);
   assertAmiCommandLine(bake[0]);
   assert.ok(commands.includes("/usr/bin/eksnode verify"));
+  // The variant parameter's default and the examples its description gives are flags of `eksnode ami`.
+  const variant = params.get("VariantFlags") as { default?: string; description?: string } | undefined;
+  assert.ok(variant?.default, "a VariantFlags parameter with a default");
+  for (const f of `${variant.default} ${variant.description}`.matchAll(/--[a-z0-9-]+/g)) {
+    assert.ok(amiFlags().has(f[0]), `eksnode ami has no ${f[0]}`);
+  }
   assert.ok(commands.some((c) => c.includes("sha256sum --check")), "the binary is checked before it runs");
 });
 
@@ -224,7 +230,9 @@ Deno.test("Packer template: blocks, references and the eksnode command line", as
   }
   // Every var./local./data. reference (in expressions and in ${} of strings) is declared.
   for (
-    const m of src.replace(/#.*$/gm, "").matchAll(/\b(var|local)\.([a-z_]+)|\b(data\.[a-z-]+\.[a-z0-9_-]+)/g)
+    const m of src.replace(/#.*$/gm, "").matchAll(
+      /\b(var|local)\.([a-z][a-z0-9_]*)|\b(data\.[a-z-]+\.[a-z0-9_-]+)/g,
+    )
   ) {
     if (m[1] === "var") assert.ok(variables.has(m[2]), `undeclared var.${m[2]}`);
     else if (m[1] === "local") assert.ok(locals.has(m[2]), `undeclared local.${m[2]}`);
@@ -235,11 +243,14 @@ Deno.test("Packer template: blocks, references and the eksnode command line", as
   const buildSources = [...text(build.attrs.get("sources")!).matchAll(/"([^"]+)"/g)].map((m) => m[1]);
   assert.ok(buildSources.length > 0 && buildSources.every((s) => sources.has(s)), buildSources.join(","));
   const provisioners = build.blocks.filter((b) => b.type === "provisioner");
-  assert.deepEqual(provisioners.map((p) => p.labels[0]), ["file", "file", "shell"]);
-  const uploads = provisioners.filter((p) => p.labels[0] === "file").map((p) =>
+  assert.deepEqual(provisioners.map((p) => p.labels[0]), ["file", "file", "shell", "file"]);
+  const uploads = provisioners.filter((p) => p.labels[0] === "file" && !p.attrs.has("direction")).map((p) =>
     text(p.attrs.get("destination")!)
   );
   assert.deepEqual(uploads, ['"/tmp/eksnode"', '"/tmp/eksnode-bake.toml"']);
+  // After the bake, the image's version-info manifest is downloaded beside the AMI (AL2023's build does).
+  assert.equal(text(provisioners[3].attrs.get("direction")!), '"download"');
+  assert.equal(text(provisioners[3].attrs.get("source")!), '"/etc/eks/version-info.json"');
   const inline = [...text(provisioners[2].attrs.get("inline")!).matchAll(/"([^"]*)"/g)].map((m) => m[1]);
   const bake = inline.filter((l) => l.includes(" ami "));
   assert.equal(bake.length, 1);
@@ -247,6 +258,12 @@ Deno.test("Packer template: blocks, references and the eksnode command line", as
   assertAmiCommandLine(bake[0]);
   assert.ok(bake[0].includes("--config /tmp/eksnode-bake.toml"));
   assert.ok(inline.includes("sudo /usr/bin/eksnode verify"), "verify runs before the AMI is taken");
+  // The variant comes from variables through local.variant_flags: its flags are flags of `eksnode ami`.
+  assert.ok(bake[0].includes("${local.variant_flags} --hygiene"), bake[0]);
+  const variantFlags = text(top.blocks.find((b) => b.type === "locals")!.attrs.get("variant_flags")!);
+  const flagsUsed = [...variantFlags.matchAll(/--[a-z0-9-]+/g)].map((m) => m[0]);
+  assert.deepEqual(flagsUsed, ["--al2023", "--accelerator", "--efa"]);
+  for (const f of flagsUsed) assert.ok(amiFlags().has(f), `eksnode ami has no ${f}`);
 
   const packerBin = ["/usr/bin/packer", "/usr/local/bin/packer"].find((p) => {
     try {

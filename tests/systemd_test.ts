@@ -1,11 +1,11 @@
 /**
  * lib/systemd.ts enabledByLinks says "enabled" only where `systemctl --root is-enabled` (the real tool)
- * does, on a temp root: enable, disable by removing links, mask, static and missing units.
+ * does, on a temp root: enable, disable by removing links, mask, static and missing units, template instances.
  */
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { Host } from "../lib/host.ts";
-import { enabledByLinks } from "../lib/systemd.ts";
+import { enabledByLinks, unitFile } from "../lib/systemd.ts";
 
 const systemctl = await new Deno.Command("systemctl", { args: ["--version"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success, () => false);
@@ -69,6 +69,16 @@ Deno.test({
       await Deno.symlink("/dev/null", `${units}/a.service`);
       assert.equal(await enabledByLinks(host, "a.service"), false);
       assert.equal(await isEnabled(root, "a.service"), "masked");
+
+      // A template's instances: each enabled by a link named for it (to the template); the bare template
+      // is not a unit that can be enabled.
+      await Deno.writeTextFile(`${units}/t@.service`, service("[Install]\nWantedBy=multi-user.target\n"));
+      await check("t@one.service", false);
+      await enable(root, "t@one.service");
+      await check("t@one.service", true);
+      await check("t@two.service", false);
+      assert.equal(await enabledByLinks(host, "t@.service"), false);
+      assert.equal(await unitFile(host, "t@one.service"), "/etc/systemd/system/t@.service");
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -14,7 +14,7 @@ Deno.test("versions --output json lists every artifact with the checksum pinned 
   assert.equal(report.defaultKubernetesVersion, RAW.defaultKubernetesVersion);
   assert.deepEqual(report.kubernetesVersions.sort(), Object.keys(RAW.kubernetes).sort());
   let checked = 0;
-  for (const name of ["containerd", "runc", "cniPlugins"]) {
+  for (const name of Object.keys(RAW.artifacts)) {
     for (const arch of ["x86_64", "aarch64"]) {
       const row = report.artifacts.find((a: { component: string; arch: string }) =>
         a.component === name && a.arch === arch

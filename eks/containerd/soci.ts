@@ -17,8 +17,9 @@
  *
  * Where eksnode differs: memory is MemTotal of /proc/meminfo (nodeadm adds up the online memory blocks of
  * /sys/devices/system/memory, a little more; the 7 GiB threshold has room for either), and the gate only
- * takes effect where soci-snapshotter.service is installed: eksnode's images do not bake the SOCI
- * snapshotter, and containerd with a required unit that does not exist would not start.
+ * takes effect where soci-snapshotter.service is installed: `eksnode ami` bakes the SOCI snapshotter
+ * only with its AL2023 phase (steps 42-43, docs/al2023.md), and containerd with a required unit that does
+ * not exist would not start.
  */
 import sociConfigText from "../../assets/containerd/soci-snapshotter.config.toml" with { type: "text" };
 import { SOCI_CONFIG as SOCI_CONFIG_PATH, SOCI_DEPENDENCY_DROPIN } from "../node_paths.ts";

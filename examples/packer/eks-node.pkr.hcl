@@ -4,10 +4,15 @@
 #   packer init examples/packer && packer build \
 #     -var kubernetes_version=1.32 -var bake_config=bake.toml examples/packer/eks-node.pkr.hcl
 #
-# The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh) and, with
-# `--hygiene`, step 38, which removes what this build instance leaves (SSH host keys, machine id, logs, caches;
-# AL2023's cleanup.sh); then `eksnode verify` re-hashes every installed binary against /etc/eks/release.json
-# and fails on any such leftover before the AMI is taken.
+# The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh), the AL2023
+# phase (steps 39-51: what Amazon Linux 2023's EKS image adds, the SOCI snapshotter among it; docs/al2023.md)
+# and, with `--hygiene`, step 38, which removes what this build instance leaves (SSH host keys, machine id,
+# logs, caches; AL2023's cleanup.sh); then `eksnode verify` re-hashes every installed binary against
+# /etc/eks/release.json and fails on any such leftover before the AMI is taken. The image's
+# /etc/eks/version-info.json is downloaded beside the manifest, as AL2023's build does.
+# A variant build, e.g. NVIDIA with EFA:
+#   packer build -var accelerator=nvidia -var efa=true -var bake_config=bake-nvidia.toml examples/packer/eks-node.pkr.hcl
+# (bake-nvidia.toml pins the EFA installer's checksum: docs/al2023.md, "EFA").
 # bake.toml pins the checksums upstream does not publish (ecr-credential-provider) and can set a mirror;
 # see README, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
 # (e.g. `-only` with a matrix in CI): each build is independent.
@@ -42,6 +47,28 @@ variable "region" {
   default = "us-west-2"
 }
 
+variable "al2023" {
+  type        = bool
+  default     = true
+  description = "Run the AL2023 phase (steps 39-51; it writes the version-info.json downloaded below); accelerator and efa imply it."
+}
+
+variable "accelerator" {
+  type        = string
+  default     = ""
+  description = "Accelerated variant: \"\" (none), nvidia or neuron."
+  validation {
+    condition     = contains(["", "nvidia", "neuron"], var.accelerator)
+    error_message = "The accelerator must be empty, nvidia or neuron."
+  }
+}
+
+variable "efa" {
+  type        = bool
+  default     = false
+  description = "Install the EFA software (verified installer) and limit C-states."
+}
+
 variable "bake_config" {
   type        = string
   default     = "bake.toml"
@@ -63,6 +90,12 @@ locals {
   instance_type = var.arch == "aarch64" ? "m7g.large" : "m6i.large"
   ami_arch      = var.arch == "aarch64" ? "arm64" : "x86_64"
   build_stamp   = formatdate("YYYYMMDDhhmmss", timestamp())
+  variant_flags = join(" ", compact([
+    var.al2023 ? "--al2023" : "",
+    var.accelerator != "" ? "--accelerator ${var.accelerator}" : "",
+    var.efa ? "--efa" : "",
+  ]))
+  variant_name = var.accelerator != "" ? "-${var.accelerator}${var.efa ? "-efa" : ""}" : (var.efa ? "-efa" : "")
 }
 
 data "amazon-ami" "al2023" {
@@ -82,7 +115,7 @@ source "amazon-ebs" "eks-node" {
   source_ami      = data.amazon-ami.al2023.id
   instance_type   = local.instance_type
   ssh_username    = "ec2-user"
-  ami_name        = "${var.ami_name_prefix}-${var.kubernetes_version}-${var.arch}-${local.build_stamp}"
+  ami_name        = "${var.ami_name_prefix}${local.variant_name}-${var.kubernetes_version}-${var.arch}-${local.build_stamp}"
   ami_description = "EKS worker node, Kubernetes ${var.kubernetes_version} (${var.arch}), baked by eksnode"
 
   launch_block_device_mappings {
@@ -102,6 +135,8 @@ source "amazon-ebs" "eks-node" {
     Name              = "${var.ami_name_prefix}-${var.kubernetes_version}-${var.arch}"
     KubernetesVersion = var.kubernetes_version
     BaseAmi           = data.amazon-ami.al2023.id
+    Accelerator       = var.accelerator
+    Efa               = var.efa
     BakedBy           = "eksnode"
   }
 }
@@ -122,10 +157,16 @@ build {
   provisioner "shell" {
     inline = [
       "chmod 0755 /tmp/eksnode",
-      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json --hygiene",
+      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json ${local.variant_flags} --hygiene",
       "sudo /usr/bin/eksnode verify",
       "rm -f /tmp/eksnode /tmp/eksnode-bake.toml",
     ]
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = "/etc/eks/version-info.json"
+    destination = "${var.ami_name_prefix}${local.variant_name}-${var.kubernetes_version}-${var.arch}-version-info.json"
   }
 
   post-processor "manifest" {

@@ -34,7 +34,8 @@ import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
 import { byCodeUnits } from "../../lib/order.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import { type AmiContext, runsAl2023Phase } from "./context.ts";
+import { type Al2023Variant, DEFAULT_NVIDIA_DRIVER } from "../../eks/image/accelerators.ts";
 import { cachedImageNames } from "./image_cache.ts";
 import { RELEASE_PATH } from "../../eks/node_paths.ts";
 import { renderSbom, SBOM_PATH, type SbomArtifact } from "../../eks/image/sbom.ts";
@@ -62,6 +63,8 @@ export interface ReleaseManifest {
   artifacts: ManifestFile[];
   /** Image names steps 19-20 cached in containerd; absent when the bake cached none. */
   cachedImages?: string[];
+  /** The AL2023 phase's variant, when the bake runs it (steps 39-51): what `eksnode verify` expects. */
+  al2023?: Al2023Variant;
 }
 
 /**
@@ -307,6 +310,16 @@ export async function releaseManifest(
   };
   const images = await cachedImageNames(ctx);
   if (images) manifest.cachedImages = images;
+  const b = ctx.bake;
+  if (runsAl2023Phase(b)) {
+    manifest.al2023 = {
+      efa: b.efa === true,
+      ...(b.accelerator ? { accelerator: b.accelerator } : {}),
+      ...(b.accelerator === "nvidia"
+        ? { nvidiaDriver: b.nvidiaDriverVersion ?? DEFAULT_NVIDIA_DRIVER.version }
+        : {}),
+    };
+  }
   if (host.env.SOURCE_DATE_EPOCH === undefined) {
     try {
       const prev = JSON.parse((await host.readText(RELEASE_JSON_PATH)) ?? "null") as ReleaseManifest | null;

@@ -5,6 +5,7 @@
  */
 import {
   type Arch,
+  ARTIFACT_NAMES,
   type ArtifactName,
   githubArtifact,
   kubernetesArtifact,
@@ -29,8 +30,22 @@ export type PackageManagerName = "dnf" | "yum" | "apt" | "none";
 /** Where containerd and runc come from. */
 export type ContainerdSource = "tarball" | "package";
 
+/** Accelerated variants (AL2023's `enable_accelerator`). */
+export type Accelerator = "nvidia" | "neuron";
+
 /** Bake settings beyond versions (from the TOML bake config and flags). */
 export interface BakeSettings {
+  /**
+   * Run the AL2023 phase (steps 39-, docs/al2023.md): what Amazon Linux 2023's EKS image adds around the
+   * worker. Implied by `accelerator` and `efa`.
+   */
+  al2023?: boolean;
+  /** Accelerated variant: NVIDIA or Neuron drivers, units and container runtime pieces. */
+  accelerator?: Accelerator;
+  /** EFA: the verified EFA installer, and deeper C-states turned off. */
+  efa?: boolean;
+  /** The NVIDIA driver's full version (default eks/image/accelerators.ts DEFAULT_NVIDIA_DRIVER). */
+  nvidiaDriverVersion?: string;
   containerdSource: ContainerdSource;
   /** Keep swap on (kubelet swap support); default false: swap is turned off. */
   keepSwap: boolean;
@@ -57,6 +72,11 @@ export interface BakeSettings {
   plainHttp?: boolean;
   /** Regions whose ECR names cached images are tagged with (bake `image_tag_regions`); default: the partition's. */
   imageTagRegions?: string[];
+}
+
+/** True when a bake runs the AL2023 phase (steps 39-51): `al2023`, or a variant that implies it. */
+export function runsAl2023Phase(bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">): boolean {
+  return bake.al2023 === true || bake.accelerator !== undefined || bake.efa === true;
 }
 
 /** A resolved artifact ready for download: the source plus how its checksum was established. */
@@ -97,9 +117,9 @@ export async function resolveArtifact(
   mirror: string | undefined,
   download: DownloadTuning = {},
 ): Promise<ArtifactSource> {
-  const a: ResolvedArtifact = name === "containerd" || name === "runc" || name === "cniPlugins"
-    ? githubArtifact(v, name, arch)
-    : kubernetesArtifact(v, kubernetesVersion, name, arch);
+  const a: ResolvedArtifact = (ARTIFACT_NAMES as readonly string[]).includes(name)
+    ? githubArtifact(v, name as ArtifactName, arch)
+    : kubernetesArtifact(v, kubernetesVersion, name as KubernetesComponent, arch);
   const url = mirror ? mirrorUrl(a.url, mirror) : a.url;
   const checksumUrl = a.checksumUrl ? (mirror ? mirrorUrl(a.checksumUrl, mirror) : a.checksumUrl) : undefined;
   for (const u of [url, checksumUrl]) {

@@ -1,4 +1,7 @@
-/** The 37 bake steps of `eksnode ami`, in order (one file a step, numbered like the process document). */
+/**
+ * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
+ * (39-51, docs/al2023.md) and image hygiene (38, always last).
+ */
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
@@ -39,8 +42,24 @@ import { step as s35 } from "./35_sysctl_node.ts";
 import { step as s36 } from "./36_bootstrap_shim.ts";
 import { step as s37 } from "./37_log_collector.ts";
 import { step as s38 } from "./38_image_hygiene.ts";
+import { step as s39 } from "./39_al2023_packages.ts";
+import { step as s40 } from "./40_kernel_args.ts";
+import { step as s41 } from "./41_ebs_initialize.ts";
+import { step as s42 } from "./42_soci_snapshotter.ts";
+import { step as s43 } from "./43_soci_units.ts";
+import { step as s44 } from "./44_nvidia_repo.ts";
+import { step as s45 } from "./45_nvidia_kmods.ts";
+import { step as s46 } from "./46_nvidia_packages.ts";
+import { step as s47 } from "./47_nvidia_units.ts";
+import { step as s48 } from "./48_neuron_repo.ts";
+import { step as s49 } from "./49_neuron_driver.ts";
+import { step as s50 } from "./50_efa.ts";
+import { step as s51 } from "./51_version_info.ts";
+import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
-/** All ami steps in order. */
+export { runsAl2023Phase };
+
+/** The 37 steps of the process, in order. */
 export const AMI_STEPS: Step<AmiContext>[] = [
   s01,
   s02,
@@ -81,5 +100,52 @@ export const AMI_STEPS: Step<AmiContext>[] = [
   s37,
 ];
 
-/** The image hygiene step, run after the 37 with `eksnode ami --hygiene`. */
+/** The image hygiene step, run last (after the AL2023 phase too) with `eksnode ami --hygiene`. */
 export const HYGIENE_STEP: Step<AmiContext> = s38;
+
+/**
+ * The AL2023 phase (`--al2023`, implied by `--accelerator` and `--efa`; docs/al2023.md): what Amazon Linux
+ * 2023's EKS image adds around the worker, by variant. Every step, whichever variants it belongs to.
+ */
+export const AL2023_PHASE: {
+  base: Step<AmiContext>[];
+  nvidia: Step<AmiContext>[];
+  neuron: Step<AmiContext>[];
+  efa: Step<AmiContext>[];
+  last: Step<AmiContext>[];
+} = {
+  base: [s39, s40, s41, s42, s43],
+  nvidia: [s44, s45, s46, s47],
+  neuron: [s48, s49],
+  efa: [s50],
+  last: [s51],
+};
+
+/** Every step of the AL2023 phase, in order (for `eksnode steps ami`). */
+export const AL2023_STEPS: Step<AmiContext>[] = [
+  ...AL2023_PHASE.base,
+  ...AL2023_PHASE.nvidia,
+  ...AL2023_PHASE.neuron,
+  ...AL2023_PHASE.efa,
+  ...AL2023_PHASE.last,
+];
+
+/**
+ * The steps of a bake: the 37, then the AL2023 phase's steps of its variants when it runs, then hygiene.
+ * @example amiSteps({ al2023: true, accelerator: "nvidia" }, false).map((s) => s.number).at(-1) // 51
+ */
+export function amiSteps(
+  bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">,
+  hygiene: boolean,
+): Step<AmiContext>[] {
+  const out = [...AMI_STEPS];
+  if (runsAl2023Phase(bake)) {
+    out.push(...AL2023_PHASE.base);
+    if (bake.accelerator === "nvidia") out.push(...AL2023_PHASE.nvidia);
+    if (bake.accelerator === "neuron") out.push(...AL2023_PHASE.neuron);
+    if (bake.efa) out.push(...AL2023_PHASE.efa);
+    out.push(...AL2023_PHASE.last);
+  }
+  if (hygiene) out.push(HYGIENE_STEP);
+  return out;
+}

@@ -25,7 +25,30 @@ export type Distro = "al2023" | "al2" | "debian" | "ubuntu";
 export type PackageName = string | { unavailable: string };
 
 /** Packages the ami steps install or remove, by their role. */
-export type PackageRole = "iptablesLegacy" | "awsCli" | "ssmAgent" | "ec2NetUtils" | "runc" | "containerd";
+export type PackageRole =
+  | "iptablesLegacy"
+  | "awsCli"
+  | "ssmAgent"
+  | "ec2NetUtils"
+  | "runc"
+  | "containerd"
+  | Al2023PackageRole;
+
+/**
+ * The packages nodeadm relies on, which AL2023's install-worker.sh @ 81fec2e8 installs ("Packages"):
+ * mdadm (RAID0 of instance stores, setup-local-disks), pigz (unpigz: the SOCI snapshotter's gzip
+ * decompressor), conntrack (kube-proxy), ipvsadm (kube-proxy IPVS mode), nfs-utils (NFS volumes).
+ */
+export type Al2023PackageRole = "mdadm" | "pigz" | "conntrack" | "ipvsadm" | "nfsUtils";
+
+/** The {@link Al2023PackageRole}s in install order (step 39). */
+export const AL2023_PACKAGE_ROLES: readonly Al2023PackageRole[] = [
+  "mdadm",
+  "pigz",
+  "conntrack",
+  "ipvsadm",
+  "nfsUtils",
+];
 
 /** The table: role → distribution → name. */
 export const PACKAGE_NAMES: Readonly<Record<PackageRole, Readonly<Record<Distro, PackageName>>>> = {
@@ -49,6 +72,14 @@ export const PACKAGE_NAMES: Readonly<Record<PackageRole, Readonly<Record<Distro,
   },
   runc: { al2023: "runc", al2: "runc", debian: "runc", ubuntu: "runc" },
   containerd: { al2023: "containerd", al2: "containerd", debian: "containerd", ubuntu: "containerd" },
+  mdadm: { al2023: "mdadm", al2: "mdadm", debian: "mdadm", ubuntu: "mdadm" },
+  pigz: { al2023: "pigz", al2: "pigz", debian: "pigz", ubuntu: "pigz" },
+  // install-worker.sh asks dnf for `conntrack`, which conntrack-tools provides; rpm -q (the installed
+  // check) knows packages by name only, so the package's own name is used. Debian and Ubuntu call it conntrack.
+  conntrack: { al2023: "conntrack-tools", al2: "conntrack-tools", debian: "conntrack", ubuntu: "conntrack" },
+  ipvsadm: { al2023: "ipvsadm", al2: "ipvsadm", debian: "ipvsadm", ubuntu: "ipvsadm" },
+  // Debian's NFS client is nfs-common (nfs-kernel-server is the server).
+  nfsUtils: { al2023: "nfs-utils", al2: "nfs-utils", debian: "nfs-common", ubuntu: "nfs-common" },
 };
 
 /** The distribution a package manager implies; apt reads ID from the root's os-release text. */

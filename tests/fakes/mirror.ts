@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import {
   type Arch,
+  ARTIFACT_NAMES,
+  type ArtifactName,
   githubArtifact,
   kubernetesArtifact,
   type KubernetesComponent,
@@ -17,7 +19,7 @@ import { serveFetchable } from "./common.ts";
 import { makeTar } from "./tar_writer.ts";
 
 /** Names of the artifacts the mirror serves. */
-export type MirrorArtifact = KubernetesComponent | "containerd" | "runc" | "cniPlugins";
+export type MirrorArtifact = KubernetesComponent | ArtifactName;
 
 /** Options for {@link startMirror}. */
 export interface MirrorOptions {
@@ -104,6 +106,24 @@ async function build(
       })),
       { name: "./LICENSE", data: "Apache-2.0 (synthetic)\n", mode: 0o644 },
     ]),
+    // The release tarball's layout: the two binaries and license files at the top.
+    sociSnapshotter: await makeTar([
+      ...["soci", "soci-snapshotter-grpc"].map((n) => ({
+        name: n,
+        data: script(n, a.sociSnapshotter.version),
+        mode: 0o755,
+      })),
+      { name: "NOTICE.md", data: "synthetic notice\n", mode: 0o644 },
+      { name: "THIRD_PARTY_LICENSES", data: "synthetic licenses\n", mode: 0o644 },
+    ]),
+    efaInstaller: await makeTar([
+      { name: "aws-efa-installer/", type: "dir" },
+      {
+        name: "aws-efa-installer/efa_installer.sh",
+        data: script("efa_installer.sh", a.efaInstaller.version),
+        mode: 0o755,
+      },
+    ]),
   };
 }
 
@@ -132,15 +152,13 @@ export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
     "kubelet",
     "awsIamAuthenticator",
     "ecrCredentialProvider",
-    "containerd",
-    "runc",
-    "cniPlugins",
+    ...ARTIFACT_NAMES,
   ];
   for (const name of names) {
     if ((name === "awsIamAuthenticator" || name === "ecrCredentialProvider") && !rel[name]) continue;
-    const r = name === "containerd" || name === "runc" || name === "cniPlugins"
-      ? githubArtifact(versions, name, arch)
-      : kubernetesArtifact(versions, kv, name, arch);
+    const r = (ARTIFACT_NAMES as readonly string[]).includes(name)
+      ? githubArtifact(versions, name as ArtifactName, arch)
+      : kubernetesArtifact(versions, kv, name as KubernetesComponent, arch);
     const good = bodies[name];
     const hash = sha(good);
     const served = opts.tamper?.includes(name)

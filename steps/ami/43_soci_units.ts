@@ -1,0 +1,40 @@
+/**
+ * Step 43 (AL2023 phase): the SOCI snapshotter's units, its socket enabled (the service starts when
+ * containerd first dials it), and its directories: /etc/soci-snapshotter-grpc, where `eksnode init` writes
+ * the config with the FastImagePull feature gate (eks/containerd/soci.ts), and its store
+ * /var/lib/soci-snapshotter-grpc, which setup-local-disks binds onto instance storage unless
+ * `disabledMounts: [SOCI]`. Follows templates/al2023/runtime/rootfs/etc/systemd/system/soci-snapshotter.*
+ * and install-worker.sh @ 81fec2e8 (`systemctl enable soci-snapshotter.socket`).
+ */
+import { dir } from "../../lib/changes.ts";
+import type { Step } from "../../lib/step.ts";
+import { SOCI_ROOT, SOCI_SERVICE } from "../../eks/containerd/soci.ts";
+import {
+  renderSociService,
+  renderSociSocket,
+  SOCI_CONFIG_DIR,
+  SOCI_SOCKET_UNIT,
+} from "../../eks/image/al2023.ts";
+import type { AmiContext } from "./context.ts";
+import { unitChanges } from "./unit_changes.ts";
+
+/** Step 43. */
+export const step: Step<AmiContext> = {
+  id: "ami.43",
+  number: 43,
+  title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
+  group: "AL2023",
+  downloads: false,
+  async plan(ctx) {
+    return [
+      dir(SOCI_CONFIG_DIR, { mode: 0o755 }),
+      // The snapshotter keeps image layers here; only root reads them.
+      dir(SOCI_ROOT, { mode: 0o700 }),
+      ...await unitChanges(
+        ctx.host,
+        { [SOCI_SERVICE]: renderSociService(), [SOCI_SOCKET_UNIT]: renderSociSocket() },
+        [SOCI_SOCKET_UNIT],
+      ),
+    ];
+  },
+};

@@ -1,0 +1,69 @@
+/**
+ * Step 49 (Neuron variant): the Neuron driver (aws-neuronx-dkms, built against the image's kernel) and
+ * tools; the 2.21 driver inf1 needs, downloaded into /var/cache/eks/packages; and
+ * neuron-package-install.service, which installs that cached driver at boot on inf1 only. Follows
+ * templates/al2023/provisioners/install-neuron-driver.sh and runtime/gpu/neuron-package-install.{sh,service}
+ * @ 81fec2e8. (AL2023 also installs and removes the 2.21 driver first so its dependencies are on the image;
+ * the current driver installed here has the same ones: dkms and the kernel headers.)
+ */
+import { dir, file } from "../../lib/changes.ts";
+import type { Change, Step } from "../../lib/step.ts";
+import {
+  kernelBuildPackages,
+  NEURON_INF1_DRIVER,
+  NEURON_INSTALL_SCRIPT,
+  NEURON_INSTALL_SERVICE,
+  NEURON_PACKAGE_CACHE,
+  NEURON_PACKAGES,
+  renderNeuronInstallUnit,
+} from "../../eks/image/accelerators.ts";
+import neuronInstall from "../../assets/gpu/neuron-package-install.sh" with { type: "text" };
+import type { AmiContext } from "./context.ts";
+import { unitChanges } from "./unit_changes.ts";
+import {
+  imageKernel,
+  installPackages,
+  isVariant,
+  notThisVariant,
+  onBuildInstance,
+} from "./variant_changes.ts";
+
+/** Step 49. */
+export const step: Step<AmiContext> = {
+  id: "ami.49",
+  number: 49,
+  title:
+    "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
+  group: "Neuron",
+  downloads: false,
+  async plan(ctx) {
+    if (!isVariant(ctx, "neuron")) return notThisVariant("Neuron driver", "--accelerator neuron");
+    const kernel = await imageKernel(ctx);
+    const out: Change[] = [
+      ...await installPackages(ctx, [...kernelBuildPackages(kernel, false), ...NEURON_PACKAGES]),
+      dir(NEURON_PACKAGE_CACHE, { mode: 0o755 }),
+      onBuildInstance(
+        ctx,
+        // dnf's download plugin; yum's is yumdownloader (yum-utils).
+        [
+          ...(ctx.packageManager === "yum" ? ["yumdownloader"] : ["dnf", "download"]),
+          `--destdir=${NEURON_PACKAGE_CACHE}`,
+          `aws-neuronx-dkms-${NEURON_INF1_DRIVER}.*`,
+        ],
+        {
+          why: `inf1 needs the ${NEURON_INF1_DRIVER} driver, installed at boot from this cache`,
+          key: "neuron:inf1-driver-cache",
+          check: async ({ host }) =>
+            ((await host.readDir(NEURON_PACKAGE_CACHE)) ?? []).some((n) =>
+              n.startsWith(`aws-neuronx-dkms-${NEURON_INF1_DRIVER}.`) && n.endsWith(".rpm")
+            ),
+        },
+      ),
+      file(NEURON_INSTALL_SCRIPT, neuronInstall, { mode: 0o755 }),
+      ...await unitChanges(ctx.host, { [NEURON_INSTALL_SERVICE]: renderNeuronInstallUnit() }, [
+        NEURON_INSTALL_SERVICE,
+      ]),
+    ];
+    return out;
+  },
+};

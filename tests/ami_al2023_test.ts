@@ -1,0 +1,408 @@
+/**
+ * The AL2023 phase of `eksnode ami` (steps 39-51, docs/al2023.md), through the real CLI against the loopback
+ * mirror, per variant (`--al2023`, `--accelerator nvidia`, `--accelerator neuron`, `--efa`): a bake into a
+ * temp root, pinned by golden files (the phase's files, and the dry-run plan with dnf), rerun = 0 changes,
+ * `eksnode verify --phase ami` passes and covers every file the phase wrote, and fails naming a changed SOCI
+ * binary or a socket no longer enabled; units accepted by `systemd-analyze verify`; the boot script that
+ * chooses the NVIDIA kernel module, run with fake lspci and IMDS; the pure pieces on their own.
+ */
+import assert from "node:assert/strict";
+import { compareOrUpdate } from "./golden.ts";
+import { bakeDir } from "./cli_fixtures.ts";
+import { eksnode } from "./cli_run.ts";
+import { startMirror } from "./fakes/mirror.ts";
+import { onPath } from "./helpers.ts";
+import { tempDir } from "./temp.ts";
+import { accepted, describeVerdict, validateShellScript } from "./validators/mod.ts";
+import { Host } from "../lib/host.ts";
+import { templateOf, unitInstalled } from "../lib/systemd.ts";
+import { verifyUnits } from "../lib/systemd_verify.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { versions } from "../assets/versions.ts";
+import { resolveArtifact } from "../steps/ami/context.ts";
+import { amiSteps } from "../steps/ami/index.ts";
+import { moduleEnabled } from "../steps/ami/44_nvidia_repo.ts";
+import { AL2023_PACKAGE_ROLES, packageName } from "../steps/ami/package_names.ts";
+import { SOCI_SERVICE, useSociSnapshotter } from "../eks/containerd/soci.ts";
+import {
+  hasArgs,
+  kernelArgs,
+  packageVersions,
+  renderVersionInfo,
+  withGrubArgs,
+} from "../eks/image/al2023.ts";
+import { kernelPackage, nvidiaDriver, nvidiaPackages, renderNvidiaRepo } from "../eks/image/accelerators.ts";
+import { al2023Paths, al2023Units, parseAl2023Variant } from "../eks/image/al2023_expect.ts";
+
+const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
+/** The kernel the test roots hold (so the kernel package names do not follow this machine's kernel). */
+const KERNEL = "6.12.40-63.114.amzn2023.x86_64";
+const KMOD_LOAD = new URL("../assets/gpu/nvidia-kmod-load.sh", import.meta.url).pathname;
+const DEVICE_LIST = new URL("../assets/gpu/nvidia-open-supported-devices-580.txt", import.meta.url).pathname;
+
+interface Variant {
+  name: string;
+  flags: string[];
+  units: string[];
+}
+
+const VARIANTS: Variant[] = [
+  {
+    name: "base",
+    flags: ["--al2023"],
+    units: ["ebs-initialize-bin@containerd.service", "soci-snapshotter.service", "soci-snapshotter.socket"],
+  },
+  {
+    name: "nvidia",
+    flags: ["--accelerator", "nvidia"],
+    units: ["nvidia-kmod-load.service", "set-nvidia-clocks.service"],
+  },
+  { name: "neuron", flags: ["--accelerator", "neuron"], units: ["neuron-package-install.service"] },
+  { name: "efa", flags: ["--efa"], units: [] },
+];
+
+/** Run-specific text replaced by stable placeholders. */
+function normalize(text: string, mirrorUrl: string, root: string): string {
+  return text
+    .replaceAll(mirrorUrl, "http://MIRROR")
+    .replaceAll(root, "/ROOT")
+    // A change that took long is shown with its time, which varies.
+    .replace(/^(\s+[+] .*) \(\d+\.\d+s\)$/gm, "$1")
+    .replace(/\(\d+\.\d+s\)/g, "(T)")
+    .replace(/ in \d+\.\d+s\s*$/gm, " in Ts")
+    // What systemd-analyze says of an incomplete tree depends on this machine's systemd.
+    .replace(/^\s+systemd-analyze verify: units are sound.*\n/gm, "");
+}
+
+/** The lines of the AL2023 phase's steps (39 on) of a run's output. */
+function phaseLines(stdout: string): string {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((l) => /^\[39\//.test(l));
+  return lines.slice(start).join("\n");
+}
+
+for (const v of VARIANTS) {
+  Deno.test(`ami AL2023 phase (${v.name}): golden files and dnf plan; rerun 0 changes; verify passes and covers it`, async () => {
+    const mirror = await startMirror({});
+    try {
+      const { dir, args } = await bakeDir(mirror.bakeToml);
+      const root = `${dir}/root`;
+      await Deno.mkdir(`${root}/lib/modules/${KERNEL}`, { recursive: true });
+      const bake = await eksnode(args(root, ...v.flags), { env: ENV });
+      assert.equal(bake.code, 0, bake.stdout + bake.stderr);
+      const again = await eksnode(args(root, ...v.flags), { env: ENV });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /ami: \d+ steps, 0 changes in/);
+
+      // The plan of the phase with dnf, on a root that holds only the kernel: every package and command.
+      const fresh = `${dir}/fresh`;
+      await Deno.mkdir(`${fresh}/lib/modules/${KERNEL}`, { recursive: true });
+      const plan = await eksnode(
+        args(fresh, ...v.flags, "--package-manager", "dnf", "--from", "39", "--dry-run"),
+        {
+          env: ENV,
+        },
+      );
+      assert.equal(plan.code, 0, plan.stderr);
+
+      const release = JSON.parse(await Deno.readTextFile(`${root}/etc/eks/release.json`));
+      const variant = parseAl2023Variant(release.al2023);
+      assert.ok(variant, "release.json records the phase");
+      const files: Record<string, string> = {
+        "PLAN-dnf.txt": normalize(phaseLines(plan.stdout), mirror.url, fresh),
+        "BAKE.txt": normalize(phaseLines(bake.stdout), mirror.url, root),
+      };
+      for (const p of [...al2023Paths(variant), { path: "/etc/default/grub", kind: "file" as const }]) {
+        if (p.kind !== "file" || p.path.endsWith("-supported-devices-580.txt")) continue;
+        files[`tree${p.path}`] = normalize(await Deno.readTextFile(`${root}${p.path}`), mirror.url, root);
+      }
+      await compareOrUpdate(`ami/al2023-${v.name}`, files);
+
+      // verify checks every file and directory the phase planned, with the mode it was written with.
+      const verify = await eksnode(["verify", "--root", root, "--phase", "ami", "--output", "json"]);
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      const rows: { group: string; name: string; status: string; detail: string }[] =
+        JSON.parse(verify.stdout).checks;
+      const checked = new Map(rows.filter((r) => r.group === "files").map((r) => [r.name, r.detail]));
+      for (const m of phaseLines(bake.stdout).matchAll(/^\s+\+ (file|dir) (\S+) (\d{4}) /gm)) {
+        if (/^\/(var\/lib\/eksnode|etc\/eks\/release)/.test(m[2])) continue;
+        const detail = checked.get(m[2]);
+        assert.ok(detail !== undefined, `verify does not check ${m[1]} ${m[2]}`);
+        if (m[2] !== "/etc/default/grub") assert.equal(detail, `${m[1]} ${m[3]}`, m[2]);
+      }
+      const units = rows.filter((r) => r.group === "units").map((r) => r.name);
+      for (const u of al2023Units(variant)) assert.ok(units.includes(u), `verify checks ${u}`);
+
+      // The units as systemd reads them (templates through an instance).
+      if (onPath("systemd-analyze") && v.units.length) {
+        const host = await Host.open(root);
+        const out = await verifyUnits(host, v.units);
+        assert.deepEqual(out.problems, [], out.problems.join("\n"));
+      }
+    } finally {
+      await mirror.close();
+    }
+  });
+}
+
+Deno.test("ami AL2023 phase: verify fails naming a changed SOCI binary and a socket no longer enabled", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    const bake = await eksnode(args(root, "--al2023"), { env: ENV });
+    assert.equal(bake.code, 0, bake.stderr);
+    assert.match(bake.stdout, /\[42\/51\] Install the SOCI snapshotter \(checksum-verified\)/);
+
+    // What init's FastImagePull decides on this image: the snapshotter is installed.
+    const host = await Host.open(root);
+    const installed = await unitInstalled(host, SOCI_SERVICE);
+    assert.deepEqual(useSociSnapshotter({ gate: true, memoryBytes: 16 * 2 ** 30, cpus: 4, installed }), {
+      use: true,
+    });
+
+    const grpc = await Deno.readFile(`${root}/usr/bin/soci-snapshotter-grpc`);
+    grpc[12] ^= 1;
+    await Deno.writeFile(`${root}/usr/bin/soci-snapshotter-grpc`, grpc);
+    await Deno.remove(`${root}/etc/systemd/system/sockets.target.wants/soci-snapshotter.socket`);
+    const bad = await eksnode(["verify", "--root", root, "--phase", "ami"]);
+    assert.equal(bad.code, 5, bad.stdout + bad.stderr);
+    assert.match(
+      bad.stdout,
+      /^FAIL\s+artifacts\s+\/usr\/bin\/soci-snapshotter-grpc\s+soci-snapshotter-grpc: changed/m,
+    );
+    assert.match(bad.stdout, /^FAIL\s+units\s+soci-snapshotter\.socket\s+not enabled/m);
+
+    // A rerun puts both back.
+    const fix = await eksnode(args(root, "--al2023"), { env: ENV });
+    assert.equal(fix.code, 0, fix.stderr);
+    assert.equal((await eksnode(["verify", "--root", root, "--phase", "ami"])).code, 0);
+
+    // Hygiene stays the last step, after the phase.
+    const hygiene = await eksnode(args(root, "--al2023", "--hygiene", "--dry-run"), { env: ENV });
+    assert.equal(hygiene.code, 0, hygiene.stderr);
+    const order = [...hygiene.stdout.matchAll(/^\[(\d+)\/\d+\]/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(order.slice(-4), [42, 43, 51, 38]);
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("ami AL2023 phase: a default bake has no SOCI snapshotter, so FastImagePull stays off", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    assert.equal((await eksnode(args(root), { env: ENV })).code, 0);
+    const installed = await unitInstalled(await Host.open(root), SOCI_SERVICE);
+    assert.equal(installed, false);
+    assert.match(
+      useSociSnapshotter({ gate: true, memoryBytes: 16 * 2 ** 30, cpus: 4, installed }).why!,
+      /not installed/,
+    );
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("ami AL2023 phase: step selection by variant, hygiene last", () => {
+  const numbers = (b: Parameters<typeof amiSteps>[0], h = false) =>
+    amiSteps(b, h).map((s) => s.number).slice(37);
+  assert.deepEqual(numbers({}), []);
+  assert.deepEqual(numbers({}, true), [38]);
+  assert.deepEqual(numbers({ al2023: true }), [39, 40, 41, 42, 43, 51]);
+  assert.deepEqual(numbers({ accelerator: "nvidia" }, true), [39, 40, 41, 42, 43, 44, 45, 46, 47, 51, 38]);
+  assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [39, 40, 41, 42, 43, 48, 49, 50, 51]);
+});
+
+Deno.test("ami AL2023 phase: the EFA installer is unpinned: a bake config must pin it", async () => {
+  const err = await resolveArtifact(versions, "1.32", "efaInstaller", "x86_64", undefined).then(
+    () => undefined,
+    (e) => e,
+  );
+  assert.ok(err instanceof ConfigError, String(err));
+  assert.match(err.message, /efaInstaller 1\.47\.0 \(x86_64\) has no pinned SHA-256/);
+  assert.match(err.hint ?? "", /artifacts\.efaInstaller\.sha256\.x86_64/);
+  const soci = await resolveArtifact(versions, "1.32", "sociSnapshotter", "aarch64", undefined);
+  assert.equal(soci.pinnedBy, "pinned");
+  assert.match(soci.url, /soci-snapshotter-0\.13\.0-linux-arm64\.tar\.gz$/);
+  assert.match(soci.checksumUrl ?? "", /\.tar\.gz\.sha256sum$/);
+});
+
+Deno.test("kernel arguments: x86_64 gets the TSC clock source, EFA the C-state limit; grub's line is kept", () => {
+  assert.deepEqual(kernelArgs("x86_64", false), ["clocksource=tsc", "tsc=reliable"]);
+  assert.deepEqual(kernelArgs("x86_64", true), [
+    "clocksource=tsc",
+    "tsc=reliable",
+    "intel_idle.max_cstate=1",
+    "processor.max_cstate=1",
+  ]);
+  assert.deepEqual(kernelArgs("aarch64", true), []);
+  const grub = 'GRUB_TIMEOUT=0\nGRUB_CMDLINE_LINUX="console=ttyS0 tsc=reliable"\nGRUB_DISABLE_SUBMENU=true\n';
+  const once = withGrubArgs(grub, ["clocksource=tsc", "tsc=reliable"]);
+  assert.equal(
+    once,
+    'GRUB_TIMEOUT=0\nGRUB_CMDLINE_LINUX="console=ttyS0 tsc=reliable clocksource=tsc"\nGRUB_DISABLE_SUBMENU=true\n',
+  );
+  assert.equal(
+    withGrubArgs(once, ["clocksource=tsc", "tsc=reliable"]),
+    once,
+    "a second pass changes nothing",
+  );
+  assert.equal(withGrubArgs("", ["a=1"]), 'GRUB_CMDLINE_LINUX="a=1"\n');
+  assert.equal(withGrubArgs("GRUB_TIMEOUT=0", ["a=1"]), 'GRUB_TIMEOUT=0\nGRUB_CMDLINE_LINUX="a=1"\n');
+  assert.ok(hasArgs("ro root=UUID=x clocksource=tsc tsc=reliable", ["tsc=reliable", "clocksource=tsc"]));
+  assert.ok(!hasArgs("clocksource=tsc2", ["clocksource=tsc"]));
+});
+
+Deno.test("packages: the ones nodeadm relies on by distribution; NVIDIA's at the driver version", () => {
+  assert.deepEqual(AL2023_PACKAGE_ROLES.map((r) => packageName(r, "al2023")), [
+    "mdadm",
+    "pigz",
+    "conntrack-tools",
+    "ipvsadm",
+    "nfs-utils",
+  ]);
+  assert.deepEqual(AL2023_PACKAGE_ROLES.map((r) => packageName(r, "debian")), [
+    "mdadm",
+    "pigz",
+    "conntrack",
+    "ipvsadm",
+    "nfs-common",
+  ]);
+  assert.equal(kernelPackage("6.1.155-176.282.amzn2023.x86_64"), "kernel");
+  assert.equal(kernelPackage("6.12.40-63.114.amzn2023.x86_64"), "kernel6.12");
+  assert.equal(kernelPackage("6.18.2-1.amzn2023.aarch64"), "kernel6.18");
+  const p580 = nvidiaPackages(nvidiaDriver("580.82.07"));
+  assert.ok(p580.some((p) => p.name === "nvidia-fabricmanager" && p.version === "580.82.07"));
+  assert.ok(p580.some((p) => p.name === "nvidia-imex" && p.version === "580.82.07"));
+  assert.ok(p580.some((p) => p.name === "nvidia-container-toolkit" && p.version === undefined));
+  const p570 = nvidiaPackages(nvidiaDriver("570.172.08"));
+  assert.ok(p570.some((p) => p.name === "nvidia-fabric-manager"));
+  assert.ok(p570.some((p) => p.name === "nvidia-imex-570"));
+  assert.ok(!p570.some((p) => p.name === "nvidia-settings"));
+  assert.match(
+    renderNvidiaRepo("aarch64", "cn-north-1"),
+    /developer\.download\.nvidia\.cn\/.*amzn2023\/aarch64/,
+  );
+  assert.ok(
+    moduleEnabled("[nvidia-driver]\nname=nvidia-driver\nstream=580-open\nstate=enabled\n", "580-open"),
+  );
+  assert.ok(!moduleEnabled("[nvidia-driver]\nstream=575-open\nstate=enabled\n", "580-open"));
+});
+
+Deno.test("version-info: packages parsed from NAME VERSION lines; keys sorted as jq --sort-keys", () => {
+  assert.deepEqual(packageVersions("mdadm 4.2-3.amzn2023\n\npigz 2.8-1\n"), {
+    mdadm: "4.2-3.amzn2023",
+    pigz: "2.8-1",
+  });
+  const text = renderVersionInfo({
+    packages: { zlib: "1", bash: "5" },
+    binaries: { runc: { version: "1.3.3" }, kubelet: { version: "1.32.3" } },
+    images: ["b", "a"],
+  });
+  assert.equal(Object.keys(JSON.parse(text)).join(","), "binaries,images,packages");
+  assert.equal(Object.keys(JSON.parse(text).packages).join(","), "bash,zlib");
+  assert.deepEqual(JSON.parse(text).images, ["a", "b"]);
+  assert.equal(templateOf("ebs-initialize-bin@kubelet.service"), "ebs-initialize-bin@.service");
+  assert.equal(templateOf("ebs-initialize-bin@.service"), undefined);
+  assert.equal(templateOf("kubelet.service"), undefined);
+});
+
+/** Runs nvidia-kmod-load.sh with fake lspci, curl and kmod-util; returns what it loaded and wrote. */
+async function kmodLoad(
+  devices: string[],
+  instanceType: string,
+): Promise<{ code: number; loaded: string; modprobe: string[]; stderr: string }> {
+  const dir = await tempDir({ prefix: "eksnode-kmod-load-" });
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.mkdir(`${dir}/modprobe.d`);
+  await Deno.mkdir(`${dir}/eks`);
+  await Deno.mkdir(`${dir}/archive/nvidia-open`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/archive/nvidia-open/nvidia-open-580.82.07-kernel6.12-x86_64.dkms.tar.gz`,
+    "",
+  );
+  await Deno.copyFile(DEVICE_LIST, `${dir}/eks/nvidia-open-supported-devices-580.txt`);
+  // `lspci -n -mm` lines: slot "class" "vendor" "device" ...; the fake filters by -d vendor:[device][:class].
+  await Deno.writeTextFile(
+    `${dir}/devices`,
+    devices.map((d) => `00:1e.0 "${d.split(":")[0]}" "10de" "${d.split(":")[1]}"\n`).join(""),
+  );
+  const script = (name: string, body: string) =>
+    Deno.writeTextFile(`${bin}/${name}`, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+  await script(
+    "lspci",
+    `filter=""; while [ $# -gt 0 ]; do [ "$1" = -d ] && filter=$2; shift; done
+IFS=: read -r vendor device class <<< "$filter"
+while read -r slot c v d; do
+  c=\${c//\\"/}; v=\${v//\\"/}
+  [ "$v" = "$vendor" ] || continue
+  [ -z "$class" ] || [ "$c" = "$class" ] || continue
+  echo "$slot \\"$c\\" \\"$v\\" $d"
+done < "${dir}/devices"`,
+  );
+  await script(
+    "curl",
+    `for a in "$@"; do case "$a" in */instance-type) echo -n "${instanceType}";; */api/token) echo -n token;; esac; done`,
+  );
+  await script("kmod-util", `echo "$*" >> "${dir}/loaded"`);
+  const out = await new Deno.Command("bash", {
+    args: [KMOD_LOAD],
+    env: {
+      PATH: `${bin}:${Deno.env.get("PATH")}`,
+      DKMS_ARCHIVE_DIR: `${dir}/archive`,
+      EKS_ETC_DIR: `${dir}/eks`,
+      MODPROBE_DIR: `${dir}/modprobe.d`,
+      IMDS_ENDPOINT: "http://imds.invalid",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    loaded: await Deno.readTextFile(`${dir}/loaded`).catch(() => ""),
+    modprobe: [...Deno.readDirSync(`${dir}/modprobe.d`)].map((e) => e.name).sort(),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("nvidia-kmod-load.sh: the open module when every GPU is in its list, else the proprietary; g5 always proprietary", async () => {
+  const none = await kmodLoad([], "m5.large");
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.loaded, "", "no NVIDIA device: nothing loaded");
+
+  const p5 = await kmodLoad(["0302:2330", "0302:2330"], "p5.48xlarge"); // H100: in the 580 list
+  assert.equal(p5.code, 0, p5.stderr);
+  assert.equal(p5.loaded, "load nvidia-open\n");
+  assert.deepEqual(p5.modprobe, ["40-eks-nvidia-openrm.conf"]);
+
+  const old = await kmodLoad(["0302:2330", "0302:13F2"], "p5.48xlarge"); // one GPU the open module lacks
+  assert.equal(old.code, 0, old.stderr);
+  assert.equal(old.loaded, "load nvidia\n");
+
+  const g5 = await kmodLoad(["0300:2237"], "g5.xlarge"); // A10G is in the list, but g5 turns GSP off
+  assert.equal(g5.code, 0, g5.stderr);
+  assert.equal(g5.loaded, "load nvidia\n");
+  assert.deepEqual(g5.modprobe, ["40-eks-nvidia-openrm.conf", "nvidia-disable-gsp.conf"]);
+});
+
+Deno.test({
+  name: "the variants' scripts pass bash -n (and shellcheck where installed)",
+  ignore: !onPath("bash"),
+  async fn() {
+    for (
+      const name of [
+        "kmod-util",
+        "nvidia-kmod-archive",
+        "nvidia-kmod-load.sh",
+        "set-nvidia-clocks",
+        "neuron-package-install.sh",
+      ]
+    ) {
+      const v = await validateShellScript(new URL(`../assets/gpu/${name}`, import.meta.url).pathname);
+      assert.ok(accepted(v), describeVerdict(v));
+    }
+  },
+});
