@@ -120,3 +120,14 @@ Deno.test("bad bake config: exit 3 naming the file and key", async () => {
   assert.equal(r2.code, 3);
   assert.match(r2.stderr, /artifacts\.runc\.sha256\.x86_64/);
 });
+
+Deno.test("a leading -- (deno task eksnode -- ...) is dropped: help and commands run as written", async () => {
+  const help = await eksnode(["--", "--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: eksnode/);
+  const pods = await eksnode(["--", "calculate-max-pods", "--instance-type", "m5.large"]);
+  assert.equal(pods.code, 0, pods.stderr);
+  assert.equal(pods.stdout.trim(), "29");
+  const version = await eksnode(["--", "--version"]);
+  assert.equal(version.code, 0, version.stderr);
+});
