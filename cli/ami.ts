@@ -6,6 +6,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import type { Arch } from "../assets/versions.ts";
 import type { DownloadTuning } from "../lib/download.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
+import { regionValue } from "./flag_values.ts";
 import { VERSION } from "./version.ts";
 import type { AmiContext } from "../steps/ami/context.ts";
 import type { BakeConfig } from "./bake_config.ts";
@@ -175,7 +176,11 @@ export function amiCommand() {
           ["x86_64", "aarch64"] as const,
         ),
       )
-      .option("--region <region>", "AWS region the image is built for (default: AWS_REGION, else us-west-2)")
+      .option(
+        "--region <region>",
+        "AWS region the image is built for (default: AWS_REGION, else us-west-2)",
+        regionValue,
+      )
       .option("--config <file>", "TOML bake config: inputs and version/checksum/URL overrides")
       .option("--mirror <url>", "fetch every artifact from this mirror, laid out as MIRROR/<host>/<path>")
       .option(

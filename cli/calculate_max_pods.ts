@@ -10,6 +10,7 @@ import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { AwsEnv } from "../eks/aws_call.ts";
 import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
 import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/max_pods.ts";
+import { regionValue } from "./flag_values.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode calculate-max-pods` as commander parses them. */
@@ -201,7 +202,7 @@ export function calculateMaxPodsCommand() {
           ["nitro", "xen", "none"] as const,
         ),
     )
-    .option("--region <region>", "region for EC2 DescribeInstanceTypes (default AWS_REGION)")
+    .option("--region <region>", "region for EC2 DescribeInstanceTypes (default AWS_REGION)", regionValue)
     .addOption(outputOption())
     .action(async (opts) => {
       const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region));
