@@ -21,3 +21,12 @@ export function regionValue(value: string): string {
   }
   return region;
 }
+
+/**
+ * Prints the warning for an old flag name that still works (a hidden alias) on stderr, so stdout and
+ * `--output json` stay what the new name gives.
+ * @example warnOldFlag("--log-format", "--output")
+ */
+export function warnOldFlag(old: string, current: string, write = (l: string) => console.error(l)): void {
+  write(`warning: ${old} is an old name of ${current}; it still works, but use ${current}`);
+}
