@@ -219,6 +219,7 @@ export function amiCommand() {
         "--image-registry <host>",
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
+    "22,29 or 1-7",
   ).action(async (opts) => {
     const [ctx, { runSteps }, { AMI_STEPS, HYGIENE_STEP }] = await Promise.all([
       amiContext(opts as AmiFlags),

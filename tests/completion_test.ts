@@ -72,7 +72,7 @@ Deno.test({
       complete(["eksnode", "calculate-max-pods", "--pre"]),
       complete(["eksnode", "completion", ""]),
       complete(["eksnode", "ami", "--arch", ""]),
-      complete(["eksnode", "ami", "--root", "/tmp", "--log-format", "j"]),
+      complete(["eksnode", "ami", "--root", "/tmp", "--output", "j"]),
       complete(["eksnode", "steps", ""]),
       complete(["eksnode", "--ver"]),
     ].join("\n");
