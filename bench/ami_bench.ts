@@ -51,7 +51,7 @@ async function variant(reps: number, label: string, pad?: Partial<Record<MirrorA
         bake,
         "--package-manager",
         "none",
-        "--log-format",
+        "--output",
         "json",
       ),
       { env },

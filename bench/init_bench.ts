@@ -89,7 +89,7 @@ export async function initBench(reps: number): Promise<Section> {
     roots.push(root);
     const spawnedAt = Date.now();
     const m = await measureOk(
-      denoRun(main, "init", "--root", root, "--skip", "8-9", "--log-format", "json"),
+      denoRun(main, "init", "--root", root, "--skip", "8-9", "--output", "json"),
       { env, rss: true },
     );
     return { m, phases: phases(m.stdout, spawnedAt, Date.now()) };

@@ -7,6 +7,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import type { Arch } from "../assets/versions.ts";
 import type { DownloadTuning } from "../lib/download.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
+import { regionValue } from "./flag_values.ts";
 import { VERSION } from "./version.ts";
 import type { AmiContext } from "../steps/ami/context.ts";
 import type { BakeConfig } from "./bake_config.ts";
@@ -185,7 +186,11 @@ export function amiCommand() {
           ["x86_64", "aarch64"] as const,
         ),
       )
-      .option("--region <region>", "AWS region the image is built for (default: AWS_REGION, else us-west-2)")
+      .option(
+        "--region <region>",
+        "AWS region the image is built for (default: AWS_REGION, else us-west-2)",
+        regionValue,
+      )
       .option("--config <file>", "TOML bake config: inputs and version/checksum/URL overrides")
       .option("--mirror <url>", "fetch every artifact from this mirror, laid out as MIRROR/<host>/<path>")
       .option(
@@ -234,6 +239,7 @@ export function amiCommand() {
         "--image-registry <host>",
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
+    "22,29 or 1-7",
   ).action(async (opts) => {
     const [ctx, { runSteps }, { amiSteps }] = await Promise.all([
       amiContext(opts as AmiFlags),

@@ -33,7 +33,7 @@
 import { parse as parseToml } from "smol-toml";
 import * as z from "../lib/zod.ts";
 import { isImageReference } from "../lib/container_images.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, UsageError } from "../lib/errors.ts";
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
@@ -86,7 +86,8 @@ export type BakeConfig = z.infer<typeof schema>;
 
 /**
  * Checks a value given by a flag (or the environment) with the bake config's rule for the same key;
- * `where` names its source in the error (exit 3).
+ * `where` names its source in the error
+ * (a flag: usage, exit 2; the environment: config, exit 3).
  * @example checkBakeValue("region", "us-west-2", "--region")
  */
 export function checkBakeValue<K extends keyof BakeConfig>(
@@ -95,7 +96,11 @@ export function checkBakeValue<K extends keyof BakeConfig>(
   where: string,
 ): void {
   const r = schema.shape[key].safeParse(value);
-  if (!r.success) throw new ConfigError(`${where}: ${JSON.stringify(value)}: ${r.error.issues[0].message}`);
+  if (!r.success) {
+    const message = `${where}: ${JSON.stringify(value)}: ${r.error.issues[0].message}`;
+    // A flag's value is a usage error (exit 2) like every bad flag value; the environment's is config.
+    throw where.startsWith("--") ? new UsageError(message) : new ConfigError(message);
+  }
 }
 
 /** Parses and validates bake config text; errors name the file, the key and (for TOML syntax) the line. */

@@ -10,12 +10,15 @@ import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { AwsEnv } from "../eks/aws_call.ts";
 import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
 import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/max_pods.ts";
+import { regionValue, warnOldFlag } from "./flag_values.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode calculate-max-pods` as commander parses them. */
 export interface CalculateMaxPodsFlags {
   instanceType: string;
   cniVersion?: string;
+  prefixDelegation?: boolean;
+  /** The calculator script's spelling of `--prefix-delegation` (a hidden alias). */
   cniPrefixDelegationEnabled?: boolean;
   cniCustomNetworkingEnabled?: boolean;
   cniMaxEni?: string;
@@ -85,13 +88,19 @@ export async function calculateMaxPodsAnswer(
   }
   const opts: CalculatorOptions = {
     cniVersion: flags.cniVersion ?? await defaultCniVersion(),
-    prefixDelegation: flags.cniPrefixDelegationEnabled === true,
+    prefixDelegation: flags.prefixDelegation === true || flags.cniPrefixDelegationEnabled === true,
     customNetworking: flags.cniCustomNetworkingEnabled === true,
     maxEnis: count(flags.cniMaxEni, "--cni-max-eni", 1),
     showMaxAllowed: flags.showMaxAllowed === true,
     cap: count(flags.maxPodsCap, "--max-pods-cap", 1),
   };
-  parseCniVersion(opts.cniVersion);
+  try {
+    parseCniVersion(opts.cniVersion);
+  } catch (err) {
+    // A bad flag value is a usage error, as in every command.
+    if (err instanceof ConfigError) throw new UsageError(`--cni-version: ${err.message}`, err.hint);
+    throw err;
+  }
   const vcpusFlag = count(flags.vcpus, "--vcpus", 1);
   const hypervisorFlag = flags.hypervisor === undefined
     ? undefined
@@ -154,8 +163,15 @@ export async function calculateMaxPodsAnswer(
   };
 }
 
-/** EC2 DescribeInstanceTypes through the SDK (imported only when called), with a hint naming the flags. */
-export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType {
+/**
+ * EC2 DescribeInstanceTypes through the SDK (imported only when called), with a hint naming the flags
+ * that would make the call unnecessary, leaving out those already `given`.
+ */
+export function ec2Describe(
+  env: AwsEnv,
+  region?: string,
+  given: { vcpus?: boolean; hypervisor?: boolean } = {},
+): DescribeInstanceType {
   return async (type) => {
     const { describeInstanceType } = await import("../eks/ec2_api.ts");
     const { eniLimits } = await import("../eks/instance_types.ts");
@@ -163,12 +179,20 @@ export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType 
       return await describeInstanceType(type, { env, region, retry: { attempts: 3 } });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const why = eniLimits(type)
+      const inTable = eniLimits(type) !== undefined;
+      const why = inTable
         ? "the answer depends on the vCPU count or the hypervisor, which the embedded table lacks"
         : "it is not in the embedded ENI table";
+      const flags = [
+        given.vcpus ? undefined : "--vcpus N",
+        given.hypervisor ? undefined : "--hypervisor nitro|xen|none (with prefix delegation)",
+      ].filter((f) => f !== undefined);
+      const hint = inTable && flags.length
+        ? `pass ${flags.join(" and ")}, or set AWS_REGION and credentials for EC2`
+        : "set AWS_REGION and credentials for EC2 DescribeInstanceTypes (its ENIs and addresses are needed)";
       throw new ConfigError(
         `${type}: ${why}, and EC2 DescribeInstanceTypes cannot be asked: ${err.message}`,
-        "pass --vcpus N (and --hypervisor nitro|xen|none with prefix delegation), or set AWS_REGION",
+        hint,
       );
     }
   };
@@ -186,7 +210,8 @@ export function calculateMaxPodsCommand() {
       "--cni-version <version>",
       "VPC CNI version, e.g. 1.19.2 (default: the newest VPC CNI add-on version in the embedded versions)",
     )
-    .option("--cni-prefix-delegation-enabled", "the VPC CNI hands out /28 prefixes (Nitro, VPC CNI ≥ 1.9.0)")
+    .option("--prefix-delegation", "the VPC CNI hands out /28 prefixes (Nitro, VPC CNI ≥ 1.9.0)")
+    .addOption(new Option("--cni-prefix-delegation-enabled", "old name of --prefix-delegation").hideHelp())
     .option("--cni-custom-networking-enabled", "VPC CNI custom networking: the primary ENI hosts no pods")
     .option("--cni-max-eni <n>", "use at most N ENIs for pods")
     .option("--max-pods-cap <n>", "cap the answer at N instead of 110 / 250")
@@ -201,10 +226,14 @@ export function calculateMaxPodsCommand() {
           ["nitro", "xen", "none"] as const,
         ),
     )
-    .option("--region <region>", "region for EC2 DescribeInstanceTypes (default AWS_REGION)")
+    .option("--region <region>", "region for EC2 DescribeInstanceTypes (default AWS_REGION)", regionValue)
     .addOption(outputOption())
     .action(async (opts) => {
-      const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region));
+      if (opts.cniPrefixDelegationEnabled) {
+        warnOldFlag("--cni-prefix-delegation-enabled", "--prefix-delegation");
+      }
+      const given = { vcpus: opts.vcpus !== undefined, hypervisor: opts.hypervisor !== undefined };
+      const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region, given));
       console.log(opts.output === "json" ? jsonText(answer) : String(answer.maxPods));
     });
 }

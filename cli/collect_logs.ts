@@ -1,14 +1,18 @@
 /**
- * `eksnode collect-logs [--root DIR] [--output FILE]`: the node's logs, configuration and system facts as
- * one .tar.gz (eks/log_bundle.ts), without secrets. Progress goes to stderr, one line per item; the last
- * line on stdout names the archive (`--output-format json`: a JSON summary). The `eks-log-collector.sh`
- * shim of ami step 37 execs this command.
+ * `eksnode collect-logs [--root DIR] [--archive FILE] [--output text|json]`: the node's logs,
+ * configuration and system facts as one .tar.gz (eks/log_bundle.ts), without secrets. Progress goes to
+ * stderr, one line per item; the last line on stdout names the archive (`--output json`: a JSON summary).
+ * The `eks-log-collector.sh` shim of ami step 37 execs this command. `--output` is the output format as in
+ * every command; an `--output` value that is not a format is the archive path (the old spelling of
+ * `--archive`, with a warning), as is the hidden `--output-format` the old name of `--output`.
  */
 import { basename, dirname, resolve } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
 import { VERSION } from "./version.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText } from "./output.ts";
+import { warnOldFlag } from "./flag_values.ts";
+import { UsageError } from "../lib/errors.ts";
 
 /** Options of `eksnode collect-logs`. */
 export interface CollectLogsOptions {
@@ -77,14 +81,40 @@ export function collectLogsCommand() {
     )
     .option("--root <dir>", "collect from the image under DIR", "/")
     .option(
-      "--output <file>",
+      "--archive <file>",
       "write the archive here (default: /var/log/eksnode-logs-<time>.tar.gz under the root)",
     )
+    .option("--output <format>", "summary as text for people or json for machines (default: text)")
     .addOption(
-      new Option("--output-format <format>", "summary as text for people or json for machines")
-        .choices(["text", "json"] as const).default("text" as const),
+      new Option("--output-format <format>", "old name of --output").choices(["text", "json"] as const)
+        .hideHelp(),
     )
     .action(async (opts) => {
-      await runCollectLogs(opts);
+      await runCollectLogs(collectLogsOptions(opts));
     });
+}
+
+/**
+ * The options of a `collect-logs` command line: `--output` is text or json; any other value is an
+ * archive path (the old meaning of `--output`, with a warning), as `--output-format` is `--output`.
+ */
+export function collectLogsOptions(
+  flags: { root: string; archive?: string; output?: string; outputFormat?: "text" | "json" },
+  warn = (line: string) => console.error(line),
+): CollectLogsOptions {
+  let archive = flags.archive;
+  let format: "text" | "json" | undefined = flags.outputFormat;
+  if (flags.outputFormat !== undefined) warnOldFlag("--output-format", "--output", warn);
+  if (flags.output === "text" || flags.output === "json") format = flags.output;
+  else if (flags.output !== undefined) {
+    if (archive !== undefined) {
+      throw new UsageError(
+        `--output: "${flags.output}" is not text or json`,
+        "name the archive with --archive FILE",
+      );
+    }
+    warnOldFlag("--output FILE", "--archive FILE", warn);
+    archive = flags.output;
+  }
+  return { root: flags.root, output: archive, outputFormat: format ?? "text" };
 }

@@ -4,6 +4,8 @@
  * The rules are eks/ecr.ts's (assets/ecr_accounts.tsv and the AWS SDK's partition data).
  */
 import { Command } from "@commander-js/extra-typings";
+import { regionValue } from "./flag_values.ts";
+import { UsageError } from "../lib/errors.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
 /** Flags of `eksnode get-ecr-uri`. */
@@ -29,7 +31,18 @@ export interface EcrUriAnswer {
 
 /** Resolves the registry for the flags. */
 export async function ecrUriAnswer(flags: Omit<GetEcrUriFlags, "output">): Promise<EcrUriAnswer> {
-  const { ecrRegistry, partitionOf } = await import("../eks/ecr.ts");
+  const { ecrRegistry, knownRegion, partitionOf } = await import("../eks/ecr.ts");
+  if (flags.account !== undefined && !/^[0-9]{12}$/.test(flags.account.trim())) {
+    throw new UsageError(
+      `--account: ${JSON.stringify(flags.account.trim())} is not a 12-digit AWS account id`,
+    );
+  }
+  if (!knownRegion(flags.region.trim())) {
+    throw new UsageError(
+      `--region ${flags.region.trim()}: not a region of any AWS partition the embedded SDK data knows`,
+      "regions look like us-west-2, cn-north-1, us-gov-east-1 (see assets/partitions.json)",
+    );
+  }
   const r = ecrRegistry({
     region: flags.region.trim(),
     fips: flags.fips === true,
@@ -54,7 +67,11 @@ export function getEcrUriCommand() {
     .description(
       "the ECR registry of EKS's images (pause, kube-proxy, VPC CNI) for a region of any partition",
     )
-    .requiredOption("--region <region>", "the node's region, e.g. us-west-2, cn-north-1, us-gov-east-1")
+    .requiredOption(
+      "--region <region>",
+      "the node's region, e.g. us-west-2, cn-north-1, us-gov-east-1",
+      regionValue,
+    )
     .option("--fips", "the FIPS endpoint (dkr.ecr-fips) where the registry's region has one")
     .option(
       "--account <id>",

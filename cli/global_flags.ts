@@ -8,10 +8,15 @@ import { UsageError } from "../lib/errors.ts";
 import type { Host } from "../lib/host.ts";
 import type { LogFormat, Logger } from "../lib/log.ts";
 import type { Selection } from "../lib/runner.ts";
+import { outputOption } from "./output.ts";
 
-/** Adds the run flags to a command. */
+/**
+ * Adds the run flags to a command; `steps` is an example of its step numbers for `--only` (e.g. "22,29
+ * or 1-7" for ami, whose 37 steps it names).
+ */
 export function withRunFlags<Args extends unknown[], Opts extends Record<string, unknown>>(
   cmd: Command<Args, Opts>,
+  steps: string,
 ) {
   return cmd
     .option("--root <dir>", "every path written, read, enabled or checked lies under DIR", "/")
@@ -19,7 +24,7 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
       "--dry-run",
       "print the plan (files with mode and owner, downloads with checksums, commands); change nothing",
     )
-    .option("--only <steps>", "run only these step numbers, e.g. 22,29 or 1-7")
+    .option("--only <steps>", `run only these step numbers, e.g. ${steps}`)
     .option(
       "--skip <steps>",
       "skip these step numbers (repeatable)",
@@ -27,9 +32,11 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
     )
     .option("--from <n>", "start at step N")
     .addOption(
-      new Option("--log-format <format>", "text for people, json for machines").choices(
-        ["text", "json"] as const,
-      ).default("text" as const),
+      outputOption("text: lines for people; json: one JSON object a line (every record with an event)"),
+    )
+    .addOption(
+      new Option("--log-format <format>", "old name of --output").choices(["text", "json"] as const)
+        .hideHelp(),
     )
     .option("--jobs <n>", "concurrent downloads", "6")
     .option("--debug", "show debug lines and stack traces");
@@ -42,7 +49,10 @@ export interface RunFlags {
   only?: string;
   skip?: string;
   from?: string;
-  logFormat: LogFormat;
+  /** `--output`: how the run prints (text lines, or one JSON object a line). */
+  output?: LogFormat;
+  /** The old name of `--output` (a hidden alias that warns). */
+  logFormat?: LogFormat;
   jobs: string;
   debug?: boolean;
 }
@@ -78,7 +88,14 @@ export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Pr
     skip: flags.skip ? parseStepList(flags.skip, "--skip") : undefined,
     from: flags.from ? positiveInt(flags.from, "--from") : undefined,
   };
-  const log = createLogger({ format: flags.logFormat, debug: flags.debug });
+  const log = createLogger({ format: flags.logFormat ?? flags.output ?? "text", debug: flags.debug });
+  if (flags.logFormat !== undefined) {
+    log.event(
+      "flag.renamed",
+      { flag: "--log-format", current: "--output" },
+      "warning: --log-format is an old name of --output; it still works, but use --output",
+    );
+  }
   if (!flags.root.startsWith("/")) {
     throw new UsageError(`--root must be an absolute path, got "${flags.root}"`);
   }

@@ -241,6 +241,7 @@ export function initCommand() {
         "--prefix-delegation",
         "the VPC CNI uses prefix delegation: size max pods for /28 prefixes (or EKSNODE_PREFIX_DELEGATION=true)",
       ),
+    "5,7 or 1-8",
   );
   for (const { option } of BOOTSTRAP_OPTIONS) cmd.addOption(option);
   return cmd
@@ -262,7 +263,7 @@ export function initCommand() {
         const { NoNodeConfigError } = await import("./init_inputs.ts");
         if (!(opts.allowNoConfig && err instanceof NoNodeConfigError)) throw err;
         const { createLogger } = await import("../lib/log.ts");
-        createLogger({ format: opts.logFormat, debug: opts.debug }).event(
+        createLogger({ format: opts.logFormat ?? opts.output, debug: opts.debug }).event(
           "init.no-config",
           { reason: err.message },
           `${err.message}: nothing to do (--allow-no-config); user data that runs /etc/eks/bootstrap.sh or ` +

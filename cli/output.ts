@@ -7,9 +7,11 @@ import { Option } from "@commander-js/extra-typings";
 /** `text` for people, `json` for machines. */
 export type OutputFormat = "text" | "json";
 
-/** The `--output text|json` option (default text). */
-export function outputOption() {
-  return new Option("--output <format>", "text for people, json for machines").choices(
+/**
+ * The `--output text|json` option (default text): the one name every command uses for its output format.
+ */
+export function outputOption(description = "text for people, json for machines") {
+  return new Option("--output <format>", description).choices(
     ["text", "json"] as const,
   ).default(
     "text" as const,

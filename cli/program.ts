@@ -1,6 +1,6 @@
 /** The eksnode command line: commands, help, and mapping errors to one line and an exit code (`--version` alone is answered by cli/start.ts before this module loads). */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { asDiskError, ExitCode, exitCodeOf, formatError } from "../lib/errors.ts";
+import { asDiskError, ExitCode, exitCodeOf, formatError, formatErrorJson, wantsJson } from "../lib/errors.ts";
 import {
   exitCodeForSignal,
   forceCleanup,
@@ -90,7 +90,9 @@ export async function runCli(argv: string[]): Promise<number> {
     await Promise.race([work, new Promise((resolve) => timer = setTimeout(resolve, UNWIND_MS))]);
     clearTimeout(timer);
     await forceCleanup();
-    console.error(formatError(new InterruptedError(signal), argv.includes("--debug")));
+    const stopError = new InterruptedError(signal);
+    const debug = argv.includes("--debug");
+    console.error(wantsJson(argv) ? formatErrorJson(stopError, debug) : formatError(stopError, debug));
     return exitCodeForSignal(signal);
   } finally {
     removeListeners();
@@ -125,7 +127,7 @@ async function runCommand(argv: string[]): Promise<number> {
     if (interruption()) return exitCodeOf(err);
     // A disk-full error raised outside the host's writes (which name their file) still gets its class.
     const e = asDiskError(err, "to disk");
-    console.error(formatError(e, debug));
+    console.error(wantsJson(argv) ? formatErrorJson(e, debug) : formatError(e, debug));
     return exitCodeOf(e);
   }
 }

@@ -120,6 +120,17 @@ export function partitionOf(region: string): PartitionInfo {
 }
 
 /**
+ * True when a partition of the AWS SDK's data lists `region` or its region pattern matches it (as the
+ * SDK's `partition()` decides), so a region AWS adds later is known while "mars-east-1" is not.
+ * @example knownRegion("us-west-2") // true
+ */
+export function knownRegion(region: string): boolean {
+  return partitions.partitions.some((p) =>
+    p.regions.includes(region) || new RegExp(p.regionRegex).test(region)
+  );
+}
+
+/**
  * Every partition the ECR table covers, with its DNS suffix, in table order (one region each is asked of
  * the SDK). Used to build credential-provider match patterns.
  */

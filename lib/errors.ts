@@ -194,6 +194,33 @@ export function formatError(err: unknown, debug = false): string {
   return lines.join("\n");
 }
 
+/**
+ * The final error as one JSON log record (`--output json`), so `2>&1 | jq` still parses when a run
+ * fails: `event` "run.error", the message, the hint, the exit code; `--debug` adds the stack.
+ */
+export function formatErrorJson(err: unknown, debug = false): string {
+  const internal = !(err instanceof EksnodeError);
+  const message = err instanceof Error ? err.message : String(err);
+  return JSON.stringify({
+    time: new Date().toISOString(),
+    level: "error",
+    event: "run.error",
+    msg: internal ? `internal: ${oneLine(message)}` : message,
+    ...(err instanceof EksnodeError && err.hint ? { hint: err.hint } : {}),
+    ...(internal && !debug ? { hint: "rerun with --debug for the stack trace and report it as a bug" } : {}),
+    exitCode: exitCodeOf(err),
+    ...(debug && err instanceof Error && err.stack ? { stack: err.stack } : {}),
+  });
+}
+
+/** True when a command line asks for JSON output (`--output json`, or its old names). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) =>
+    ((a === "--output" || a === "--log-format" || a === "--output-format") && argv[i + 1] === "json") ||
+    a === "--output=json" || a === "--log-format=json" || a === "--output-format=json"
+  );
+}
+
 /** The exit code for any thrown value. */
 export function exitCodeOf(err: unknown): number {
   return err instanceof EksnodeError ? err.exitCode : ExitCode.internal;

@@ -1,6 +1,8 @@
 /**
  * Output for humans and machines. Text lines (colored on a terminal unless NO_COLOR is set) or one
- * JSON object per line with `--log-format json`. Secrets never reach a logger: callers redact.
+ * JSON object per line with `--output json`: every object has `time`, `level`, `event` (a free-form
+ * line is `log.info`, `log.warn`, ...) and, while a step runs (see {@link Logger.scope}), `step`.
+ * Secrets never reach a logger: callers redact.
  */
 
 /** `text` for people, `json` for log pipelines. */
@@ -21,6 +23,8 @@ export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** Names the step now running (the runner sets it), or none: JSON records carry it as `step`. */
+  scope(step: string | undefined): void;
 }
 
 /** Options for {@link createLogger}. */
@@ -52,6 +56,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = opts.write ?? ((line: string) => Deno.stdout.writeSync(enc.encode(line + "\n")));
   const c = palette(color);
   let barShown = false;
+  let step: string | undefined;
   const clearBar = () => {
     if (barShown) {
       Deno.stdout.writeSync(enc.encode("\r\x1b[2K"));
@@ -65,7 +70,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         JSON.stringify({
           time: new Date().toISOString(),
           level,
-          ...(event ? { event } : {}),
+          event: event ?? `log.${level}`,
+          ...(step !== undefined ? { step } : {}),
           msg,
           ...fields,
         }),
@@ -94,6 +100,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
+    scope: (s) => void (step = s),
   };
 }
 
@@ -120,6 +127,7 @@ export function heldLogger(to: Logger): { logger: Logger; release(): void } {
     debug: (msg, fields) => held.push(() => to.debug(msg, fields)),
     info: (msg, fields) => held.push(() => to.info(msg, fields)),
     warn: (msg, fields) => held.push(() => to.warn(msg, fields)),
+    scope: (step) => held.push(() => to.scope(step)),
   };
   return { logger, release: () => held.splice(0).forEach((emit) => emit()) };
 }

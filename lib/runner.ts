@@ -193,6 +193,7 @@ export async function runSteps<C extends StepContext>(
     await runEach();
     succeeded = true;
   } finally {
+    log.scope(undefined);
     // A failed run is resumable as it is; what it renamed is synced all the same, and later writes of
     // this host sync at once again.
     if (!succeeded) await host.syncDirectories(true);
@@ -213,6 +214,7 @@ export async function runSteps<C extends StepContext>(
       throwIfInterrupted();
       const t0 = performance.now();
       const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
+      log.scope(step.id);
       log.event(
         "step.start",
         { step: step.id, number: step.number, title: step.title },
@@ -378,6 +380,7 @@ async function startPrefetches<C extends StepContext>(
   const cachers: Change[] = [];
   for (const step of steps) {
     if (step.downloads === false) continue;
+    ctx.log.scope(step.id);
     try {
       for (const c of await step.plan(ctx)) {
         if (c.discardPrefetch) cachers.push(c);
@@ -385,6 +388,8 @@ async function startPrefetches<C extends StepContext>(
       }
     } catch {
       // reported when the step runs
+    } finally {
+      ctx.log.scope(undefined);
     }
   }
   const limit = limiter(jobs);

@@ -93,7 +93,7 @@ async function bakeImages(
 ) {
   await Deno.writeTextFile(`${dir}/bake.toml`, toml);
   const dryRun = opts.dryRun ?? false;
-  const ctx = await amiContext({ root, logFormat: "text", jobs: "4", config: `${dir}/bake.toml`, dryRun }, {
+  const ctx = await amiContext({ root, output: "text", jobs: "4", config: `${dir}/bake.toml`, dryRun }, {
     PATH: Deno.env.get("PATH") ?? "",
     ...opts.env,
   });
@@ -175,7 +175,7 @@ Deno.test({
 
       // Step 33 records every cached name in release.json, for `eksnode verify`; each one is in containerd.
       const ctx33 = await amiContext(
-        { root, logFormat: "text", jobs: "4", config: `${dir}/bake.toml` },
+        { root, output: "text", jobs: "4", config: `${dir}/bake.toml` },
         { PATH: Deno.env.get("PATH") ?? "" },
       );
       await runSteps(AMI_STEPS, { ...ctx33, log: memoryLogger() }, {

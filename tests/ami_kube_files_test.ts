@@ -274,7 +274,7 @@ Deno.test("step 29 refuses evil CNI tarballs: .., absolute names, links leading 
       const ctx = Object.assign(
         await amiContext({
           root: s.root,
-          logFormat: "text",
+          output: "text",
           jobs: "1",
           config: s.config,
           packageManager: "none",

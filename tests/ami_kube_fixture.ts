@@ -29,7 +29,7 @@ export async function kubeBake(opts: KubeBakeOptions = {}) {
   const env = opts.env ?? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   const context = async (dryRun = false): Promise<AmiContext & { log: ReturnType<typeof memoryLogger> }> => {
     const ctx = await amiContext(
-      { root, logFormat: "text", jobs: "4", config, packageManager: "none", dryRun },
+      { root, output: "text", jobs: "4", config, packageManager: "none", dryRun },
       env,
     );
     return Object.assign(ctx, { log: memoryLogger() });

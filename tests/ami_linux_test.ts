@@ -40,7 +40,7 @@ async function bake(root: string, toml: string, flags: Partial<AmiFlags> = {}, o
   await Deno.writeTextFile(config, toml);
   const ctx = await amiContext({
     root,
-    logFormat: "text",
+    output: "text",
     jobs: "4",
     config,
     packageManager: "none",
@@ -254,7 +254,7 @@ Deno.test({
     {
       const ctx = await amiContext({
         root: "/",
-        logFormat: "text",
+        output: "text",
         jobs: "1",
         packageManager: "apt",
         dryRun: true,

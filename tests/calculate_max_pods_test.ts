@@ -52,11 +52,11 @@ function facts(i: number, type: string): InstanceTypeInfo {
 const OPTION_SETS: { flags: Partial<CalculateMaxPodsFlags>; script: ScriptOptions }[] = [
   { flags: { cniVersion: "1.19.2" }, script: { cniVersion: "1.19.2" } },
   {
-    flags: { cniVersion: "1.19.2", cniPrefixDelegationEnabled: true },
+    flags: { cniVersion: "1.19.2", prefixDelegation: true },
     script: { cniVersion: "1.19.2", pd: true },
   },
   {
-    flags: { cniVersion: "1.9.0", cniPrefixDelegationEnabled: true, cniCustomNetworkingEnabled: true },
+    flags: { cniVersion: "1.9.0", prefixDelegation: true, cniCustomNetworkingEnabled: true },
     script: { cniVersion: "1.9.0", pd: true, custom: true },
   },
   {
@@ -65,15 +65,15 @@ const OPTION_SETS: { flags: Partial<CalculateMaxPodsFlags>; script: ScriptOption
   },
   { flags: { cniVersion: "1.12.0", cniMaxEni: "2" }, script: { cniVersion: "1.12.0", maxEni: 2 } },
   {
-    flags: { cniVersion: "1.12.0", cniPrefixDelegationEnabled: true, cniMaxEni: "1" },
+    flags: { cniVersion: "1.12.0", prefixDelegation: true, cniMaxEni: "1" },
     script: { cniVersion: "1.12.0", pd: true, maxEni: 1 },
   },
   {
-    flags: { cniVersion: "1.8.0", cniPrefixDelegationEnabled: true },
+    flags: { cniVersion: "1.8.0", prefixDelegation: true },
     script: { cniVersion: "1.8.0", pd: true },
   },
   {
-    flags: { cniVersion: "2.0.0", cniPrefixDelegationEnabled: true, showMaxAllowed: true },
+    flags: { cniVersion: "2.0.0", prefixDelegation: true, showMaxAllowed: true },
     script: { cniVersion: "2.0.0", pd: true, showMaxAllowed: true },
   },
   {
@@ -127,7 +127,7 @@ Deno.test("calculate-max-pods: --max-pods-cap replaces the 110/250 ceiling, --vc
     250,
   );
   const pd = await calculateMaxPodsAnswer(
-    { instanceType: "m5.large", cniPrefixDelegationEnabled: true, vcpus: "2", hypervisor: "nitro" },
+    { instanceType: "m5.large", prefixDelegation: true, vcpus: "2", hypervisor: "nitro" },
     never,
   );
   assert.deepEqual([pd.maxPods, pd.maxAllowed, pd.mode, pd.sources.vcpus], [
@@ -137,7 +137,7 @@ Deno.test("calculate-max-pods: --max-pods-cap replaces the 110/250 ceiling, --vc
     "flag",
   ]);
   const metal = await calculateMaxPodsAnswer(
-    { instanceType: "m5.metal", cniPrefixDelegationEnabled: true, vcpus: "96", hypervisor: "none" },
+    { instanceType: "m5.metal", prefixDelegation: true, vcpus: "96", hypervisor: "none" },
     never,
   );
   assert.equal(metal.mode, "secondary-ips");
@@ -176,10 +176,10 @@ Deno.test("calculate-max-pods CLI: hand-checked public answers (EKS docs, eni-ma
       [["--instance-type", "m5.4xlarge", "--cni-version", "1.7.1"], 110], // 234 capped (16 vCPUs)
       [["--instance-type", "m5.24xlarge", "--show-max-allowed"], 737], // eni-max-pods.txt
       [["--instance-type", "m5.24xlarge"], 250],
-      [["--instance-type", "c5.18xlarge", "--cni-prefix-delegation-enabled"], 250],
+      [["--instance-type", "c5.18xlarge", "--prefix-delegation"], 250],
       [["--instance-type", "t3.medium"], 17],
       [["--instance-type", "t3.micro"], 4],
-      [["--instance-type", "m4.large", "--cni-prefix-delegation-enabled"], 20], // Xen: no prefixes
+      [["--instance-type", "m4.large", "--prefix-delegation"], 20], // Xen: no prefixes
       [["--instance-type", "zz9.nano"], 8], // not in the table: all facts from EC2
     ];
     for (const [args, want] of known) {
@@ -192,7 +192,7 @@ Deno.test("calculate-max-pods CLI: hand-checked public answers (EKS docs, eni-ma
         "calculate-max-pods",
         "--instance-type",
         "m5.24xlarge",
-        "--cni-prefix-delegation-enabled",
+        "--prefix-delegation",
         "--output",
         "json",
       ],
@@ -226,12 +226,17 @@ Deno.test("calculate-max-pods CLI: errors name what is wrong, with distinct exit
       2,
       /--cni-max-eni: "zero" is not a whole number/,
     ],
-    [["--instance-type", "m5.large", "--cni-version", "one.nine"], 3, /VPC CNI version "one.nine"/],
+    [["--instance-type", "m5.large", "--cni-version", "one.nine"], 2, /VPC CNI version "one.nine"/],
     [["--instance-type", "m5 large"], 2, /is not an instance type/],
     [
       ["--instance-type", "m5.24xlarge"],
       3,
-      /m5.24xlarge: the answer depends on the vCPU count.*no AWS region/,
+      /m5.24xlarge: the answer depends on the vCPU count.*no AWS region.*\nhint: pass --vcpus N and --hypervisor/,
+    ],
+    [
+      ["--instance-type", "m5.large", "--prefix-delegation", "--vcpus", "2"],
+      3,
+      /hint: pass --hypervisor nitro\|xen\|none \(with prefix delegation\), or set AWS_REGION/,
     ],
     [["--instance-type", "zz9.nano"], 3, /zz9.nano: it is not in the embedded ENI table/],
     [[], 2, /required option '--instance-type <type>' not specified/],
@@ -242,4 +247,42 @@ Deno.test("calculate-max-pods CLI: errors name what is wrong, with distinct exit
     assert.match(r.stderr, message);
     assert.equal(r.stdout, "");
   }
+});
+
+Deno.test("calculate-max-pods CLI: offline with the facts given; the calculator's flag name still works", async () => {
+  const noAws = { AWS_EC2_METADATA_DISABLED: "true" };
+  const r = await eksnode(
+    [
+      "calculate-max-pods",
+      "--instance-type",
+      "m5.large",
+      "--prefix-delegation",
+      "--vcpus",
+      "2",
+      "--hypervisor",
+      "nitro",
+    ],
+    { env: noAws, isolated: true },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "110\n");
+  assert.equal(r.stderr, "");
+  const old = await eksnode(
+    [
+      "calculate-max-pods",
+      "--instance-type",
+      "m5.large",
+      "--cni-prefix-delegation-enabled",
+      "--vcpus",
+      "2",
+      "--hypervisor",
+      "nitro",
+    ],
+    { env: noAws, isolated: true },
+  );
+  assert.equal(old.code, 0, old.stderr);
+  assert.equal(old.stdout, "110\n");
+  assert.match(old.stderr, /warning: --cni-prefix-delegation-enabled is an old name of --prefix-delegation/);
+  const help = await eksnode(["calculate-max-pods", "--help"]);
+  assert.doesNotMatch(help.stdout, /--cni-prefix-delegation-enabled/, "the old name is hidden");
 });

@@ -14,9 +14,19 @@ import * as fakeImds from "./fakes/imds.ts";
 import { TEST_CA_PEM } from "./fakes/node_settings.ts";
 import { walkTree } from "./helpers.ts";
 
-/** The one `error:` line of a failed run (asserting there is exactly one and no stack), and the exit code. */
+/**
+ * The one `error:` line of a failed run (asserting there is exactly one and no stack), and the exit code.
+ * Under `--output json` the error is a JSON record (event run.error); its message is read as the line.
+ */
 export function assertFailed(run: CliResult, exit: number, line: RegExp): string {
-  const errors = run.stderr.split("\n").filter((l) => l.startsWith("error: "));
+  const errors = run.stderr.split("\n").flatMap((l) => {
+    if (l.startsWith("error: ")) return [l];
+    if (!l.startsWith("{")) return [];
+    const record = JSON.parse(l);
+    if (record.event !== "run.error") return [];
+    assert.equal(record.exitCode, exit, l);
+    return [`error: ${record.msg}`];
+  });
   assert.equal(run.code, exit, `exit ${run.code}, expected ${exit}\n${run.stdout}\n${run.stderr}`);
   assert.equal(errors.length, 1, `one error line in:\n${run.stderr}`);
   assert.match(errors[0], line);

@@ -36,7 +36,7 @@ Deno.test("ami --help and init --help list their flags", async () => {
       "--only",
       "--skip",
       "--from",
-      "--log-format",
+      "--output",
       "--kubernetes-version",
       "--mirror",
       "--config",
@@ -89,6 +89,7 @@ Deno.test("bad flags: one error line, exit 2, no stack trace, no root left behin
       [["ami", "--only", "99", "--dry-run", "--root", root], /--only: there is no step 99/],
       [["ami", "--only", "1", "--skip", "2", "--root", root], /--only cannot be combined/],
       [["ami", "--root", "relative/dir"], /--root must be an absolute path/],
+      [["ami", "--output", "xml"], /argument 'xml' is invalid/],
       [["ami", "--log-format", "xml"], /argument 'xml' is invalid/],
     ] as [string[], RegExp][]
   ) {
@@ -119,4 +120,46 @@ Deno.test("bad bake config: exit 3 naming the file and key", async () => {
   const r2 = await eksnode(["ami", "--config", `${dir}/bake.toml`, "--root", `${dir}/root`, "--dry-run"]);
   assert.equal(r2.code, 3);
   assert.match(r2.stderr, /artifacts\.runc\.sha256\.x86_64/);
+});
+
+Deno.test("a leading -- (deno task eksnode -- ...) is dropped: help and commands run as written", async () => {
+  const help = await eksnode(["--", "--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: eksnode/);
+  const pods = await eksnode(["--", "calculate-max-pods", "--instance-type", "m5.large"]);
+  assert.equal(pods.code, 0, pods.stderr);
+  assert.equal(pods.stdout.trim(), "29");
+  const version = await eksnode(["--", "--version"]);
+  assert.equal(version.code, 0, version.stderr);
+});
+
+Deno.test("--output json: a failed run's error is a JSON record too (event run.error, exit code, hint)", async () => {
+  const root = `${await tempDir()}/not-made`;
+  const r = await eksnode(["ami", "--only", "99", "--dry-run", "--root", root, "--output", "json"]);
+  assert.equal(r.code, 2);
+  const last = JSON.parse(r.stderr.trim().split("\n").at(-1)!);
+  assert.equal(last.event, "run.error");
+  assert.equal(last.level, "error");
+  assert.equal(last.exitCode, 2);
+  assert.match(last.msg, /--only: there is no step 99/);
+});
+
+Deno.test("--log-format is a hidden old name of --output: it works and warns", async () => {
+  const root = `${await tempDir()}/r`;
+  const r = await eksnode([
+    "init",
+    "--dry-run",
+    "--root",
+    root,
+    "--log-format",
+    "json",
+    "--only",
+    "8",
+    "my-cluster",
+  ]);
+  const lines = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.event === "flag.renamed" && l.flag === "--log-format"), r.stdout + r.stderr);
+  const help = await eksnode(["init", "--help"]);
+  assert.doesNotMatch(help.stdout, /--log-format/);
+  assert.match(help.stdout, /--output <format>/);
 });

@@ -1,8 +1,9 @@
 /**
  * `eksnode collect-logs` through the real CLI: on the running system (read only) it gathers the system
- * facts whose tools exist here; `--output-format json`; and the eks-log-collector.sh shim of ami step 37
+ * facts whose tools exist here; `--output json`; and the eks-log-collector.sh shim of ami step 37
  * runs it with its arguments.
  */
+import { collectLogsOptions } from "../cli/collect_logs.ts";
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { FACT_COMMANDS } from "../eks/log_bundle.ts";
@@ -23,7 +24,7 @@ async function archiveFiles(path: string): Promise<Map<string, string>> {
 Deno.test("collect-logs on the running system: facts from the tools that exist here, JSON summary, progress on stderr", async () => {
   const dir = await tempDir({ prefix: "eksnode-logs-" });
   try {
-    const r = await eksnode(["collect-logs", "--output", `${dir}/logs.tar.gz`, "--output-format", "json"]);
+    const r = await eksnode(["collect-logs", "--archive", `${dir}/logs.tar.gz`, "--output", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.archive, `${dir}/logs.tar.gz`);
@@ -84,4 +85,28 @@ Deno.test("the eks-log-collector.sh shim of ami step 37 runs collect-logs with i
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("collect-logs: --output is the format as in every command; the old spellings still work and warn", () => {
+  const warnings: string[] = [];
+  const warn = (l: string) => warnings.push(l);
+  assert.deepEqual(collectLogsOptions({ root: "/", archive: "/tmp/a.tgz", output: "json" }, warn), {
+    root: "/",
+    output: "/tmp/a.tgz",
+    outputFormat: "json",
+  });
+  assert.deepEqual(warnings, []);
+  // The old `--output FILE` (the step-37 shim's spelling) and `--output-format FORMAT`.
+  assert.deepEqual(collectLogsOptions({ root: "/", output: "/tmp/b.tgz", outputFormat: "json" }, warn), {
+    root: "/",
+    output: "/tmp/b.tgz",
+    outputFormat: "json",
+  });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings.join("\n"), /--output-format is an old name of --output/);
+  assert.match(warnings.join("\n"), /--output FILE is an old name of --archive FILE/);
+  assert.throws(
+    () => collectLogsOptions({ root: "/", archive: "/tmp/a.tgz", output: "yaml" }, warn),
+    /--output: "yaml" is not text or json/,
+  );
 });

@@ -69,10 +69,10 @@ Deno.test({
     const script = [
       `source '${file}'`,
       complete(["eksnode", "ca"]),
-      complete(["eksnode", "calculate-max-pods", "--cni-p"]),
+      complete(["eksnode", "calculate-max-pods", "--pre"]),
       complete(["eksnode", "completion", ""]),
       complete(["eksnode", "ami", "--arch", ""]),
-      complete(["eksnode", "ami", "--root", "/tmp", "--log-format", "j"]),
+      complete(["eksnode", "ami", "--root", "/tmp", "--output", "j"]),
       complete(["eksnode", "steps", ""]),
       complete(["eksnode", "--ver"]),
     ].join("\n");
@@ -80,7 +80,7 @@ Deno.test({
     assert.equal(out.code, 0, out.err);
     assert.deepEqual(out.out.split("\n").slice(0, 7), [
       "calculate-max-pods",
-      "--cni-prefix-delegation-enabled",
+      "--prefix-delegation",
       "bash zsh",
       "x86_64 aarch64",
       "json",

@@ -43,9 +43,10 @@ Deno.test("get-ecr-uri: every region of the table, plus regions only a wildcard 
     "us-iso-south-1",
     "us-isob-north-1",
     "eu-isoe-east-1",
-    "eusc-fr-west-1",
+    "eusc-de-west-1",
     "us-isof-west-1",
-    "xx-newregion-1",
+    // A region no partition's pattern covers ("xx-newregion-1", "eusc-fr-west-1") is refused by the
+    // command (below), not sent to the "*" row's registry.
   ];
   assert.ok(named.length >= 45, `${named.length} regions named`);
   const partitions = new Set<string>();
@@ -97,10 +98,36 @@ Deno.test("get-ecr-uri CLI: public answers (EKS docs, get-ecr-uri.sh), --account
     source: "table",
   });
   const bad = await eksnode(["get-ecr-uri", "--region", "Oregon"]);
-  assert.equal(bad.code, 3);
+  assert.equal(bad.code, 2, "a bad flag value is a usage error, as in every command");
   assert.match(bad.stderr, /"Oregon" is not an AWS region name/);
   const badAccount = await eksnode(["get-ecr-uri", "--region", "us-west-2", "--account", "12"]);
-  assert.equal(badAccount.code, 3);
+  assert.equal(badAccount.code, 2);
   assert.match(badAccount.stderr, /"12" is not a 12-digit AWS account id/);
   assert.equal((await eksnode(["get-ecr-uri"])).code, 2);
+});
+
+Deno.test("get-ecr-uri: a region no partition knows is a usage error, not another region's registry", async () => {
+  const mars = await eksnode(["get-ecr-uri", "--region", "mars-east-1"]);
+  assert.equal(mars.code, 2, mars.stdout);
+  assert.equal(mars.stdout, "");
+  await assert.rejects(ecrUriAnswer({ region: "xx-newregion-1" }), /not a region of any AWS partition/);
+  assert.match(mars.stderr, /^error: --region mars-east-1: not a region of any AWS partition/);
+  // A region the SDK's patterns cover but its list does not yet name is still known (as the SDK decides).
+  const future = await eksnode(["get-ecr-uri", "--region", "us-north-9"]);
+  assert.equal(future.code, 0, future.stderr);
+});
+
+Deno.test("a bad --region or --instance-type exits 2 in every command that takes it", async () => {
+  for (
+    const args of [
+      ["get-ecr-uri", "--region", "US-WEST-2"],
+      ["calculate-max-pods", "--instance-type", "m5.large", "--region", "US-WEST-2"],
+      ["calculate-max-pods", "--instance-type", "M5.LARGE"],
+      ["ami", "--region", "US-WEST-2", "--dry-run", "--root", "/nonexistent-eksnode-root"],
+    ]
+  ) {
+    const r = await eksnode(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: /);
+  }
 });

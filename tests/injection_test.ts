@@ -524,7 +524,8 @@ for (
       const r = await eksnode(["ami", "--root", `${dir}/root`, "--package-manager", "none", ...args], {
         env,
       });
-      assert.equal(r.code, 3, r.stderr);
+      // A flag's bad value is a usage error (2), the environment's a config error (3).
+      assert.equal(r.code, what.startsWith("--") ? 2 : 3, r.stderr);
       assert.match(r.stderr, new RegExp(`^error: ${what.replace(/[-]/g, "\\-")}: `));
       assert.ok(r.stderr.trim().split("\n").length <= 2, "one error line and a hint at most");
       assert.deepEqual(await listTree(`${dir}/root`).catch(() => []), []);

@@ -162,6 +162,34 @@ Deno.test("--log-format json: every line parses and carries the event", async ()
   assert.ok(events.every((e) => typeof e.time === "string" && e.level));
 });
 
+Deno.test("--output json: every record has an event, and a step while one runs (free-form lines too)", async () => {
+  const host = await tempHost();
+  const log = memoryLogger("json");
+  const noisy: Step = {
+    id: "t.9",
+    number: 9,
+    title: "a step that logs a line of its own",
+    plan: (ctx) => {
+      ctx.log.info("validator: a note");
+      ctx.log.warn("a warning");
+      return [];
+    },
+  };
+  await runSteps([noisy], { host, log, dryRun: false }, { process: "t", dryRun: false });
+  log.info("after the run");
+  const events = log.lines.map((l) => JSON.parse(l));
+  assert.ok(events.every((e) => typeof e.event === "string"), JSON.stringify(events));
+  const own = events.filter((e) => e.event.startsWith("log."));
+  // The step is planned twice (once to start its downloads early): both plans' lines name it.
+  assert.deepEqual(own.map((e) => [e.event, e.step]), [
+    ["log.info", "t.9"],
+    ["log.warn", "t.9"],
+    ["log.info", "t.9"],
+    ["log.warn", "t.9"],
+    ["log.info", undefined],
+  ]);
+});
+
 Deno.test("downloads of all steps are prefetched in parallel, at most --jobs at once, and land verified", async () => {
   const bodies = Array.from(
     { length: 5 },

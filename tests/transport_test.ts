@@ -115,9 +115,9 @@ Deno.test({
 /** The output formats every secret check runs in. */
 const FORMATS: [name: string, args: string[]][] = [
   ["text", []],
-  ["json", ["--log-format", "json"]],
+  ["json", ["--output", "json"]],
   ["text --debug", ["--debug"]],
-  ["json --debug", ["--log-format", "json", "--debug"]],
+  ["json --debug", ["--output", "json", "--debug"]],
 ];
 
 /** Asserts that none of `secrets` appears anywhere in what a run printed. */
@@ -177,7 +177,10 @@ Deno.test("secrets: AWS keys, session token and user data are not printed by ini
       args,
     });
     assert.equal(denied.run.code, 9);
-    if (args.includes("--debug")) assert.match(denied.run.stderr, /^\s+at /m, "--debug prints the stack");
+    // The stack: lines of text, or the JSON error record's "stack" field.
+    if (args.includes("--debug")) {
+      assert.match(denied.run.stderr, /^\s+at |\\n\s+at /m, "--debug prints the stack");
+    }
     assertNoSecret(denied.run, secrets, `init denied (${format})`);
   }
 });
@@ -259,7 +262,7 @@ Deno.test("secrets: the ECR token passed to ctr is masked in every message, in a
           assert.equal(run.code, 6, run.stdout + run.stderr);
           assert.match(
             run.stderr,
-            /^error: step 19 \(Cache the pause image\): .*images pull .*--user AWS:\*\*\* /m,
+            /(^error: |"msg":")step 19 \(Cache the pause image\): .*images pull .*--user AWS:\*\*\* /m,
           );
         } else {
           assert.equal(run.code, 0, run.stdout + run.stderr);

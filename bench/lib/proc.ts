@@ -110,7 +110,7 @@ export async function cliForms(): Promise<{ released: string; source: string }> 
   return { released: await releasedMain(), source: MAIN };
 }
 
-/** JSON log lines (`--log-format json`) of a run, parsed. */
+/** JSON log lines (`--output json`) of a run, parsed. */
 export function jsonLines(stdout: string): Record<string, unknown>[] {
   return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }

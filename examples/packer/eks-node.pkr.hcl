@@ -157,7 +157,7 @@ build {
   provisioner "shell" {
     inline = [
       "chmod 0755 /tmp/eksnode",
-      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --log-format json ${local.variant_flags} --hygiene",
+      "sudo /tmp/eksnode ami --kubernetes-version ${var.kubernetes_version} --arch ${var.arch} --region ${var.region} --config /tmp/eksnode-bake.toml --output json ${local.variant_flags} --hygiene",
       "sudo /usr/bin/eksnode verify",
       "rm -f /tmp/eksnode /tmp/eksnode-bake.toml",
     ]
