@@ -6,6 +6,7 @@ import { file, note } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Change } from "../../lib/step.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
+import { placeOf } from "../../lib/place.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
 import { PHASE_UNIT_DIR as UNIT_DIR } from "../../eks/image/al2023.ts";
 
@@ -22,7 +23,7 @@ export async function unitChanges(
   const paths = names.map((u) => `${UNIT_DIR}/${u}`);
   const out: Change[] = [
     ...names.map((u, i) => file(paths[i], units[u], { mode: 0o644 })),
-    daemonReload(paths, host.isSystemRoot),
+    daemonReload(paths, (await placeOf(host)).systemd),
   ];
   if (!(await host.which("systemctl"))) {
     out.push(note(`enabling ${enable.join(", ")} skipped: systemctl not found`));
