@@ -53,6 +53,12 @@ export async function bundle(dir: string): Promise<string> {
     "--platform",
     "deno",
     "--code-splitting",
+    // Optional plug-ins of @cyclonedx/cyclonedx-library (XML output and validation) that the SBOM step
+    // never loads (it writes JSON); they are not dependencies, so the bundler cannot resolve them.
+    "--external",
+    "xmlbuilder2",
+    "--external",
+    "libxmljs2",
     "--outdir",
     dir,
     ENTRY,

@@ -83,16 +83,28 @@ export function uuidUrn(sha256hex: string): string {
   return `urn:uuid:${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
 
+/**
+ * The exports of a CommonJS module as `deno run` gives them (named) also in the bundle, where the
+ * bundler's interop hands over only a `default` holding them.
+ */
+function commonJs<T>(mod: T): T {
+  const m = mod as Record<string, unknown>;
+  const keys = Object.keys(m).filter((k) => k !== "__esModule");
+  return keys.length === 1 && keys[0] === "default" && typeof m.default === "object" && m.default !== null
+    ? m.default as T
+    : mod;
+}
+
 /** Renders the document (JSON text ending in a newline). */
 export async function renderSbom(input: SbomInput): Promise<string> {
   // The parts needed, not the package's index: that one also loads the validators (and ajv, which
   // prints a deprecation warning under Deno).
   const [M, Enums, Serialize, Spec, { PackageURL }] = await Promise.all([
-    import("@cyclonedx/cyclonedx-library/Models"),
-    import("@cyclonedx/cyclonedx-library/Enums"),
-    import("@cyclonedx/cyclonedx-library/Serialize"),
-    import("@cyclonedx/cyclonedx-library/Spec"),
-    import("packageurl-js"),
+    import("@cyclonedx/cyclonedx-library/Models").then(commonJs),
+    import("@cyclonedx/cyclonedx-library/Enums").then(commonJs),
+    import("@cyclonedx/cyclonedx-library/Serialize").then(commonJs),
+    import("@cyclonedx/cyclonedx-library/Spec").then(commonJs),
+    import("packageurl-js").then(commonJs),
   ]);
   const { ComponentType, HashAlgorithm, ExternalReferenceType } = Enums;
   const bom = new M.Bom();
