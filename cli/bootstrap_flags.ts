@@ -10,9 +10,9 @@
  * a flag (bootstrap.sh read it only from the SERVICE_IPV4_CIDR environment variable).
  */
 import { hasControlCharacter, UsageError } from "../lib/errors.ts";
-import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
+import { type IpFamily, parseCidr, parseIpv4, parseIpv6 } from "../lib/cidr.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
-import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/nodeconfig.ts";
+import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/api/nodeconfig.ts";
 import {
   apiServerEndpointProblem,
   certificateAuthorityProblem,
@@ -21,7 +21,7 @@ import {
   CONTROL_CHARACTER_PROBLEM,
   NODECONFIG_API_VERSION,
   NODECONFIG_KIND,
-} from "../eks/nodeconfig_values.ts";
+} from "../eks/api/values.ts";
 
 /** bootstrap.sh settings that have no NodeConfig field; absent means "bootstrap.sh's default". */
 export interface BootstrapLegacy {

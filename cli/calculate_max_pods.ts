@@ -7,9 +7,9 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError, UsageError } from "../lib/errors.ts";
-import type { AwsEnv } from "../eks/aws_call.ts";
-import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
-import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/max_pods.ts";
+import type { AwsEnv } from "../eks/aws/call.ts";
+import type { InstanceTypeInfo } from "../eks/aws/ec2_api.ts";
+import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/kubelet/max_pods.ts";
 import { regionValue, warnOldFlag } from "./flag_values.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 
@@ -79,8 +79,8 @@ export async function calculateMaxPodsAnswer(
   describe: DescribeInstanceType,
 ): Promise<MaxPodsAnswer> {
   const [{ eniLimits }, { calculatorMaxPods, calculatorNeeds, parseCniVersion }] = await Promise.all([
-    import("../eks/instance_types.ts"),
-    import("../eks/max_pods.ts"),
+    import("../eks/kubelet/eni_limits.ts"),
+    import("../eks/kubelet/max_pods.ts"),
   ]);
   const type = flags.instanceType.trim();
   if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(type)) {
@@ -173,8 +173,8 @@ export function ec2Describe(
   given: { vcpus?: boolean; hypervisor?: boolean } = {},
 ): DescribeInstanceType {
   return async (type) => {
-    const { describeInstanceType } = await import("../eks/ec2_api.ts");
-    const { eniLimits } = await import("../eks/instance_types.ts");
+    const { describeInstanceType } = await import("../eks/aws/ec2_api.ts");
+    const { eniLimits } = await import("../eks/kubelet/eni_limits.ts");
     try {
       return await describeInstanceType(type, { env, region, retry: { attempts: 3 } });
     } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * `eksnode collect-logs [--root DIR] [--archive FILE] [--output text|json]`: the node's logs,
- * configuration and system facts as one .tar.gz (eks/log_bundle.ts), without secrets. Progress goes to
+ * configuration and system facts as one .tar.gz (eks/system/log_bundle.ts), without secrets. Progress goes to
  * stderr, one line per item; the last line on stdout names the archive (`--output json`: a JSON summary).
  * The `eks-log-collector.sh` shim of ami step 37 execs this command. `--output` is the output format as in
  * every command; an `--output` value that is not a format is the archive path (the old spelling of
@@ -39,7 +39,7 @@ export async function runCollectLogs(
   now = new Date(),
 ): Promise<string> {
   const host = await openExistingRoot(opts.root);
-  const { collectLogBundle } = await import("../eks/log_bundle.ts");
+  const { collectLogBundle } = await import("../eks/system/log_bundle.ts");
   const progress = opts.progress ?? ((line: string) => console.error(line));
   const bundle = await collectLogBundle(host, { now, version: VERSION, progress });
   let written: string;

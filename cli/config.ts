@@ -6,14 +6,14 @@
  * NodeConfig as YAML (or JSON). Nothing is written and no AWS API is called; only `imds://user-data`
  * reads instance metadata.
  *
- * `check` runs every check init makes on the configuration alone (eks/node_settings.ts checkNodeConfig)
+ * `check` runs every check init makes on the configuration alone (eks/api/resolve_node_settings.ts checkNodeConfig)
  * and lists what init would warn about: fields NodeConfig does not have (nodeadm ignores them, so init
  * goes on), and values nodeadm accepts that are probably mistakes. `--strict` fails on any of them.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../lib/errors.ts";
-import type { ConfigWarning } from "../eks/config_source.ts";
-import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
+import type { ConfigWarning } from "../eks/api/config_source.ts";
+import { DEFAULT_CONFIG_SOURCE } from "../eks/paths/node.ts";
 import { BOOTSTRAP_OPTIONS, type InitFlags, initRequest } from "./init.ts";
 
 /** The input flags `config` shares with `init`: config sources and bootstrap.sh flags (by attribute name). */
@@ -50,7 +50,7 @@ export async function loadConfig(
 ) {
   const request = initRequest(clusterName, opts, env);
   const { loadNodeConfig } = await import("./init_inputs.ts");
-  const { ImdsClient } = await import("../eks/imds.ts");
+  const { ImdsClient } = await import("../eks/aws/imds.ts");
   // init logs what it merged; here the output itself says it.
   const { createLogger } = await import("../lib/log.ts");
   const log = createLogger({ format: "text", write: () => {} });
@@ -66,7 +66,7 @@ export async function checkConfig(
 ): Promise<ConfigCheckReport> {
   const { request, loaded } = await loadConfig(clusterName, opts, env);
   const kind = request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig";
-  const { checkNodeConfig, missingClusterFields } = await import("../eks/node_settings.ts");
+  const { checkNodeConfig, missingClusterFields } = await import("../eks/api/resolve_node_settings.ts");
   let initWarnings: string[];
   try {
     initWarnings = checkNodeConfig(loaded.nodeConfig, loaded.origin, kind);

@@ -4,7 +4,7 @@
  * dynamic `import("yaml")` of it yields only a default export once bundled (build.ts).
  */
 import { stringify } from "yaml";
-import type { NodeConfigInput } from "../eks/nodeconfig.ts";
+import type { NodeConfigInput } from "../eks/api/nodeconfig.ts";
 import { jsonText } from "./output.ts";
 
 /** The merged NodeConfig as YAML or JSON text. */

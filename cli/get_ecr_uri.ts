@@ -1,7 +1,7 @@
 /**
  * `eksnode get-ecr-uri --region R [--fips] [--account A]`: the ECR registry that serves EKS's own images
  * (pause, kube-proxy, VPC CNI) for a region of any partition, like amazon-eks-ami's get-ecr-uri.sh.
- * The rules are eks/ecr.ts's (assets/ecr_accounts.tsv and the AWS SDK's partition data).
+ * The rules are eks/aws/ecr_registry.ts's (assets/ecr_accounts.tsv and the AWS SDK's partition data).
  */
 import { Command } from "@commander-js/extra-typings";
 import { regionValue } from "./flag_values.ts";
@@ -31,7 +31,7 @@ export interface EcrUriAnswer {
 
 /** Resolves the registry for the flags. */
 export async function ecrUriAnswer(flags: Omit<GetEcrUriFlags, "output">): Promise<EcrUriAnswer> {
-  const { ecrRegistry, knownRegion, partitionOf } = await import("../eks/ecr.ts");
+  const { ecrRegistry, knownRegion, partitionOf } = await import("../eks/aws/ecr_registry.ts");
   if (flags.account !== undefined && !/^[0-9]{12}$/.test(flags.account.trim())) {
     throw new UsageError(
       `--account: ${JSON.stringify(flags.account.trim())} is not a 12-digit AWS account id`,

@@ -13,7 +13,7 @@
  *    b. otherwise NodeConfig from `--config-source` (default `imds://user-data`; repeatable; `file://PATH`
  *       is a file or a drop-in directory on the running system, not under --root). The NodeConfig
  *       documents of all sources, and the MIME parts within user data, are merged in order (later wins,
- *       kubelet flags append: eks/nodeconfig_merge.ts). Giving both a. and `--config-source` is an error.
+ *       kubelet flags append: eks/api/merge.ts). Giving both a. and `--config-source` is an error.
  * 2. Cluster endpoint and CA: from 1.; ONLY when one of them is missing, EKS DescribeCluster, read first
  *    from `<root>/var/lib/eksnode/cluster-<name>.json` (so a reboot does not call the API again) and
  *    written there (0600) after a successful, non-dry run. Throttling, 5xx and connection failures are
@@ -44,7 +44,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { DEFAULT_CONFIG_SOURCE } from "../eks/node_paths.ts";
+import { DEFAULT_CONFIG_SOURCE } from "../eks/paths/node.ts";
 import type { InitContext, InitDaemon, NodeSettings } from "../steps/init/context.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
 import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";

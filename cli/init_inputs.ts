@@ -15,13 +15,13 @@ import {
   getentLookup,
   type HostLookup,
   HOSTS_FILE,
-} from "../eks/api_server_hosts.ts";
-import { type AwsCallOptions, type AwsEnv, awsMaxAttempts, describeSdkError } from "../eks/aws_call.ts";
-import { type ConfigWarning, loadConfigSources } from "../eks/config_source.ts";
-import { describeInstanceType, describePrivateDnsName, type InstanceTypeInfo } from "../eks/ec2_api.ts";
-import { preloadEc2Credentials } from "../eks/ec2_query.ts";
-import { cachedDescribeCluster, type ClusterInfo } from "../eks/eks_api.ts";
-import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/imds.ts";
+} from "../eks/system/api_server_hosts.ts";
+import { type AwsCallOptions, type AwsEnv, awsMaxAttempts, describeSdkError } from "../eks/aws/call.ts";
+import { type ConfigWarning, loadConfigSources } from "../eks/api/config_source.ts";
+import { describeInstanceType, describePrivateDnsName, type InstanceTypeInfo } from "../eks/aws/ec2_api.ts";
+import { preloadEc2Credentials } from "../eks/aws/ec2_query.ts";
+import { cachedDescribeCluster, type ClusterInfo } from "../eks/aws/eks_api.ts";
+import { ImdsClient, type ImdsOptions, type InstanceMetadata } from "../eks/aws/imds.ts";
 import {
   countProcessors,
   kubeletVersionOutput,
@@ -33,10 +33,10 @@ import {
   releaseKubernetesVersion,
   resolveKubernetesVersion,
   resolveNodeSettings,
-} from "../eks/node_settings.ts";
+} from "../eks/api/resolve_node_settings.ts";
 import { nvidiaGpuAttached } from "../eks/kubelet/node_labels.ts";
-import type { NodeConfigInput } from "../eks/nodeconfig.ts";
-import { ENV_DEFAULT } from "../eks/nodeconfig_values.ts";
+import type { NodeConfigInput } from "../eks/api/nodeconfig.ts";
+import { ENV_DEFAULT } from "../eks/api/values.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import { NVIDIA_RUNTIME } from "../eks/containerd/runtime.ts";
 import { FAST_IMAGE_PULL_GATE, memTotalBytes, SOCI_SERVICE } from "../eks/containerd/soci.ts";
@@ -451,7 +451,7 @@ async function fromConfigSources(
 
 /**
  * Local Outposts clusters: which addresses of the API server's host name step 5 pins in /etc/hosts, read
- * from the system resolver now (before anything is written) and set on `node` (eks/api_server_hosts.ts).
+ * from the system resolver now (before anything is written) and set on `node` (eks/system/api_server_hosts.ts).
  */
 async function pinApiServerAddresses(host: Host, log: Logger, node: NodeSettings, lookup: HostLookup) {
   const name = apiServerHostName(node.cluster.endpoint);

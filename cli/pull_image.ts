@@ -118,13 +118,13 @@ export async function runPullImage(
   }
 
   const registry = image.split("/")[0];
-  const { ecrRegistryRegion } = await import("../eks/ecr.ts");
+  const { ecrRegistryRegion } = await import("../eks/aws/ecr_registry.ts");
   const region = flags.ecrRegion ?? ecrRegistryRegion(registry);
   let login: RegistryLogin | undefined;
   let ecrLogin = "not needed";
   if (region && flags.ecrAuth) {
     try {
-      const { ecrAuthorizationToken } = await import("../eks/ecr_api.ts");
+      const { ecrAuthorizationToken } = await import("../eks/aws/ecr_api.ts");
       const c = await ecrAuthorizationToken(region, { env: host.env, retry: { attempts: 3 } });
       login = { user: c.username, password: c.password };
       ecrLogin = `used (ECR in ${region})`;

@@ -1,6 +1,6 @@
 /**
  * `eksnode setup-local-disks raid0|raid10|mount|none`: sets up the EC2 instance-store NVMe disks as
- * amazon-eks-ami's setup-local-disks script did (eks/local_disks.ts has what it does and where eksnode
+ * amazon-eks-ami's setup-local-disks script did (eks/disks/local_disks.ts has what it does and where eksnode
  * differs): one RAID-0 or RAID-10 array mounted at DIR/0 with /var/lib/kubelet, /var/lib/containerd,
  * /var/lib/soci-snapshotter-grpc and /var/log/pods bind-mounted onto it, or one xfs file system a disk at DIR/1, DIR/2, ... `eksnode init`
  * writes eksnode-local-disks.service to run it at boot for NodeConfig `instance.localStorage`.
@@ -70,7 +70,7 @@ export async function runSetupLocalDisks(
   flags: Omit<SetupLocalDisksFlags, "output">,
   deps: SetupLocalDisksDeps = {},
 ): Promise<SetupLocalDisksReport> {
-  const ld = await import("../eks/local_disks.ts");
+  const ld = await import("../eks/disks/local_disks.ts");
   const progress = deps.progress ?? ((line: string) => console.error(line));
   if (!(ld.DISK_SETUPS as readonly string[]).includes(strategy)) {
     throw new UsageError(

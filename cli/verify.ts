@@ -1,6 +1,6 @@
 /**
  * `eksnode verify [--root DIR] [--phase ami|init]`: checks a baked image or a joined node against what
- * eksnode wrote (eks/node_checks.ts: artifacts re-hashed against /etc/eks/release.json, directories and
+ * eksnode wrote (eks/verify/node_checks.ts: artifacts re-hashed against /etc/eks/release.json, directories and
  * files with their modes, sysctls, kernel modules, enabled units, cached images) and prints a table;
  * exit 5 when any check fails. Useful as the last Packer step. With `--benchmark cis-eks` it evaluates the
  * CIS Amazon EKS Benchmark's worker-node controls instead (cli/verify_benchmark.ts).
@@ -8,8 +8,8 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { ChecksumError, ConfigError } from "../lib/errors.ts";
 import { DEFAULT_CONTAINERD_ADDRESS } from "../lib/container_images.ts";
-import { KUBELET_CONFIG, RELEASE_JSON_PATH } from "../eks/node_paths.ts";
-import type { CheckResult, Phase } from "../eks/node_checks.ts";
+import { KUBELET_CONFIG, RELEASE_JSON_PATH } from "../eks/paths/node.ts";
+import type { CheckResult, Phase } from "../eks/verify/node_checks.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText, type OutputFormat, outputOption, renderTable } from "./output.ts";
 import { BENCHMARK_NAMES, runBenchmark } from "./verify_benchmark.ts";
@@ -56,7 +56,7 @@ export async function runVerify(
     );
   }
   const phase = opts.phase ?? ((await host.exists(KUBELET_CONFIG)) ? "init" : "ami");
-  const { runNodeChecks } = await import("../eks/node_checks.ts");
+  const { runNodeChecks } = await import("../eks/verify/node_checks.ts");
   const checks = await runNodeChecks(host, {
     phase,
     containerdAddress: opts.containerdAddress,

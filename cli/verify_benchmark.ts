@@ -5,8 +5,8 @@
  * automated control fails. docs/cis.md has the details.
  */
 import { ChecksumError } from "../lib/errors.ts";
-import { BENCHMARKS } from "../eks/cis/controls.ts";
-import type { ControlResult } from "../eks/cis/evaluate.ts";
+import { BENCHMARKS } from "../eks/verify/cis/controls.ts";
+import type { ControlResult } from "../eks/verify/cis/evaluate.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText, type OutputFormat } from "./output.ts";
 
@@ -66,7 +66,7 @@ export async function runBenchmark(
 ): Promise<BenchmarkReport> {
   const host = await openExistingRoot(opts.root);
   const b = BENCHMARKS[opts.benchmark];
-  const { evaluateBenchmark } = await import("../eks/cis/evaluate.ts");
+  const { evaluateBenchmark } = await import("../eks/verify/cis/evaluate.ts");
   const controls = await evaluateBenchmark(host, b);
   const count = (s: ControlResult["state"]) => controls.filter((c) => c.state === s).length;
   const report: BenchmarkReport = {

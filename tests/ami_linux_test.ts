@@ -11,11 +11,16 @@ import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { installArgv, queryArgv, refreshArgv, removeArgv } from "../lib/packages.ts";
 import { runSteps } from "../lib/runner.ts";
-import { addonImages, kubeProxyTag, partitionRegions, regionalNames } from "../eks/cached_images.ts";
+import {
+  addonImages,
+  kubeProxyTag,
+  partitionRegions,
+  regionalNames,
+} from "../eks/containerd/cached_images.ts";
 import { AMI_STEPS } from "../steps/ami/index.ts";
 import { distroOf, packageName } from "../steps/ami/package_names.ts";
 import { SSHD_CRYPTO, validateSshdDropin } from "../steps/ami/06_ssh_hardening.ts";
-import { SSHD_DROPIN } from "../eks/node_paths.ts";
+import { SSHD_DROPIN } from "../eks/paths/node.ts";
 import { LOGROTATE_CONF, validateLogrotate } from "../steps/ami/07_logrotate_conf.ts";
 import { sysctlSyntaxErrors, validateSysctl } from "../steps/ami/15_sysctl_cri.ts";
 import {
@@ -23,7 +28,7 @@ import {
   containerdConfigValidator,
   containerdVersion,
 } from "../steps/ami/17_containerd_config.ts";
-import { generatedContainerdConfig } from "../eks/containerd_config.ts";
+import { generatedContainerdConfig } from "../eks/containerd/config.ts";
 import { verifyUnits } from "../lib/systemd_verify.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { octalMode, sha256, snapshotTree } from "./helpers.ts";

@@ -2,7 +2,7 @@
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { runCollectLogs } from "../cli/collect_logs.ts";
-import { isSecretPath, redactSecrets } from "../eks/log_bundle.ts";
+import { isSecretPath, redactSecrets } from "../eks/system/log_bundle.ts";
 import { Host } from "../lib/host.ts";
 import { readTar } from "../lib/tar.ts";
 import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";

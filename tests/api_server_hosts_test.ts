@@ -1,5 +1,5 @@
 /**
- * The /etc/hosts block of local Outposts clusters (eks/api_server_hosts.ts): rendering and replacement
+ * The /etc/hosts block of local Outposts clusters (eks/system/api_server_hosts.ts): rendering and replacement
  * against the shapes /etc/hosts comes in, the deterministic shuffle, the nsswitch line, and the lookup
  * through the real `getent` (for names this machine resolves from its own /etc/hosts, read only).
  */
@@ -15,7 +15,7 @@ import {
   renderHostsBlock,
   replaceHostsBlock,
   shuffledAddresses,
-} from "../eks/api_server_hosts.ts";
+} from "../eks/system/api_server_hosts.ts";
 import { Host } from "../lib/host.ts";
 
 const NAME = "abc123.gr7.us-west-2.eks.amazonaws.com";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { AwsApiError, ConfigError } from "../lib/errors.ts";
-import { awsClientConfig, type AwsEnv, endpointFromEnv } from "../eks/aws_call.ts";
-import { cachedDescribeCluster, type ClusterCache, describeCluster } from "../eks/eks_api.ts";
-import { describeInstanceType } from "../eks/ec2_api.ts";
-import { ecrAuthorizationToken } from "../eks/ecr_api.ts";
+import { awsClientConfig, type AwsEnv, endpointFromEnv } from "../eks/aws/call.ts";
+import { cachedDescribeCluster, type ClusterCache, describeCluster } from "../eks/aws/eks_api.ts";
+import { describeInstanceType } from "../eks/aws/ec2_api.ts";
+import { ecrAuthorizationToken } from "../eks/aws/ecr_api.ts";
 import { deadPort } from "./fakes/common.ts";
 import * as fakeEks from "./fakes/eks.ts";
 import * as fakeEc2 from "./fakes/ec2.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { awsMaxAttempts, isRetryableAwsError } from "../eks/aws_call.ts";
+import { awsMaxAttempts, isRetryableAwsError } from "../eks/aws/call.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { backoffDelay, withBackoff } from "../lib/retry.ts";
 

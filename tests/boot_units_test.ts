@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "./temp.ts";
-import { BOOT_CONFIG_CACHE, BOOT_CONFIG_SOURCES, EKSNODE_BIN } from "../eks/node_paths.ts";
+import { BOOT_CONFIG_CACHE, BOOT_CONFIG_SOURCES, EKSNODE_BIN } from "../eks/paths/node.ts";
 import { bootInitArgv, renderBootConfigUnit, renderBootRunUnit } from "../eks/system/boot_units.ts";
-import { renderSandboxImageUnit } from "../eks/node_units.ts";
+import { renderSandboxImageUnit } from "../eks/system/node_units.ts";
 import { Host } from "../lib/host.ts";
 import { splitSkip } from "../cli/init.ts";
 import { verifyUnits } from "../lib/systemd_verify.ts";

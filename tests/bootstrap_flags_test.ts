@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import { BOOTSTRAP_FLAGS, parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
-import { findBootstrapInvocations } from "../eks/bootstrap_script.ts";
-import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
+import { findBootstrapInvocations } from "../eks/api/bootstrap_script.ts";
+import { parseNodeConfigDocument } from "../eks/api/nodeconfig.ts";
 import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 
 const CA = btoa("-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIU\n-----END CERTIFICATE-----\n");

@@ -2,12 +2,12 @@
  * `eksnode calculate-max-pods` gives max-pods-calculator.sh's answers. The expected values are computed
  * here by a transcription of the script's own arithmetic (awslabs/amazon-eks-ami
  * templates/shared/runtime/bin/max-pods-calculator.sh: VERSION_SPLIT, enis_for_pods, IS_NITRO,
- * calculate_max_ip_addresses_*, CPU_COUNT -gt 30), independent of eks/max_pods.ts, for every instance type
+ * calculate_max_ip_addresses_*, CPU_COUNT -gt 30), independent of eks/kubelet/max_pods.ts, for every instance type
  * of the embedded table under many option sets; then a hand-checked set of public answers through the CLI.
  */
 import assert from "node:assert/strict";
 import { calculateMaxPodsAnswer, type CalculateMaxPodsFlags } from "../cli/calculate_max_pods.ts";
-import type { InstanceTypeInfo } from "../eks/ec2_api.ts";
+import type { InstanceTypeInfo } from "../eks/aws/ec2_api.ts";
 import { start as startEc2 } from "./fakes/ec2.ts";
 import { eksnode } from "./cli_run.ts";
 

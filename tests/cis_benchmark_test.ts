@@ -11,8 +11,8 @@ import { assertFailed, bakeDir, runInit } from "./cli_fixtures.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { tempDir } from "./temp.ts";
-import { expandExecStart, parseKubeletFlags } from "../eks/cis/evaluate.ts";
-import { CIS_EKS_1_2_0, CIS_EKS_1_8_0 } from "../eks/cis/controls.ts";
+import { expandExecStart, parseKubeletFlags } from "../eks/verify/cis/evaluate.ts";
+import { CIS_EKS_1_2_0, CIS_EKS_1_8_0 } from "../eks/verify/cis/controls.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";

@@ -6,7 +6,7 @@
 import { collectLogsOptions } from "../cli/collect_logs.ts";
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
-import { FACT_COMMANDS } from "../eks/log_bundle.ts";
+import { FACT_COMMANDS } from "../eks/system/log_bundle.ts";
 import { readTar } from "../lib/tar.ts";
 import { renderLogCollectorShim } from "../steps/ami/37_log_collector.ts";
 import { eksnode, MAIN } from "./cli_run.ts";

@@ -19,8 +19,8 @@ import {
   releaseContainerdVersion,
   schemaFor,
 } from "../eks/containerd/version.ts";
-import { renderContainerdConfig } from "../eks/containerd_config.ts";
-import { parseNodeConfigDocument } from "../eks/nodeconfig.ts";
+import { renderContainerdConfig } from "../eks/containerd/config.ts";
+import { parseNodeConfigDocument } from "../eks/api/nodeconfig.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { parse as parseYaml } from "yaml";
 import {

@@ -1,5 +1,5 @@
 /**
- * The light EC2 client (eks/ec2_query.ts, eks/ec2_api.ts) against the AWS SDK's EC2 client: the same
+ * The light EC2 client (eks/aws/ec2_query.ts, eks/aws/ec2_api.ts) against the AWS SDK's EC2 client: the same
  * answers read by both must give the same facts, errors the same names, endpoints the same URLs. The SDK
  * is only a reference here; eksnode no longer loads it.
  */
@@ -10,9 +10,9 @@ import {
   EC2Client,
   type EC2ClientConfig,
 } from "@aws-sdk/client-ec2";
-import { describeInstanceType, describePrivateDnsName } from "../eks/ec2_api.ts";
-import { ec2Call, ec2DefaultEndpoint } from "../eks/ec2_query.ts";
-import { awsClientConfig } from "../eks/aws_call.ts";
+import { describeInstanceType, describePrivateDnsName } from "../eks/aws/ec2_api.ts";
+import { ec2Call, ec2DefaultEndpoint } from "../eks/aws/ec2_query.ts";
+import { awsClientConfig } from "../eks/aws/call.ts";
 import { serveLoopback } from "./fakes/common.ts";
 import { defaultMetadata, start as startImds } from "./fakes/imds.ts";
 import * as fakeEc2 from "./fakes/ec2.ts";
@@ -235,7 +235,7 @@ Deno.test("ec2 query: with no keys in the environment, the SDK's credential chai
   try {
     // The chain reads the process environment, as the SDK clients do: a child process with a clean one.
     const script = `import { describePrivateDnsName } from ${
-      JSON.stringify(new URL("../eks/ec2_api.ts", import.meta.url).href)
+      JSON.stringify(new URL("../eks/aws/ec2_api.ts", import.meta.url).href)
     };
       console.log(await describePrivateDnsName("i-0123456789abcdef0", { env: Deno.env.toObject() }));`;
     const env: Record<string, string> = {

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import { ConfigError, MetadataError } from "../lib/errors.ts";
-import { eniLimits } from "../eks/instance_types.ts";
-import { DEFAULT_MAX_PODS, maxPods, type MaxPodsInput, resolveMaxPods } from "../eks/max_pods.ts";
+import { eniLimits } from "../eks/kubelet/eni_limits.ts";
+import { DEFAULT_MAX_PODS, maxPods, type MaxPodsInput, resolveMaxPods } from "../eks/kubelet/max_pods.ts";
 import {
   cpuMillicoresToReserve,
   evictionHard,
   kubeReserved,
   memoryMebibytesToReserve,
-} from "../eks/kube_reserved.ts";
-import { formatIpv6, ipFamilyOfCidr, parseIpv4, parseIpv6 } from "../eks/cidr.ts";
+} from "../eks/kubelet/reserved.ts";
+import { formatIpv6, ipFamilyOfCidr, parseIpv4, parseIpv6 } from "../lib/cidr.ts";
 import {
   clusterDnsFromCidr,
   type ClusterDnsInput,
   legacyClusterDns,
   resolveClusterDns,
-} from "../eks/cluster_dns.ts";
-import { nodeIp, providerId } from "../eks/node_ip.ts";
+} from "../eks/kubelet/cluster_dns.ts";
+import { nodeIp, providerId } from "../eks/kubelet/node_ip.ts";
 
 function limits(type: string): { enis: number; ipsPerEni: number } {
   const l = eniLimits(type);

@@ -10,13 +10,13 @@ import {
   ecrRegistry,
   parseEcrAccountsTsv,
   partitionOf,
-} from "../eks/ecr.ts";
-import { BOOTSTRAP_PAUSE_VERSION, sandboxImage } from "../eks/sandbox_image.ts";
+} from "../eks/aws/ecr_registry.ts";
+import { BOOTSTRAP_PAUSE_VERSION, sandboxImage } from "../eks/containerd/sandbox_image.ts";
 import {
   credentialProviderApiVersions,
   ecrMatchImages,
   renderCredentialProviderConfig,
-} from "../eks/credential_provider.ts";
+} from "../eks/kubelet/credential_provider.ts";
 
 Deno.test("assets/partitions.json answers as the pinned AWS SDK's partition() does", () => {
   // The SDK also lists pseudo-regions ("aws-global"), which are not region names eksnode accepts.

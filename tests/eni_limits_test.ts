@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ENI_LIMITS_SOURCE, eniLimits, eniTableSize } from "../eks/instance_types.ts";
+import { ENI_LIMITS_SOURCE, eniLimits, eniTableSize } from "../eks/kubelet/eni_limits.ts";
 import { convertEniLimits, renderEniLimits } from "../tools/gen_eni_limits.ts";
 
 const ASSET = new URL("../assets/eni_limits.json", import.meta.url);

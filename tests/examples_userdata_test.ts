@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
-import { findBootstrapInvocations } from "../eks/bootstrap_script.ts";
-import { ec2NodeClassUserData } from "../eks/karpenter_userdata.ts";
-import { validateNodeConfig } from "../eks/nodeconfig.ts";
-import { certificateAuthorityPem } from "../eks/nodeconfig_values.ts";
-import { mergeNodeConfigs } from "../eks/nodeconfig_merge.ts";
-import { parseUserDataDetailed } from "../eks/userdata.ts";
+import { findBootstrapInvocations } from "../eks/api/bootstrap_script.ts";
+import { ec2NodeClassUserData } from "../eks/api/karpenter_userdata.ts";
+import { validateNodeConfig } from "../eks/api/nodeconfig.ts";
+import { certificateAuthorityPem } from "../eks/api/values.ts";
+import { mergeNodeConfigs } from "../eks/api/merge.ts";
+import { parseUserDataDetailed } from "../eks/api/userdata.ts";
 
 const dir = (name: string) => fileURLToPath(new URL(`../examples/userdata/${name}`, import.meta.url));
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { parseBakeConfig } from "../cli/bake_config.ts";
 import { parseBootstrapArgs } from "../cli/bootstrap_flags.ts";
-import { parseUserData } from "../eks/userdata.ts";
+import { parseUserData } from "../eks/api/userdata.ts";
 import { ConfigError, formatError, oneLine, UsageError } from "../lib/errors.ts";
 import { renderRelease } from "../steps/ami/33_release_file.ts";
 import { releaseManifest } from "./fuzz/targets.ts";

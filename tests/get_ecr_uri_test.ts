@@ -1,7 +1,7 @@
 /**
  * `eksnode get-ecr-uri` for every region of every partition in assets/ecr_accounts.tsv. The expected
  * registry is computed here from the TSV text and a hand-written table of partition DNS suffixes (AWS
- * General Reference), independent of eks/ecr.ts; then public answers through the CLI.
+ * General Reference), independent of eks/aws/ecr_registry.ts; then public answers through the CLI.
  */
 import assert from "node:assert/strict";
 import { ecrUriAnswer } from "../cli/get_ecr_uri.ts";

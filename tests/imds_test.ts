@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { MetadataError } from "../lib/errors.ts";
-import { DEFAULT_IMDS_ENDPOINT, IMDS_RETRY, ImdsClient, instanceMetadata, userData } from "../eks/imds.ts";
+import {
+  DEFAULT_IMDS_ENDPOINT,
+  IMDS_RETRY,
+  ImdsClient,
+  instanceMetadata,
+  userData,
+} from "../eks/aws/imds.ts";
 import { deadPort } from "./fakes/common.ts";
 import { defaultMetadata, FAKE_MAC, start } from "./fakes/imds.ts";
 

@@ -111,12 +111,12 @@ Deno.test("import graph (deno info): lib < eks < steps < cli, no step imports an
 Deno.test("import graph: the checks see a step importing a step, and an upward import", () => {
   const g = new Map([
     ["steps/ami/33_release_file.ts", ["steps/ami/22_kubelet.ts", "steps/ami/published_note.ts"]],
-    ["lib/x.ts", ["eks/node_paths.ts"]],
+    ["lib/x.ts", ["eks/paths/node.ts"]],
     ["eks/y.ts", ["lib/z.ts"]],
     ["cli/demo.ts", ["fakes/imds.ts", "eks/y.ts"]],
   ]);
   assert.deepEqual(violations(g), {
-    upward: ["lib/x.ts -> eks/node_paths.ts"],
+    upward: ["lib/x.ts -> eks/paths/node.ts"],
     stepToStep: ["steps/ami/33_release_file.ts -> steps/ami/22_kubelet.ts"],
     outside: ["cli/demo.ts -> fakes/imds.ts"],
   });

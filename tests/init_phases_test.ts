@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "./temp.ts";
-import { CONTAINERD_CONFIG, KUBELET_CONFIG } from "../eks/node_paths.ts";
+import { CONTAINERD_CONFIG, KUBELET_CONFIG } from "../eks/paths/node.ts";
 import { journalPath } from "../lib/journal.ts";
 import { assertFailed, nodeConfigUserData, runInit } from "./cli_fixtures.ts";
 import { bakedRoot } from "./fakes/baked_root.ts";

@@ -8,7 +8,7 @@ import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { kubeletArgs } from "../eks/kubelet_args.ts";
+import { kubeletArgs } from "../eks/kubelet/args.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_UNIT,
@@ -28,8 +28,8 @@ import {
   SOCI_CONFIG,
   SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
-} from "../eks/node_paths.ts";
-import { ecrRegistryRegion } from "../eks/node_units.ts";
+} from "../eks/paths/node.ts";
+import { ecrRegistryRegion } from "../eks/system/node_units.ts";
 import { applyContext } from "./helpers.ts";
 import { modeString } from "../lib/changes.ts";
 import { ConfigError } from "../lib/errors.ts";

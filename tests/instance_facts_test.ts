@@ -202,7 +202,7 @@ Deno.test("without AWS_MAX_ATTEMPTS init makes nodeadm's 30 tries; a bad AWS_MAX
 });
 
 Deno.test("init (CLI): IMDS that comes up 3 s after init starts is waited for, and the node joins", async () => {
-  // nodeadm's case imds-timeouts starts IMDS 10 s in; the default wait (eks/imds.ts IMDS_RETRY, about a
+  // nodeadm's case imds-timeouts starts IMDS 10 s in; the default wait (eks/aws/imds.ts IMDS_RETRY, about a
   // minute) is checked against 10 s on a virtual clock in imds_test.ts. Here the real thing, shorter.
   const root = await tempRoot();
   const port = deadPort();

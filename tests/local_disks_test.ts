@@ -1,5 +1,5 @@
 /**
- * eks/local_disks.ts, the pure part of `eksnode setup-local-disks`: the plan for raid0 / raid10 / mount with
+ * eks/disks/local_disks.ts, the pure part of `eksnode setup-local-disks`: the plan for raid0 / raid10 / mount with
  * and without bind mounts and a custom directory (golden files under tests/golden/local_disks/: the
  * actions, then each unit file written), what is kept when it is in place, what is refused, the NodeConfig
  * mapping to arguments, and the parsers of blkid and mountinfo output. Unit names are compared with the real
@@ -17,7 +17,7 @@ import {
   parseBlkid,
   parseMountInfo,
   planLocalDisks,
-} from "../eks/local_disks.ts";
+} from "../eks/disks/local_disks.ts";
 import { DeviceError, ExitCode } from "../lib/errors.ts";
 import { escapeUnitPath } from "../lib/systemd_quote.ts";
 import { compareOrUpdate } from "./golden.ts";

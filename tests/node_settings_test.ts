@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../lib/errors.ts";
-import type { ClusterInfo } from "../eks/eks_api.ts";
-import type { InstanceMetadata } from "../eks/imds.ts";
+import type { ClusterInfo } from "../eks/aws/eks_api.ts";
+import type { InstanceMetadata } from "../eks/aws/imds.ts";
 import {
   countProcessors,
   kubeletVersionOutput,
@@ -12,8 +12,8 @@ import {
   type NodeInputs,
   releaseKubernetesVersion,
   resolveNodeSettings,
-} from "../eks/node_settings.ts";
-import type { NodeConfigInput, NodeConfigSpec } from "../eks/nodeconfig.ts";
+} from "../eks/api/resolve_node_settings.ts";
+import type { NodeConfigInput, NodeConfigSpec } from "../eks/api/nodeconfig.ts";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
 const CA = btoa(PEM);

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { resolveFeatureGates, unknownFeatureGates } from "../eks/api/feature_gates.ts";
-import { proxyFor } from "../eks/aws_call.ts";
+import { proxyFor } from "../eks/aws/call.ts";
 import { evaluateMaxPodsExpression, maxPodsExpressionProblem } from "../eks/kubelet/max_pods_expression.ts";
-import { checkNodeConfig, resolveNodeSettings } from "../eks/node_settings.ts";
-import type { NodeConfigInput } from "../eks/nodeconfig.ts";
+import { checkNodeConfig, resolveNodeSettings } from "../eks/api/resolve_node_settings.ts";
+import type { NodeConfigInput } from "../eks/api/nodeconfig.ts";
 import { environmentFiles, normalizeEnvironment } from "../eks/system/environment.ts";
 import { renderResolvedDropIn } from "../eks/system/resolved.ts";
 import { ConfigError } from "../lib/errors.ts";

@@ -8,9 +8,9 @@ import {
   parseNodeConfigDocument,
   parseNodeConfigDocumentDetailed,
   validateNodeConfig,
-} from "../eks/nodeconfig.ts";
-import { certificateAuthorityPem, certificateAuthorityProblem } from "../eks/nodeconfig_values.ts";
-import { deepMerge, mergeNodeConfigs, mergeToml } from "../eks/nodeconfig_merge.ts";
+} from "../eks/api/nodeconfig.ts";
+import { certificateAuthorityPem, certificateAuthorityProblem } from "../eks/api/values.ts";
+import { deepMerge, mergeNodeConfigs, mergeToml } from "../eks/api/merge.ts";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIU\n-----END CERTIFICATE-----\n";
 const CA = btoa(PEM);

@@ -7,7 +7,7 @@ import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { gatherInputs } from "../cli/init_inputs.ts";
-import { getentAddresses, type HostLookup } from "../eks/api_server_hosts.ts";
+import { getentAddresses, type HostLookup } from "../eks/system/api_server_hosts.ts";
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { runSteps } from "../lib/runner.ts";

@@ -6,7 +6,7 @@
  */
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
-import { renderSandboxImageUnit } from "../eks/node_units.ts";
+import { renderSandboxImageUnit } from "../eks/system/node_units.ts";
 import { start as startEcr } from "./fakes/ecr.ts";
 import { eksnode } from "./cli_run.ts";
 import {

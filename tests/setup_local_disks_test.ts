@@ -8,7 +8,7 @@
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
 import { runSetupLocalDisks, type SetupLocalDisksFlags } from "../cli/setup_local_disks.ts";
-import { parseMountInfo } from "../eks/local_disks.ts";
+import { parseMountInfo } from "../eks/disks/local_disks.ts";
 import { ExitCode } from "../lib/errors.ts";
 import { eksnode } from "./cli_run.ts";
 import { accepted, addBaseOs, describeVerdict, findTool, verifyUnits } from "./validators/mod.ts";

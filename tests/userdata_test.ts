@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, UsageError } from "../lib/errors.ts";
-import { parseUserData, parseUserDataDetailed } from "../eks/userdata.ts";
-import { type ConfigReaders, loadConfigSource, loadConfigSources } from "../eks/config_source.ts";
+import { parseUserData, parseUserDataDetailed } from "../eks/api/userdata.ts";
+import { type ConfigReaders, loadConfigSource, loadConfigSources } from "../eks/api/config_source.ts";
 
 const CA = btoa("-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIU\n-----END CERTIFICATE-----\n");
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -13,7 +13,7 @@ import {
   procModules,
   sysctlValuesEqual,
   wantedBy,
-} from "../eks/node_checks.ts";
+} from "../eks/verify/node_checks.ts";
 import { startDemoCloud } from "./fakes/demo_cloud.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { eksnode } from "./cli_run.ts";

@@ -1,11 +1,11 @@
 /**
  * The node's settings as `eksnode init` renders them: every value resolved from instance metadata, user
- * data / NodeConfig / bootstrap.sh flags and the cluster before any step runs (eks/node_settings.ts
+ * data / NodeConfig / bootstrap.sh flags and the cluster before any step runs (eks/api/resolve_node_settings.ts
  * resolves them; the renderers in eks/ and the init steps read them).
  */
 import type { FeatureGates } from "./feature_gates.ts";
-import type { InstanceMetadata } from "../imds.ts";
-import type { LocalStorageSettings } from "../local_disks.ts";
+import type { InstanceMetadata } from "../aws/imds.ts";
+import type { LocalStorageSettings } from "../disks/local_disks.ts";
 import type { EnvironmentOptions } from "../system/environment.ts";
 import type { NetworkOptions } from "../system/resolved.ts";
 
@@ -25,7 +25,7 @@ export interface NodeSettings {
     enableOutpost: boolean;
     /**
      * Local Outposts clusters: the addresses of the API server's host name that step 5 pins in /etc/hosts
-     * (resolved by cli/init_inputs.ts, eks/api_server_hosts.ts); absent or empty: no block.
+     * (resolved by cli/init_inputs.ts, eks/system/api_server_hosts.ts); absent or empty: no block.
      */
     apiServerAddresses?: string[];
     /** Where endpoint/CA came from: "nodeconfig", "bootstrap-flags", "describe-cluster", "cache". */

@@ -13,8 +13,8 @@
  *   `process.rlimits` replaced by the user's list.
  */
 import defaultSpecText from "../../assets/containerd/base-runtime-spec.json" with { type: "text" };
-import { CONTAINERD_BASE_RUNTIME_SPEC } from "../node_paths.ts";
-import { deepMerge } from "../nodeconfig_merge.ts";
+import { CONTAINERD_BASE_RUNTIME_SPEC } from "../paths/node.ts";
+import { deepMerge } from "../api/merge.ts";
 
 /** Where containerd's runtime config points `base_runtime_spec`. */
 export const BASE_RUNTIME_SPEC_PATH = CONTAINERD_BASE_RUNTIME_SPEC;

@@ -22,7 +22,7 @@
  * not exist would not start.
  */
 import sociConfigText from "../../assets/containerd/soci-snapshotter.config.toml" with { type: "text" };
-import { SOCI_CONFIG as SOCI_CONFIG_PATH, SOCI_DEPENDENCY_DROPIN } from "../node_paths.ts";
+import { SOCI_CONFIG as SOCI_CONFIG_PATH, SOCI_DEPENDENCY_DROPIN } from "../paths/node.ts";
 
 export { SOCI_CONFIG_PATH, SOCI_DEPENDENCY_DROPIN };
 

@@ -16,7 +16,7 @@
  */
 import { isImageReference } from "../../lib/container_images.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import { kubeletVersionAtLeast } from "../kubelet_args.ts";
+import { kubeletVersionAtLeast } from "../kubelet/args.ts";
 import { BASE_RUNTIME_SPEC_PATH } from "./base_runtime_spec.ts";
 import { type ContainerRuntime, RUNC_RUNTIME } from "./runtime.ts";
 import { SOCI_ROOT, SOCI_SOCKET } from "./soci.ts";

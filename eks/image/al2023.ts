@@ -14,7 +14,7 @@
  * - provisioners/generate-version-info.sh: a JSON record of the image's packages, binaries and images.
  */
 import { SOCI_SERVICE, SOCI_SOCKET } from "../containerd/soci.ts";
-import { SOCI_CONFIG } from "../node_paths.ts";
+import { SOCI_CONFIG } from "../paths/node.ts";
 
 /** The kernel arguments of set-clocksource.sh: the TSC clock source (x86_64 only: arm64 has no TSC). */
 export const CLOCKSOURCE_ARGS: readonly string[] = ["clocksource=tsc", "tsc=reliable"];

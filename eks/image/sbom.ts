@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { ConfigError } from "../../lib/errors.ts";
 import type { InstalledPackage, PackageDatabase } from "../../lib/installed_packages.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
-import { SBOM_PATH } from "../node_paths.ts";
+import { SBOM_PATH } from "../paths/node.ts";
 
 export { SBOM_PATH };
 

@@ -7,7 +7,7 @@
  * NVIDIA/gpu-operator commit e25291b8). The device test is `nodeadm/internal/system/devices.go`
  * `IsPCIVendorAttached`: any `/sys/bus/pci/devices/<dev>/vendor` reading `0x10de`.
  */
-import { kubeMinorVersion } from "../credential_provider.ts";
+import { kubeMinorVersion } from "./credential_provider.ts";
 
 /** NVIDIA's PCI vendor id, as sysfs prints it. */
 export const NVIDIA_PCI_VENDOR_ID = "0x10de";

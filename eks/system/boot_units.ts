@@ -27,7 +27,7 @@ import {
   EKSNODE_BIN,
   LOCAL_DISKS_SERVICE,
   SANDBOX_IMAGE_UNIT,
-} from "../node_paths.ts";
+} from "../paths/node.ts";
 
 const HEADER =
   "# Written by eksnode ami; a later bake overwrites changes made here (add a drop-in instead).\n";

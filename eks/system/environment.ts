@@ -27,8 +27,8 @@ import {
   SANDBOX_IMAGE_ENV_DROPIN,
   serviceEnvDropIn,
   SYSTEM_ENV_CONF,
-} from "../node_paths.ts";
-import { ENV_DEFAULT } from "../nodeconfig_values.ts";
+} from "../paths/node.ts";
+import { ENV_DEFAULT } from "../api/values.ts";
 
 /** `spec.instance.environment` in nodeadm's form: service (or `default`) → variable → value. */
 export type EnvironmentOptions = Record<string, Record<string, string>>;

@@ -9,7 +9,7 @@ import { checkedFile, file, note, type ValidationResult } from "../../lib/change
 import type { Host } from "../../lib/host.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { SSHD_DROPIN } from "../../eks/node_paths.ts";
+import { SSHD_DROPIN } from "../../eks/paths/node.ts";
 
 /** The drop-in's content. */
 export const SSHD_CRYPTO: string = sshdCrypto;

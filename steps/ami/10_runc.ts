@@ -1,5 +1,5 @@
 /** Step 10: runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
-import { RUNC_PATH } from "../../eks/image_paths.ts";
+import { RUNC_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";

@@ -12,7 +12,7 @@ import { checkedFile, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
-import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/node_paths.ts";
+import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/paths/node.ts";
 
 /** The file's content. */
 export const SYSCTL_CRI: string = criConf;

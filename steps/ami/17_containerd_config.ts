@@ -15,8 +15,8 @@ import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
-import { generatedContainerdConfig } from "../../eks/containerd_config.ts";
-import { CONTAINERD_BASE_RUNTIME_SPEC, CONTAINERD_CONFIG } from "../../eks/node_paths.ts";
+import { generatedContainerdConfig } from "../../eks/containerd/config.ts";
+import { CONTAINERD_BASE_RUNTIME_SPEC, CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
 

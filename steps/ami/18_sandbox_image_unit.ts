@@ -3,8 +3,8 @@
  * (`eksnode pull-image`); containerd.service and sandbox-image.service are enabled (`systemctl --root` under
  * another root), and the units are checked with `systemd-analyze verify`.
  */
-import { SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
-import { renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
+import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";

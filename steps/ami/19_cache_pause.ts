@@ -9,7 +9,7 @@ import { imageLabeled } from "../../lib/container_images.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { exec } from "../../lib/changes.ts";
 import type { AmiContext } from "./context.ts";
-import { CONTAINERD_CONFIG } from "../../eks/node_paths.ts";
+import { CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
 import { bakeSandboxImage, cacheImage, imageCacheTarget, pauseRegistryImage } from "./image_cache.ts";
 
 /** Step 19. */

@@ -1,14 +1,14 @@
 /**
  * Step 20: kube-proxy (kube-proxy-minimal from 1.24) and the VPC CNI images (amazon-k8s-cni,
  * amazon-k8s-cni-init) at the add-on's default and latest versions from the versions data, tagged
- * for every region of the partition (see eks/cached_images.ts for the source). An unknown (null)
+ * for every region of the partition (see eks/containerd/cached_images.ts for the source). An unknown (null)
  * version is a note. The bake config's `extra_images` (full references) are pulled as given, without
  * an ECR login (over plain HTTP when their registry is the bake's `image_registry` with `plain_http`).
  */
 import { note } from "../../lib/changes.ts";
 import { imagePulled } from "../../lib/container_images.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import { addonImages } from "../../eks/cached_images.ts";
+import { addonImages } from "../../eks/containerd/cached_images.ts";
 import type { AmiContext } from "./context.ts";
 import { cacheImage, imageCacheTarget } from "./image_cache.ts";
 

@@ -3,7 +3,7 @@
  * verified against its pin and the published kubelet.sha256 beside it, installed as /usr/bin/kubelet.
  * Layout: awslabs/amazon-eks-ami templates/al2/provisioners/install-worker.sh @ 0061ba5d332785485ae6622a4ebc2b9a8351bada.
  */
-import { KUBELET_PATH } from "../../eks/image_paths.ts";
+import { KUBELET_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";

@@ -3,7 +3,7 @@
  * the published .sha256, extracted into /opt/cni/bin. Entries with `..`, absolute names or links that
  * leave the directory are refused by lib/tar.ts before anything is written.
  */
-import { CNI_BIN_DIR } from "../../eks/image_paths.ts";
+import { CNI_BIN_DIR } from "../../eks/paths/image.ts";
 import { extract } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";

@@ -3,7 +3,7 @@
  * published .sha256, as /usr/bin/aws-iam-authenticator (as templates/al2/provisioners/install-worker.sh
  * @ 0061ba5d332785485ae6622a4ebc2b9a8351bada does). The versions data has none for Kubernetes 1.33+.
  */
-import { AWS_IAM_AUTHENTICATOR_PATH } from "../../eks/image_paths.ts";
+import { AWS_IAM_AUTHENTICATOR_PATH } from "../../eks/paths/image.ts";
 import { download, note } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";

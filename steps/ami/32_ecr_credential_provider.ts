@@ -3,7 +3,7 @@
  * Upstream publishes no checksum for it (install-worker.sh downloads it unverified), so the bake config
  * must pin its SHA-256; without a pin, resolving it is a ConfigError naming the key to set.
  */
-import { ECR_CREDENTIAL_PROVIDER_PATH } from "../../eks/image_paths.ts";
+import { ECR_CREDENTIAL_PROVIDER_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";

@@ -17,7 +17,7 @@ import {
   ECR_CREDENTIAL_PROVIDER_PATH,
   KUBELET_PATH,
   RUNC_PATH,
-} from "../../eks/image_paths.ts";
+} from "../../eks/paths/image.ts";
 import { createHash } from "node:crypto";
 import {
   type Arch,
@@ -26,7 +26,7 @@ import {
   type KubernetesComponent,
   versionsDigest,
 } from "../../assets/versions.ts";
-import { RELEASE_JSON_PATH } from "../../eks/node_paths.ts";
+import { RELEASE_JSON_PATH } from "../../eks/paths/node.ts";
 import { file, note } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/errors.ts";
@@ -37,7 +37,7 @@ import type { Change, Step } from "../../lib/step.ts";
 import { type AmiContext, runsAl2023Phase } from "./context.ts";
 import { type Al2023Variant, DEFAULT_NVIDIA_DRIVER } from "../../eks/image/accelerators.ts";
 import { cachedImageNames } from "./image_cache.ts";
-import { RELEASE_PATH } from "../../eks/node_paths.ts";
+import { RELEASE_PATH } from "../../eks/paths/node.ts";
 import { renderSbom, SBOM_PATH, type SbomArtifact } from "../../eks/image/sbom.ts";
 import { installedPackages } from "../../lib/installed_packages.ts";
 

@@ -11,7 +11,7 @@ import { placeOf } from "../../lib/place.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import nodeSysctls from "../../assets/templates/sysctl-node.conf" with { type: "text" };
-import { SYSCTL_CONF_LINK } from "../../eks/node_paths.ts";
+import { SYSCTL_CONF_LINK } from "../../eks/paths/node.ts";
 
 /** First line of the managed block. */
 export const BLOCK_BEGIN =

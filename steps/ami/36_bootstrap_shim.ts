@@ -15,7 +15,7 @@ import {
   BOOT_RUN_SERVICE,
   BOOTSTRAP_SHIM_PATH,
   NODECONFIG_DROP_IN_DIR,
-} from "../../eks/node_paths.ts";
+} from "../../eks/paths/node.ts";
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";

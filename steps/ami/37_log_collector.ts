@@ -7,7 +7,7 @@ import { dir, file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { shellQuote } from "../../lib/shell_quote.ts";
-import { LOG_COLLECTOR_PATH } from "../../eks/node_paths.ts";
+import { LOG_COLLECTOR_PATH } from "../../eks/paths/node.ts";
 
 /** The shim's text; `eksnode` is the binary it execs. */
 export function renderLogCollectorShim(eksnode = "/usr/bin/eksnode"): string {

@@ -20,7 +20,7 @@ import {
   type VersionInfo,
   type VersionInfoBinary,
 } from "../../eks/image/al2023.ts";
-import { KUBELET_PATH, RUNC_PATH } from "../../eks/image_paths.ts";
+import { KUBELET_PATH, RUNC_PATH } from "../../eks/paths/image.ts";
 import type { AmiContext } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
 

@@ -3,17 +3,22 @@
  * /run/containerd/containerd.sock under --root /), which registry to pull from (EKS's ECR for the bake
  * region with an ECR login, or bake `image_registry` without one), and which regions' names to tag.
  * When the image being baked has registry hosts in /etc/containerd/certs.d (the `config_path` the
- * node's containerd reads, see eks/containerd_config.ts), pulls go through them too
+ * node's containerd reads, see eks/containerd/config.ts), pulls go through them too
  * (`ctr images pull --hosts-dir`): a mirror or CA set up for the node also serves the bake.
  */
 import { goarch } from "../../assets/versions.ts";
 import { note } from "../../lib/changes.ts";
 import { imagePulled, ImageStore, imageTagged, type RegistryLogin } from "../../lib/container_images.ts";
 import type { Change } from "../../lib/step.ts";
-import { addonImages, partitionRegions, regionalNames, type RegistryImage } from "../../eks/cached_images.ts";
-import { ecrRegistry } from "../../eks/ecr.ts";
-import { ecrAuthorizationToken } from "../../eks/ecr_api.ts";
-import { sandboxImage } from "../../eks/sandbox_image.ts";
+import {
+  addonImages,
+  partitionRegions,
+  regionalNames,
+  type RegistryImage,
+} from "../../eks/containerd/cached_images.ts";
+import { ecrRegistry } from "../../eks/aws/ecr_registry.ts";
+import { ecrAuthorizationToken } from "../../eks/aws/ecr_api.ts";
+import { sandboxImage } from "../../eks/containerd/sandbox_image.ts";
 import type { AmiContext } from "./context.ts";
 
 export { DEFAULT_CONTAINERD_ADDRESS, K8S_NAMESPACE } from "../../lib/container_images.ts";

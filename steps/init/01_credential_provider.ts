@@ -1,6 +1,6 @@
 /** Step 1: the kubelet image credential provider config that hands ECR pulls to ecr-credential-provider. */
-import { renderCredentialProviderConfig } from "../../eks/credential_provider.ts";
-import { CREDENTIAL_PROVIDER_CONFIG } from "../../eks/node_paths.ts";
+import { renderCredentialProviderConfig } from "../../eks/kubelet/credential_provider.ts";
+import { CREDENTIAL_PROVIDER_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

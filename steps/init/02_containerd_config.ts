@@ -5,14 +5,14 @@
  */
 import { renderBaseRuntimeSpec } from "../../eks/containerd/base_runtime_spec.ts";
 import { SOCI_CONFIG_TEXT, SOCI_DEPENDENCY_DROPIN_TEXT } from "../../eks/containerd/soci.ts";
-import { renderContainerdConfig } from "../../eks/containerd_config.ts";
+import { renderContainerdConfig } from "../../eks/containerd/config.ts";
 import {
   CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   EKS_CONTAINERD_CONFIG,
   SOCI_CONFIG,
   SOCI_DEPENDENCY_DROPIN,
-} from "../../eks/node_paths.ts";
+} from "../../eks/paths/node.ts";
 import { dir, file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

@@ -1,6 +1,6 @@
 /** Step 3: the kubelet unit for containerd, rendered with its arguments, kept under /etc/eks. */
-import { EKS_KUBELET_UNIT } from "../../eks/node_paths.ts";
-import { renderKubeletUnit } from "../../eks/node_units.ts";
+import { EKS_KUBELET_UNIT } from "../../eks/paths/node.ts";
+import { renderKubeletUnit } from "../../eks/system/node_units.ts";
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

@@ -1,6 +1,6 @@
 /** Step 4: the sandbox-image unit, which pulls the pause image with `eksnode pull-image` (ECR credentials). */
-import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/node_paths.ts";
-import { renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
+import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

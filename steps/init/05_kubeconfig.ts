@@ -1,15 +1,15 @@
 /**
  * Step 5: the cluster CA and kubelet's kubeconfig (a bootstrap kubeconfig on local Outposts clusters), and
- * on those the API server's addresses pinned in /etc/hosts (eks/api_server_hosts.ts).
+ * on those the API server's addresses pinned in /etc/hosts (eks/system/api_server_hosts.ts).
  */
 import {
   apiServerHostName,
   HOSTS_FILE,
   renderHostsBlock,
   replaceHostsBlock,
-} from "../../eks/api_server_hosts.ts";
-import { AWS_IAM_AUTHENTICATOR, renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
-import { BOOTSTRAP_KUBECONFIG, CA_CERT, KUBECONFIG } from "../../eks/node_paths.ts";
+} from "../../eks/system/api_server_hosts.ts";
+import { AWS_IAM_AUTHENTICATOR, renderCaCert, renderKubeconfig } from "../../eks/kubelet/kubeconfig.ts";
+import { BOOTSTRAP_KUBECONFIG, CA_CERT, KUBECONFIG } from "../../eks/paths/node.ts";
 import { file, note } from "../../lib/changes.ts";
 import type { Change } from "../../lib/step.ts";
 import { ROOT } from "../../lib/step.ts";

@@ -5,13 +5,13 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
-} from "../../eks/node_paths.ts";
+} from "../../eks/paths/node.ts";
 import {
   renderBpfMountUnit,
   renderCniCacheResetUnit,
   renderKubeletUnit,
   renderLocalDisksUnit,
-} from "../../eks/node_units.ts";
+} from "../../eks/system/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

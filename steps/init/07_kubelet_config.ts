@@ -1,6 +1,6 @@
 /** Step 7: the KubeletConfiguration, computed then overridden by NodeConfig kubelet.config. */
-import { renderKubeletConfig } from "../../eks/kubelet_config.ts";
-import { KUBELET_CONFIG } from "../../eks/node_paths.ts";
+import { renderKubeletConfig } from "../../eks/kubelet/config.ts";
+import { KUBELET_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import type { Step } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";

@@ -1,5 +1,5 @@
 /** Step 8: `systemctl daemon-reload` when a unit file or drop-in changed in this run. */
-import { UNIT_FILES } from "../../eks/node_paths.ts";
+import { UNIT_FILES } from "../../eks/paths/node.ts";
 import { otherServiceDropIns } from "../../eks/system/environment.ts";
 import type { Step } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";

@@ -22,7 +22,7 @@ import {
   SANDBOX_IMAGE_UNIT,
   SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
-} from "../../eks/node_paths.ts";
+} from "../../eks/paths/node.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";

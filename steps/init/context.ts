@@ -1,6 +1,6 @@
 /**
  * What every `eksnode init` step receives: the node's settings, fully resolved from instance metadata,
- * user data / NodeConfig / bootstrap.sh flags and the cluster (eks/node_settings.ts computes them;
+ * user data / NodeConfig / bootstrap.sh flags and the cluster (eks/api/resolve_node_settings.ts computes them;
  * cli/init.ts gathers the inputs). Steps only render files and units from these settings.
  */
 import type { NodeSettings } from "../../eks/api/node_settings.ts";

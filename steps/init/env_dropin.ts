@@ -5,7 +5,7 @@
  */
 import { environmentFiles } from "../../eks/system/environment.ts";
 import { renderResolvedDropIn } from "../../eks/system/resolved.ts";
-import { LEGACY_ENV_DROPINS, RESOLVED_DROPIN } from "../../eks/node_paths.ts";
+import { LEGACY_ENV_DROPINS, RESOLVED_DROPIN } from "../../eks/paths/node.ts";
 import { exec, file, note, remove } from "../../lib/changes.ts";
 import type { Change } from "../../lib/step.ts";
 import type { NodeSettings } from "./context.ts";

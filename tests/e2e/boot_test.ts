@@ -34,7 +34,7 @@ import assert from "node:assert/strict";
 import { startMirror } from "../fakes/mirror.ts";
 import { makeTar } from "../fakes/tar_writer.ts";
 import { onPath, sha256 } from "../helpers.ts";
-import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/node_paths.ts";
+import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/paths/node.ts";
 import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, runInside, unmountUnder, waitBooted } from "./nspawn.ts";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { startMirror } from "../fakes/mirror.ts";
 import { onPath } from "../helpers.ts";
 import { tempDir } from "../temp.ts";
-import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE } from "../../eks/node_paths.ts";
+import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE } from "../../eks/paths/node.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run } from "./debian_root.ts";
 import { mountsUnder, unmountUnder } from "./nspawn.ts";
 

@@ -1,11 +1,11 @@
 /**
- * `testNode(overrides)`: NodeSettings for tests of the init steps, as eks/node_settings.ts would
+ * `testNode(overrides)`: NodeSettings for tests of the init steps, as eks/api/resolve_node_settings.ts would
  * resolve them for an m5.large in us-west-2 on Kubernetes 1.32. Region-dependent values (partition,
  * DNS suffix, pause image, endpoint, DNS names) follow `region` unless given.
  */
-import { ecrRegistry, partitionOf } from "../../eks/ecr.ts";
-import type { InstanceMetadata } from "../../eks/imds.ts";
-import { sandboxImage } from "../../eks/sandbox_image.ts";
+import { ecrRegistry, partitionOf } from "../../eks/aws/ecr_registry.ts";
+import type { InstanceMetadata } from "../../eks/aws/imds.ts";
+import { sandboxImage } from "../../eks/containerd/sandbox_image.ts";
 import type { NodeSettings } from "../../steps/init/context.ts";
 
 /** A self-signed EC P-256 certificate (CN=kubernetes), made for these tests with openssl. */

@@ -9,15 +9,15 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { renderContainerdConfig } from "../../eks/containerd_config.ts";
-import { renderCredentialProviderConfig } from "../../eks/credential_provider.ts";
-import { renderCaCert, renderKubeconfig } from "../../eks/kubeconfig.ts";
-import { KUBELET_BIN, kubeletArgs } from "../../eks/kubelet_args.ts";
-import { renderKubeletConfig } from "../../eks/kubelet_config.ts";
-import { renderKubeletUnit, renderSandboxImageUnit } from "../../eks/node_units.ts";
+import { renderContainerdConfig } from "../../eks/containerd/config.ts";
+import { renderCredentialProviderConfig } from "../../eks/kubelet/credential_provider.ts";
+import { renderCaCert, renderKubeconfig } from "../../eks/kubelet/kubeconfig.ts";
+import { KUBELET_BIN, kubeletArgs } from "../../eks/kubelet/args.ts";
+import { renderKubeletConfig } from "../../eks/kubelet/config.ts";
+import { renderKubeletUnit, renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { environmentFiles } from "../../eks/system/environment.ts";
 import { renderResolvedDropIn } from "../../eks/system/resolved.ts";
-import { SYSTEM_ENV_CONF } from "../../eks/node_paths.ts";
+import { SYSTEM_ENV_CONF } from "../../eks/paths/node.ts";
 import type { NodeSettings } from "../../steps/init/context.ts";
 import { testNode } from "../fakes/node_settings.ts";
 

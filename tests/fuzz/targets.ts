@@ -20,12 +20,16 @@ import {
 } from "../../assets/versions.ts";
 import { parseBakeConfig } from "../../cli/bake_config.ts";
 import { parseBootstrapArgs } from "../../cli/bootstrap_flags.ts";
-import { findBootstrapInvocations } from "../../eks/bootstrap_script.ts";
-import type { ClusterInfo } from "../../eks/eks_api.ts";
-import { type NodeConfigInput } from "../../eks/nodeconfig.ts";
-import { mergeNodeConfigs } from "../../eks/nodeconfig_merge.ts";
-import { type LegacySettings, missingClusterFields, resolveNodeSettings } from "../../eks/node_settings.ts";
-import { parseUserDataDetailed } from "../../eks/userdata.ts";
+import { findBootstrapInvocations } from "../../eks/api/bootstrap_script.ts";
+import type { ClusterInfo } from "../../eks/aws/eks_api.ts";
+import { type NodeConfigInput } from "../../eks/api/nodeconfig.ts";
+import { mergeNodeConfigs } from "../../eks/api/merge.ts";
+import {
+  type LegacySettings,
+  missingClusterFields,
+  resolveNodeSettings,
+} from "../../eks/api/resolve_node_settings.ts";
+import { parseUserDataDetailed } from "../../eks/api/userdata.ts";
 import { EksnodeError } from "../../lib/errors.ts";
 import { Host } from "../../lib/host.ts";
 import { memoryLogger } from "../../lib/log.ts";

@@ -204,7 +204,7 @@ export async function runCase(
       closers.push(() => aws.close());
       // nodeadm's suite names its AWS mock as http://0.0.0.0:5000: not loopback to Go's proxy rules (only
       // localhost and 127/8, ::1 are exempt), so a case's HTTP_PROXY carries the API calls. 0.0.0.0 reaches
-      // the fake on 127.0.0.1 here, and eksnode's proxy rules (eks/aws_call.ts proxyFor) are Go's.
+      // the fake on 127.0.0.1 here, and eksnode's proxy rules (eks/aws/call.ts proxyFor) are Go's.
       awsUrl = c.runs.some((r) => r.proxy) ? aws.url.replace("//127.0.0.1:", "//0.0.0.0:") : aws.url;
     }
 

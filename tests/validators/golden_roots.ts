@@ -8,7 +8,7 @@ import { tempDir } from "../temp.ts";
 import { dirname, join } from "node:path";
 import { GOLDEN_ROOT } from "../golden.ts";
 import { walkTree } from "../helpers.ts";
-import { SOCI_DEPENDENCY_DROPIN } from "../../eks/node_paths.ts";
+import { SOCI_DEPENDENCY_DROPIN } from "../../eks/paths/node.ts";
 import { addBaseOs } from "./systemd.ts";
 
 /** One golden case. */
