@@ -264,7 +264,7 @@ Deno.test("step 29 refuses evil CNI tarballs: .., absolute names, links leading 
   const evils: [string, TarInput[]][] = [
     ["dot-dot", [good, { name: "./../../escaped", data: "pwned\n" }]],
     ["absolute", [{ name: "/tmp/eksnode-evil-abs", data: "pwned\n" }]],
-    ["symlink out", [{ name: "./escaped-link", type: "symlink", linkname: "../../../etc" }]],
+    ["symlink out", [{ name: "./escaped-link", type: "symlink", linkname: "../../../../etc" }]],
     ["absolute symlink", [{ name: "./abs-link", type: "symlink", linkname: "/etc/passwd" }]],
     ["hard link", [good, { name: "./hard", type: "hardlink", linkname: "../../../etc/passwd" }]],
   ];
