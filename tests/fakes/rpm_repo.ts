@@ -52,6 +52,59 @@ export async function runTool(argv: string[]): Promise<string> {
   return dec.decode(out.stdout);
 }
 
+/** One stand-in package to build with {@link buildRpm}. */
+export interface RpmSpec {
+  name: string;
+  version: string;
+  release: string;
+  /** Epoch; none when undefined. */
+  epoch?: number;
+  /** The License tag, as written in the spec (rpm keeps it verbatim). */
+  licence: string;
+  /** `noarch`, or undefined for the build machine's architecture. */
+  buildArch?: "noarch";
+}
+
+/**
+ * Builds one stand-in RPM (one small file, /usr/share/eksnode-standin/NAME) with `rpmbuild` under
+ * `${work}/rpmbuild` and returns its path.
+ */
+export async function buildRpm(work: string, p: RpmSpec): Promise<string> {
+  const spec = `${work}/${p.name}.spec`;
+  await Deno.writeTextFile(
+    spec,
+    [
+      `Name: ${p.name}`,
+      `Version: ${p.version}`,
+      `Release: ${p.release}`,
+      ...(p.epoch !== undefined ? [`Epoch: ${p.epoch}`] : []),
+      `Summary: eksnode test stand-in for ${p.name}`,
+      `License: ${p.licence}`,
+      ...(p.buildArch ? [`BuildArch: ${p.buildArch}`] : []),
+      "AutoReqProv: no",
+      "%global debug_package %{nil}",
+      "%description",
+      "A stand-in built by tests/fakes/rpm_repo.ts.",
+      "%install",
+      "mkdir -p %{buildroot}/usr/share/eksnode-standin",
+      `echo '${p.name} ${p.version}' > %{buildroot}/usr/share/eksnode-standin/${p.name}`,
+      "%files",
+      `/usr/share/eksnode-standin/${p.name}`,
+      "",
+    ].join("\n"),
+  );
+  const out = await runTool([
+    "rpmbuild",
+    "-bb",
+    "--define",
+    `_topdir ${work}/rpmbuild`,
+    spec,
+  ]);
+  const wrote = /^Wrote: (\S+\.rpm)$/m.exec(out)?.[1];
+  if (!wrote) throw new Error(`rpmbuild named no package:\n${out}`);
+  return wrote;
+}
+
 /** Builds the stand-ins into `${work}/repo` for the bake config `bakeToml` (which pins the versions). */
 export async function buildRpmRepo(work: string, bakeToml: string): Promise<RpmRepo> {
   await Deno.writeTextFile(`${work}/pins.toml`, bakeToml);
