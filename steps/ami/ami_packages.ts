@@ -1,6 +1,12 @@
 /** Package changes for the ami steps: the adapter in lib/packages.ts with the names of package_names.ts. */
 import { note } from "../../lib/changes.ts";
-import { packageInstalled, packageRemoved, type PackageTarget } from "../../lib/packages.ts";
+import {
+  packageInstalled,
+  packageLockCleared,
+  packageLocked,
+  packageRemoved,
+  type PackageTarget,
+} from "../../lib/packages.ts";
 import type { Change } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { type Distro, distroOf, packageName, type PackageRole } from "./package_names.ts";
@@ -28,4 +34,23 @@ export async function removeRole(ctx: AmiContext, role: PackageRole): Promise<Ch
   const name = packageName(role, distro);
   if (typeof name !== "string") return note(`package ${role} removal skipped: ${name.unavailable}`);
   return packageRemoved(target, { name });
+}
+
+/**
+ * The package of `role` installed at `version` and version-locked there, as AL2023's build does for
+ * containerd: a lock of another version is cleared first (it would hide the pin from dnf), the install,
+ * then the lock. The lock parts are dnf only; other managers get the install alone.
+ */
+export async function installLockedRole(
+  ctx: AmiContext,
+  role: PackageRole,
+  version: string,
+): Promise<Change[]> {
+  const install = await installRole(ctx, role, version);
+  const { target, distro } = await amiPackageTarget(ctx);
+  const name = packageName(role, distro);
+  if (typeof name !== "string") return [install];
+  const cleared = packageLockCleared(target, { name, version });
+  const lock = packageLocked(target, { name });
+  return [...(cleared ? [cleared] : []), install, ...(lock ? [lock] : [])];
 }

@@ -7,6 +7,9 @@
  */
 import { amiContext } from "../../cli/ami.ts";
 import { packageName, type PackageRole } from "../../steps/ami/package_names.ts";
+import { cacheBase } from "../e2e/debian_root.ts";
+import { onPath } from "../helpers.ts";
+import { tempDir } from "../temp.ts";
 
 /** The repository: its directory, the RPM files in it, the versions the bake pins. */
 export interface RpmRepo {
@@ -154,4 +157,38 @@ export async function buildRpmRepo(work: string, bakeToml: string): Promise<RpmR
     repoFile: (baseurl = `file://${dir}`) =>
       `[standin]\nname=eksnode stand-ins\nbaseurl=${baseurl}\ngpgcheck=0\nenabled=1\n`,
   };
+}
+
+/**
+ * dnf-plugins-core's versionlock plugin, taken from Debian's package (`apt-get download`, `dpkg-deb -x`)
+ * into the e2e cache (tests/e2e/debian_root.ts cacheBase), not installed: installed, the package also
+ * enables its `local` plugin for every dnf on the machine, which adds a repository without keys that dnf
+ * then refuses (every dnf test would fail). Returns the plugin file and the directory to put on
+ * PYTHONPATH for its `dnfpluginscore` module, or why they cannot be had.
+ */
+export async function versionlockPlugin(): Promise<{ plugin: string; site: string } | string> {
+  const dir = `${cacheBase()}/dnf-plugins-core`;
+  const site = `${dir}/usr/lib/python3/dist-packages`;
+  const plugin = `${site}/dnf-plugins/versionlock.py`;
+  if (await Deno.stat(plugin).then(() => true, () => false)) return { plugin, site };
+  if (!onPath("apt-get") || !onPath("dpkg-deb")) return "no apt-get and dpkg-deb to fetch dnf-plugins-core";
+  const dl = await tempDir({ prefix: "eksnode-dnf-plugins-" });
+  const got = await new Deno.Command("apt-get", {
+    args: ["download", "dnf-plugins-core"],
+    cwd: dl,
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const deb = [...Deno.readDirSync(dl)].find((e) => e.name.endsWith(".deb"));
+  if (!got.success || !deb) {
+    return `apt-get download dnf-plugins-core failed: ${new TextDecoder().decode(got.stderr).trim()}`;
+  }
+  await Deno.mkdir(cacheBase(), { recursive: true });
+  const part = `${dir}.part-${Deno.pid}`;
+  await runTool(["dpkg-deb", "-x", `${dl}/${deb.name}`, part]);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.rename(part, dir);
+  await Deno.remove(dl, { recursive: true });
+  return { plugin, site };
 }
