@@ -38,14 +38,20 @@ echo '%{pkg} %{ver}' > %{buildroot}/usr/share/eksnode-standin/%{pkg}
 /usr/share/eksnode-standin/%{pkg}
 `;
 
-/** Runs argv; a failure throws with its output. */
-export async function runTool(argv: string[]): Promise<string> {
+/** Runs argv (killed after `timeoutMs`, default 5 min: a hang fails the test); a failure throws with its output. */
+export async function runTool(argv: string[], timeoutMs = 5 * 60_000): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
     env: { LC_ALL: "C" },
+    signal,
   }).output();
+  if (signal.aborted) {
+    throw new Error(`${argv.join(" ")} did not finish within ${timeoutMs / 1000} s (killed)`);
+  }
   const dec = new TextDecoder();
   if (!out.success) {
     throw new Error(
