@@ -204,7 +204,14 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
         const lines = summary.steps.flatMap((s) => s.changes);
         assert.ok(lines.includes(c.want(root)), `${c.pm}: ${lines.join("\n")}`);
         if (c.pm === "dnf") {
-          // containerd version-locked after its pinned install, as AL2023's build does (dnf only).
+          // containerd version-locked after its pinned install, as AL2023's build does (dnf only), by the
+          // plugin that build installs.
+          assert.ok(
+            lines.includes(
+              `package install python3-dnf-plugin-versionlock via dnf install -y --installroot=${root} python3-dnf-plugin-versionlock (after dnf makecache --installroot=${root}, once a run)`,
+            ),
+            lines.join("\n"),
+          );
           assert.ok(
             lines.includes(
               "package versionlock containerd at its installed version in /etc/dnf/plugins/versionlock.list",

@@ -107,6 +107,7 @@ Deno.test({
         [name("ssmAgent")]: "1.0.0-1.eksnode",
         runc: `${pinned.runc}-1.eksnode`,
         containerd: `${pinned.containerd}-1.eksnode`,
+        [name("versionlockPlugin")]: "1.0.0-1.eksnode",
         [name("ec2NetUtils")]: undefined,
       };
       const got: Record<string, string | undefined> = {};

@@ -38,8 +38,9 @@ export async function removeRole(ctx: AmiContext, role: PackageRole): Promise<Ch
 
 /**
  * The package of `role` installed at `version` and version-locked there, as AL2023's build does for
- * containerd: a lock of another version is cleared first (it would hide the pin from dnf), the install,
- * then the lock. The lock parts are dnf only; other managers get the install alone.
+ * containerd: the versionlock plugin installed (python3-dnf-plugin-versionlock, as that build does), a
+ * lock of another version cleared (it would hide the pin from dnf), the install, then the lock. The lock
+ * parts are dnf only; other managers get the install alone.
  */
 export async function installLockedRole(
   ctx: AmiContext,
@@ -49,8 +50,8 @@ export async function installLockedRole(
   const install = await installRole(ctx, role, version);
   const { target, distro } = await amiPackageTarget(ctx);
   const name = packageName(role, distro);
-  if (typeof name !== "string") return [install];
-  const cleared = packageLockCleared(target, { name, version });
-  const lock = packageLocked(target, { name });
-  return [...(cleared ? [cleared] : []), install, ...(lock ? [lock] : [])];
+  const cleared = typeof name === "string" ? packageLockCleared(target, { name, version }) : undefined;
+  const lock = typeof name === "string" ? packageLocked(target, { name }) : undefined;
+  if (!cleared || !lock) return [install];
+  return [await installRole(ctx, "versionlockPlugin"), cleared, install, lock];
 }

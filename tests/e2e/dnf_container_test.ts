@@ -141,6 +141,7 @@ Deno.test({
         "amazon-ssm-agent": "1.0.0-1.eksnode",
         runc: `${repo.pinned.runc}-1.eksnode`,
         containerd: `${repo.pinned.containerd}-1.eksnode`,
+        "python3-dnf-plugin-versionlock": "1.0.0-1.eksnode",
         "amazon-ec2-net-utils": undefined,
       };
       for (const p of Object.keys(want)) got[p] = await q(p);

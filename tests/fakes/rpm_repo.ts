@@ -129,7 +129,15 @@ export async function buildRpmRepo(work: string, bakeToml: string): Promise<RpmR
     containerd: ctx.versions.artifacts.containerd.version,
   };
   const name = (role: PackageRole) => packageName(role, "al2023") as string;
-  const roles: PackageRole[] = ["iptablesLegacy", "awsCli", "ssmAgent", "ec2NetUtils", "runc", "containerd"];
+  const roles: PackageRole[] = [
+    "iptablesLegacy",
+    "awsCli",
+    "ssmAgent",
+    "ec2NetUtils",
+    "runc",
+    "containerd",
+    "versionlockPlugin",
+  ];
   const builds: [string, string][] = roles.map((r) => [
     name(r),
     r === "runc" ? pinned.runc : r === "containerd" ? pinned.containerd : "1.0.0",
