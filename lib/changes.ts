@@ -368,3 +368,22 @@ export function checkedFile(
     },
   };
 }
+
+/**
+ * `change` (a file at `path`), also satisfied while `path` holds the bytes of `copy`: the copy another
+ * program keeps of what it installed at `path` (`eksnode init` keeps /etc/eks/containerd/*), so a rerun
+ * leaves that program's version in place instead of putting back its own starting value. A file that
+ * matches neither (edited by hand, or the copy gone) is written as `change` says.
+ * @example satisfiedByCopy(file("/etc/containerd/config.toml", text), "/etc/containerd/config.toml", "/etc/eks/containerd/containerd-config.toml")
+ */
+export function satisfiedByCopy(change: Change, path: string, copy: string): Change {
+  return {
+    ...change,
+    async satisfied(ctx) {
+      if (await change.satisfied(ctx)) return true;
+      const [cur, kept] = await Promise.all([ctx.host.readBytes(path), ctx.host.readBytes(copy)]);
+      return cur !== undefined && kept !== undefined && cur.length === kept.length &&
+        cur.every((b, i) => b === kept[i]);
+    },
+  };
+}

@@ -9,6 +9,7 @@
  * Knows nothing about EKS: the names come from the caller.
  */
 import { note } from "./changes.ts";
+import { CommandError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { Change } from "./step.ts";
 
@@ -175,6 +176,148 @@ export function packageRemoved(t: PackageTarget, p: PackageSpec): Change {
         timeoutMs: INSTALL_TIMEOUT_MS,
         env: t.manager === "apt" ? { DEBIAN_FRONTEND: "noninteractive" } : undefined,
       });
+    },
+  };
+}
+
+/**
+ * The list dnf's versionlock plugin reads (`locklist` of /etc/dnf/plugins/versionlock.conf, as
+ * dnf-plugins-core and AL2023's python3-dnf-plugin-versionlock ship it).
+ */
+export const DNF_VERSIONLOCK_LIST = "/etc/dnf/plugins/versionlock.list";
+
+/** An installed package as rpm names it. */
+export interface Nevr {
+  name: string;
+  epoch: string;
+  version: string;
+  release: string;
+}
+
+/**
+ * The entry `dnf versionlock add NAME` writes for an installed package: `NAME-EPOCH:VERSION-RELEASE.*`
+ * (dnf-plugins-core plugins/versionlock.py, pkgtup2spec; the epoch 0 when the package has none).
+ * @example versionlockEntry({ name: "containerd", epoch: "0", version: "1.7.27", release: "1.amzn2023.0.1" })
+ * // "containerd-0:1.7.27-1.amzn2023.0.1.*"
+ */
+export function versionlockEntry(p: Nevr): string {
+  return `${p.name}-${p.epoch || "0"}:${p.version}-${p.release}.*`;
+}
+
+/**
+ * Name and `VERSION-RELEASE.ARCH` of a versionlock.list entry in the `NAME-EPOCH:VERSION-RELEASE.ARCH`
+ * form (what `dnf versionlock add` writes), else undefined (comments, excludes, other forms).
+ */
+function lockEntry(entry: string): { name: string; versionRelease: string } | undefined {
+  const m = /^([^!#\s].*)-\d+:([^-\s]+-[^-\s]+)$/.exec(entry.trim());
+  return m ? { name: m[1], versionRelease: m[2] } : undefined;
+}
+
+/** The comment eksnode writes above its lock of `name`. */
+function lockComment(name: string): string {
+  return `# eksnode: ${name} locked at the version the bake pins`;
+}
+
+/** The installed `name` as rpm records it, or undefined when it is not installed. */
+async function installedNevr(host: Host, t: PackageTarget, name: string): Promise<Nevr | undefined> {
+  if (!(await host.which("rpm"))) return undefined;
+  const r = await host.exec([
+    "rpm",
+    ...(t.root === "/" ? [] : ["--root", t.root]),
+    "-q",
+    "--qf",
+    "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\n",
+    name,
+  ], { allowFailure: true, timeoutMs: 60_000 });
+  if (r.code !== 0) return undefined;
+  const [n, epoch, version, release] = r.stdout.split("\n")[0].split("\t");
+  return n === name && version && release ? { name, epoch, version, release } : undefined;
+}
+
+/**
+ * The versionlock.list `current` with `name` locked at `nevr` only: entries of other versions of `name`
+ * (an earlier bake's pin) and their eksnode comment go, every other line stays; the entry is appended
+ * under a comment, as `dnf versionlock add` appends (with a fixed comment instead of its clock time).
+ */
+export function lockListWith(current: string, nevr: Nevr): string {
+  const comment = lockComment(nevr.name);
+  const kept = current.split("\n").filter((line) => line !== comment && lockEntry(line)?.name !== nevr.name);
+  while (kept.length && kept[kept.length - 1] === "") kept.pop();
+  return [...kept, ...(kept.length ? [""] : []), comment, versionlockEntry(nevr), ""].join("\n");
+}
+
+/** versionlock.list `current` without the entries that lock `p.name` at a version other than `p.version`. */
+export function lockListWithout(current: string, p: PackageSpec): string {
+  const stale = (line: string) => {
+    const e = lockEntry(line);
+    return e !== undefined && e.name === p.name && !matches(e.versionRelease, p);
+  };
+  const lines = current.split("\n");
+  return lines.filter((line, i) =>
+    !stale(line) && !(line === lockComment(p.name) && (lines[i + 1] === undefined || stale(lines[i + 1])))
+  ).join("\n");
+}
+
+/**
+ * No lock holding `p.name` at another version than the pin `p.version` in the image's
+ * {@link DNF_VERSIONLOCK_LIST} (an earlier bake's lock, or the user's): planned before the pinned install,
+ * which such a lock would hide from dnf. Dropped when there is none (always on a first bake). dnf only.
+ */
+export function packageLockCleared(t: PackageTarget, p: PackageSpec): Change | undefined {
+  if (t.manager !== "dnf" || !p.version) return undefined;
+  const read = async (host: Host) => {
+    const current = (await host.readText(DNF_VERSIONLOCK_LIST)) ?? "";
+    return { current, wanted: lockListWithout(current, p) };
+  };
+  return {
+    kind: "package",
+    key: `package-lock-cleared:${p.name}`,
+    describe: () =>
+      `package versionlock of ${p.name} at another version than ${p.version} removed from ${DNF_VERSIONLOCK_LIST}`,
+    satisfied: async ({ host }) => {
+      const e = await read(host);
+      return e.current === e.wanted;
+    },
+    async apply({ host }) {
+      const e = await read(host);
+      if (e.current !== e.wanted) await host.writeFile(DNF_VERSIONLOCK_LIST, e.wanted, { mode: 0o644 });
+    },
+  };
+}
+
+/**
+ * `p` version-locked at its installed version, as AL2023's build does after a pinned install
+ * (`dnf versionlock containerd-*`, amazon-eks-ami templates/al2023/provisioners/install-worker.sh @ 81fec2e8):
+ * the entry `dnf versionlock add` would write, in the image's {@link DNF_VERSIONLOCK_LIST}, read from the
+ * image's rpm database. Written directly rather than by `dnf versionlock`: under `--installroot` that
+ * command writes the build machine's list, not the image's, and the plugin may not be installed yet
+ * (the list is read once it is). dnf only; other managers get undefined.
+ */
+export function packageLocked(t: PackageTarget, p: PackageSpec): Change | undefined {
+  if (t.manager !== "dnf") return undefined;
+  const expected = async (host: Host) => {
+    const nevr = await installedNevr(host, t, p.name);
+    if (!nevr) return undefined;
+    const current = (await host.readText(DNF_VERSIONLOCK_LIST)) ?? "";
+    return { nevr, current, wanted: lockListWith(current, nevr) };
+  };
+  return {
+    kind: "package",
+    key: `package-locked:${p.name}`,
+    describe: () => `package versionlock ${p.name} at its installed version in ${DNF_VERSIONLOCK_LIST}`,
+    satisfied: async ({ host }) => {
+      const e = await expected(host);
+      return e !== undefined && e.current === e.wanted;
+    },
+    async apply({ host }) {
+      const e = await expected(host);
+      if (!e) {
+        throw new CommandError(
+          `cannot versionlock ${p.name}: it is not installed (rpm -q ${p.name})`,
+          `install ${p.name} first`,
+        );
+      }
+      await host.writeFile(DNF_VERSIONLOCK_LIST, e.wanted, { mode: 0o644 });
     },
   };
 }

@@ -204,6 +204,20 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
         const lines = summary.steps.flatMap((s) => s.changes);
         assert.ok(lines.includes(c.want(root)), `${c.pm}: ${lines.join("\n")}`);
         if (c.pm === "dnf") {
+          // containerd version-locked after its pinned install, as AL2023's build does (dnf only), by the
+          // plugin that build installs.
+          assert.ok(
+            lines.includes(
+              `package install python3-dnf-plugin-versionlock via dnf install -y --installroot=${root} python3-dnf-plugin-versionlock (after dnf makecache --installroot=${root}, once a run)`,
+            ),
+            lines.join("\n"),
+          );
+          assert.ok(
+            lines.includes(
+              "package versionlock containerd at its installed version in /etc/dnf/plugins/versionlock.list",
+            ),
+            lines.join("\n"),
+          );
           assert.ok(
             lines.includes(
               `package install iptables-legacy via dnf install -y --installroot=${root} iptables-legacy (after dnf makecache --installroot=${root}, once a run)`,
@@ -212,6 +226,7 @@ Deno.test("ami 10-11 with containerd_source package: package lines per package m
           // Nothing is installed in the empty tree (no rpm database), so there is nothing to remove.
           assert.ok(!lines.some((l) => l.startsWith("package remove")), lines.join("\n"));
         } else {
+          assert.ok(!lines.some((l) => l.includes("versionlock")), lines.join("\n"));
           assert.ok(
             summary.steps.flatMap((s) => s.notes).includes(
               "iptables on Amazon Linux 2 is the legacy backend: nothing to select",

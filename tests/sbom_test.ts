@@ -5,7 +5,9 @@
  * file's SHA-256 equal to release.json's, and the packages of the root's dpkg database; a rebake changes
  * nothing and a bake of the same inputs into another root from another mirror writes the same bytes;
  * `eksnode verify --phase ami` fails naming a file whose bytes no longer match, and a missing SBOM. The
- * package database readers against the real dpkg-query and rpm of this machine.
+ * package database readers against real databases: this machine's dpkg (licences from its machine-readable
+ * copyright files) and an rpm database of RPMs built here with rpmbuild and installed with rpm, baked into
+ * an SBOM that lists each with name, epoch, version, release, arch and licence.
  */
 import assert from "node:assert/strict";
 import * as CDX from "@cyclonedx/cyclonedx-library";
@@ -15,7 +17,13 @@ import { startMirror } from "./fakes/mirror.ts";
 import { onPath } from "./helpers.ts";
 import { tempDir } from "./temp.ts";
 import { Host } from "../lib/host.ts";
-import { installedPackages, parseDpkgStatus, parseRpmQuery } from "../lib/installed_packages.ts";
+import {
+  installedPackages,
+  parseDebianCopyright,
+  parseDpkgStatus,
+  parseRpmQuery,
+} from "../lib/installed_packages.ts";
+import { buildRpm, runTool } from "./fakes/rpm_repo.ts";
 import { uuidUrn } from "../eks/image/sbom.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
@@ -42,9 +50,27 @@ Architecture: all
 Version: 0.36.2-1
 `;
 
-async function seededBake(mirrorToml: string) {
-  const { dir, args } = await bakeDir(mirrorToml);
-  const root = `${dir}/root`;
+/** base-files' copyright in the machine-readable format (two License paragraphs, one an expression). */
+const DEP5_COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: base-files
+
+Files: *
+Copyright: 1995-2024 Debian project
+License: GPL-2+
+ This program is free software; you can redistribute it and/or modify
+ it under the terms of the GNU General Public License (version 2 or later).
+License: GPL-2+
+
+Files: licenses/*
+Copyright: n/a
+License: public-domain or CC0-1.0
+
+License: GPL-2+
+ On Debian systems, the complete text is in /usr/share/common-licenses/GPL-2.
+`;
+
+/** A Debian root: os-release, the dpkg database, base-files' DEP-5 copyright and libc6's free-form one. */
+async function seedDebian(root: string): Promise<void> {
   await Deno.mkdir(`${root}/var/lib/dpkg`, { recursive: true });
   await Deno.mkdir(`${root}/etc`, { recursive: true });
   await Deno.writeTextFile(`${root}/var/lib/dpkg/status`, DPKG_STATUS);
@@ -52,6 +78,21 @@ async function seededBake(mirrorToml: string) {
     `${root}/etc/os-release`,
     'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
   );
+  for (
+    const [pkg, text] of [
+      ["base-files", DEP5_COPYRIGHT],
+      ["libc6", "This is the Debian prepackaged version of the GNU C Library.\n\nLicense: LGPL (prose)\n"],
+    ]
+  ) {
+    await Deno.mkdir(`${root}/usr/share/doc/${pkg}`, { recursive: true });
+    await Deno.writeTextFile(`${root}/usr/share/doc/${pkg}/copyright`, text);
+  }
+}
+
+async function seededBake(mirrorToml: string, seed: (root: string) => Promise<void> = seedDebian) {
+  const { dir, args } = await bakeDir(mirrorToml);
+  const root = `${dir}/root`;
+  await seed(root);
   const r = await eksnode(args(root), { env: ENV });
   assert.equal(r.code, 0, r.stderr);
   return { root, args };
@@ -131,10 +172,21 @@ Deno.test("sbom: the bake writes a valid CycloneDX document of every artifact an
     assert.equal(artifacts.find((c) => c.name === "eksnode")!.components![0].name, "/usr/bin/eksnode");
 
     // The packages dpkg lists as installed, not the removed one.
+    // Licences from the machine-readable copyright file only: libc6's prose is not read.
     const packages = components.filter((c) => prop(c, "packageDatabase") === "dpkg");
-    assert.deepEqual(packages.map((p) => [p.name, p.version, p.purl]), [
-      ["base-files", "12.4+deb12u5", "pkg:deb/debian/base-files@12.4+deb12u5?arch=amd64&distro=debian-12"],
-      ["libc6", "2.36-9+deb12u7", "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12"],
+    assert.deepEqual(packages.map((p) => [p.name, p.version, p.purl, p.licenses]), [
+      [
+        "base-files",
+        "12.4+deb12u5",
+        "pkg:deb/debian/base-files@12.4+deb12u5?arch=amd64&distro=debian-12",
+        [{ license: { name: "GPL-2+ AND (public-domain or CC0-1.0)" } }],
+      ],
+      [
+        "libc6",
+        "2.36-9+deb12u7",
+        "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12",
+        undefined,
+      ],
     ]);
     assert.equal(prop(doc.metadata.component, "distro"), "debian-12");
 
@@ -193,7 +245,7 @@ Deno.test("sbom: verify --phase ami checks the SBOM against the disk and fails n
   }
 });
 
-Deno.test("sbom: the dpkg reader agrees with dpkg-query on this machine; rpm's query format is parsed", async (t) => {
+Deno.test("sbom: the dpkg reader agrees with dpkg-query and the copyright files on this machine; rpm's query format is parsed", async (t) => {
   await t.step({
     name: "dpkg-query",
     ignore: !onPath("dpkg-query"),
@@ -206,6 +258,22 @@ Deno.test("sbom: the dpkg reader agrees with dpkg-query on this machine; rpm's q
       const want = new TextDecoder().decode(q.stdout).split("\n").filter((l) => /^.i/.test(l)).length;
       assert.equal(packages.length, want);
       assert.ok(packages.some((p) => p.name === "dpkg" && p.version !== ""));
+
+      // Licences: for every package, the first `License:` line of a machine-readable copyright file (as
+      // grep finds it) is part of its licence; a free-form file gives none.
+      let machineReadable = 0;
+      for (const p of packages) {
+        const path = `/usr/share/doc/${p.name}/copyright`;
+        const text = await Deno.readTextFile(path).catch(() => "");
+        const first = /^License:[ \t]*(\S.*)$/m.exec(text)?.[1].trim();
+        if (text.startsWith("Format:") && first) {
+          machineReadable++;
+          assert.ok(p.licence?.includes(first), `${p.name}: ${p.licence} lacks ${first} (${path})`);
+        } else if (!/^Format/im.test(text.split(/\n\s*\n/)[0])) {
+          assert.equal(p.licence, undefined, `${p.name}: a licence guessed from free-form ${path}`);
+        }
+      }
+      assert.ok(machineReadable > 0, "this machine has machine-readable copyright files");
     },
   });
   assert.deepEqual(
@@ -218,17 +286,85 @@ Deno.test("sbom: the dpkg reader agrees with dpkg-query on this machine; rpm's q
     ],
   );
   assert.deepEqual(parseDpkgStatus(DPKG_STATUS).map((p) => p.name), ["base-files", "libc6"]);
+  assert.equal(parseDebianCopyright(DEP5_COPYRIGHT), "GPL-2+ AND (public-domain or CC0-1.0)");
+  assert.equal(parseDebianCopyright("Format: x\n\nFiles: *\nLicense: Expat\n"), "Expat");
+  assert.equal(parseDebianCopyright("Format: x\nUpstream-Name: y\n"), undefined, "no License field");
+  assert.equal(parseDebianCopyright("Copyright 2001 someone.\nLicense: GPL\n"), undefined, "free-form");
+
+  const rpmTools = ["rpm", "rpmbuild"].filter((c) => !onPath(c));
   await t.step({
-    name: "an empty rpm database under a root",
-    ignore: !onPath("rpm"),
+    name: "a real rpm database: RPMs built with rpmbuild, installed with rpm, baked into the SBOM",
+    ignore: rpmTools.length > 0,
     fn: async () => {
-      const root = await tempDir({ prefix: "eksnode-rpmdb-" });
-      const init = await new Deno.Command("rpm", {
-        args: ["--root", root, "--dbpath", "/var/lib/rpm", "--initdb"],
-      }).output();
-      assert.ok(init.success, new TextDecoder().decode(init.stderr));
-      const r = await installedPackages(await Host.open(root));
-      assert.deepEqual(r, { database: "rpm", packages: [] });
+      const mirror = await startMirror({});
+      try {
+        const work = await tempDir({ prefix: "eksnode-rpmdb-" });
+        const built = [
+          await buildRpm(work, {
+            name: "eksnode-standin-epoch",
+            version: "4.9",
+            release: "12.amzn2023",
+            epoch: 2,
+            licence: "BSD-3-Clause AND GPL-2.0-or-later",
+          }),
+          await buildRpm(work, {
+            name: "eksnode-standin-noarch",
+            version: "1.0.1",
+            release: "3.amzn2023.0.1",
+            licence: "MIT",
+            buildArch: "noarch",
+          }),
+        ];
+        const arch = /\.([^.]+)\.rpm$/.exec(built[0])![1];
+        const seedRpm = async (root: string) => {
+          await Deno.mkdir(`${root}/etc`, { recursive: true });
+          await Deno.writeTextFile(
+            `${root}/etc/os-release`,
+            'NAME="Amazon Linux"\nID="amzn"\nVERSION_ID="2023"\n',
+          );
+          await runTool(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb"]);
+          await runTool(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--nodeps", ...built]);
+        };
+        const root = `${work}/root`;
+        await seedRpm(root);
+        const want = [
+          {
+            name: "eksnode-standin-epoch",
+            version: "2:4.9-12.amzn2023",
+            arch,
+            licence: "BSD-3-Clause AND GPL-2.0-or-later",
+          },
+          { name: "eksnode-standin-noarch", version: "1.0.1-3.amzn2023.0.1", arch: "noarch", licence: "MIT" },
+        ];
+        assert.deepEqual(await installedPackages(await Host.open(root)), { database: "rpm", packages: want });
+
+        // The same database baked: the SBOM lists both, schema-valid, with purls as purl-spec's rpm type.
+        const bake = await seededBake(mirror.bakeToml, seedRpm);
+        const text = await Deno.readTextFile(`${bake.root}${SBOM}`);
+        const validator = new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6);
+        assert.equal(await validator.validate(text), null);
+        const doc = JSON.parse(text);
+        const prop = (c: Component, n: string) => c.properties?.find((p) => p.name === `eksnode:${n}`)?.value;
+        assert.equal(prop(doc.metadata.component, "packageDatabase"), "rpm");
+        assert.equal(prop(doc.metadata.component, "distro"), "amzn-2023");
+        const rpms = (doc.components as Component[]).filter((c) => prop(c, "packageDatabase") === "rpm");
+        assert.deepEqual(rpms.map((c) => [c.name, c.version, c.purl, c.licenses]), [
+          [
+            "eksnode-standin-epoch",
+            "2:4.9-12.amzn2023",
+            `pkg:rpm/amzn/eksnode-standin-epoch@4.9-12.amzn2023?arch=${arch}&distro=amzn-2023&epoch=2`,
+            [{ license: { name: "BSD-3-Clause AND GPL-2.0-or-later" } }],
+          ],
+          [
+            "eksnode-standin-noarch",
+            "1.0.1-3.amzn2023.0.1",
+            "pkg:rpm/amzn/eksnode-standin-noarch@1.0.1-3.amzn2023.0.1?arch=noarch&distro=amzn-2023",
+            [{ license: { name: "MIT" } }],
+          ],
+        ]);
+      } finally {
+        await mirror.close();
+      }
     },
   });
 });

@@ -163,10 +163,20 @@ export async function renderSbom(input: SbomInput): Promise<string> {
     ? [input.distro.id, input.distro.versionId].filter(Boolean).join("-")
     : undefined;
   for (const p of input.packages) {
-    const purl = new PackageURL(type, input.distro?.id, p.name, p.version, {
-      arch: p.arch,
-      ...(distro ? { distro } : {}),
-    });
+    // purl's rpm type carries the epoch as a qualifier, not in the version (purl-spec PURL-TYPES.rst, rpm);
+    // deb keeps dpkg's full version, epoch included.
+    const epoch = type === "rpm" ? /^(\d+):/.exec(p.version)?.[1] : undefined;
+    const purl = new PackageURL(
+      type,
+      input.distro?.id,
+      p.name,
+      epoch ? p.version.slice(epoch.length + 1) : p.version,
+      {
+        arch: p.arch,
+        ...(epoch ? { epoch } : {}),
+        ...(distro ? { distro } : {}),
+      },
+    );
     const c = new M.Component(ComponentType.Library, p.name, {
       version: p.version,
       bomRef: purl.toString(),

@@ -9,14 +9,18 @@
  * schema, loaded with `containerd --config FILE config dump`.
  */
 import { parse as parseToml } from "smol-toml";
-import { checkedFile, dir, type ValidationResult } from "../../lib/changes.ts";
+import { checkedFile, dir, satisfiedByCopy, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
 import { generatedContainerdConfig } from "../../eks/containerd/config.ts";
-import { CONTAINERD_BASE_RUNTIME_SPEC, CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
+import {
+  CONTAINERD_BASE_RUNTIME_SPEC,
+  CONTAINERD_CONFIG,
+  EKS_CONTAINERD_CONFIG,
+} from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
 
@@ -95,7 +99,19 @@ export const step: Step<AmiContext> = {
       dir("/etc/containerd/config.d"),
       // The config names it: containerd 2 does not start its CRI plugin without the file.
       file(CONTAINERD_BASE_RUNTIME_SPEC, DEFAULT_BASE_RUNTIME_SPEC, { mode: 0o644 }),
-      checkedFile(CONTAINERD_CONFIG, text, {}, "containerd config check", containerdConfigValidator(schema)),
+      // After `eksnode init` the file is the node's (rendered from its NodeConfig, a copy kept under
+      // /etc/eks/containerd): a rebake leaves it, init renders it again at every boot.
+      satisfiedByCopy(
+        checkedFile(
+          CONTAINERD_CONFIG,
+          text,
+          {},
+          "containerd config check",
+          containerdConfigValidator(schema),
+        ),
+        CONTAINERD_CONFIG,
+        EKS_CONTAINERD_CONFIG,
+      ),
     ];
   },
 };

@@ -3,9 +3,9 @@
  * (`eksnode pull-image`); containerd.service and sandbox-image.service are enabled (`systemctl --root` under
  * another root), and the units are checked with `systemd-analyze verify`.
  */
-import { SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
+import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
 import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
-import { file, note } from "../../lib/changes.ts";
+import { file, note, satisfiedByCopy } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
@@ -21,12 +21,17 @@ export const step: Step<AmiContext> = {
   group: "Containerd",
   async plan(ctx) {
     const { host } = ctx;
-    // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region.
+    // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region
+    // (keeping a copy under /etc/eks/containerd), and a rebake after init leaves the node's.
     const image = bakeSandboxImage(ctx);
     const out: Change[] = [
-      file(
+      satisfiedByCopy(
+        file(
+          SANDBOX_IMAGE_UNIT,
+          renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] }),
+        ),
         SANDBOX_IMAGE_UNIT,
-        renderSandboxImageUnit({ sandboxImage: image, sandboxRegistry: image.split("/")[0] }),
+        EKS_SANDBOX_IMAGE_UNIT,
       ),
     ];
     const unitKeys = [

@@ -32,6 +32,7 @@ export type PackageRole =
   | "ec2NetUtils"
   | "runc"
   | "containerd"
+  | "versionlockPlugin"
   | Al2023PackageRole;
 
 /**
@@ -72,6 +73,15 @@ export const PACKAGE_NAMES: Readonly<Record<PackageRole, Readonly<Record<Distro,
   },
   runc: { al2023: "runc", al2: "runc", debian: "runc", ubuntu: "runc" },
   containerd: { al2023: "containerd", al2: "containerd", debian: "containerd", ubuntu: "containerd" },
+  // The plugin that reads /etc/dnf/plugins/versionlock.list: AL2023's install-worker.sh @ 81fec2e8 installs
+  // python3-dnf-plugin-versionlock before its `dnf versionlock` calls; AL2's yum has yum-plugin-versionlock.
+  // Debian and Ubuntu hold packages with apt-mark instead.
+  versionlockPlugin: {
+    al2023: "python3-dnf-plugin-versionlock",
+    al2: "yum-plugin-versionlock",
+    debian: { unavailable: "apt has no versionlock plugin (apt-mark hold is its way)" },
+    ubuntu: { unavailable: "apt has no versionlock plugin (apt-mark hold is its way)" },
+  },
   mdadm: { al2023: "mdadm", al2: "mdadm", debian: "mdadm", ubuntu: "mdadm" },
   pigz: { al2023: "pigz", al2: "pigz", debian: "pigz", ubuntu: "pigz" },
   // install-worker.sh asks dnf for `conntrack`, which conntrack-tools provides; rpm -q (the installed

@@ -5,13 +5,17 @@
  * is bound in read-only and configured in the root's /etc/yum.repos.d; amazon-ec2-net-utils is installed
  * beforehand, as on the AL2023 base image. Proven from the root's own rpm database: `dnf makecache`, then
  * every package installed on `/` (no --installroot), runc and containerd at their pins over newer versions,
- * amazon-ec2-net-utils removed; a second bake makes 0 changes. Step 2 is left out: it selects the legacy
+ * amazon-ec2-net-utils removed, containerd version-locked in /etc/dnf/plugins/versionlock.list; a second
+ * bake makes 0 changes. With dnf-plugins-core's versionlock plugin in the root (configured as AL2023's
+ * python3-dnf-plugin-versionlock ships it) and an earlier pin's lock that hides the new pin, the bake
+ * clears that lock before the install; afterwards `dnf upgrade` on / moves runc to the repository's newer
+ * version and leaves containerd at its pin. Step 2 is left out: it selects the legacy
  * backend with AL2023's `alternatives`, which Debian calls update-alternatives (tests/dnf_real_test.ts
  * installs iptables-legacy under --root).
  */
 import assert from "node:assert/strict";
 import { startMirror } from "../fakes/mirror.ts";
-import { buildRpmRepo, runTool } from "../fakes/rpm_repo.ts";
+import { buildRpmRepo, runTool, versionlockPlugin } from "../fakes/rpm_repo.ts";
 import { onPath } from "../helpers.ts";
 import { tempDir } from "../temp.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run } from "./debian_root.ts";
@@ -74,6 +78,34 @@ Deno.test({
       await Deno.writeTextFile(`${root}/etc/yum.repos.d/standin.repo`, repo.repoFile(`file://${E2E}/repo`));
       const netUtils = repo.rpms.find((f) => f.startsWith(`${repo.name("ec2NetUtils")}-1.0.0-`))!;
       await runTool(["rpm", "--root", root, "-i", "--nodeps", `${repo.dir}/${netUtils}`]);
+      // The versionlock plugin installed, as AL2023's build installs python3-dnf-plugin-versionlock (only it:
+      // Debian's dnf-plugins-core would also turn on its `local` plugin), configured as that package ships
+      // it, with a lock of another containerd version (an earlier bake's pin) that would hide the pin.
+      const found = await versionlockPlugin();
+      const plugin = typeof found === "string" ? undefined : found;
+      if (typeof found === "string") console.log(`versionlock plugin not used: ${found}`);
+      const lockList = `${root}/etc/dnf/plugins/versionlock.list`;
+      let lockBefore = "";
+      if (plugin) {
+        const site = `${root}/usr/lib/python3/dist-packages`;
+        await Deno.mkdir(`${site}/dnf-plugins`, { recursive: true });
+        await Deno.copyFile(plugin.plugin, `${site}/dnf-plugins/versionlock.py`);
+        await runTool(["cp", "-r", `${plugin.site}/dnfpluginscore`, `${site}/`]);
+        await Deno.mkdir(`${root}/etc/dnf/plugins`, { recursive: true });
+        await Deno.writeTextFile(
+          `${root}/etc/dnf/plugins/versionlock.conf`,
+          "[main]\nenabled = 1\nlocklist = /etc/dnf/plugins/versionlock.list\n",
+        );
+        lockBefore =
+          "# eksnode: containerd locked at the version the bake pins\ncontainerd-0:98.0.0-1.eksnode.*\n";
+        await Deno.writeTextFile(lockList, lockBefore);
+        const held = await runInside(
+          root,
+          ["dnf", "install", "-y", `containerd-${repo.pinned.containerd}`],
+          binds,
+        );
+        assert.notEqual(held.code, 0, "the plugin is active: the old lock hides the pinned containerd");
+      }
 
       const args = [
         `${E2E}/eksnode`,
@@ -109,6 +141,7 @@ Deno.test({
         "amazon-ssm-agent": "1.0.0-1.eksnode",
         runc: `${repo.pinned.runc}-1.eksnode`,
         containerd: `${repo.pinned.containerd}-1.eksnode`,
+        "python3-dnf-plugin-versionlock": "1.0.0-1.eksnode",
         "amazon-ec2-net-utils": undefined,
       };
       for (const p of Object.keys(want)) got[p] = await q(p);
@@ -118,10 +151,40 @@ Deno.test({
         `containerd ${repo.pinned.containerd}\n`,
       );
 
+      // The old lock cleared before the install, the new one written as `dnf versionlock add` writes it.
+      assert.equal(
+        await Deno.readTextFile(lockList),
+        `# eksnode: containerd locked at the version the bake pins\ncontainerd-0:${repo.pinned.containerd}-1.eksnode.*\n`,
+        "the lock written on /",
+      );
+      if (plugin) {
+        assert.match(bake.stdout, /package versionlock of containerd at another version than .* removed/);
+        const listed = await runInside(root, ["dnf", "versionlock", "list"], binds);
+        assert.match(
+          listed.stdout,
+          new RegExp(`^containerd-0:${repo.pinned.containerd.replaceAll(".", "\\.")}-1`, "m"),
+        );
+      }
+
       const again = await runInside(root, args, binds);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /ami: 5 steps, 0 changes in/, again.stdout);
       assert.doesNotMatch(again.stdout, /makecache/, "nothing to install: no refresh");
+
+      if (!plugin) return;
+      // A later `dnf upgrade` on the node: the lock holds containerd, runc (not locked, as on AL2023) moves.
+      const upgrade = await runInside(root, ["dnf", "upgrade", "-y"], binds);
+      assert.equal(upgrade.code, 0, upgrade.stdout + upgrade.stderr);
+      assert.equal(
+        await q("runc"),
+        "99.0.0-1.eksnode",
+        "runc upgraded: the repository's newer one is reachable",
+      );
+      assert.equal(
+        await q("containerd"),
+        `${repo.pinned.containerd}-1.eksnode`,
+        "containerd held by the lock",
+      );
     } finally {
       await mirror.close();
       await unmountUnder(root);
