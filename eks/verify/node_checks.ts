@@ -38,7 +38,7 @@ import {
   SYSCTL_RESERVED_PORTS_FILE,
 } from "../paths/node.ts";
 import { moduleNames } from "../system/kernel_modules.ts";
-import { findLeftovers } from "../image/hygiene.ts";
+import { findLeftovers, needsSshKeygenUnit, SSH_KEYGEN_UNIT } from "../image/hygiene.ts";
 import { sbomFiles } from "../image/sbom.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
 import { hasArgs, kernelArgs, VERSION_INFO_PATH } from "../image/al2023.ts";
@@ -458,6 +458,18 @@ async function hygieneChecks(host: Host, out: CheckResult[]) {
   }
   if (!leftovers.length) {
     out.push({ group: "hygiene", name: "build instance leftovers", status: "ok", detail: "none found" });
+  }
+  // Without the host keys hygiene removes, sshd only starts where something makes new ones at boot.
+  if (await needsSshKeygenUnit(host)) {
+    const enabled = await enabledByLinks(host, SSH_KEYGEN_UNIT);
+    out.push({
+      group: "hygiene",
+      name: SSH_KEYGEN_UNIT,
+      status: enabled ? "ok" : "fail",
+      detail: enabled
+        ? "enabled: makes the SSH host keys at first boot (this sshd has no sshd-keygen@.service)"
+        : "not enabled: this sshd makes no host keys at boot (no sshd-keygen@.service); `eksnode ami --hygiene` installs it",
+    });
   }
 }
 
