@@ -17,7 +17,6 @@ import { accepted, describeVerdict, validateShellScript } from "./validators/mod
 import { Host } from "../lib/host.ts";
 import { templateOf, unitInstalled } from "../lib/systemd.ts";
 import { verifyUnits } from "../lib/systemd_verify.ts";
-import { ConfigError } from "../lib/errors.ts";
 import { versions } from "../assets/versions.ts";
 import { resolveArtifact } from "../steps/ami/context.ts";
 import { amiSteps } from "../steps/ami/index.ts";
@@ -31,7 +30,13 @@ import {
   renderVersionInfo,
   withGrubArgs,
 } from "../eks/image/al2023.ts";
-import { kernelPackage, nvidiaDriver, nvidiaPackages, renderNvidiaRepo } from "../eks/image/accelerators.ts";
+import {
+  EFA_INSTALLER_DIR,
+  kernelPackage,
+  nvidiaDriver,
+  nvidiaPackages,
+  renderNvidiaRepo,
+} from "../eks/image/accelerators.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../eks/image/al2023_expect.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
@@ -215,18 +220,38 @@ Deno.test("ami AL2023 phase: step selection by variant, hygiene last", () => {
   assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [39, 40, 41, 42, 43, 48, 49, 50, 51]);
 });
 
-Deno.test("ami AL2023 phase: the EFA installer is unpinned: a bake config must pin it", async () => {
-  const err = await resolveArtifact(versions, "1.32", "efaInstaller", "x86_64", undefined).then(
-    () => undefined,
-    (e) => e,
-  );
-  assert.ok(err instanceof ConfigError, String(err));
-  assert.match(err.message, /efaInstaller 1\.47\.0 \(x86_64\) has no pinned SHA-256/);
-  assert.match(err.hint ?? "", /artifacts\.efaInstaller\.sha256\.x86_64/);
+Deno.test("ami AL2023 phase: the EFA installer is pinned by the embedded data; other bytes fail step 50", async () => {
+  const pinned = await resolveArtifact(versions, "1.32", "efaInstaller", "x86_64", undefined);
+  assert.equal(pinned.pinnedBy, "pinned");
+  const arm = await resolveArtifact(versions, "1.32", "efaInstaller", "aarch64", undefined);
+  assert.equal(arm.sha256, pinned.sha256, "one tarball for both architectures");
   const soci = await resolveArtifact(versions, "1.32", "sociSnapshotter", "aarch64", undefined);
   assert.equal(soci.pinnedBy, "pinned");
   assert.match(soci.url, /soci-snapshotter-0\.13\.0-linux-arm64\.tar\.gz$/);
   assert.match(soci.checksumUrl ?? "", /\.tar\.gz\.sha256sum$/);
+
+  // The mirror's bake config pins what it serves; without its EFA line the embedded pin applies, and the
+  // mirror's (synthetic) installer is not AWS's tarball: the download fails, nothing is unpacked or run.
+  const mirror = await startMirror({});
+  try {
+    const toml = mirror.bakeToml.split("\n").filter((l) => !l.startsWith("artifacts.efaInstaller.")).join(
+      "\n",
+    );
+    assert.notEqual(toml, mirror.bakeToml, "the mirror pinned the EFA installer");
+    const { dir, args } = await bakeDir(toml);
+    const root = `${dir}/root`;
+    const r = await eksnode(args(root, "--efa"), { env: ENV });
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `step 50 \\(.*\\): checksum mismatch for .*aws-efa-installer-1\\.47\\.0\\.tar\\.gz: expected sha256 ${pinned.sha256}`,
+      ),
+    );
+    assert.equal(await Deno.stat(`${root}${EFA_INSTALLER_DIR}`).catch(() => undefined), undefined);
+  } finally {
+    await mirror.close();
+  }
 });
 
 Deno.test("kernel arguments: x86_64 gets the TSC clock source, EFA the C-state limit; grub's line is kept", () => {
