@@ -1,6 +1,6 @@
 /**
  * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps (and the AL2023
- * phase, steps 39-51, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
+ * phase, steps 39-52, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
  * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -175,7 +175,7 @@ export function amiCommand() {
   return withRunFlags(
     new Command("ami")
       .description(
-        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-51 (see `eksnode steps ami`)",
+        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-52 (see `eksnode steps ami`)",
       )
       .option(
         "--kubernetes-version <version>",
@@ -221,7 +221,7 @@ export function amiCommand() {
       )
       .option(
         "--al2023",
-        "also the AL2023 phase, steps 39-51: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
+        "also the AL2023 phase, steps 39-52: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
       )
       .addOption(
         new Option("--accelerator <kind>", "accelerated variant (implies --al2023)").choices(

@@ -27,6 +27,7 @@ import {
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
+  LINK_POLICY_DROPIN,
   PHASE_UNIT_DIR,
   SOCI_CONFIG_DIR,
   SOCI_SOCKET_UNIT,
@@ -51,6 +52,7 @@ export function al2023Paths(v: Al2023Variant): Al2023Path[] {
     d(SOCI_ROOT, 0o700),
     f(`${PHASE_UNIT_DIR}/${SOCI_SERVICE}`),
     f(`${PHASE_UNIT_DIR}/${SOCI_SOCKET_UNIT}`),
+    f(LINK_POLICY_DROPIN),
     f(VERSION_INFO_PATH),
   ];
   if (v.accelerator === "nvidia") {

@@ -63,7 +63,7 @@ export interface ReleaseManifest {
   artifacts: ManifestFile[];
   /** Image names steps 19-20 cached in containerd; absent when the bake cached none. */
   cachedImages?: string[];
-  /** The AL2023 phase's variant, when the bake runs it (steps 39-51): what `eksnode verify` expects. */
+  /** The AL2023 phase's variant, when the bake runs it (steps 39-52): what `eksnode verify` expects. */
   al2023?: Al2023Variant;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
- * (39-51, docs/al2023.md) and image hygiene (38, always last).
+ * (39-52, docs/al2023.md) and image hygiene (38, always last).
  */
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
@@ -55,6 +55,7 @@ import { step as s48 } from "./48_neuron_repo.ts";
 import { step as s49 } from "./49_neuron_driver.ts";
 import { step as s50 } from "./50_efa.ts";
 import { step as s51 } from "./51_version_info.ts";
+import { step as s52 } from "./52_link_policy.ts";
 import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
 export { runsAl2023Phase };
@@ -114,7 +115,8 @@ export const AL2023_PHASE: {
   efa: Step<AmiContext>[];
   last: Step<AmiContext>[];
 } = {
-  base: [s39, s40, s41, s42, s43],
+  // Steps numbered after 51 run before it: version-info (51) records what the phase installed, so it stays last.
+  base: [s39, s40, s41, s42, s43, s52],
   nvidia: [s44, s45, s46, s47],
   neuron: [s48, s49],
   efa: [s50],
