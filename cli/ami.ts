@@ -1,6 +1,6 @@
 /**
  * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps (and the AL2023
- * phase, steps 39-52, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
+ * phase, steps 39-54, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
  * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -175,7 +175,7 @@ export function amiCommand() {
   return withRunFlags(
     new Command("ami")
       .description(
-        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-52 (see `eksnode steps ami`)",
+        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-54 (see `eksnode steps ami`)",
       )
       .option(
         "--kubernetes-version <version>",
@@ -221,7 +221,7 @@ export function amiCommand() {
       )
       .option(
         "--al2023",
-        "also the AL2023 phase, steps 39-52: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
+        "also the AL2023 phase, steps 39-54: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
       )
       .addOption(
         new Option("--accelerator <kind>", "accelerated variant (implies --al2023)").choices(
@@ -229,7 +229,10 @@ export function amiCommand() {
         ),
       )
       .option("--efa", "EFA: the verified EFA installer, no deep C-states (implies --al2023)")
-      .option("--fips", "use FIPS ECR endpoints where the partition has them")
+      .option(
+        "--fips",
+        "use FIPS ECR endpoints where the partition has them; with the AL2023 phase also FIPS mode (step 53)",
+      )
       .option("--no-cache-images", "do not cache container images (no containerd at bake time)")
       .option(
         "--containerd-address <socket>",

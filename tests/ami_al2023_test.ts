@@ -1,5 +1,5 @@
 /**
- * The AL2023 phase of `eksnode ami` (steps 39-52, docs/al2023.md), through the real CLI against the loopback
+ * The AL2023 phase of `eksnode ami` (steps 39-54, docs/al2023.md), through the real CLI against the loopback
  * mirror, per variant (`--al2023`, `--accelerator nvidia`, `--accelerator neuron`, `--efa`): a bake into a
  * temp root, pinned by golden files (the phase's files, and the dry-run plan with dnf), rerun = 0 changes,
  * `eksnode verify --phase ami` passes and covers every file the phase wrote, and fails naming a changed SOCI
@@ -40,6 +40,7 @@ import {
   renderNvidiaRepo,
 } from "../eks/image/accelerators.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../eks/image/al2023_expect.ts";
+import { CRYPTO_POLICY_CONFIG, fipsPolicy } from "../eks/image/security.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 /** The kernel the test roots hold (so the kernel package names do not follow this machine's kernel). */
@@ -189,7 +190,7 @@ Deno.test("ami AL2023 phase: verify fails naming a changed SOCI binary and a soc
     const hygiene = await eksnode(args(root, "--al2023", "--hygiene", "--dry-run"), { env: ENV });
     assert.equal(hygiene.code, 0, hygiene.stderr);
     const order = [...hygiene.stdout.matchAll(/^\[(\d+)\/\d+\]/gm)].map((m) => Number(m[1]));
-    assert.deepEqual(order.slice(-4), [43, 52, 51, 38]);
+    assert.deepEqual(order.slice(-4), [52, 54, 51, 38]);
   } finally {
     await mirror.close();
   }
@@ -217,22 +218,24 @@ Deno.test("ami AL2023 phase: step selection by variant, hygiene last", () => {
     amiSteps(b, h).map((s) => s.number).slice(37);
   assert.deepEqual(numbers({}), []);
   assert.deepEqual(numbers({}, true), [38]);
-  assert.deepEqual(numbers({ al2023: true }), [39, 40, 41, 42, 43, 52, 51]);
-  assert.deepEqual(numbers({ accelerator: "nvidia" }, true), [
+  assert.deepEqual(numbers({ al2023: true }), [39, 40, 41, 42, 43, 52, 54, 51]);
+  const nvidia = [39, 40, 41, 42, 43, 52, 44, 45, 46, 47, 54, 51, 38];
+  assert.deepEqual(numbers({ accelerator: "nvidia" }, true), nvidia);
+  assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [
     39,
     40,
     41,
     42,
     43,
     52,
-    44,
-    45,
-    46,
-    47,
+    48,
+    49,
+    50,
+    54,
     51,
-    38,
   ]);
-  assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [39, 40, 41, 42, 43, 52, 48, 49, 50, 51]);
+  assert.deepEqual(numbers({ al2023: true, fips: true }), [39, 40, 41, 42, 43, 52, 53, 54, 51]);
+  assert.deepEqual(numbers({ fips: true }), [], "--fips alone: FIPS ECR endpoints only, no phase");
 });
 
 Deno.test("ami AL2023 phase: the EFA installer is pinned by the embedded data; other bytes fail step 50", async () => {
@@ -494,4 +497,85 @@ Deno.test({
     const bad = await udevLinkComplaints("[Link]\nMACAddressPolicy=nonsense\nBogus=1\n");
     assert.equal(bad.length, 2, bad.join("\n"));
   },
+});
+
+Deno.test("ami AL2023 phase with --fips: step 53 plans the crypto policy tools and fips-mode-setup; verify wants the FIPS policy", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    await Deno.mkdir(`${root}/lib/modules/${KERNEL}`, { recursive: true });
+    const plan = await eksnode(args(root, "--al2023", "--fips", "--package-manager", "dnf", "--dry-run"), {
+      env: ENV,
+    });
+    assert.equal(plan.code, 0, plan.stderr);
+    const step53 = plan.stdout.slice(plan.stdout.indexOf("[53/"), plan.stdout.indexOf("[54/"));
+    assert.match(step53, /crypto-policies-scripts/);
+    assert.match(step53, /fips-mode-setup --enable not run: --root is not the running system/);
+
+    const bake = await eksnode(args(root, "--al2023", "--fips"), { env: ENV });
+    assert.equal(bake.code, 0, bake.stderr);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${root}/etc/eks/release.json`)).al2023.fips, true);
+    const rows = async () => {
+      const r = await eksnode(["verify", "--root", root, "--phase", "ami", "--output", "json"]);
+      const row = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === CRYPTO_POLICY_CONFIG);
+      return { code: r.code, row };
+    };
+    // fips-mode-setup needs the running image: under --root the policy is not FIPS, and verify says so.
+    const before = await rows();
+    assert.notEqual(before.code, 0);
+    assert.equal(before.row?.status, "fail");
+    assert.match(before.row?.detail ?? "", /fips-mode-setup --enable/);
+    // What fips-mode-setup --enable leaves (update-crypto-policies --set FIPS writes the policy's name).
+    await Deno.mkdir(`${root}/etc/crypto-policies`, { recursive: true });
+    await Deno.writeTextFile(`${root}${CRYPTO_POLICY_CONFIG}`, "FIPS\n");
+    const after = await rows();
+    assert.equal(after.row?.status, "ok");
+    assert.equal(after.code, 0);
+
+    // With apt, a note: no FIPS modules in Debian's archive.
+    const apt = await eksnode(
+      args(root, "--al2023", "--fips", "--package-manager", "apt", "--dry-run", "--only", "53"),
+      { env: ENV },
+    );
+    assert.equal(apt.code, 0, apt.stderr);
+    assert.match(apt.stdout, /FIPS mode not set: Debian ships no FIPS-validated modules/);
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("fipsPolicy: FIPS and FIPS with sub-policies, not DEFAULT or a comment", () => {
+  assert.ok(fipsPolicy("FIPS\n"));
+  assert.ok(fipsPolicy("# set by fips-mode-setup\nFIPS:OSPP\n"));
+  assert.ok(!fipsPolicy("DEFAULT\n"));
+  assert.ok(!fipsPolicy("# FIPS\nDEFAULT\n"));
+  assert.ok(!fipsPolicy("FIPSX\n"));
+  assert.ok(!fipsPolicy(undefined));
+});
+
+Deno.test("step 54: an image with an SELinux policy gets a note under --root naming it; without one, nothing to label", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    const none = await eksnode(args(root, "--al2023", "--only", "54"), { env: ENV });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /no SELinux policy in the image/);
+    // AL2023's: SELINUXTYPE=targeted and that policy's file contexts.
+    await Deno.mkdir(`${root}/etc/selinux/targeted/contexts/files`, { recursive: true });
+    await Deno.writeTextFile(`${root}/etc/selinux/config`, "SELINUX=permissive\nSELINUXTYPE=targeted\n");
+    await Deno.writeTextFile(
+      `${root}/etc/selinux/targeted/contexts/files/file_contexts`,
+      "/usr/bin(/.*)?\tsystem_u:object_r:bin_t:s0\n",
+    );
+    const labelled = await eksnode(args(root, "--al2023", "--only", "54"), { env: ENV });
+    assert.equal(labelled.code, 0, labelled.stderr);
+    assert.match(
+      labelled.stdout,
+      /restorecon -R \/usr\/bin \/etc\/systemd\/system \/etc\/eks not run: --root is not the running system \(the targeted policy's labels/,
+    );
+  } finally {
+    await mirror.close();
+  }
 });

@@ -98,6 +98,7 @@ export function parseAl2023Variant(value: unknown): Al2023Variant | undefined {
   const accelerator = o.accelerator === "nvidia" || o.accelerator === "neuron" ? o.accelerator : undefined;
   return {
     efa: o.efa === true,
+    ...(o.fips === true ? { fips: true } : {}),
     ...(accelerator ? { accelerator } : {}),
     ...(typeof o.nvidiaDriver === "string" ? { nvidiaDriver: o.nvidiaDriver } : {}),
   };
