@@ -356,22 +356,26 @@ Deno.test("version-info: packages parsed from NAME VERSION lines; keys sorted as
 async function kmodLoad(
   devices: string[],
   instanceType: string,
+  archives: string[] = ["nvidia-open"],
 ): Promise<{ code: number; loaded: string; modprobe: string[]; stderr: string }> {
   const dir = await tempDir({ prefix: "eksnode-kmod-load-" });
   const bin = `${dir}/bin`;
   await Deno.mkdir(bin);
   await Deno.mkdir(`${dir}/modprobe.d`);
   await Deno.mkdir(`${dir}/eks`);
-  await Deno.mkdir(`${dir}/archive/nvidia-open`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/archive/nvidia-open/nvidia-open-580.82.07-kernel6.12-x86_64.dkms.tar.gz`,
-    "",
-  );
+  for (const a of archives) {
+    await Deno.mkdir(`${dir}/archive/${a}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/archive/${a}/${a}-580.82.07-kernel6.12-x86_64.dkms.tar.gz`, "");
+  }
   await Deno.copyFile(DEVICE_LIST, `${dir}/eks/nvidia-open-supported-devices-580.txt`);
-  // `lspci -n -mm` lines: slot "class" "vendor" "device" ...; the fake filters by -d vendor:[device][:class].
+  // `lspci -n -mm` lines: slot "class" "vendor" "device" -rREV "subsystem vendor" "subsystem"; devices are
+  // given as class:device[:subsystem]; the fake filters by -d vendor:[device][:class].
   await Deno.writeTextFile(
     `${dir}/devices`,
-    devices.map((d) => `00:1e.0 "${d.split(":")[0]}" "10de" "${d.split(":")[1]}"\n`).join(""),
+    devices.map((d) => {
+      const [c, dev, sub = "0000"] = d.split(":");
+      return `00:1e.0 "${c}" "10de" "${dev}" -ra1 "10de" "${sub}"\n`;
+    }).join(""),
   );
   const script = (name: string, body: string) =>
     Deno.writeTextFile(`${bin}/${name}`, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -411,7 +415,7 @@ done < "${dir}/devices"`,
   };
 }
 
-Deno.test("nvidia-kmod-load.sh: the open module when every GPU is in its list, else the proprietary; g5 always proprietary", async () => {
+Deno.test("nvidia-kmod-load.sh: the GRID module for an L4 vGPU profile, the open module when every GPU is in its list, else the proprietary; g5 always proprietary", async () => {
   const none = await kmodLoad([], "m5.large");
   assert.equal(none.code, 0, none.stderr);
   assert.equal(none.loaded, "", "no NVIDIA device: nothing loaded");
@@ -429,6 +433,23 @@ Deno.test("nvidia-kmod-load.sh: the open module when every GPU is in its list, e
   assert.equal(g5.code, 0, g5.stderr);
   assert.equal(g5.loaded, "load nvidia\n");
   assert.deepEqual(g5.modprobe, ["40-eks-nvidia-openrm.conf", "nvidia-disable-gsp.conf"]);
+
+  // An L4 vGPU profile (g6f): the GRID module when the image has it (AL2023's nvidia-open-grid)...
+  const g6f = await kmodLoad(["0302:27b8:1733"], "g6f.large", ["nvidia-open", "nvidia-open-grid"]);
+  assert.equal(g6f.code, 0, g6f.stderr);
+  assert.equal(g6f.loaded, "load nvidia-open-grid\n");
+  // ...and a failure naming what is missing when it does not (eksnode does not build it).
+  const noGrid = await kmodLoad(["0302:27b8:1735"], "g6f.xlarge");
+  assert.equal(noGrid.code, 1);
+  assert.equal(noGrid.loaded, "", "no module that cannot drive a vGPU profile");
+  assert.match(
+    noGrid.stderr,
+    /vGPU profile 27b8:1735 attached: it needs the GRID module \(nvidia-open-grid\)/,
+  );
+  // The whole L4 (g6) is no vGPU profile: the open module, as before.
+  const g6 = await kmodLoad(["0302:27B8:16ca"], "g6.xlarge");
+  assert.equal(g6.code, 0, g6.stderr);
+  assert.equal(g6.loaded, "load nvidia-open\n");
 });
 
 Deno.test({
