@@ -82,6 +82,20 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
   if (flags.containerdAddress !== undefined) {
     checkBakeValue("containerd_address", flags.containerdAddress, "--containerd-address");
   }
+  // The accelerated variants are AL2023's (dnf module streams, rpm names, kernel6.12-devel): docs/al2023.md.
+  const accelerator = flags.accelerator ?? bake.accelerator;
+  const packageManager = flags.packageManager ?? bake.package_manager ?? "dnf";
+  if (accelerator && packageManager === "apt") {
+    const what =
+      `--accelerator ${accelerator} with package manager apt: the accelerated variants are built on Amazon Linux 2023 (dnf)`;
+    const hint =
+      "bake the variant on AL2023, or without --accelerator on Debian/Ubuntu (docs/al2023.md, NVIDIA)";
+    // Both from the bake config: the config is wrong; a flag in it: the command line is.
+    if (flags.accelerator === undefined && flags.packageManager === undefined) {
+      throw new ConfigError(`${flags.config}: ${what.replace("--accelerator", "accelerator =")}`, hint);
+    }
+    throw new UsageError(what, hint);
+  }
   let selfPath = flags.self;
   let selfMissingReason: string | undefined;
   if (!selfPath) {
@@ -99,12 +113,12 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     arch,
     region,
     mirror,
-    packageManager: flags.packageManager ?? bake.package_manager ?? "dnf",
+    packageManager,
     selfPath,
     selfMissingReason,
     bake: {
       al2023: flags.al2023 ?? bake.al2023 ?? false,
-      accelerator: flags.accelerator ?? bake.accelerator,
+      accelerator,
       efa: flags.efa ?? bake.efa ?? false,
       nvidiaDriverVersion: bake.nvidia_driver_version,
       containerdSource: flags.containerdSource ?? bake.containerd_source ?? "tarball",

@@ -600,3 +600,22 @@ Deno.test("step 54: an image with an SELinux policy gets a note under --root nam
     await mirror.close();
   }
 });
+
+Deno.test("ami --accelerator with apt: one error line, exit 2, nothing written (the variants are AL2023's)", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    const r = await eksnode(args(root, "--accelerator", "nvidia", "--package-manager", "apt", "--dry-run"), {
+      env: ENV,
+    });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: --accelerator nvidia with package manager apt: the accelerated variants are built on Amazon Linux 2023 \(dnf\)/,
+    );
+    assert.equal(r.stdout, "");
+  } finally {
+    await mirror.close();
+  }
+});
