@@ -1,6 +1,6 @@
 /**
  * `eksnode ami`: flags and bake config → the ami step context → run the 37 bake steps (and the AL2023
- * phase, steps 39-51, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
+ * phase, steps 39-54, with --al2023, --accelerator or --efa; hygiene, step 38, last). The versions,
  * the bake config parser and the steps are imported when the command runs, not when the CLI starts.
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -82,6 +82,20 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
   if (flags.containerdAddress !== undefined) {
     checkBakeValue("containerd_address", flags.containerdAddress, "--containerd-address");
   }
+  // The accelerated variants are AL2023's (dnf module streams, rpm names, kernel6.12-devel): docs/al2023.md.
+  const accelerator = flags.accelerator ?? bake.accelerator;
+  const packageManager = flags.packageManager ?? bake.package_manager ?? "dnf";
+  if (accelerator && packageManager === "apt") {
+    const what =
+      `--accelerator ${accelerator} with package manager apt: the accelerated variants are built on Amazon Linux 2023 (dnf)`;
+    const hint =
+      "bake the variant on AL2023, or without --accelerator on Debian/Ubuntu (docs/al2023.md, NVIDIA)";
+    // Both from the bake config: the config is wrong; a flag in it: the command line is.
+    if (flags.accelerator === undefined && flags.packageManager === undefined) {
+      throw new ConfigError(`${flags.config}: ${what.replace("--accelerator", "accelerator =")}`, hint);
+    }
+    throw new UsageError(what, hint);
+  }
   let selfPath = flags.self;
   let selfMissingReason: string | undefined;
   if (!selfPath) {
@@ -99,12 +113,12 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     arch,
     region,
     mirror,
-    packageManager: flags.packageManager ?? bake.package_manager ?? "dnf",
+    packageManager,
     selfPath,
     selfMissingReason,
     bake: {
       al2023: flags.al2023 ?? bake.al2023 ?? false,
-      accelerator: flags.accelerator ?? bake.accelerator,
+      accelerator,
       efa: flags.efa ?? bake.efa ?? false,
       nvidiaDriverVersion: bake.nvidia_driver_version,
       containerdSource: flags.containerdSource ?? bake.containerd_source ?? "tarball",
@@ -175,7 +189,7 @@ export function amiCommand() {
   return withRunFlags(
     new Command("ami")
       .description(
-        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-51 (see `eksnode steps ami`)",
+        "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-54 (see `eksnode steps ami`)",
       )
       .option(
         "--kubernetes-version <version>",
@@ -221,7 +235,7 @@ export function amiCommand() {
       )
       .option(
         "--al2023",
-        "also the AL2023 phase, steps 39-51: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
+        "also the AL2023 phase, steps 39-54: what Amazon Linux 2023's EKS image adds (docs/al2023.md)",
       )
       .addOption(
         new Option("--accelerator <kind>", "accelerated variant (implies --al2023)").choices(
@@ -229,7 +243,10 @@ export function amiCommand() {
         ),
       )
       .option("--efa", "EFA: the verified EFA installer, no deep C-states (implies --al2023)")
-      .option("--fips", "use FIPS ECR endpoints where the partition has them")
+      .option(
+        "--fips",
+        "use FIPS ECR endpoints where the partition has them; with the AL2023 phase also FIPS mode (step 53)",
+      )
       .option("--no-cache-images", "do not cache container images (no containerd at bake time)")
       .option(
         "--containerd-address <socket>",

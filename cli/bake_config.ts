@@ -11,7 +11,7 @@
  * package_manager = "dnf"          # dnf | yum | apt | none
  * containerd_source = "tarball"    # tarball | package
  * keep_swap = false
- * fips = false
+ * fips = false                     # FIPS ECR endpoints; with al2023 also FIPS mode (step 53)
  * cache_images = true
  * extra_images = ["public.ecr.aws/eks-distro/kubernetes/pause:3.10"]
  * base_image = "ami-0123456789abcdef0"
@@ -19,7 +19,7 @@
  * image_registry = "127.0.0.1:5000" # pull cached images from here instead of ECR (no ECR login)
  * plain_http = false               # pull from image_registry over plain HTTP
  * image_tag_regions = ["us-west-2", "us-east-1"]  # default: every region of the partition
- * al2023 = false                   # the AL2023 phase, steps 39-51 (docs/al2023.md)
+ * al2023 = false                   # the AL2023 phase, steps 39-54 (docs/al2023.md)
  * accelerator = "nvidia"           # nvidia | neuron (implies al2023)
  * efa = false                      # EFA installer and C-state limit (implies al2023)
  * nvidia_driver_version = "580.82.07"

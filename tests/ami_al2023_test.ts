@@ -1,5 +1,5 @@
 /**
- * The AL2023 phase of `eksnode ami` (steps 39-51, docs/al2023.md), through the real CLI against the loopback
+ * The AL2023 phase of `eksnode ami` (steps 39-54, docs/al2023.md), through the real CLI against the loopback
  * mirror, per variant (`--al2023`, `--accelerator nvidia`, `--accelerator neuron`, `--efa`): a bake into a
  * temp root, pinned by golden files (the phase's files, and the dry-run plan with dnf), rerun = 0 changes,
  * `eksnode verify --phase ami` passes and covers every file the phase wrote, and fails naming a changed SOCI
@@ -17,7 +17,6 @@ import { accepted, describeVerdict, validateShellScript } from "./validators/mod
 import { Host } from "../lib/host.ts";
 import { templateOf, unitInstalled } from "../lib/systemd.ts";
 import { verifyUnits } from "../lib/systemd_verify.ts";
-import { ConfigError } from "../lib/errors.ts";
 import { versions } from "../assets/versions.ts";
 import { resolveArtifact } from "../steps/ami/context.ts";
 import { amiSteps } from "../steps/ami/index.ts";
@@ -27,12 +26,21 @@ import { SOCI_SERVICE, useSociSnapshotter } from "../eks/containerd/soci.ts";
 import {
   hasArgs,
   kernelArgs,
+  LINK_POLICY_DROPIN,
   packageVersions,
+  renderLinkPolicyDropin,
   renderVersionInfo,
   withGrubArgs,
 } from "../eks/image/al2023.ts";
-import { kernelPackage, nvidiaDriver, nvidiaPackages, renderNvidiaRepo } from "../eks/image/accelerators.ts";
+import {
+  EFA_INSTALLER_DIR,
+  kernelPackage,
+  nvidiaDriver,
+  nvidiaPackages,
+  renderNvidiaRepo,
+} from "../eks/image/accelerators.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../eks/image/al2023_expect.ts";
+import { CRYPTO_POLICY_CONFIG, fipsPolicy } from "../eks/image/security.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 /** The kernel the test roots hold (so the kernel package names do not follow this machine's kernel). */
@@ -152,7 +160,7 @@ Deno.test("ami AL2023 phase: verify fails naming a changed SOCI binary and a soc
     const root = `${dir}/root`;
     const bake = await eksnode(args(root, "--al2023"), { env: ENV });
     assert.equal(bake.code, 0, bake.stderr);
-    assert.match(bake.stdout, /\[42\/51\] Install the SOCI snapshotter \(checksum-verified\)/);
+    assert.match(bake.stdout, /\[42\/\d+\] Install the SOCI snapshotter \(checksum-verified\)/);
 
     // What init's FastImagePull decides on this image: the snapshotter is installed.
     const host = await Host.open(root);
@@ -182,7 +190,7 @@ Deno.test("ami AL2023 phase: verify fails naming a changed SOCI binary and a soc
     const hygiene = await eksnode(args(root, "--al2023", "--hygiene", "--dry-run"), { env: ENV });
     assert.equal(hygiene.code, 0, hygiene.stderr);
     const order = [...hygiene.stdout.matchAll(/^\[(\d+)\/\d+\]/gm)].map((m) => Number(m[1]));
-    assert.deepEqual(order.slice(-4), [42, 43, 51, 38]);
+    assert.deepEqual(order.slice(-4), [52, 54, 51, 38]);
   } finally {
     await mirror.close();
   }
@@ -210,23 +218,58 @@ Deno.test("ami AL2023 phase: step selection by variant, hygiene last", () => {
     amiSteps(b, h).map((s) => s.number).slice(37);
   assert.deepEqual(numbers({}), []);
   assert.deepEqual(numbers({}, true), [38]);
-  assert.deepEqual(numbers({ al2023: true }), [39, 40, 41, 42, 43, 51]);
-  assert.deepEqual(numbers({ accelerator: "nvidia" }, true), [39, 40, 41, 42, 43, 44, 45, 46, 47, 51, 38]);
-  assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [39, 40, 41, 42, 43, 48, 49, 50, 51]);
+  assert.deepEqual(numbers({ al2023: true }), [39, 40, 41, 42, 43, 52, 54, 51]);
+  const nvidia = [39, 40, 41, 42, 43, 52, 44, 45, 46, 47, 54, 51, 38];
+  assert.deepEqual(numbers({ accelerator: "nvidia" }, true), nvidia);
+  assert.deepEqual(numbers({ accelerator: "neuron", efa: true }), [
+    39,
+    40,
+    41,
+    42,
+    43,
+    52,
+    48,
+    49,
+    50,
+    54,
+    51,
+  ]);
+  assert.deepEqual(numbers({ al2023: true, fips: true }), [39, 40, 41, 42, 43, 52, 53, 54, 51]);
+  assert.deepEqual(numbers({ fips: true }), [], "--fips alone: FIPS ECR endpoints only, no phase");
 });
 
-Deno.test("ami AL2023 phase: the EFA installer is unpinned: a bake config must pin it", async () => {
-  const err = await resolveArtifact(versions, "1.32", "efaInstaller", "x86_64", undefined).then(
-    () => undefined,
-    (e) => e,
-  );
-  assert.ok(err instanceof ConfigError, String(err));
-  assert.match(err.message, /efaInstaller 1\.47\.0 \(x86_64\) has no pinned SHA-256/);
-  assert.match(err.hint ?? "", /artifacts\.efaInstaller\.sha256\.x86_64/);
+Deno.test("ami AL2023 phase: the EFA installer is pinned by the embedded data; other bytes fail step 50", async () => {
+  const pinned = await resolveArtifact(versions, "1.32", "efaInstaller", "x86_64", undefined);
+  assert.equal(pinned.pinnedBy, "pinned");
+  const arm = await resolveArtifact(versions, "1.32", "efaInstaller", "aarch64", undefined);
+  assert.equal(arm.sha256, pinned.sha256, "one tarball for both architectures");
   const soci = await resolveArtifact(versions, "1.32", "sociSnapshotter", "aarch64", undefined);
   assert.equal(soci.pinnedBy, "pinned");
   assert.match(soci.url, /soci-snapshotter-0\.13\.0-linux-arm64\.tar\.gz$/);
   assert.match(soci.checksumUrl ?? "", /\.tar\.gz\.sha256sum$/);
+
+  // The mirror's bake config pins what it serves; without its EFA line the embedded pin applies, and the
+  // mirror's (synthetic) installer is not AWS's tarball: the download fails, nothing is unpacked or run.
+  const mirror = await startMirror({});
+  try {
+    const toml = mirror.bakeToml.split("\n").filter((l) => !l.startsWith("artifacts.efaInstaller.")).join(
+      "\n",
+    );
+    assert.notEqual(toml, mirror.bakeToml, "the mirror pinned the EFA installer");
+    const { dir, args } = await bakeDir(toml);
+    const root = `${dir}/root`;
+    const r = await eksnode(args(root, "--efa"), { env: ENV });
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `step 50 \\(.*\\): checksum mismatch for .*aws-efa-installer-1\\.47\\.0\\.tar\\.gz: expected sha256 ${pinned.sha256}`,
+      ),
+    );
+    assert.equal(await Deno.stat(`${root}${EFA_INSTALLER_DIR}`).catch(() => undefined), undefined);
+  } finally {
+    await mirror.close();
+  }
 });
 
 Deno.test("kernel arguments: x86_64 gets the TSC clock source, EFA the C-state limit; grub's line is kept", () => {
@@ -313,22 +356,26 @@ Deno.test("version-info: packages parsed from NAME VERSION lines; keys sorted as
 async function kmodLoad(
   devices: string[],
   instanceType: string,
+  archives: string[] = ["nvidia-open"],
 ): Promise<{ code: number; loaded: string; modprobe: string[]; stderr: string }> {
   const dir = await tempDir({ prefix: "eksnode-kmod-load-" });
   const bin = `${dir}/bin`;
   await Deno.mkdir(bin);
   await Deno.mkdir(`${dir}/modprobe.d`);
   await Deno.mkdir(`${dir}/eks`);
-  await Deno.mkdir(`${dir}/archive/nvidia-open`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/archive/nvidia-open/nvidia-open-580.82.07-kernel6.12-x86_64.dkms.tar.gz`,
-    "",
-  );
+  for (const a of archives) {
+    await Deno.mkdir(`${dir}/archive/${a}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/archive/${a}/${a}-580.82.07-kernel6.12-x86_64.dkms.tar.gz`, "");
+  }
   await Deno.copyFile(DEVICE_LIST, `${dir}/eks/nvidia-open-supported-devices-580.txt`);
-  // `lspci -n -mm` lines: slot "class" "vendor" "device" ...; the fake filters by -d vendor:[device][:class].
+  // `lspci -n -mm` lines: slot "class" "vendor" "device" -rREV "subsystem vendor" "subsystem"; devices are
+  // given as class:device[:subsystem]; the fake filters by -d vendor:[device][:class].
   await Deno.writeTextFile(
     `${dir}/devices`,
-    devices.map((d) => `00:1e.0 "${d.split(":")[0]}" "10de" "${d.split(":")[1]}"\n`).join(""),
+    devices.map((d) => {
+      const [c, dev, sub = "0000"] = d.split(":");
+      return `00:1e.0 "${c}" "10de" "${dev}" -ra1 "10de" "${sub}"\n`;
+    }).join(""),
   );
   const script = (name: string, body: string) =>
     Deno.writeTextFile(`${bin}/${name}`, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -368,7 +415,7 @@ done < "${dir}/devices"`,
   };
 }
 
-Deno.test("nvidia-kmod-load.sh: the open module when every GPU is in its list, else the proprietary; g5 always proprietary", async () => {
+Deno.test("nvidia-kmod-load.sh: the GRID module for an L4 vGPU profile, the open module when every GPU is in its list, else the proprietary; g5 always proprietary", async () => {
   const none = await kmodLoad([], "m5.large");
   assert.equal(none.code, 0, none.stderr);
   assert.equal(none.loaded, "", "no NVIDIA device: nothing loaded");
@@ -386,6 +433,23 @@ Deno.test("nvidia-kmod-load.sh: the open module when every GPU is in its list, e
   assert.equal(g5.code, 0, g5.stderr);
   assert.equal(g5.loaded, "load nvidia\n");
   assert.deepEqual(g5.modprobe, ["40-eks-nvidia-openrm.conf", "nvidia-disable-gsp.conf"]);
+
+  // An L4 vGPU profile (g6f): the GRID module when the image has it (AL2023's nvidia-open-grid)...
+  const g6f = await kmodLoad(["0302:27b8:1733"], "g6f.large", ["nvidia-open", "nvidia-open-grid"]);
+  assert.equal(g6f.code, 0, g6f.stderr);
+  assert.equal(g6f.loaded, "load nvidia-open-grid\n");
+  // ...and a failure naming what is missing when it does not (eksnode does not build it).
+  const noGrid = await kmodLoad(["0302:27b8:1735"], "g6f.xlarge");
+  assert.equal(noGrid.code, 1);
+  assert.equal(noGrid.loaded, "", "no module that cannot drive a vGPU profile");
+  assert.match(
+    noGrid.stderr,
+    /vGPU profile 27b8:1735 attached: it needs the GRID module \(nvidia-open-grid\)/,
+  );
+  // The whole L4 (g6) is no vGPU profile: the open module, as before.
+  const g6 = await kmodLoad(["0302:27B8:16ca"], "g6.xlarge");
+  assert.equal(g6.code, 0, g6.stderr);
+  assert.equal(g6.loaded, "load nvidia-open\n");
 });
 
 Deno.test({
@@ -405,4 +469,153 @@ Deno.test({
       assert.ok(accepted(v), describeVerdict(v));
     }
   },
+});
+
+/**
+ * What this machine's udev says of `text` as a drop-in of systemd's 99-default.link: `udevadm test-builtin
+ * net_setup_link` on `lo`, with the drop-in in a directory bound over /etc/systemd/network in a mount
+ * namespace of its own (so this machine's configuration is untouched); the lines naming the drop-in
+ * (udev names a file only to complain about it: unknown key, value it cannot parse).
+ */
+async function udevLinkComplaints(text: string): Promise<string[]> {
+  const dir = await tempDir({ prefix: "eksnode-link-" });
+  try {
+    const dropin = `${dir}/${LINK_POLICY_DROPIN.split("/").slice(-2).join("/")}`;
+    await Deno.mkdir(dropin.slice(0, dropin.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(dropin, text);
+    const out = await new Deno.Command("unshare", {
+      args: [
+        "--mount",
+        "sh",
+        "-c",
+        'mount --bind "$1" /etc/systemd/network && exec udevadm test-builtin net_setup_link /sys/class/net/lo',
+        "sh",
+        dir,
+      ],
+      env: { SYSTEMD_LOG_LEVEL: "debug" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const all = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.match(all, /Parsed configuration file .*99-default\.link/, `udev read the link files:\n${all}`);
+    return all.split("\n").filter((l) => l.includes("99-no-policy.conf"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const udevLink = Deno.build.os === "linux" && Deno.uid() === 0 && onPath("udevadm") && onPath("unshare") &&
+  (await Deno.stat("/usr/lib/systemd/network/99-default.link").then(() => true, () => false));
+Deno.test({
+  name: `step 52's link drop-in: this machine's udev parses it without a complaint${
+    udevLink ? "" : " (not run: needs root, udevadm, unshare and systemd's 99-default.link)"
+  }`,
+  ignore: !udevLink,
+  async fn() {
+    // udevadm of systemd 252 has no `verify` (254+): net_setup_link's own parser stands in for it.
+    assert.deepEqual(await udevLinkComplaints(renderLinkPolicyDropin()), []);
+    // The check can fail: a value udev cannot parse and a key it does not know are named.
+    const bad = await udevLinkComplaints("[Link]\nMACAddressPolicy=nonsense\nBogus=1\n");
+    assert.equal(bad.length, 2, bad.join("\n"));
+  },
+});
+
+Deno.test("ami AL2023 phase with --fips: step 53 plans the crypto policy tools and fips-mode-setup; verify wants the FIPS policy", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    await Deno.mkdir(`${root}/lib/modules/${KERNEL}`, { recursive: true });
+    const plan = await eksnode(args(root, "--al2023", "--fips", "--package-manager", "dnf", "--dry-run"), {
+      env: ENV,
+    });
+    assert.equal(plan.code, 0, plan.stderr);
+    const step53 = plan.stdout.slice(plan.stdout.indexOf("[53/"), plan.stdout.indexOf("[54/"));
+    assert.match(step53, /crypto-policies-scripts/);
+    assert.match(step53, /fips-mode-setup --enable not run: --root is not the running system/);
+
+    const bake = await eksnode(args(root, "--al2023", "--fips"), { env: ENV });
+    assert.equal(bake.code, 0, bake.stderr);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${root}/etc/eks/release.json`)).al2023.fips, true);
+    const rows = async () => {
+      const r = await eksnode(["verify", "--root", root, "--phase", "ami", "--output", "json"]);
+      const row = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === CRYPTO_POLICY_CONFIG);
+      return { code: r.code, row };
+    };
+    // fips-mode-setup needs the running image: under --root the policy is not FIPS, and verify says so.
+    const before = await rows();
+    assert.notEqual(before.code, 0);
+    assert.equal(before.row?.status, "fail");
+    assert.match(before.row?.detail ?? "", /fips-mode-setup --enable/);
+    // What fips-mode-setup --enable leaves (update-crypto-policies --set FIPS writes the policy's name).
+    await Deno.mkdir(`${root}/etc/crypto-policies`, { recursive: true });
+    await Deno.writeTextFile(`${root}${CRYPTO_POLICY_CONFIG}`, "FIPS\n");
+    const after = await rows();
+    assert.equal(after.row?.status, "ok");
+    assert.equal(after.code, 0);
+
+    // With apt, a note: no FIPS modules in Debian's archive.
+    const apt = await eksnode(
+      args(root, "--al2023", "--fips", "--package-manager", "apt", "--dry-run", "--only", "53"),
+      { env: ENV },
+    );
+    assert.equal(apt.code, 0, apt.stderr);
+    assert.match(apt.stdout, /FIPS mode not set: Debian ships no FIPS-validated modules/);
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("fipsPolicy: FIPS and FIPS with sub-policies, not DEFAULT or a comment", () => {
+  assert.ok(fipsPolicy("FIPS\n"));
+  assert.ok(fipsPolicy("# set by fips-mode-setup\nFIPS:OSPP\n"));
+  assert.ok(!fipsPolicy("DEFAULT\n"));
+  assert.ok(!fipsPolicy("# FIPS\nDEFAULT\n"));
+  assert.ok(!fipsPolicy("FIPSX\n"));
+  assert.ok(!fipsPolicy(undefined));
+});
+
+Deno.test("step 54: an image with an SELinux policy gets a note under --root naming it; without one, nothing to label", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    const none = await eksnode(args(root, "--al2023", "--only", "54"), { env: ENV });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /no SELinux policy in the image/);
+    // AL2023's: SELINUXTYPE=targeted and that policy's file contexts.
+    await Deno.mkdir(`${root}/etc/selinux/targeted/contexts/files`, { recursive: true });
+    await Deno.writeTextFile(`${root}/etc/selinux/config`, "SELINUX=permissive\nSELINUXTYPE=targeted\n");
+    await Deno.writeTextFile(
+      `${root}/etc/selinux/targeted/contexts/files/file_contexts`,
+      "/usr/bin(/.*)?\tsystem_u:object_r:bin_t:s0\n",
+    );
+    const labelled = await eksnode(args(root, "--al2023", "--only", "54"), { env: ENV });
+    assert.equal(labelled.code, 0, labelled.stderr);
+    assert.match(
+      labelled.stdout,
+      /restorecon -R \/usr\/bin \/etc\/systemd\/system \/etc\/eks not run: --root is not the running system \(the targeted policy's labels/,
+    );
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("ami --accelerator with apt: one error line, exit 2, nothing written (the variants are AL2023's)", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    const r = await eksnode(args(root, "--accelerator", "nvidia", "--package-manager", "apt", "--dry-run"), {
+      env: ENV,
+    });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: --accelerator nvidia with package manager apt: the accelerated variants are built on Amazon Linux 2023 \(dnf\)/,
+    );
+    assert.equal(r.stdout, "");
+  } finally {
+    await mirror.close();
+  }
 });

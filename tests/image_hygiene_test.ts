@@ -8,13 +8,21 @@ import assert from "node:assert/strict";
 import { bakeDir } from "./cli_fixtures.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
-import { tempHost } from "./helpers.ts";
-import { findLeftovers, matchesComponent } from "../eks/image/hygiene.ts";
+import { onPath, tempHost } from "./helpers.ts";
+import {
+  DISTRO_SSH_KEYGEN_UNIT,
+  findLeftovers,
+  matchesComponent,
+  renderSshKeygenUnit,
+  SSH_KEYGEN_UNIT,
+  SSHD,
+} from "../eks/image/hygiene.ts";
 
 /** Leftovers a build instance has, with the content each gets (path → content). */
 const LEFTOVERS: Record<string, string> = {
   "/etc/hostname": "ip-10-0-0-1\n",
   "/etc/machine-id": "0123456789abcdef0123456789abcdef\n",
+  "/var/lib/dbus/machine-id": "0123456789abcdef0123456789abcdef\n",
   "/etc/resolv.conf": "nameserver 10.0.0.2\n",
   "/etc/ssh/ssh_host_ed25519_key": "PRIVATE\n",
   "/etc/ssh/ssh_host_ed25519_key.pub": "ssh-ed25519 AAAA\n",
@@ -75,6 +83,7 @@ Deno.test("hygiene: findLeftovers names every leftover and nothing else; an empt
       "/var/cache/dnf",
       "/var/lib/cloud/instance",
       "/var/lib/cloud/sem",
+      "/var/lib/dbus/machine-id",
       "/var/lib/dhcp/dhclient.eth0.leases",
       "/var/lib/dnf/history.sqlite",
       "/var/log/audit/audit.log",
@@ -136,6 +145,62 @@ Deno.test("ami --hygiene: verify names the leftovers, step 38 removes them and k
     const again = await eksnode(args(root, "--hygiene"));
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /ami: 38 steps, 0 changes in/);
+  } finally {
+    await mirror.close();
+  }
+});
+
+Deno.test("ami --hygiene: an sshd without sshd-keygen@.service gets eksnode-ssh-host-keys.service, enabled and verified", async () => {
+  const mirror = await startMirror({});
+  try {
+    const { dir, args } = await bakeDir(mirror.bakeToml);
+    const root = `${dir}/root`;
+    assert.equal((await eksnode(args(root))).code, 0);
+    // Debian's openssh-server: sshd and keys from its postinst, no unit that makes them at boot.
+    await plant(root, { [SSHD]: "#!/bin/sh\n", "/etc/ssh/ssh_host_ed25519_key": "PRIVATE\n" });
+    const plan = await eksnode(args(root, "--hygiene", "--dry-run"));
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`would file /etc/systemd/system/${SSH_KEYGEN_UNIT} 0644`));
+
+    const clean = await eksnode(args(root, "--hygiene"));
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(
+      await Deno.readTextFile(`${root}/etc/systemd/system/${SSH_KEYGEN_UNIT}`),
+      renderSshKeygenUnit(),
+    );
+    assert.ok(
+      (await Deno.lstat(`${root}/etc/systemd/system/multi-user.target.wants/${SSH_KEYGEN_UNIT}`)).isSymlink,
+      "enabled",
+    );
+    if (onPath("systemd-analyze")) {
+      assert.match(clean.stdout, new RegExp(`systemd-analyze verify ${SSH_KEYGEN_UNIT}`));
+    }
+    const rows = async () => {
+      const r = await eksnode(["verify", "--root", root, "--phase", "ami", "--output", "json"]);
+      return {
+        code: r.code,
+        row: JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === SSH_KEYGEN_UNIT),
+      };
+    };
+    const ok = await rows();
+    assert.equal(ok.code, 0);
+    assert.equal(ok.row?.status, "ok");
+    assert.match((await eksnode(args(root, "--hygiene"))).stdout, /ami: 38 steps, 0 changes in/);
+
+    // Not enabled: a node from this image would boot an sshd without host keys. verify names the unit.
+    await Deno.remove(`${root}/etc/systemd/system/multi-user.target.wants/${SSH_KEYGEN_UNIT}`);
+    const bad = await rows();
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.row?.status, "fail");
+    assert.match(bad.row?.detail, /makes no host keys at boot/);
+
+    // AL2023's openssh-server makes its keys itself (sshd-keygen@.service): nothing added, nothing checked.
+    await Deno.remove(`${root}/etc/systemd/system/${SSH_KEYGEN_UNIT}`);
+    await plant(root, { [`/usr/lib/systemd/system/${DISTRO_SSH_KEYGEN_UNIT}`]: "[Service]\nType=oneshot\n" });
+    const al2023 = await eksnode(args(root, "--hygiene"));
+    assert.equal(al2023.code, 0, al2023.stderr);
+    assert.doesNotMatch(al2023.stdout, new RegExp(SSH_KEYGEN_UNIT));
+    assert.equal((await rows()).row, undefined);
   } finally {
     await mirror.close();
   }

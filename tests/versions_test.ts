@@ -101,11 +101,8 @@ Deno.test("every null checksum is reported as unpinned; pinned ones are not", ()
   const unpinned = unpinnedArtifacts();
   assert.ok(unpinned.includes('kubernetes."1.32".kubelet.sha256.x86_64'));
   assert.ok(unpinned.includes('kubernetes."1.34".ecrCredentialProvider.sha256.aarch64'));
-  // Of the artifacts, only the EFA installer (AL2023 phase, --efa) has no public checksum.
-  assert.deepEqual(unpinned.filter((p) => p.startsWith("artifacts.")), [
-    "artifacts.efaInstaller.sha256.x86_64",
-    "artifacts.efaInstaller.sha256.aarch64",
-  ]);
+  // Every artifact has a public checksum (the EFA installer's from AWS's table since 1.47.0).
+  assert.deepEqual(unpinned.filter((p) => p.startsWith("artifacts.")), []);
   const nulls = allChecksums(versions).filter(([, sum]) => sum === null).length;
   assert.equal(unpinned.length, nulls);
 });

@@ -21,6 +21,8 @@ import openDevices580 from "../../assets/gpu/nvidia-open-supported-devices-580.t
 export interface Al2023Variant {
   accelerator?: "nvidia" | "neuron";
   efa: boolean;
+  /** FIPS mode (`--fips` with the phase: step 53). */
+  fips?: boolean;
   /** The NVIDIA driver's full version (NVIDIA variant). */
   nvidiaDriver?: string;
 }

@@ -191,3 +191,23 @@ export function packageVersions(text: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * systemd's default link policy drop-in of AL2023's image (templates/al2023/runtime/rootfs/etc/systemd/
+ * network/99-default.link.d/99-no-policy.conf @ 81fec2e8): MACAddressPolicy=none, so udev leaves the MAC
+ * address of the links the VPC CNI creates (veth pairs) as the kernel made it, instead of the persistent
+ * one systemd's 99-default.link would give them (aws/amazon-vpc-cni-k8s#2103, fixed by #2118).
+ */
+export const LINK_POLICY_DROPIN = "/etc/systemd/network/99-default.link.d/99-no-policy.conf";
+
+/** The text of {@link LINK_POLICY_DROPIN}. */
+export function renderLinkPolicyDropin(): string {
+  return [
+    "# Written by eksnode ami (AL2023 phase, step 52), as AL2023's EKS image has it: udev keeps the MAC",
+    "# address the kernel gave each link (the VPC CNI's veth pairs) instead of systemd's persistent one.",
+    "# See aws/amazon-vpc-cni-k8s#2103 and #2118.",
+    "[Link]",
+    "MACAddressPolicy=none",
+    "",
+  ].join("\n");
+}

@@ -27,6 +27,7 @@ import {
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
+  LINK_POLICY_DROPIN,
   PHASE_UNIT_DIR,
   SOCI_CONFIG_DIR,
   SOCI_SOCKET_UNIT,
@@ -51,6 +52,7 @@ export function al2023Paths(v: Al2023Variant): Al2023Path[] {
     d(SOCI_ROOT, 0o700),
     f(`${PHASE_UNIT_DIR}/${SOCI_SERVICE}`),
     f(`${PHASE_UNIT_DIR}/${SOCI_SOCKET_UNIT}`),
+    f(LINK_POLICY_DROPIN),
     f(VERSION_INFO_PATH),
   ];
   if (v.accelerator === "nvidia") {
@@ -96,6 +98,7 @@ export function parseAl2023Variant(value: unknown): Al2023Variant | undefined {
   const accelerator = o.accelerator === "nvidia" || o.accelerator === "neuron" ? o.accelerator : undefined;
   return {
     efa: o.efa === true,
+    ...(o.fips === true ? { fips: true } : {}),
     ...(accelerator ? { accelerator } : {}),
     ...(typeof o.nvidiaDriver === "string" ? { nvidiaDriver: o.nvidiaDriver } : {}),
   };

@@ -5,9 +5,10 @@
  * the audit log. The list follows Amazon Linux 2023's EKS image build: awslabs/amazon-eks-ami
  * templates/al2023/provisioners/cleanup.sh and validate.sh at commit 81fec2e8 (2026-07-23), with the
  * default user's `authorized_keys` taken for every user under /home (ec2-user on AL2023, admin on
- * Debian) and the apt caches beside dnf's.
+ * Debian), D-Bus's copy of the machine id (Debian) and the apt caches beside dnf's.
  */
 import type { Host } from "../../lib/host.ts";
+import { unitInstalled } from "../../lib/systemd.ts";
 
 /** What is done with a leftover: removed, or emptied in place (a file something still holds open). */
 export type HygieneAction = "remove" | "empty";
@@ -25,6 +26,10 @@ export const HYGIENE_RULES: readonly HygieneRule[] = [
   { pattern: "/etc/hostname", action: "remove", why: "the build instance's host name" },
   // systemd generates a new id at first boot when the file is empty (cleanup.sh: rm, then touch).
   { pattern: "/etc/machine-id", action: "empty", why: "the build instance's machine id" },
+  // Not in cleanup.sh (AL2023 keeps none): Debian's dbus writes a copy of the id here, and systemd's first
+  // boot takes a regular file here as the id to use (machine-id-setup), so the node would get the
+  // builder's. D-Bus reads /etc/machine-id when this is gone. Found by the boot test (tests/e2e).
+  { pattern: "/var/lib/dbus/machine-id", action: "remove", why: "D-Bus's copy of the machine id" },
   { pattern: "/etc/resolv.conf", action: "remove", why: "the build VPC's resolver" },
   { pattern: "/etc/ssh/ssh_host*", action: "remove", why: "SSH host keys every node would share" },
   { pattern: "/root/.ssh/authorized_keys", action: "remove", why: "the builder's SSH key" },
@@ -106,4 +111,50 @@ export async function findLeftovers(host: Host): Promise<Leftover[]> {
     }
   }
   return out;
+}
+
+/** Where OpenSSH's server is on every distribution eksnode bakes (AL2023, Debian, Ubuntu). */
+export const SSHD = "/usr/sbin/sshd";
+
+/**
+ * The unit that makes missing SSH host keys at boot on Amazon Linux 2023 (Fedora's openssh-server:
+ * `sshd.service` wants `sshd-keygen.target`, which starts `sshd-keygen@rsa`, `@ecdsa`, `@ed25519`). Debian
+ * and Ubuntu have none: their openssh-server makes the keys in its postinst, and their `ssh.service` fails
+ * (`sshd -t`: no hostkeys available) when the keys are gone, unless cloud-init's ssh module makes new ones.
+ */
+export const DISTRO_SSH_KEYGEN_UNIT = "sshd-keygen@.service";
+
+/** The unit step 38 adds where the image's sshd makes no host keys of its own at boot. */
+export const SSH_KEYGEN_UNIT = "eksnode-ssh-host-keys.service";
+
+/**
+ * `eksnode-ssh-host-keys.service`: `ssh-keygen -A` (each missing key type, nothing else) before sshd
+ * starts, at every boot, so that a node from an image whose host keys hygiene removed gets its own. The
+ * default dependencies order it after sysinit.target, so after cloud-init's early stage, which makes the
+ * keys itself where it is installed; then there is nothing left to make.
+ */
+export function renderSshKeygenUnit(): string {
+  return `# Written by eksnode ami --hygiene (step 38). The image's SSH host keys were removed so that no two
+# nodes share them, and this image's openssh-server makes none at boot (it has no ${DISTRO_SSH_KEYGEN_UNIT},
+# as Amazon Linux 2023's has). This makes the missing ones before sshd starts.
+[Unit]
+Description=Generate the SSH host keys this node lacks
+Before=ssh.service sshd.service
+ConditionPathExists=${SSHD}
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * True when the image has sshd but nothing that makes host keys at boot (no {@link DISTRO_SSH_KEYGEN_UNIT}):
+ * there step 38 installs {@link SSH_KEYGEN_UNIT}.
+ */
+export async function needsSshKeygenUnit(host: Host): Promise<boolean> {
+  return await host.exists(SSHD) && !(await unitInstalled(host, DISTRO_SSH_KEYGEN_UNIT));
 }

@@ -38,10 +38,17 @@ import {
   SYSCTL_RESERVED_PORTS_FILE,
 } from "../paths/node.ts";
 import { moduleNames } from "../system/kernel_modules.ts";
-import { findLeftovers } from "../image/hygiene.ts";
+import { findLeftovers, needsSshKeygenUnit, SSH_KEYGEN_UNIT } from "../image/hygiene.ts";
 import { sbomFiles } from "../image/sbom.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
 import { hasArgs, kernelArgs, VERSION_INFO_PATH } from "../image/al2023.ts";
+import {
+  CRYPTO_POLICY_CONFIG,
+  fipsPolicy,
+  SELINUX_RELABEL_DIRS,
+  selinuxPolicy,
+  selinuxRunning,
+} from "../image/security.ts";
 import type { Al2023Variant } from "../image/accelerators.ts";
 import {
   BOOT_CONFIG_SERVICE,
@@ -358,6 +365,51 @@ async function kernelArgChecks(host: Host, manifest: ManifestInfo, out: CheckRes
 }
 
 /**
+ * FIPS mode and SELinux labels of the AL2023 phase (steps 53, 54): with `fips` the FIPS crypto policy;
+ * where SELinux runs and the image has a policy, `matchpathcon -V` of what the relabelled directories hold
+ * (configure-selinux.sh's validation): one failed row per file whose label is not the policy's.
+ */
+async function securityChecks(host: Host, v: Al2023Variant, out: CheckResult[]) {
+  if (v.fips) {
+    const ok = fipsPolicy(await host.readText(CRYPTO_POLICY_CONFIG));
+    out.push({
+      group: "files",
+      name: CRYPTO_POLICY_CONFIG,
+      status: ok ? "ok" : "fail",
+      detail: ok
+        ? "FIPS crypto policy"
+        : "not the FIPS policy: `fips-mode-setup --enable` was not run (step 53)",
+    });
+  }
+  if (!(await selinuxPolicy(host)) || !(await selinuxRunning(host)) || !(await host.which("matchpathcon"))) {
+    return;
+  }
+  const paths: string[] = [];
+  for (const d of SELINUX_RELABEL_DIRS) {
+    for (const name of (await host.readDir(d)) ?? []) paths.push(`${d}/${name}`);
+  }
+  if (!paths.length) return;
+  const r = await host.exec(["matchpathcon", "-V", ...paths], { allowFailure: true, timeoutMs: 120_000 });
+  const wrong = r.stdout.split("\n").filter((l) => l.trim() && !/ verified\.?$/.test(l.trim()));
+  for (const line of wrong) {
+    out.push({
+      group: "files",
+      name: line.split(/\s/)[0],
+      status: "fail",
+      detail: `SELinux label: ${line.trim()}`,
+    });
+  }
+  if (!wrong.length) {
+    out.push({
+      group: "files",
+      name: "SELinux labels",
+      status: "ok",
+      detail: `${paths.length} files under ${SELINUX_RELABEL_DIRS.join(", ")} verified`,
+    });
+  }
+}
+
+/**
  * The SBOM against the disk and release.json: one failed row per file that is missing from it, missing on
  * disk or changed (naming the file); one ok row when all match.
  */
@@ -459,6 +511,18 @@ async function hygieneChecks(host: Host, out: CheckResult[]) {
   if (!leftovers.length) {
     out.push({ group: "hygiene", name: "build instance leftovers", status: "ok", detail: "none found" });
   }
+  // Without the host keys hygiene removes, sshd only starts where something makes new ones at boot.
+  if (await needsSshKeygenUnit(host)) {
+    const enabled = await enabledByLinks(host, SSH_KEYGEN_UNIT);
+    out.push({
+      group: "hygiene",
+      name: SSH_KEYGEN_UNIT,
+      status: enabled ? "ok" : "fail",
+      detail: enabled
+        ? "enabled: makes the SSH host keys at first boot (this sshd has no sshd-keygen@.service)"
+        : "not enabled: this sshd makes no host keys at boot (no sshd-keygen@.service); `eksnode ami --hygiene` installs it",
+    });
+  }
 }
 
 /** The expected paths of a phase, given what release.json says. */
@@ -485,6 +549,7 @@ export async function expectedPaths(
 
 async function pathChecks(host: Host, phase: Phase, manifest: ManifestInfo | undefined, out: CheckResult[]) {
   if (manifest) await kernelArgChecks(host, manifest, out);
+  if (manifest?.al2023) await securityChecks(host, manifest.al2023, out);
   for (const p of await expectedPaths(host, phase, manifest)) {
     const st = await host.stat(p.path);
     const want = p.mode === undefined ? "" : ` ${modeString(p.mode)}`;

@@ -12,7 +12,7 @@
 # /etc/eks/version-info.json is downloaded beside the manifest, as AL2023's build does.
 # A variant build, e.g. NVIDIA with EFA:
 #   packer build -var accelerator=nvidia -var efa=true -var bake_config=bake-nvidia.toml examples/packer/eks-node.pkr.hcl
-# (bake-nvidia.toml pins the EFA installer's checksum: docs/al2023.md, "EFA").
+# (bake-nvidia.toml: your bake config; the EFA installer is pinned by eksnode's versions data: docs/al2023.md, "EFA").
 # bake.toml pins the checksums upstream does not publish (ecr-credential-provider) and can set a mirror;
 # see README, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
 # (e.g. `-only` with a matrix in CI): each build is independent.

@@ -63,7 +63,7 @@ export interface ReleaseManifest {
   artifacts: ManifestFile[];
   /** Image names steps 19-20 cached in containerd; absent when the bake cached none. */
   cachedImages?: string[];
-  /** The AL2023 phase's variant, when the bake runs it (steps 39-51): what `eksnode verify` expects. */
+  /** The AL2023 phase's variant, when the bake runs it (steps 39-54): what `eksnode verify` expects. */
   al2023?: Al2023Variant;
 }
 
@@ -314,6 +314,7 @@ export async function releaseManifest(
   if (runsAl2023Phase(b)) {
     manifest.al2023 = {
       efa: b.efa === true,
+      ...(b.fips ? { fips: true } : {}),
       ...(b.accelerator ? { accelerator: b.accelerator } : {}),
       ...(b.accelerator === "nvidia"
         ? { nvidiaDriver: b.nvidiaDriverVersion ?? DEFAULT_NVIDIA_DRIVER.version }

@@ -3,11 +3,20 @@
  * the build instance left that no node may share, as Amazon Linux 2023's EKS image build does
  * (templates/al2023/provisioners/cleanup.sh @81fec2e8; the list is eks/image/hygiene.ts). On the running
  * system with dnf or yum, `clean all` first, as cleanup.sh does; apt's caches are in the list.
+ * Where the image has sshd but no `sshd-keygen@.service` (Debian, Ubuntu: their keys come from the package's
+ * postinst), it installs and enables `eksnode-ssh-host-keys.service`, which makes them at boot as AL2023's
+ * openssh-server does; without it their sshd would not start on a node from the image.
  */
 import { exec, file, note, remove } from "../../lib/changes.ts";
 import type { Change, Step } from "../../lib/step.ts";
-import { findLeftovers } from "../../eks/image/hygiene.ts";
+import {
+  findLeftovers,
+  needsSshKeygenUnit,
+  renderSshKeygenUnit,
+  SSH_KEYGEN_UNIT,
+} from "../../eks/image/hygiene.ts";
 import type { AmiContext } from "./context.ts";
+import { unitChanges } from "./unit_changes.ts";
 
 /** The step's number: after the 37 of the process. */
 export const HYGIENE_STEP_NUMBER = 38;
@@ -37,6 +46,11 @@ export const step: Step<AmiContext> = {
       );
     }
     if (!out.length) out.push(note("nothing of the build instance left to remove"));
+    if (await needsSshKeygenUnit(ctx.host)) {
+      out.push(
+        ...await unitChanges(ctx.host, { [SSH_KEYGEN_UNIT]: renderSshKeygenUnit() }, [SSH_KEYGEN_UNIT]),
+      );
+    }
     return out;
   },
 };

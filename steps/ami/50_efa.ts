@@ -1,6 +1,6 @@
 /**
  * Step 50 (`--efa`): the EFA installer, downloaded and checksum-verified against the pin of the versions
- * data (artifacts.efaInstaller; unpinned in the embedded data, so a bake config pins it), unpacked under
+ * data (artifacts.efaInstaller: AWS's published SHA-256 of the pinned version), unpacked under
  * /var/lib/eksnode/efa-installer and run as `efa_installer.sh --minimal -y` on the build instance; then,
  * on an image without the NVIDIA driver, efa-nv-peermem erased (it loads the nvidia module at boot).
  * Follows templates/al2023/provisioners/install-efa.sh @ 81fec2e8, which checks the installer's GPG

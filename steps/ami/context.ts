@@ -74,7 +74,7 @@ export interface BakeSettings {
   imageTagRegions?: string[];
 }
 
-/** True when a bake runs the AL2023 phase (steps 39-51): `al2023`, or a variant that implies it. */
+/** True when a bake runs the AL2023 phase (steps 39-54): `al2023`, or a variant that implies it. */
 export function runsAl2023Phase(bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">): boolean {
   return bake.al2023 === true || bake.accelerator !== undefined || bake.efa === true;
 }

@@ -1,6 +1,6 @@
 /**
  * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
- * (39-51, docs/al2023.md) and image hygiene (38, always last).
+ * (39-54, docs/al2023.md) and image hygiene (38, always last).
  */
 import type { Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
@@ -55,6 +55,9 @@ import { step as s48 } from "./48_neuron_repo.ts";
 import { step as s49 } from "./49_neuron_driver.ts";
 import { step as s50 } from "./50_efa.ts";
 import { step as s51 } from "./51_version_info.ts";
+import { step as s52 } from "./52_link_policy.ts";
+import { step as s53 } from "./53_fips.ts";
+import { step as s54 } from "./54_selinux_labels.ts";
 import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
 export { runsAl2023Phase };
@@ -112,13 +115,17 @@ export const AL2023_PHASE: {
   nvidia: Step<AmiContext>[];
   neuron: Step<AmiContext>[];
   efa: Step<AmiContext>[];
+  fips: Step<AmiContext>[];
   last: Step<AmiContext>[];
 } = {
-  base: [s39, s40, s41, s42, s43],
+  // Steps numbered after 51 run before it: version-info (51) records what the phase installed, so it stays last.
+  base: [s39, s40, s41, s42, s43, s52],
+  fips: [s53],
   nvidia: [s44, s45, s46, s47],
   neuron: [s48, s49],
   efa: [s50],
-  last: [s51],
+  // SELinux labels after everything the phase writes, version-info last.
+  last: [s54, s51],
 };
 
 /** Every step of the AL2023 phase, in order (for `eksnode steps ami`). */
@@ -127,6 +134,7 @@ export const AL2023_STEPS: Step<AmiContext>[] = [
   ...AL2023_PHASE.nvidia,
   ...AL2023_PHASE.neuron,
   ...AL2023_PHASE.efa,
+  ...AL2023_PHASE.fips,
   ...AL2023_PHASE.last,
 ];
 
@@ -135,7 +143,7 @@ export const AL2023_STEPS: Step<AmiContext>[] = [
  * @example amiSteps({ al2023: true, accelerator: "nvidia" }, false).map((s) => s.number).at(-1) // 51
  */
 export function amiSteps(
-  bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">,
+  bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa"> & { fips?: boolean },
   hygiene: boolean,
 ): Step<AmiContext>[] {
   const out = [...AMI_STEPS];
@@ -144,6 +152,7 @@ export function amiSteps(
     if (bake.accelerator === "nvidia") out.push(...AL2023_PHASE.nvidia);
     if (bake.accelerator === "neuron") out.push(...AL2023_PHASE.neuron);
     if (bake.efa) out.push(...AL2023_PHASE.efa);
+    if (bake.fips) out.push(...AL2023_PHASE.fips);
     out.push(...AL2023_PHASE.last);
   }
   if (hygiene) out.push(HYGIENE_STEP);

@@ -1,7 +1,7 @@
 /**
  * End to end: bake a real Debian root and boot it (`deno task test:e2e`; also part of `deno task test`).
  *
- * 1. A minimal Debian root with systemd (debootstrap, cached by its inputs: tests/e2e/debian_root.ts) is
+ * 1. A minimal Debian root with systemd and openssh-server (debootstrap, cached by its inputs: tests/e2e/debian_root.ts) is
  *    copied to a temp dir.
  * 2. `eksnode ami` bakes it from inside, on `/`, with no `--root` anywhere, as users run it in a container
  *    build or a chroot builder: `systemd-nspawn` without booting (systemd is not PID 1 inside, so no
@@ -11,8 +11,11 @@
  *    programs: Debian's containerd and runc as the release tarball and binary, and the test kubelet
  *    (tests/e2e/fake_kubelet.js). The pause image is imported into the root's containerd store by a
  *    temporary containerd on this machine, standing in for steps 19–20 (tested with a registry by
- *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot. A second bake the same
- *    way makes 0 changes (and refreshes no package lists: nothing is to be installed).
+ *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot. The bake ends with
+ *    `--hygiene` (step 38), as the Packer example's does: the root's machine id (systemd's postinst made
+ *    it) is emptied, the SSH host keys (openssh-server's postinst made them) removed, and, Debian's sshd
+ *    making no keys at boot, eksnode-ssh-host-keys.service enabled. A second bake the same way makes 0
+ *    changes (and refreshes no package lists: nothing is to be installed).
  * 3. The simulated cloud (tests/e2e/netns_cloud.ts) makes a network namespace and serves instance
  *    metadata there at 169.254.169.254:80, with user data holding only a NodeConfig (what managed node
  *    groups and Karpenter write for AL2023). `systemd-nspawn -b` boots the root into that namespace
@@ -21,11 +24,14 @@
  *    start. Asserted inside: both units succeeded (the config phase with changes, the run phase too),
  *    /etc/environment's proxy reached both, units enabled, containerd active and answering, kubelet
  *    started with the NodeConfig's flags, config and kubeconfig (the test kubelet checks them and stays
- *    up), the network sysctls applied by systemd-sysctl at boot, the modules-load file present.
+ *    up), the network sysctls applied by systemd-sysctl at boot, the modules-load file present. What
+ *    hygiene removed, the first boot made anew: a machine id other than the builder's (written to disk),
+ *    SSH host keys other than the builder's, and sshd running with them.
  * 4. `eksnode init` by hand (what user data calling it or /etc/eks/bootstrap.sh does): 0 changes, no unit
  *    restarted (same InvocationID and main PID); again with the bpffs unit stopped and bpffs mounted.
  * 5. A reboot, with a stand-in cloud-final.service that runs `eksnode init` as a user data script would:
- *    the config phase, that init and the run phase each make 0 changes; kubelet runs again.
+ *    the config phase, that init and the run phase each make 0 changes; kubelet runs again, with the
+ *    same machine id and host keys as at the first boot (made once, not at every boot).
  * Everything started (container, fakes, temporary containerd) is stopped and every mount under the
  * temp dir removed in `finally`, also when an assertion fails.
  */
@@ -35,6 +41,7 @@ import { startMirror } from "../fakes/mirror.ts";
 import { makeTar } from "../fakes/tar_writer.ts";
 import { onPath, sha256 } from "../helpers.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/paths/node.ts";
+import { SSH_KEYGEN_UNIT } from "../../eks/image/hygiene.ts";
 import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, runInside, unmountUnder, waitBooted } from "./nspawn.ts";
@@ -201,6 +208,19 @@ async function cacheImage(bin: string, root: string, work: string, ref: string):
   }
 }
 
+/** The public SSH host keys under `root`: key type (file name) → key, without the comment. */
+async function hostKeys(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const names: string[] = [];
+  for await (const e of Deno.readDir(`${root}/etc/ssh`)) {
+    if (/^ssh_host_.*_key\.pub$/.test(e.name)) names.push(e.name);
+  }
+  for (const n of names.sort()) {
+    out.set(n, (await Deno.readTextFile(`${root}/etc/ssh/${n}`)).trim().split(/\s+/).slice(0, 2).join(" "));
+  }
+  return out;
+}
+
 /** `systemctl show` properties of a unit inside. */
 async function show(c: Container, unit: string, props: string[]): Promise<Record<string, string>> {
   const out = await c.check(["systemctl", "show", unit, ...props.map((p) => `--property=${p}`)]);
@@ -325,6 +345,12 @@ Deno.test({
     try {
       await copyRoot(cached.root, root);
       stamp("root copied");
+      // What the build instance has that no node may share: the machine id and SSH host keys the Debian
+      // packages' postinsts made (hygiene removes them; the first boot must make its own).
+      const builderId = (await Deno.readTextFile(`${root}/etc/machine-id`)).trim();
+      assert.match(builderId, /^[0-9a-f]{32}$/, "the builder's machine id");
+      const builderKeys = await hostKeys(root);
+      assert.ok(builderKeys.size >= 2, `the builder's SSH host keys: ${[...builderKeys.keys()].join(", ")}`);
 
       // Mount points for the read-only binds.
       await Deno.mkdir(`${root}${E2E}/src`, { recursive: true });
@@ -369,10 +395,11 @@ Deno.test({
         "--package-manager",
         "apt",
         "--no-cache-images",
+        "--hygiene",
       ];
       const bake = await runInside(root, [`${E2E}/eksnode`, ...bakeArgs], binds);
       assert.equal(bake.code, 0, bake.stdout + bake.stderr);
-      assert.match(bake.stdout, /ami: 37 steps, \d+ changes in/);
+      assert.match(bake.stdout, /ami: 38 steps, \d+ changes in/);
       // Real apt: the lists refreshed before the first install, awscli installed from Debian's archive.
       assert.match(
         bake.stdout,
@@ -401,11 +428,23 @@ Deno.test({
         );
       }
       assert.match(await Deno.readTextFile(`${root}/etc/modules-load.d/containerd.conf`), /^br_netfilter$/m);
-      stamp("baked from inside (nspawn without boot, real apt)");
+      // Hygiene: the machine id emptied (systemd makes one at first boot), the host keys gone, and the unit
+      // that makes new ones enabled (Debian's ssh.service would fail without keys).
+      assert.equal((await Deno.stat(`${root}/etc/machine-id`)).size, 0, "machine id emptied by hygiene");
+      // Debian's dbus keeps a copy, which systemd would take as the id at first boot.
+      assert.equal(await Deno.lstat(`${root}/var/lib/dbus/machine-id`).catch(() => undefined), undefined);
+      assert.deepEqual([...(await hostKeys(root)).keys()], [], "SSH host keys removed by hygiene");
+      assert.ok(
+        (await Deno.lstat(`${root}/etc/systemd/system/multi-user.target.wants/${SSH_KEYGEN_UNIT}`)).isSymlink,
+        `${SSH_KEYGEN_UNIT} enabled by hygiene`,
+      );
+      stamp("baked from inside (nspawn without boot, real apt), hygiene last");
       // The bake again, the same way (the image's own /usr/bin/eksnode now): everything is in place.
-      const rebake = await runInside(root, ["eksnode", ...bakeArgs], binds);
+      // Without this machine's resolver: nspawn would copy it into the root, where hygiene found none after
+      // the first bake and would remove it again. Nothing is downloaded this time.
+      const rebake = await runInside(root, ["eksnode", ...bakeArgs], binds, { resolvConf: "off" });
       assert.equal(rebake.code, 0, rebake.stdout + rebake.stderr);
-      assert.match(rebake.stdout, /ami: 37 steps, 0 changes in/, rebake.stdout);
+      assert.match(rebake.stdout, /ami: 38 steps, 0 changes in/, rebake.stdout);
       assert.doesNotMatch(rebake.stdout, /apt-get update/, "nothing to install: no refresh");
       stamp("eksnode ami again inside: 0 changes");
 
@@ -568,6 +607,24 @@ Deno.test({
       assert.match(modules, /^overlay$/m);
       assert.match(modules, /^br_netfilter$/m);
 
+      // What hygiene removed, made anew by this boot: the node's own machine id and SSH host keys.
+      const bootId = (await c.check(["cat", "/etc/machine-id"])).trim();
+      assert.match(bootId, /^[0-9a-f]{32}$/, "a machine id generated at first boot");
+      assert.notEqual(bootId, builderId, "not the builder's machine id");
+      await assertRan(c, SSH_KEYGEN_UNIT);
+      const bootKeys = await hostKeys(root);
+      assert.deepEqual(
+        [...bootKeys.keys()],
+        [...builderKeys.keys()],
+        "the same key types as the package made",
+      );
+      for (const [type, key] of bootKeys) assert.notEqual(key, builderKeys.get(type), `${type}: a new key`);
+      const ssh = await show(c, "ssh.service", ["ActiveState", "SubState"]);
+      assert.deepEqual(ssh, { ActiveState: "active", SubState: "running" }, "sshd started with the new keys");
+      stamp(
+        `first boot: machine id ${bootId.slice(0, 8)}…, ${bootKeys.size} new SSH host keys, sshd running`,
+      );
+
       // eksnode init by hand (user data calling it, or /etc/eks/bootstrap.sh): nothing changes, nothing restarts.
       const props = ["InvocationID", "MainPID", "ActiveEnterTimestampMonotonic"];
       const before = await Promise.all(SERVICES.map((u) => show(c, u, props)));
@@ -595,6 +652,8 @@ Deno.test({
       // Reboot, with user data that also calls eksnode init from cloud-init's final stage.
       await container.stop();
       container = undefined;
+      // systemd committed the id it generated to disk (the file was empty, /etc writable).
+      assert.equal((await Deno.readTextFile(`${root}/etc/machine-id`)).trim(), bootId, "machine id on disk");
       await Deno.writeTextFile(`${root}/etc/systemd/system/cloud-final.service`, CLOUD_FINAL_UNIT);
       await Deno.symlink(
         "/etc/systemd/system/cloud-final.service",
@@ -626,6 +685,9 @@ Deno.test({
       const report3 = await kubeletReport(c);
       assert.deepEqual(report3.problems, [], "the test kubelet's checks after the reboot");
       assert.equal((await show(c, "kubelet.service", ["ActiveState"])).ActiveState, "active");
+      // The node keeps its identity: same machine id, same host keys (ssh-keygen -A makes only missing ones).
+      assert.equal((await c.check(["cat", "/etc/machine-id"])).trim(), bootId, "machine id after the reboot");
+      assert.deepEqual(await hostKeys(root), bootKeys, "SSH host keys after the reboot");
       stamp("reboot: config phase, user data's init and run phase each 0 changes; kubelet active");
     } catch (err) {
       if (container) {

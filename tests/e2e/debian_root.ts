@@ -16,6 +16,7 @@ export interface RootRecipe {
 }
 
 /** Packages of the root: systemd as init (and dbus for it), procps (sysctl), kmod (modprobe in units),
+ * openssh-server (its host keys, made by the package's postinst, are the builder's that hygiene removes),
  * and containerd + runc, whose binaries are kept aside and whose packages are then purged. */
 // iptables: kubelet.service runs `/sbin/iptables -P FORWARD ACCEPT -w 5` before kubelet, as nodeadm's unit
 // does (AL2023 has the package; the bake's package step only notes it under --root with apt).
@@ -26,6 +27,7 @@ export const INCLUDE = [
   "procps",
   "kmod",
   "iptables",
+  "openssh-server",
   "containerd",
   "runc",
 ];

@@ -219,7 +219,7 @@ export async function runInside(
   root: string,
   argv: string[],
   binds: Bind[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; resolvConf?: "off" } = {},
 ): Promise<InsideResult> {
   const keepUnit = !(await Deno.stat("/run/systemd/system").then(() => true, () => false));
   const machine = `eksnode-e2e-run-${crypto.randomUUID().slice(0, 8)}`;
@@ -229,6 +229,8 @@ export async function runInside(
       "--register=no",
       ...(keepUnit ? ["--keep-unit"] : []),
       "--as-pid2",
+      // off: the root's own /etc/resolv.conf (or none), not a copy of this machine's.
+      ...(opts.resolvConf ? [`--resolv-conf=${opts.resolvConf}`] : []),
       `--machine=${machine}`,
       `--directory=${root}`,
       ...binds.map((b) => `--bind-ro=${b.from}:${b.to}`),

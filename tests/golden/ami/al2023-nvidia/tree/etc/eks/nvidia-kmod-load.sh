@@ -5,12 +5,19 @@
 #   - the open module (nvidia-open) when every NVIDIA display/3D controller is in the open module's list of
 #     supported devices (/etc/eks/nvidia-open-supported-devices-MAJOR.txt);
 #   - otherwise, and always on g4dn, g5 and g5g (their GPU System Processor is turned off, which only the
-#     proprietary module can do), the proprietary module (nvidia).
+#     proprietary module can do), the proprietary module (nvidia);
+#   - before both, for an L4 vGPU profile (g6f, gr6f: fractional GPUs, PCI subsystem 10de:1733/1735/1737),
+#     the GRID module (nvidia-open-grid), as AL2023's script does. eksnode does not build it (NVIDIA's GRID
+#     runfile comes from an EC2 S3 bucket that needs AWS credentials and has no published checksum:
+#     docs/al2023.md), so it is loaded when an archive of it is on the image; without one the script fails
+#     naming the device, since neither other module drives a vGPU profile.
 set -o errexit -o nounset -o pipefail
 
 NVIDIA_VENDOR=10de
 # PCI classes of NVIDIA GPUs: 0300 VGA controller (g4dn, g5), 0302 3D controller (p4d, p5).
 GPU_CLASSES=(0300 0302)
+# device:subsystem of the L4's vGPU profiles (AL2023's NVIDIA_GRID_SUBDEVICES): L4-3Q, L4-6Q, L4-12Q.
+GRID_SUBDEVICES=(27b8:1733 27b8:1735 27b8:1737)
 # Directories and IMDS as on a node; the variables only exist for tests/ami_al2023_test.ts.
 ARCHIVE_DIR=${DKMS_ARCHIVE_DIR:-/var/lib/dkms-archive}
 LIST_DIR=${EKS_ETC_DIR:-/etc/eks}
@@ -51,11 +58,35 @@ all_supported_by_open() {
   return 0
 }
 
+# The first attached vGPU profile (device:subsystem, lower case), if any. `lspci -n -mm` fields: slot,
+# "class", "vendor", "device", -rREV, "subsystem vendor", "subsystem".
+grid_device() {
+  local pair grid
+  for pair in $(lspci -n -mm -d "${NVIDIA_VENDOR}:" | awk '{ gsub(/"/, ""); print tolower($4 ":" $7) }'); do
+    for grid in "${GRID_SUBDEVICES[@]}"; do
+      if [ "$pair" = "$grid" ]; then
+        echo "$pair"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
 token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "${IMDS}/latest/api/token" || true)
 instance_type=$(curl -sf -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/instance-type" || true)
 
 module=nvidia
-if all_supported_by_open; then module=nvidia-open; fi
+if grid=$(grid_device); then
+  if ! ls "$ARCHIVE_DIR"/nvidia-open-grid/*.tar.gz > /dev/null 2>&1; then
+    log "vGPU profile ${grid} attached: it needs the GRID module (nvidia-open-grid), which this image has no archive of (eksnode does not build it)"
+    exit 1
+  fi
+  log "vGPU profile ${grid}: GRID module"
+  module=nvidia-open-grid
+elif all_supported_by_open; then
+  module=nvidia-open
+fi
 case "$instance_type" in
   g4dn.* | g5.* | g5g.*)
     log "$instance_type: GSP firmware off, proprietary module"
