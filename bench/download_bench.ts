@@ -258,7 +258,7 @@ export async function downloadBench(reps: number): Promise<Section> {
   const details = [
     `CPU time of the downloading process (the runner: receiving, hashing, writing; the server is another`,
     `process), median of the repetitions, ms. Kernel time that grows faster than the bytes is the kernel`,
-    `copying into page-cache pages this virtual machine has not touched before (README, Benchmarks notes).`,
+    `copying into page-cache pages this virtual machine has not touched before (docs/benchmarks.md).`,
     "",
     markdownTable(
       ["six artifacts vs one", "one: user", "one: kernel", "six: user", "six: kernel"],

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: every figure of the benchmark table in one go, each a ratio against a baseline
  * measured in the same run, with min / median / max over repeated runs. Prints the table, writes
- * bench/results.md and puts the table into README.md (between the bench markers). No timed assertion
+ * bench/results.md and puts the table into docs/benchmarks.md (between the bench markers). No timed assertion
  * lives in the test suite; this is where speed is watched.
  *
  * BENCH_REPS (default 5; the long SHA-256 and ami figures use at most 3), BENCH_ONLY=startup,init,hash,
@@ -57,10 +57,10 @@ const table = summaryTable(sections);
 console.log(table);
 for (const s of sections) if (s.details?.length) console.log(`\n${s.title}\n\n${s.details.join("\n")}`);
 if (only) {
-  console.error("bench: partial run (BENCH_ONLY): bench/results.md and README.md left as they were");
+  console.error("bench: partial run (BENCH_ONLY): bench/results.md and docs/benchmarks.md left as they were");
 } else {
   await Deno.writeTextFile(new URL("./results.md", import.meta.url), resultsMarkdown(sections, about));
-  const readmeUrl = new URL("../README.md", import.meta.url);
+  const readmeUrl = new URL("../docs/benchmarks.md", import.meta.url);
   const readme = await Deno.readTextFile(readmeUrl);
   const updated = replaceReadmeTable(readme, `${about[0]}:\n\n${table}`);
   if (updated !== readme) await Deno.writeTextFile(readmeUrl, updated);
@@ -68,6 +68,6 @@ if (only) {
   const fmt = await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", new URL("./results.md", import.meta.url).pathname, new URL(readmeUrl).pathname],
   }).output();
-  if (!fmt.success) console.error("bench: deno fmt of bench/results.md and README.md failed");
-  console.error("bench: wrote bench/results.md and the README table");
+  if (!fmt.success) console.error("bench: deno fmt of bench/results.md and docs/benchmarks.md failed");
+  console.error("bench: wrote bench/results.md and the table of docs/benchmarks.md");
 }

@@ -115,7 +115,7 @@ export function parseBakeConfig(text: string, where: string): BakeConfig {
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = issue.path.join(".") || "(top level)";
-    throw new ConfigError(`${where}: ${path}: ${issue.message}`, "see README, 'Bake config'");
+    throw new ConfigError(`${where}: ${path}: ${issue.message}`, "see docs/ami.md, 'Bake config'");
   }
   return r.data;
 }

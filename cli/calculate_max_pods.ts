@@ -1,9 +1,9 @@
 /**
  * `eksnode calculate-max-pods --instance-type T [...]`: the kubelet maxPods the EKS max-pods calculator
  * (amazon-eks-ami max-pods-calculator.sh) recommends, with the same options. ENIs and IPv4 addresses per
- * ENI come from the embedded table; the vCPU count and the hypervisor are asked of EC2
- * DescribeInstanceTypes (as the script does for everything) only when the answer depends on them and
- * `--vcpus` / `--hypervisor` do not give them. A type the table lacks is looked up in EC2 entirely.
+ * ENI come from the embedded ENI table, the vCPU count and the hypervisor (when the answer depends on them)
+ * from `--vcpus` / `--hypervisor` or the embedded CPU table; EC2 DescribeInstanceTypes (which the script
+ * asks for everything) is asked only for what neither gives, so the common types are answered offline.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError, UsageError } from "../lib/errors.ts";
@@ -52,8 +52,17 @@ export interface MaxPodsAnswer {
   sources: { enis: FactSource; vcpus: FactSource; hypervisor: FactSource };
 }
 
-/** How EC2 is asked; injectable for tests. */
-export type DescribeInstanceType = (instanceType: string) => Promise<InstanceTypeInfo>;
+/** The facts EC2 is asked for: the ENI limits of a type the table lacks, or the CPU facts the answer needs. */
+export type MissingFact = "enis" | "vcpus" | "hypervisor";
+
+/** How EC2 is asked, told which facts are missing (for its error hint); injectable for tests. */
+export type DescribeInstanceType = (
+  instanceType: string,
+  missing: MissingFact[],
+) => Promise<InstanceTypeInfo>;
+
+/** How the embedded CPU table is read; injectable for tests. */
+export type CpuLookup = (instanceType: string) => { vcpus: number; hypervisor?: string } | undefined;
 
 /** The VPC CNI version assumed without `--cni-version`: the newest add-on version the embedded data names. */
 export async function defaultCniVersion(): Promise<string> {
@@ -73,15 +82,23 @@ function count(text: string | undefined, flag: string, min: number): number | un
   return Number(text);
 }
 
-/** Computes the answer; asks EC2 (through `describe`) only for facts that decide it and no flag gave. */
+/**
+ * Computes the answer; asks EC2 (through `describe`) only for facts that decide it and neither a flag nor
+ * the embedded tables (`cpus`: the CPU table, by default) give.
+ */
 export async function calculateMaxPodsAnswer(
   flags: Omit<CalculateMaxPodsFlags, "output">,
   describe: DescribeInstanceType,
+  cpus?: CpuLookup,
 ): Promise<MaxPodsAnswer> {
-  const [{ eniLimits }, { calculatorMaxPods, calculatorNeeds, parseCniVersion }] = await Promise.all([
-    import("../eks/kubelet/eni_limits.ts"),
-    import("../eks/kubelet/max_pods.ts"),
-  ]);
+  const [{ eniLimits }, { calculatorMaxPods, calculatorNeeds, parseCniVersion }, { instanceCpus }] =
+    await Promise
+      .all([
+        import("../eks/kubelet/eni_limits.ts"),
+        import("../eks/kubelet/max_pods.ts"),
+        import("../eks/kubelet/instance_cpus.ts"),
+      ]);
+  const lookupCpus = cpus ?? instanceCpus;
   const type = flags.instanceType.trim();
   if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(type)) {
     throw new UsageError(`--instance-type "${flags.instanceType}" is not an instance type like m5.large`);
@@ -114,7 +131,7 @@ export async function calculateMaxPodsAnswer(
   const limits = eniLimits(type);
   if (limits) facts = { ...limits };
   else {
-    described = await describe(type);
+    described = await describe(type, ["enis"]);
     facts = { enis: described.enis, ipsPerEni: described.ipsPerEni };
     sources.enis = "ec2";
   }
@@ -127,10 +144,23 @@ export async function calculateMaxPodsAnswer(
     if (hypervisorFlag !== null) facts.hypervisor = hypervisorFlag;
     sources.hypervisor = "flag";
   }
+  const known = described === undefined ? lookupCpus(type) : undefined;
+  if (known && needs.vcpus && facts.vcpus === undefined) {
+    facts.vcpus = known.vcpus;
+    sources.vcpus = "table";
+  }
+  if (known && needs.hypervisor && hypervisorFlag === undefined) {
+    if (known.hypervisor !== undefined) facts.hypervisor = known.hypervisor;
+    sources.hypervisor = "table";
+  }
   const missingVcpus = needs.vcpus && facts.vcpus === undefined;
-  const missingHypervisor = needs.hypervisor && hypervisorFlag === undefined;
+  const missingHypervisor = needs.hypervisor && hypervisorFlag === undefined &&
+    sources.hypervisor !== "table";
   if (missingVcpus || missingHypervisor) {
-    described ??= await describe(type);
+    const missing: MissingFact[] = [];
+    if (missingVcpus) missing.push("vcpus");
+    if (missingHypervisor) missing.push("hypervisor");
+    described ??= await describe(type, missing);
     if (missingVcpus) {
       facts.vcpus = described.vcpus;
       sources.vcpus = "ec2";
@@ -164,35 +194,28 @@ export async function calculateMaxPodsAnswer(
 }
 
 /**
- * EC2 DescribeInstanceTypes through the SDK (imported only when called), with a hint naming the flags
- * that would make the call unnecessary, leaving out those already `given`.
+ * EC2 DescribeInstanceTypes through the SDK (imported only when called); when it cannot be asked, the error
+ * names the facts that were missing and the hint the flags that would give them.
  */
-export function ec2Describe(
-  env: AwsEnv,
-  region?: string,
-  given: { vcpus?: boolean; hypervisor?: boolean } = {},
-): DescribeInstanceType {
-  return async (type) => {
+export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType {
+  return async (type, missing) => {
     const { describeInstanceType } = await import("../eks/aws/ec2_api.ts");
-    const { eniLimits } = await import("../eks/kubelet/eni_limits.ts");
     try {
       return await describeInstanceType(type, { env, region, retry: { attempts: 3 } });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const inTable = eniLimits(type) !== undefined;
-      const why = inTable
-        ? "the answer depends on the vCPU count or the hypervisor, which the embedded table lacks"
-        : "it is not in the embedded ENI table";
-      const flags = [
-        given.vcpus ? undefined : "--vcpus N",
-        given.hypervisor ? undefined : "--hypervisor nitro|xen|none (with prefix delegation)",
-      ].filter((f) => f !== undefined);
-      const hint = inTable && flags.length
-        ? `pass ${flags.join(" and ")}, or set AWS_REGION and credentials for EC2`
-        : "set AWS_REGION and credentials for EC2 DescribeInstanceTypes (its ENIs and addresses are needed)";
+      if (missing.includes("enis")) {
+        throw new ConfigError(
+          `${type}: it is not in the embedded ENI table, and EC2 DescribeInstanceTypes cannot be asked: ${err.message}`,
+          "set AWS_REGION and credentials for EC2 DescribeInstanceTypes (its ENIs and addresses are needed)",
+        );
+      }
+      const what = missing.map((m) => m === "vcpus" ? "the vCPU count" : "the hypervisor").join(" and ");
+      const flags = missing.map((m) => m === "vcpus" ? "--vcpus N" : "--hypervisor nitro|xen|none");
       throw new ConfigError(
-        `${type}: ${why}, and EC2 DescribeInstanceTypes cannot be asked: ${err.message}`,
-        hint,
+        `${type}: the answer depends on ${what}, which the embedded table lacks, and EC2 DescribeInstanceTypes ` +
+          `cannot be asked: ${err.message}`,
+        `pass ${flags.join(" and ")}, or set AWS_REGION and credentials for EC2`,
       );
     }
   };
@@ -218,10 +241,13 @@ export function calculateMaxPodsCommand() {
     .option("--show-max-allowed", "print the formula's value without any cap")
     .option(
       "--vcpus <n>",
-      "vCPUs of the type (otherwise EC2 DescribeInstanceTypes, when the cap depends on it)",
+      "vCPUs of the type (otherwise the embedded table or EC2 DescribeInstanceTypes, when the cap depends on it)",
     )
     .addOption(
-      new Option("--hypervisor <kind>", "hypervisor of the type, for prefix delegation (otherwise EC2)")
+      new Option(
+        "--hypervisor <kind>",
+        "hypervisor of the type, for prefix delegation (otherwise the embedded table or EC2)",
+      )
         .choices(
           ["nitro", "xen", "none"] as const,
         ),
@@ -232,8 +258,7 @@ export function calculateMaxPodsCommand() {
       if (opts.cniPrefixDelegationEnabled) {
         warnOldFlag("--cni-prefix-delegation-enabled", "--prefix-delegation");
       }
-      const given = { vcpus: opts.vcpus !== undefined, hypervisor: opts.hypervisor !== undefined };
-      const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region, given));
+      const answer = await calculateMaxPodsAnswer(opts, ec2Describe(Deno.env.toObject(), opts.region));
       console.log(opts.output === "json" ? jsonText(answer) : String(answer.maxPods));
     });
 }

@@ -5,42 +5,8 @@
  * CLUSTER [flags]`, a shim that execs `eksnode init "$@"`. Every input is read and resolved before any of
  * the 9 steps runs, so a bad input ends with one error and nothing written.
  *
- * Input precedence (README "eksnode init inputs" repeats it):
- *
- * 1. Node configuration, from exactly one of:
- *    a. bootstrap.sh flags, when a CLUSTER_NAME argument or any bootstrap.sh flag is given
- *       (cli/bootstrap_flags.ts: `--flag value` and `--flag=value`); user data is not read then;
- *    b. otherwise NodeConfig from `--config-source` (default `imds://user-data`; repeatable; `file://PATH`
- *       is a file or a drop-in directory on the running system, not under --root). The NodeConfig
- *       documents of all sources, and the MIME parts within user data, are merged in order (later wins,
- *       kubelet flags append: eks/api/merge.ts). Giving both a. and `--config-source` is an error.
- * 2. Cluster endpoint and CA: from 1.; ONLY when one of them is missing, EKS DescribeCluster, read first
- *    from `<root>/var/lib/eksnode/cluster-<name>.json` (so a reboot does not call the API again) and
- *    written there (0600) after a successful, non-dry run. Throttling, 5xx and connection failures are
- *    retried with bounded jittered backoff; the tries: `--aws-api-retry-attempts N`, else AWS_MAX_ATTEMPTS,
- *    else 30 (nodeadm's), 30 s each, 10 minutes in all (the same for the EC2 calls below). The service
- *    CIDR, IP family and outpost settings come from 1. first, then from DescribeCluster when it was read.
- * 3. Instance facts (id, type, zone, region, IPs, VPC CIDRs, hostname): IMDSv2, always, waiting about a
- *    minute for an IMDS that comes up late (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address).
- *    The node name (kubelet 1.26+): EC2's PrivateDnsName from DescribeInstances, as nodeadm names the node;
- *    the instance id with the NodeConfig feature gate InstanceIdNodeName (no EC2 call then).
- * 4. Max pods: `--max-pods` in the kubelet flags → kubelet config `maxPods` → the embedded ENI table →
- *    EC2 DescribeInstanceTypes for a type the table lacks → kubelet's 110 when EC2 does not know it either
- *    (a warning, as nodeadm). `--prefix-delegation` (or EKSNODE_PREFIX_DELEGATION=true) uses the prefix
- *    formula with its 110/250 ceiling; `--use-max-pods false` writes no maxPods. kube-reserved memory is
- *    sized for the max pods in effect (kubelet's 110 with `--use-max-pods false`, amazon-eks-ami#1698).
- * 5. vCPUs (max-pods ceiling, kube-reserved CPU): DescribeInstanceTypes when it was called, else the
- *    `processor` lines of `<root>/proc/cpuinfo`, else the runtime's CPU count.
- * 6. Kubernetes version: KUBERNETES_VERSION in `<root>/etc/eks/release` (written by `eksnode ami`),
- *    else `<root>/etc/eks/kubelet-version.txt` (nodeadm's), else `/usr/bin/kubelet --version` (only when
- *    --root is /), else the cluster's version when
- *    DescribeCluster was read, else a ConfigError.
- * 7. FIPS registry endpoints: `--fips` or EKSNODE_FIPS=true. Pause image: `--pause-container-account`
- *    and `--pause-container-version` (bootstrap.sh flags), else the EKS registry of the region.
- * 8. containerd version (config schema): `<root>/etc/eks/containerd-version.txt` (nodeadm's file), else
- *    `containerd --version` (only when --root is /), else CONTAINERD_VERSION in `<root>/etc/eks/release`,
- *    else 2.x is assumed. NVIDIA runtime: `<root>/usr/bin/nvidia-container-runtime` exists. FastImagePull:
- *    MemTotal of `<root>/proc/meminfo`, the CPU count of 5., soci-snapshotter.service on the root.
+ * Where each input comes from and which wins: docs/init.md, "Inputs and their precedence" (the one place
+ * it is written; `./init_inputs.ts` gathers the inputs in that order).
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";

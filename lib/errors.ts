@@ -1,7 +1,7 @@
 /**
  * The one error family of eksnode. Every failure a user can cause or meet ends as an
  * {@link EksnodeError}: one line of message, an optional hint, and an exit code by class.
- * The exit codes are listed in README ("Exit codes").
+ * The exit codes are listed in docs/failures.md ("Exit codes").
  */
 
 /** Exit codes by error class. */

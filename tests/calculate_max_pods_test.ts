@@ -13,6 +13,9 @@ import { eksnode } from "./cli_run.ts";
 
 const TABLE: Record<string, [number, number]> =
   JSON.parse(await Deno.readTextFile(new URL("../assets/eni_limits.json", import.meta.url))).types;
+const CPU_ASSET = JSON.parse(
+  await Deno.readTextFile(new URL("../assets/instance_cpus.json", import.meta.url)),
+);
 
 interface ScriptOptions {
   cniVersion: string;
@@ -48,6 +51,10 @@ function facts(i: number, type: string): InstanceTypeInfo {
   const h = HYPERVISORS[Math.floor(i / VCPUS.length) % HYPERVISORS.length];
   return { enis, ipsPerEni, vcpus: VCPUS[i % VCPUS.length], ...(h ? { hypervisor: h } : {}) };
 }
+
+/** A CPU table that knows nothing: every CPU fact must come from a flag or EC2. */
+const noTable = () => undefined;
+const never = () => Promise.reject(new Error("EC2 must not be asked"));
 
 const OPTION_SETS: { flags: Partial<CalculateMaxPodsFlags>; script: ScriptOptions }[] = [
   { flags: { cniVersion: "1.19.2" }, script: { cniVersion: "1.19.2" } },
@@ -91,11 +98,12 @@ Deno.test("calculate-max-pods: max-pods-calculator.sh's answer for every table t
     for (const [i, type] of types.entries()) {
       const f = facts(i, type);
       let asked = 0;
+      // The CPU table is left out (noTable) so that EC2's synthetic facts meet every ENI row.
       const answer = await calculateMaxPodsAnswer({ instanceType: type, ...set.flags }, (t) => {
         assert.equal(t, type);
         asked++;
         return Promise.resolve(f);
-      });
+      }, noTable);
       const want = scriptAnswer(
         { enis: f.enis, ips: f.ipsPerEni, vcpus: f.vcpus, hypervisor: f.hypervisor },
         set.script,
@@ -119,16 +127,20 @@ Deno.test("calculate-max-pods: max-pods-calculator.sh's answer for every table t
 });
 
 Deno.test("calculate-max-pods: --max-pods-cap replaces the 110/250 ceiling, --vcpus and --hypervisor replace EC2", async () => {
-  const never = () => Promise.reject(new Error("EC2 must not be asked"));
-  const big = await calculateMaxPodsAnswer({ instanceType: "m5.24xlarge", maxPodsCap: "500" }, never);
+  const big = await calculateMaxPodsAnswer(
+    { instanceType: "m5.24xlarge", maxPodsCap: "500" },
+    never,
+    noTable,
+  );
   assert.equal(big.maxPods, 500); // 15 × 49 + 2 = 737, capped at 500
   assert.equal(
-    (await calculateMaxPodsAnswer({ instanceType: "m5.24xlarge", vcpus: "96" }, never)).maxPods,
+    (await calculateMaxPodsAnswer({ instanceType: "m5.24xlarge", vcpus: "96" }, never, noTable)).maxPods,
     250,
   );
   const pd = await calculateMaxPodsAnswer(
     { instanceType: "m5.large", prefixDelegation: true, vcpus: "2", hypervisor: "nitro" },
     never,
+    noTable,
   );
   assert.deepEqual([pd.maxPods, pd.maxAllowed, pd.mode, pd.sources.vcpus], [
     110,
@@ -139,11 +151,47 @@ Deno.test("calculate-max-pods: --max-pods-cap replaces the 110/250 ceiling, --vc
   const metal = await calculateMaxPodsAnswer(
     { instanceType: "m5.metal", prefixDelegation: true, vcpus: "96", hypervisor: "none" },
     never,
+    noTable,
   );
   assert.equal(metal.mode, "secondary-ips");
   assert.match(metal.prefixDelegation.skipped ?? "", /not a Nitro instance/);
   assert.equal(metal.maxPods, 250);
-  assert.equal((await calculateMaxPodsAnswer({ instanceType: "t3.micro" }, never)).maxPods, 4);
+  assert.equal((await calculateMaxPodsAnswer({ instanceType: "t3.micro" }, never, noTable)).maxPods, 4);
+});
+
+Deno.test("calculate-max-pods: every type of the CPU table is answered offline, as the script on its facts", async () => {
+  const cpus: Record<string, number> = CPU_ASSET.vcpus;
+  const xen = new Set<string>(CPU_ASSET.xen), metal = new Set<string>(CPU_ASSET.bareMetal);
+  const both = Object.keys(TABLE).filter((t) => Object.hasOwn(cpus, t));
+  assert.ok(both.length > 1300, `${both.length} types have ENI and CPU facts`);
+  let fromTable = 0;
+  for (const set of OPTION_SETS) {
+    for (const type of both) {
+      const [enis, ips] = TABLE[type];
+      const hypervisor = metal.has(type) ? undefined : xen.has(type) ? "xen" : "nitro";
+      const answer = await calculateMaxPodsAnswer({ instanceType: type, ...set.flags }, never);
+      const want = scriptAnswer({ enis, ips, vcpus: cpus[type], hypervisor }, set.script);
+      assert.equal(answer.maxPods, want, `${type} ${JSON.stringify(set.flags)}`);
+      if (answer.sources.vcpus === "table") fromTable++;
+    }
+  }
+  assert.ok(fromTable > 1000, `the vCPU count came from the table ${fromTable} times`);
+  // Spot checks against EC2's instance type pages: m5.large 2 vCPUs Nitro, m4.large Xen, m5.metal none.
+  const m5 = await calculateMaxPodsAnswer({ instanceType: "m5.large", prefixDelegation: true }, never);
+  assert.deepEqual([m5.maxPods, m5.vcpus, m5.hypervisor, m5.sources], [110, 2, "nitro", {
+    enis: "table",
+    vcpus: "table",
+    hypervisor: "table",
+  }]);
+  const m4 = await calculateMaxPodsAnswer({ instanceType: "m4.large", prefixDelegation: true }, never);
+  assert.deepEqual([m4.maxPods, m4.hypervisor, m4.prefixDelegation.used], [20, "xen", false]);
+  const metalPd = await calculateMaxPodsAnswer({ instanceType: "m5.metal", prefixDelegation: true }, never);
+  assert.deepEqual([metalPd.maxPods, metalPd.vcpus, metalPd.hypervisor, metalPd.mode], [
+    250,
+    96,
+    null,
+    "secondary-ips",
+  ]);
 });
 
 /** Public facts (EC2 instance type pages) for the types of the known answers. */
@@ -157,6 +205,7 @@ const EC2_FACTS = {
   "t3.micro": { enis: 2, ipsPerEni: 2, vcpus: 2, hypervisor: "nitro" },
   "m4.large": { enis: 2, ipsPerEni: 10, vcpus: 2, hypervisor: "xen" },
   "zz9.nano": { enis: 2, ipsPerEni: 4, vcpus: 2, hypervisor: "nitro" },
+  "dl1.24xlarge": { enis: 15, ipsPerEni: 50, vcpus: 96, hypervisor: "nitro" },
 };
 
 Deno.test("calculate-max-pods CLI: hand-checked public answers (EKS docs, eni-max-pods.txt, the calculator's README)", async () => {
@@ -181,6 +230,7 @@ Deno.test("calculate-max-pods CLI: hand-checked public answers (EKS docs, eni-ma
       [["--instance-type", "t3.micro"], 4],
       [["--instance-type", "m4.large", "--prefix-delegation"], 20], // Xen: no prefixes
       [["--instance-type", "zz9.nano"], 8], // not in the table: all facts from EC2
+      [["--instance-type", "dl1.24xlarge"], 250], // in the ENI table, not in the CPU table: vCPUs from EC2
     ];
     for (const [args, want] of known) {
       const r = await eksnode(["calculate-max-pods", ...args], { env, isolated: true });
@@ -202,17 +252,18 @@ Deno.test("calculate-max-pods CLI: hand-checked public answers (EKS docs, eni-ma
     const a = JSON.parse(json.stdout);
     assert.deepEqual(
       [a.maxPods, a.maxAllowed, a.ceiling, a.vcpus, a.hypervisor, a.mode, a.sources],
-      [250, 11762, 250, 96, "nitro", "prefix-delegation", { enis: "table", vcpus: "ec2", hypervisor: "ec2" }],
+      [250, 11762, 250, 96, "nitro", "prefix-delegation", {
+        enis: "table",
+        vcpus: "table",
+        hypervisor: "table",
+      }],
     );
-    // Only the answers that depend on vCPUs or the hypervisor asked EC2: m5.large once (prefix delegation),
-    // m5.xlarge and t3.* never (their values are below every ceiling).
+    // EC2 was asked only for what neither table knows: zz9.nano (everything) and dl1.24xlarge (vCPUs).
     const asked = (t: string) => ec2.calls.filter((c) => c.instanceTypes.includes(t)).length;
-    assert.deepEqual([asked("m5.large"), asked("m5.xlarge"), asked("t3.micro"), asked("m5.4xlarge")], [
-      1,
-      0,
-      0,
-      1,
-    ]);
+    assert.deepEqual(
+      ["m5.large", "m5.4xlarge", "m5.24xlarge", "m4.large", "zz9.nano", "dl1.24xlarge"].map(asked),
+      [0, 0, 0, 0, 1, 1],
+    );
   } finally {
     await ec2.close();
   }
@@ -229,14 +280,24 @@ Deno.test("calculate-max-pods CLI: errors name what is wrong, with distinct exit
     [["--instance-type", "m5.large", "--cni-version", "one.nine"], 2, /VPC CNI version "one.nine"/],
     [["--instance-type", "m5 large"], 2, /is not an instance type/],
     [
-      ["--instance-type", "m5.24xlarge"],
+      ["--instance-type", "dl1.24xlarge"],
       3,
-      /m5.24xlarge: the answer depends on the vCPU count.*no AWS region.*\nhint: pass --vcpus N and --hypervisor/,
+      /dl1.24xlarge: the answer depends on the vCPU count, which .*no AWS region.*\nhint: pass --vcpus N, or set AWS_REGION/,
     ],
     [
-      ["--instance-type", "m5.large", "--prefix-delegation", "--vcpus", "2"],
+      ["--instance-type", "dl1.24xlarge", "--prefix-delegation"],
       3,
-      /hint: pass --hypervisor nitro\|xen\|none \(with prefix delegation\), or set AWS_REGION/,
+      /the vCPU count and the hypervisor, .*\nhint: pass --vcpus N and --hypervisor nitro\|xen\|none, or set/,
+    ],
+    [
+      ["--instance-type", "dl1.24xlarge", "--prefix-delegation", "--vcpus", "96"],
+      3,
+      /depends on the hypervisor, .*\nhint: pass --hypervisor nitro\|xen\|none, or set AWS_REGION/,
+    ],
+    [
+      ["--instance-type", "dl1.24xlarge", "--prefix-delegation", "--hypervisor", "nitro"],
+      3,
+      /depends on the vCPU count, .*\nhint: pass --vcpus N, or set AWS_REGION/,
     ],
     [["--instance-type", "zz9.nano"], 3, /zz9.nano: it is not in the embedded ENI table/],
     [[], 2, /required option '--instance-type <type>' not specified/],

@@ -1,9 +1,9 @@
 /**
- * Every row of README's "Failure behaviour" table, through the real CLI against loopback servers that
+ * Every row of docs/failures.md's "Failure behaviour" table, through the real CLI against loopback servers that
  * misbehave on purpose: an artifact source (tests/fakes/faulty_http.ts in front of the mirror), IMDS,
  * the EKS API, and a full disk (a small tmpfs as --root). Each case asserts what a user sees (the one
  * `error:` line), the exit code, and what is left on disk: the old file intact, no target, no temp file,
- * no cache file. The last test keeps the README table and these cases equal, row by row.
+ * no cache file. The last test keeps the docs/failures.md table and these cases equal, row by row.
  */
 import { tempDir } from "./temp.ts";
 import assert from "node:assert/strict";
@@ -16,12 +16,12 @@ import { sha256 } from "./helpers.ts";
 import { journalLogPath, journalPath } from "../lib/journal.ts";
 
 // ---------------------------------------------------------------------------------------------
-// The registry of cases: README row → exit code.
+// The registry of cases: docs/failures.md row → exit code.
 
-/** Fault rows covered below, by their text in README's table, with the exit code they end in. */
+/** Fault rows covered below, by their text in docs/failures.md's table, with the exit code they end in. */
 const COVERED = new Map<string, number>();
 
-/** Registers a test for one README row. */
+/** Registers a test for one docs/failures.md row. */
 function fault(row: string, exit: number, fn: () => Promise<void>, ignore = false): void {
   assert.ok(!COVERED.has(row), `two cases for the row "${row}"`);
   COVERED.set(row, exit);
@@ -443,12 +443,12 @@ fault("disk full under --root", 10, async () => {
 }, NO_TMPFS !== undefined);
 
 // ---------------------------------------------------------------------------------------------
-// README's table and the cases above are the same list.
+// docs/failures.md's table and the cases above are the same list.
 
-Deno.test("README's Failure behaviour table has a row for every fault case above, with its exit code", async () => {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+Deno.test("docs/failures.md's Failure behaviour table has a row for every fault case above, with its exit code", async () => {
+  const readme = await Deno.readTextFile(new URL("../docs/failures.md", import.meta.url));
   const start = readme.indexOf("\n## Failure behaviour");
-  assert.ok(start >= 0, "README has a Failure behaviour section");
+  assert.ok(start >= 0, "docs/failures.md has a Failure behaviour section");
   const section = readme.slice(start + 1, readme.indexOf("\n## ", start + 1));
   const rows = new Map<string, number>();
   for (const line of section.split("\n")) {
@@ -459,6 +459,6 @@ Deno.test("README's Failure behaviour table has a row for every fault case above
   assert.deepEqual(
     [...rows.entries()].sort(),
     [...COVERED.entries()].sort(),
-    "README rows (fault → exit) differ from the cases of tests/faults_test.ts",
+    "docs/failures.md rows (fault → exit) differ from the cases of tests/faults_test.ts",
   );
 });

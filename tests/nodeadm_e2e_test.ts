@@ -55,9 +55,9 @@ Deno.test("nodeadm e2e: summary", () => {
   console.log(lines.join("\n"));
 });
 
-Deno.test("nodeadm e2e: docs/nodeadm-compat.md and README show every case's status", async () => {
+Deno.test("nodeadm e2e: docs/nodeadm-compat.md and docs/init.md show every case's status", async () => {
   const docPath = new URL("../docs/nodeadm-compat.md", import.meta.url);
-  const readmePath = new URL("../README.md", import.meta.url);
+  const readmePath = new URL("../docs/init.md", import.meta.url);
   const doc = await Deno.readTextFile(docPath);
   const readme = await Deno.readTextFile(readmePath);
   const wantDoc = replaceBlock(doc, caseTable());
@@ -77,7 +77,7 @@ Deno.test("nodeadm e2e: docs/nodeadm-compat.md and README show every case's stat
     throw new Error(`docs/nodeadm-compat.md's case table is ${stale}`);
   }
   if (!readme.includes(countLine()) || readme !== wantReadme) {
-    throw new Error(`README's "${countLine()}" line is ${stale}`);
+    throw new Error(`docs/init.md's "${countLine()}" line is ${stale}`);
   }
 });
 

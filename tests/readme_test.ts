@@ -1,14 +1,22 @@
-/** README stays true: its step tables match the step lists, and every CLI flag is documented. */
+/**
+ * The reference in docs/ stays true: its step tables match the step lists, and every CLI flag is documented
+ * (ami's in docs/ami.md, init's in docs/init.md or the run flags of docs/ami.md, the operating commands' in
+ * docs/commands.md). tests/docs_test.ts runs the documented commands.
+ */
 import assert from "node:assert/strict";
 import { AMI_STEPS } from "../steps/ami/index.ts";
 import { INIT_STEPS } from "../steps/init/index.ts";
 import { eksnode } from "./cli_run.ts";
 
-const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+const doc = (name: string) => Deno.readTextFile(new URL(`../docs/${name}`, import.meta.url));
+const AMI = await doc("ami.md");
+const INIT = await doc("init.md");
+const COMMANDS = await doc("commands.md");
 
-/** Table rows `| N | ... | title |` of the section that starts with `heading`. */
-function stepRows(heading: string): Map<number, string> {
-  const section = README.slice(README.indexOf(heading));
+/** Table rows `| N | ... | title |` of the section of `text` that starts with `heading`. */
+function stepRows(text: string, heading: string): Map<number, string> {
+  assert.ok(text.includes(heading), `no section ${heading}`);
+  const section = text.slice(text.indexOf(heading));
   const start = section.indexOf("\n|");
   const table = section.slice(start, section.indexOf("\n\n", start));
   const rows = new Map<number, string>();
@@ -19,30 +27,30 @@ function stepRows(heading: string): Map<number, string> {
   return rows;
 }
 
-Deno.test("README's ami step table is `eksnode steps ami`", () => {
-  const rows = stepRows("### The 37 steps");
+Deno.test("docs/ami.md's step table is `eksnode steps ami`", () => {
+  const rows = stepRows(AMI, "## The 37 steps");
   assert.equal(rows.size, 37);
   for (const s of AMI_STEPS) assert.equal(rows.get(s.number), s.title, `step ${s.number}`);
 });
 
-Deno.test("README's init step table is `eksnode steps init`", () => {
-  const rows = stepRows("### The 9 steps");
+Deno.test("docs/init.md's step table is `eksnode steps init`", () => {
+  const rows = stepRows(INIT, "## The 9 steps");
   assert.equal(rows.size, 9);
   for (const s of INIT_STEPS) assert.equal(rows.get(s.number), s.title, `step ${s.number}`);
 });
 
-Deno.test("every flag in --help of ami and init is in README", async () => {
-  for (const cmd of ["ami", "init"]) {
+Deno.test("every flag in --help of ami and init is in docs/ami.md or docs/init.md", async () => {
+  for (const [cmd, text] of [["ami", AMI], ["init", INIT + AMI]]) {
     const help = (await eksnode([cmd, "--help"])).stdout;
     const flags = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) =>
       f !== "--help"
     );
     assert.ok(flags.length > 8, `${cmd} --help lists its flags`);
-    for (const f of flags) assert.ok(README.includes(f), `README lacks ${cmd} ${f}`);
+    for (const f of flags) assert.ok(text.includes(f), `the docs lack ${cmd} ${f}`);
   }
 });
 
-Deno.test("every operating command has a README section with an example, and its flags are in README", async () => {
+Deno.test("every operating command has a docs/commands.md section with an example, and its flags are in the docs", async () => {
   const commands = [
     ["verify"],
     ["calculate-max-pods"],
@@ -55,7 +63,7 @@ Deno.test("every operating command has a README section with an example, and its
     ["versions"],
     ["completion"],
   ];
-  const ops = README.slice(README.indexOf("## Operating commands"), README.indexOf("## Development"));
+  const ops = COMMANDS;
   for (const cmd of commands) {
     assert.ok(
       ops.includes(`\neksnode ${cmd.join(" ")}`) || ops.includes(`eksnode ${cmd[0]} `),
@@ -66,6 +74,8 @@ Deno.test("every operating command has a README section with an example, and its
       f !== "--help"
     );
     // Flags shared with init (config sources, bootstrap.sh flags) are documented with init.
-    for (const f of flags) assert.ok(README.includes(f), `README lacks ${cmd.join(" ")} ${f}`);
+    for (const f of flags) {
+      assert.ok(COMMANDS.includes(f) || INIT.includes(f), `the docs lack ${cmd.join(" ")} ${f}`);
+    }
   }
 });

@@ -65,11 +65,11 @@ export function resultsMarkdown(sections: Section[], about: string[]): string {
   return parts.join("\n") + "\n";
 }
 
-/** Markers around the table in README.md that `deno task bench` replaces. */
+/** Markers around the table in docs/benchmarks.md that `deno task bench` replaces. */
 export const README_START = "<!-- bench:start -->";
 export const README_END = "<!-- bench:end -->";
 
-/** README text with the part between the bench markers replaced by `table`; unchanged without markers. */
+/** The document's text with the part between the bench markers replaced by `table`; unchanged without markers. */
 export function replaceReadmeTable(readme: string, table: string): string {
   const a = readme.indexOf(README_START);
   const b = readme.indexOf(README_END);

@@ -1,5 +1,5 @@
 /**
- * The generated parts of docs/nodeadm-compat.md and README's count line, from spec.ts and status.ts (the
+ * The generated parts of docs/nodeadm-compat.md and docs/init.md's count line, from spec.ts and status.ts (the
  * one place each fact lives); `UPDATE_GOLDEN=1` rewrites them, the test fails when they are stale.
  */
 import { CASES } from "./spec.ts";
@@ -52,7 +52,7 @@ export function replaceBlock(text: string, block: string): string {
   return text.slice(0, start) + block + text.slice(end + END.length);
 }
 
-/** README's count line (the one line that links the doc) with the current count. */
+/** docs/init.md's count line (the one line that links the doc) with the current count. */
 export function replaceCount(readme: string): string {
   return readme.replace(/nodeadm e2e: \d+\/\d+ applicable pass/, countLine());
 }
