@@ -1,12 +1,10 @@
-/** Step 1: the running eksnode executable becomes /usr/bin/eksnode (the node runs `eksnode init` from it). */
+/** The running eksnode executable becomes /usr/bin/eksnode (the node runs `eksnode init` from it). */
 import { copyFile, note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 
-/** Step 1. */
-export const step: Step<AmiContext> = {
-  id: "ami.1",
-  number: 1,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install the eksnode executable as /usr/bin/eksnode",
   group: "Linux",
   plan(ctx) {

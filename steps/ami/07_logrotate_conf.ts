@@ -1,12 +1,12 @@
 /**
- * Step 7: /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
+ * /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
  * checked with `logrotate -d` before it is installed when logrotate exists here.
  */
 import { dirname, join } from "node:path";
 import logrotateConf from "../../assets/templates/logrotate.conf" with { type: "text" };
 import { checkedFile, dir, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 
 /** The file's content. */
@@ -43,10 +43,8 @@ export async function validateLogrotate(
   }
 }
 
-/** Step 7. */
-export const step: Step<AmiContext> = {
-  id: "ami.7",
-  number: 7,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install /etc/logrotate.conf",
   group: "Linux",
   async plan(ctx) {

@@ -1,14 +1,12 @@
-/** Step 10: runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
+/** Runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
 import { RUNC_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
 import type { AmiContext } from "./context.ts";
 
-/** Step 10. */
-export const step: Step<AmiContext> = {
-  id: "ami.10",
-  number: 10,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install runc",
   group: "Containerd",
   async plan(ctx) {

@@ -1,21 +1,19 @@
 /**
- * Step 11: containerd, from the release tarball (bin/* into /usr/bin, plus containerd.service, as
+ * Containerd, from the release tarball (bin/* into /usr/bin, plus containerd.service, as
  * amazon-eks-ami's AL2 build does for containerd from S3) or, with containerd_source = "package",
  * the distribution package at the pinned version (which brings its own unit).
  */
 import containerdService from "../../assets/templates/containerd.service" with { type: "text" };
 import { dir, extract, file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
 import type { AmiContext } from "./context.ts";
 
 /** The unit for a tarball install. */
 export const CONTAINERD_SERVICE: string = containerdService;
 
-/** Step 11. */
-export const step: Step<AmiContext> = {
-  id: "ami.11",
-  number: 11,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install containerd",
   group: "Containerd",
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 14: overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
+ * Overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
  * running system, now. A module counts as loaded when /sys/module/NAME exists (that also covers
  * modules built into the kernel, which /proc/modules and lsmod do not list). Where modules cannot be
  * loaded (under --root, in a container or a chroot, or without the running kernel's /lib/modules:
@@ -7,14 +7,12 @@
  */
 import { exec, file, note } from "../../lib/changes.ts";
 import { placeOf } from "../../lib/place.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import { moduleNames, MODULES_CONF } from "../../eks/system/kernel_modules.ts";
 import type { AmiContext } from "./context.ts";
 
-/** Step 14. */
-export const step: Step<AmiContext> = {
-  id: "ami.14",
-  number: 14,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Load overlay and br_netfilter (now and at boot)",
   group: "Containerd",
   async plan(ctx) {

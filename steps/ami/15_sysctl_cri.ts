@@ -1,5 +1,5 @@
 /**
- * Step 15: the container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf) and the ports kept
+ * The container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf) and the ports kept
  * out of the ephemeral range for host-network add-ons (/etc/sysctl.d/67-eks-reserved-ports.conf, as on
  * nodeadm's AL2023 image). The content is
  * checked by a parser here and, where procps's sysctl knows `--dry-run` (procps-ng 3.3.12+; AL2's
@@ -10,7 +10,7 @@ import criConf from "../../assets/templates/sysctl-kubernetes-cri.conf" with { t
 import reservedPortsConf from "../../assets/templates/sysctl-eks-reserved-ports.conf" with { type: "text" };
 import { checkedFile, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/paths/node.ts";
 
@@ -55,10 +55,8 @@ export async function validateSysctl(candidate: string, host: Host): Promise<Val
   };
 }
 
-/** Step 15. */
-export const step: Step<AmiContext> = {
-  id: "ami.15",
-  number: 15,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install /etc/sysctl.d/99-kubernetes-cri.conf and 67-eks-reserved-ports.conf",
   group: "Containerd",
   plan: () => [

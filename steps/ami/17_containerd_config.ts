@@ -1,5 +1,5 @@
 /**
- * Step 17: /etc/containerd/config.toml in the schema of the containerd step 11 installs (version 3 for
+ * /etc/containerd/config.toml in the schema of the containerd step 11 installs (version 3 for
  * containerd 2.x, version 2 for 1.x: eks/containerd/version.ts): systemd cgroups for runc, the cached
  * pause image pinned as the sandbox image, CNI paths, registry hosts from certs.d, and the base runtime
  * spec it names (/etc/containerd/base-runtime-spec.json, nodeadm's default). Layout as awslabs/amazon-eks-ami
@@ -11,7 +11,7 @@
 import { parse as parseToml } from "smol-toml";
 import { checkedFile, dir, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
@@ -75,10 +75,8 @@ export function containerdConfigValidator(schema: ContainerdSchema) {
   };
 }
 
-/** Step 17. */
-export const step: Step<AmiContext> = {
-  id: "ami.17",
-  number: 17,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Install /etc/containerd/config.toml",
   group: "Containerd",
   plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 33: /etc/eks/release, a shell-sourceable KEY='value' file like amazon-eks-ami's (BASE_AMI_ID,
+ * /etc/eks/release, a shell-sourceable KEY='value' file like amazon-eks-ami's (BASE_AMI_ID,
  * BUILD_TIME, BUILD_KERNEL, ARCH: templates/al2/provisioners/install-worker.sh @
  * 0061ba5d332785485ae6622a4ebc2b9a8351bada, "AMI Metadata") with the Kubernetes and eksnode versions,
  * and /etc/eks/release.json: every installed binary with the SHA-256 of its bytes on disk and its source,
@@ -33,7 +33,7 @@ import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/er
 import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
 import { byCodeUnits } from "../../lib/order.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import { type AmiContext, runsAl2023Phase } from "./context.ts";
 import { type Al2023Variant, DEFAULT_NVIDIA_DRIVER } from "../../eks/image/accelerators.ts";
 import { cachedImageNames } from "./image_cache.ts";
@@ -336,9 +336,7 @@ export async function releaseManifest(
 }
 
 /** Write /etc/eks/release, /etc/eks/release.json and the SBOM /etc/eks/sbom.cdx.json. */
-export const step: Step<AmiContext> = {
-  id: "ami.33",
-  number: 33,
+export const step: StepDef<AmiContext> = {
   title: "Write /etc/eks/release and the artifact manifest release.json",
   group: "Kubernetes/EKS",
   async plan(ctx) {

@@ -1,6 +1,6 @@
-/** Step 34: /etc/sysctl.d/99-amazon.conf with the kernel settings kubelet's protectKernelDefaults=true requires. */
+/** /etc/sysctl.d/99-amazon.conf with the kernel settings kubelet's protectKernelDefaults=true requires. */
 import { file, note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import text from "../../assets/templates/sysctl-99-amazon.conf" with { type: "text" };
 
@@ -8,9 +8,7 @@ import text from "../../assets/templates/sysctl-99-amazon.conf" with { type: "te
 export const SYSCTL_AMAZON: string = text;
 
 /** Write /etc/sysctl.d/99-amazon.conf. */
-export const step: Step<AmiContext> = {
-  id: "ami.34",
-  number: 34,
+export const step: StepDef<AmiContext> = {
   title: "Write /etc/sysctl.d/99-amazon.conf (kubelet protectKernelDefaults)",
   group: "Kubernetes/EKS",
   plan: () => [

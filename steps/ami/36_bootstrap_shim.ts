@@ -1,5 +1,5 @@
 /**
- * Step 36: how a node runs `eksnode init`.
+ * How a node runs `eksnode init`.
  *
  * - The boot units (eks/system/boot_units.ts), enabled: eksnode-config.service runs init's config phase
  *   before cloud-init and eksnode-run.service its run phase after cloud-final, at every boot, as
@@ -18,7 +18,7 @@ import {
 } from "../../eks/paths/node.ts";
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
 import type { AmiContext } from "./context.ts";
@@ -43,9 +43,7 @@ export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {
 }
 
 /** Install and enable the boot units, make the drop-in directory, install the /etc/eks/bootstrap.sh shim. */
-export const step: Step<AmiContext> = {
-  id: "ami.36",
-  number: 36,
+export const step: StepDef<AmiContext> = {
   title: "Install the boot units (eksnode init) and /etc/eks/bootstrap.sh",
   group: "Kubernetes/EKS",
   async plan(ctx) {

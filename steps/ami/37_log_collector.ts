@@ -1,10 +1,10 @@
 /**
- * Step 37: /etc/eks/log-collector-script/eks-log-collector.sh, where amazon-eks-ami installs its log
+ * /etc/eks/log-collector-script/eks-log-collector.sh, where amazon-eks-ami installs its log
  * collector (templates/al2/provisioners/install-worker.sh @ 0061ba5d332785485ae6622a4ebc2b9a8351bada);
  * here a shim that runs `eksnode collect-logs` with the arguments it was given.
  */
 import { dir, file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { shellQuote } from "../../lib/shell_quote.ts";
 import { LOG_COLLECTOR_PATH } from "../../eks/paths/node.ts";
@@ -21,9 +21,7 @@ export function renderLogCollectorShim(eksnode = "/usr/bin/eksnode"): string {
 }
 
 /** Install the log collector shim. */
-export const step: Step<AmiContext> = {
-  id: "ami.37",
-  number: 37,
+export const step: StepDef<AmiContext> = {
   title: "Install eks-log-collector.sh (shim to eksnode collect-logs)",
   group: "Kubernetes/EKS",
   plan: () => [

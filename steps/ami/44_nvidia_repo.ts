@@ -1,8 +1,8 @@
 /**
- * Step 44 (NVIDIA variant): NVIDIA's CUDA repository with GPG checks, and the driver's open module stream
+ * NVIDIA variant: NVIDIA's CUDA repository with GPG checks, and the driver's open module stream
  * enabled. Follows templates/al2023/provisioners/install-nvidia-driver.sh @ 81fec2e8, "Add repository".
  */
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   NVIDIA_REPO_FILE,
@@ -19,10 +19,8 @@ export function moduleEnabled(text: string | undefined, stream: string): boolean
     new RegExp(`^stream\\s*=\\s*${stream.replaceAll(".", "\\.")}\\s*$`, "m").test(text);
 }
 
-/** Step 44. */
-export const step: Step<AmiContext> = {
-  id: "ami.44",
-  number: 44,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "NVIDIA: add NVIDIA's CUDA repository, enable the driver's open module stream",
   group: "NVIDIA",
   downloads: false,

@@ -1,5 +1,5 @@
 /**
- * Step 51 (AL2023 phase, last before hygiene): /etc/eks/version-info.json, the record of what the image
+ * AL2023 phase, last before hygiene: /etc/eks/version-info.json, the record of what the image
  * carries: its packages (from the package database under the root), the versions of its binaries (with
  * path and SHA-256 of the file, which `eksnode verify` re-hashes, for those installed by the AL2023 phase),
  * and the images the bake cached. Follows templates/al2023/provisioners/generate-version-info.sh @ 81fec2e8,
@@ -10,7 +10,7 @@
 import { file } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import {
   packageVersions,
   renderVersionInfo,
@@ -67,10 +67,8 @@ export async function versionInfo(ctx: AmiContext): Promise<VersionInfo> {
   return { packages: await installedPackages(ctx), binaries, images: (await cachedImageNames(ctx)) ?? [] };
 }
 
-/** Step 51. */
-export const step: Step<AmiContext> = {
-  id: "ami.51",
-  number: 51,
+/** The step. */
+export const step: StepDef<AmiContext> = {
   title: "Write the version-info manifest /etc/eks/version-info.json",
   group: "AL2023",
   downloads: false,

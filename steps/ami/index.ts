@@ -1,8 +1,8 @@
 /**
- * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
- * (39-51, docs/al2023.md) and image hygiene (38, always last).
+ * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, image hygiene
+ * (always last) and the AL2023 phase (docs/al2023.md). A step's number is its place in this list.
  */
-import type { Step } from "../../lib/step.ts";
+import { numberSteps, type Step } from "../../lib/step.ts";
 import type { AmiContext } from "./context.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
 import { step as s02 } from "./02_iptables_legacy.ts";
@@ -59,49 +59,63 @@ import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
 export { runsAl2023Phase };
 
-/** The 37 steps of the process, in order. */
-export const AMI_STEPS: Step<AmiContext>[] = [
-  s01,
-  s02,
-  s03,
-  s04,
-  s05,
-  s06,
-  s07,
-  s08,
-  s09,
-  s10,
-  s11,
-  s12,
-  s13,
-  s14,
-  s15,
-  s16,
-  s17,
-  s18,
-  s19,
-  s20,
-  s21,
-  s22,
-  s23,
-  s24,
-  s25,
-  s26,
-  s27,
-  s28,
-  s29,
-  s30,
-  s31,
-  s32,
-  s33,
-  s34,
-  s35,
-  s36,
-  s37,
-];
+/**
+ * Every bake step, numbered by its place here (lib/step.ts `numberSteps`): the process, then image
+ * hygiene, then the AL2023 phase by variant. A new step is its file and one line in its group.
+ */
+const NUMBERED = numberSteps("ami", {
+  process: [
+    s01,
+    s02,
+    s03,
+    s04,
+    s05,
+    s06,
+    s07,
+    s08,
+    s09,
+    s10,
+    s11,
+    s12,
+    s13,
+    s14,
+    s15,
+    s16,
+    s17,
+    s18,
+    s19,
+    s20,
+    s21,
+    s22,
+    s23,
+    s24,
+    s25,
+    s26,
+    s27,
+    s28,
+    s29,
+    s30,
+    s31,
+    s32,
+    s33,
+    s34,
+    s35,
+    s36,
+    s37,
+  ],
+  hygiene: [s38],
+  base: [s39, s40, s41, s42, s43],
+  nvidia: [s44, s45, s46, s47],
+  neuron: [s48, s49],
+  efa: [s50],
+  last: [s51],
+});
+
+/** The steps of the process, in order. */
+export const AMI_STEPS: Step<AmiContext>[] = NUMBERED.process;
 
 /** The image hygiene step, run last (after the AL2023 phase too) with `eksnode ami --hygiene`. */
-export const HYGIENE_STEP: Step<AmiContext> = s38;
+export const HYGIENE_STEP: Step<AmiContext> = NUMBERED.hygiene[0];
 
 /**
  * The AL2023 phase (`--al2023`, implied by `--accelerator` and `--efa`; docs/al2023.md): what Amazon Linux
@@ -114,11 +128,11 @@ export const AL2023_PHASE: {
   efa: Step<AmiContext>[];
   last: Step<AmiContext>[];
 } = {
-  base: [s39, s40, s41, s42, s43],
-  nvidia: [s44, s45, s46, s47],
-  neuron: [s48, s49],
-  efa: [s50],
-  last: [s51],
+  base: NUMBERED.base,
+  nvidia: NUMBERED.nvidia,
+  neuron: NUMBERED.neuron,
+  efa: NUMBERED.efa,
+  last: NUMBERED.last,
 };
 
 /** Every step of the AL2023 phase, in order (for `eksnode steps ami`). */
