@@ -94,14 +94,14 @@ export interface StepDef<C extends StepContext = StepContext> {
  * one line in the index.
  * @example numberSteps("init", { config: [a, b], run: [c] }).run[0].id // "init.3"
  */
-export function numberSteps<C extends StepContext, K extends string>(
+export function numberSteps<D extends StepDef<never>, K extends string>(
   process: string,
-  groups: Record<K, readonly StepDef<C>[]>,
-): Readonly<Record<K, Step<C>[]>> {
-  const seen = new Set<StepDef<C>>();
+  groups: Record<K, readonly D[]>,
+): Readonly<Record<K, (D & Numbered)[]>> {
+  const seen = new Set<D>();
   let number = 0;
-  const out = {} as Record<K, Step<C>[]>;
-  for (const [name, defs] of Object.entries(groups) as [K, readonly StepDef<C>[]][]) {
+  const out = {} as Record<K, (D & Numbered)[]>;
+  for (const [name, defs] of Object.entries(groups) as [K, readonly D[]][]) {
     out[name] = defs.map((def) => {
       if (seen.has(def)) throw new Error(`${process}: step "${def.title}" is listed twice`);
       seen.add(def);
@@ -111,3 +111,6 @@ export function numberSteps<C extends StepContext, K extends string>(
   }
   return out;
 }
+
+/** What {@link numberSteps} adds to a step's definition. */
+export type Numbered = Pick<Step, "id" | "number">;

@@ -3,9 +3,9 @@
  * (AL2 ships only it; on AL2023 and Debian/Ubuntu it is selected with (update-)alternatives).
  */
 import { exec, note } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiContext, AmiStepDef } from "./context.ts";
 
 /** `alternatives`-style tool per package manager (Debian: update-alternatives; Fedora family: alternatives). */
 function alternativesTool(pm: AmiContext["packageManager"]): string | undefined {
@@ -30,7 +30,7 @@ function selectLegacy(tool: string, name: string): Change {
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install iptables-legacy and select the legacy backend",
   group: "Linux",
   async plan(ctx) {

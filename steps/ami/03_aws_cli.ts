@@ -1,11 +1,10 @@
 /** The AWS CLI (used at boot and by the sandbox-image unit to log in to ECR). */
 import { note } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
 import { amiPackageTarget, installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install the AWS CLI",
   group: "Linux",
   async plan(ctx) {

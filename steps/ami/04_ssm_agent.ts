@@ -1,10 +1,9 @@
 /** The SSM agent (Session Manager access to nodes without SSH). */
-import type { StepDef } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install amazon-ssm-agent",
   group: "Linux",
   async plan(ctx) {

@@ -4,10 +4,10 @@
  * firewall: ufw (Ubuntu) is disabled where present, since kube-proxy and the CNI own the node's iptables.
  */
 import { exec, note } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { rootArgs } from "../../lib/systemd.ts";
 import { removeRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 const UFW_UNIT_PATHS = ["/lib/systemd/system/ufw.service", "/usr/lib/systemd/system/ufw.service"];
 
@@ -26,7 +26,7 @@ function disableUfw(root: string): Change {
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Remove ec2-net-utils and disable ufw",
   group: "Linux",
   async plan(ctx) {

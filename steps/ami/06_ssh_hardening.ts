@@ -7,9 +7,10 @@ import { dirname, join } from "node:path";
 import sshdCrypto from "../../assets/templates/sshd-crypto.conf" with { type: "text" };
 import { checkedFile, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiStepDef } from "./context.ts";
 import { SSHD_DROPIN } from "../../eks/paths/node.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The drop-in's content. */
 export const SSHD_CRYPTO: string = sshdCrypto;
@@ -47,9 +48,10 @@ export async function validateSshdDropin(
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Disable weak SSH ciphers, MACs and key exchanges",
   group: "Linux",
+  leaves: [expectFile(SSHD_DROPIN, 0o600)],
   async plan(ctx) {
     const out: Change[] = [];
     const sshd = (await ctx.host.which("sshd")) ?? (await ctx.host.which("/usr/sbin/sshd"));

@@ -6,8 +6,9 @@ import { dirname, join } from "node:path";
 import logrotateConf from "../../assets/templates/logrotate.conf" with { type: "text" };
 import { checkedFile, dir, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The file's content. */
 export const LOGROTATE_CONF: string = logrotateConf;
@@ -44,9 +45,10 @@ export async function validateLogrotate(
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install /etc/logrotate.conf",
   group: "Linux",
+  leaves: [expectDir("/etc/logrotate.d"), expectFile("/etc/logrotate.conf")],
   async plan(ctx) {
     const out: Change[] = [dir("/etc/logrotate.d")];
     const logrotate = (await ctx.host.which("logrotate")) ?? (await ctx.host.which("/usr/sbin/logrotate"));

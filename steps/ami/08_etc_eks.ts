@@ -1,11 +1,12 @@
 /** /etc/eks, where the EKS node files live. */
 import { dir } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectDir } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Create /etc/eks",
   group: "Linux",
+  leaves: [expectDir("/etc/eks")],
   plan: () => [dir("/etc/eks")],
 };

@@ -5,17 +5,32 @@
  */
 import containerdService from "../../assets/templates/containerd.service" with { type: "text" };
 import { dir, extract, file } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { githubArtifact } from "../../assets/versions.ts";
 
 /** The unit for a tarball install. */
 export const CONTAINERD_SERVICE: string = containerdService;
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install containerd",
   group: "Containerd",
+  installs(ctx) {
+    const fromPackage = ctx.bake.containerdSource === "package";
+    const containerd = githubArtifact(ctx.versions, "containerd", ctx.arch);
+    return [{
+      artifact: "containerd",
+      source: fromPackage ? "package containerd" : containerd.url,
+      version: fromPackage ? undefined : ctx.versions.artifacts.containerd.version,
+      downloadSha256: fromPackage ? undefined : containerd.sha256,
+      archiveSha256: fromPackage ? undefined : containerd.sha256,
+      // Without the extract stamp (a package install), where the binaries usually are.
+      paths: ["/usr/bin", "/usr/local/bin"].flatMap((d) =>
+        ["containerd", "containerd-shim-runc-v2", "ctr"].map((n) => `${d}/${n}`)
+      ),
+    }];
+  },
   async plan(ctx) {
     if (ctx.bake.containerdSource === "package") {
       return [await installRole(ctx, "containerd", ctx.versions.artifacts.containerd.version)];

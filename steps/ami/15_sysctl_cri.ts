@@ -10,9 +10,9 @@ import criConf from "../../assets/templates/sysctl-kubernetes-cri.conf" with { t
 import reservedPortsConf from "../../assets/templates/sysctl-eks-reserved-ports.conf" with { type: "text" };
 import { checkedFile, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/paths/node.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The file's content. */
 export const SYSCTL_CRI: string = criConf;
@@ -56,9 +56,10 @@ export async function validateSysctl(candidate: string, host: Host): Promise<Val
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install /etc/sysctl.d/99-kubernetes-cri.conf and 67-eks-reserved-ports.conf",
   group: "Containerd",
+  leaves: [expectFile("/etc/sysctl.d/99-kubernetes-cri.conf"), expectFile(SYSCTL_RESERVED_PORTS_FILE)],
   plan: () => [
     checkedFile("/etc/sysctl.d/99-kubernetes-cri.conf", SYSCTL_CRI, {}, "sysctl --dry-run", validateSysctl),
     checkedFile(SYSCTL_RESERVED_PORTS_FILE, SYSCTL_RESERVED_PORTS, {}, "sysctl --dry-run", validateSysctl),

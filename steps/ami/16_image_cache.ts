@@ -5,14 +5,14 @@
  */
 import { note } from "../../lib/changes.ts";
 import { containerdAnswers } from "../../lib/container_images.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { startUnit } from "../../lib/systemd.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { cacheTargetNote, DEFAULT_CONTAINERD_ADDRESS, imageCacheTarget } from "./image_cache.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Prepare image caching (containerd k8s.io namespace)",
   group: "Containerd",
   async plan(ctx) {

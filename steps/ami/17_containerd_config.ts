@@ -11,14 +11,14 @@
 import { parse as parseToml } from "smol-toml";
 import { checkedFile, dir, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
 import { generatedContainerdConfig } from "../../eks/containerd/config.ts";
 import { CONTAINERD_BASE_RUNTIME_SPEC, CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The major.minor of `containerd --version` output, e.g. "containerd github.com/containerd/containerd v2.1.4 ..." → [2, 1]. */
 export function containerdVersion(text: string): [number, number] | undefined {
@@ -76,9 +76,15 @@ export function containerdConfigValidator(schema: ContainerdSchema) {
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install /etc/containerd/config.toml",
   group: "Containerd",
+  leaves: [
+    expectDir("/etc/containerd"),
+    expectDir("/etc/containerd/config.d"),
+    expectFile(CONTAINERD_CONFIG),
+    expectFile(CONTAINERD_BASE_RUNTIME_SPEC),
+  ],
   plan(ctx) {
     const schema = bakedSchema(ctx.versions.artifacts.containerd.version);
     const text =

@@ -6,17 +6,19 @@
 import { SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
 import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { file, note } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install sandbox-image.service and enable containerd",
   group: "Containerd",
+  leaves: [expectFile(SANDBOX_IMAGE_UNIT)],
   async plan(ctx) {
     const { host } = ctx;
     // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region.

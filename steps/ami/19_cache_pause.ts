@@ -6,14 +6,14 @@
  */
 import { note } from "../../lib/changes.ts";
 import { imageLabeled } from "../../lib/container_images.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { exec } from "../../lib/changes.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
 import { bakeSandboxImage, cacheImage, imageCacheTarget, pauseRegistryImage } from "./image_cache.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Cache the pause image",
   group: "Containerd",
   async plan(ctx) {

@@ -7,13 +7,13 @@
  */
 import { note } from "../../lib/changes.ts";
 import { imagePulled } from "../../lib/container_images.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { addonImages } from "../../eks/containerd/cached_images.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { cacheImage, imageCacheTarget } from "./image_cache.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Cache kube-proxy and VPC CNI images (and extra_images)",
   group: "Containerd",
   async plan(ctx) {

@@ -5,14 +5,19 @@
  */
 import { KUBELET_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import { type AmiStepDef, s3Source } from "./context.ts";
 import { publishedNote } from "./published_note.ts";
 
 /** Install kubelet (checksum-verified). */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install kubelet (checksum-verified)",
   group: "Kubelet",
+  installs: (ctx) => [{
+    artifact: "kubelet",
+    ...s3Source(ctx, "kubelet"),
+    version: ctx.release.kubelet.version,
+    paths: [KUBELET_PATH],
+  }],
   async plan(ctx) {
     const src = await ctx.artifact("kubelet");
     return [...publishedNote(src), download(src, KUBELET_PATH, { mode: 0o755 })];

@@ -5,14 +5,22 @@
  */
 import { AWS_IAM_AUTHENTICATOR_PATH } from "../../eks/paths/image.ts";
 import { download, note } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import { type AmiStepDef, s3Source } from "./context.ts";
 import { publishedNote } from "./published_note.ts";
 
 /** Install aws-iam-authenticator (checksum-verified) when the Kubernetes version has one. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install aws-iam-authenticator (checksum-verified)",
   group: "Kubernetes/EKS",
+  installs: (ctx) =>
+    ctx.release.awsIamAuthenticator
+      ? [{
+        artifact: "awsIamAuthenticator",
+        ...s3Source(ctx, "awsIamAuthenticator"),
+        version: ctx.release.awsIamAuthenticator.version,
+        paths: [AWS_IAM_AUTHENTICATOR_PATH],
+      }]
+      : [],
   async plan(ctx) {
     if (!ctx.release.awsIamAuthenticator) {
       return [

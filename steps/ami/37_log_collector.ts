@@ -4,10 +4,10 @@
  * here a shim that runs `eksnode collect-logs` with the arguments it was given.
  */
 import { dir, file } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { shellQuote } from "../../lib/shell_quote.ts";
 import { LOG_COLLECTOR_PATH } from "../../eks/paths/node.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The shim's text; `eksnode` is the binary it execs. */
 export function renderLogCollectorShim(eksnode = "/usr/bin/eksnode"): string {
@@ -21,9 +21,10 @@ export function renderLogCollectorShim(eksnode = "/usr/bin/eksnode"): string {
 }
 
 /** Install the log collector shim. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install eks-log-collector.sh (shim to eksnode collect-logs)",
   group: "Kubernetes/EKS",
+  leaves: [expectDir("/etc/eks/log-collector-script"), expectFile(LOG_COLLECTOR_PATH, 0o755)],
   plan: () => [
     dir("/etc/eks/log-collector-script", { mode: 0o755 }),
     file(LOG_COLLECTOR_PATH, renderLogCollectorShim(), { mode: 0o755 }),

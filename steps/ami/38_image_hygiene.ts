@@ -5,12 +5,12 @@
  * system with dnf or yum, `clean all` first, as cleanup.sh does; apt's caches are in the list.
  */
 import { exec, file, note, remove } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { findLeftovers } from "../../eks/image/hygiene.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Image hygiene: remove what the build instance left (SSH host keys, machine id, logs, caches)",
   group: "Linux",
   downloads: false,

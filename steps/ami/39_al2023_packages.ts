@@ -3,13 +3,12 @@
  * (package_names.ts): mdadm, pigz, conntrack, ipvsadm, nfs-utils. Follows
  * templates/al2023/provisioners/install-worker.sh @ 81fec2e8, "Packages".
  */
-import type { StepDef } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { AL2023_PACKAGE_ROLES } from "./package_names.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install the packages nodeadm relies on (mdadm, pigz, conntrack, ipvsadm, nfs-utils)",
   group: "AL2023",
   downloads: false,

@@ -6,15 +6,15 @@
  * update-grub on apt), the latter on the running system only. They take effect at the image's next boot.
  */
 import { exec, file, note } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { hasArgs, kernelArgs, withGrubArgs } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The grub defaults file. */
 export const GRUB_DEFAULTS = "/etc/default/grub";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Kernel arguments: TSC clock source; with EFA, no deep C-states",
   group: "AL2023",
   downloads: false,

@@ -4,17 +4,16 @@
  * needs them. Follows templates/al2023/runtime/rootfs/etc/systemd/system/ebs-initialize-bin@.service and
  * install-worker.sh @ 81fec2e8 (`systemctl enable ebs-initialize-bin@containerd`, `@kubelet`).
  */
-import type { StepDef } from "../../lib/step.ts";
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
   renderEbsInitializeUnit,
 } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install ebs-initialize-bin@.service for containerd and kubelet (EBS blocks read at boot)",
   group: "AL2023",
   downloads: false,

@@ -6,12 +6,11 @@
  * makes the same binaries available on every distribution.
  */
 import { extract } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
 import { SOCI_BIN_DIR, SOCI_BINARIES } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter (checksum-verified)",
   group: "AL2023",
   plan: async (ctx) => [

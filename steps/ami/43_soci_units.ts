@@ -7,7 +7,6 @@
  * and install-worker.sh @ 81fec2e8 (`systemctl enable soci-snapshotter.socket`).
  */
 import { dir } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
 import { SOCI_ROOT, SOCI_SERVICE } from "../../eks/containerd/soci.ts";
 import {
   renderSociService,
@@ -15,11 +14,11 @@ import {
   SOCI_CONFIG_DIR,
   SOCI_SOCKET_UNIT,
 } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
   group: "AL2023",
   downloads: false,

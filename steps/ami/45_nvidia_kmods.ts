@@ -8,7 +8,7 @@
  * from a private S3 bucket, for L4 vGPU profiles) is not built: no public checksum pins it.
  */
 import { file, note } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   DKMS_ARCHIVE_DIR,
@@ -23,7 +23,7 @@ import {
 } from "../../eks/image/accelerators.ts";
 import kmodUtil from "../../assets/gpu/kmod-util" with { type: "text" };
 import kmodArchive from "../../assets/gpu/nvidia-kmod-archive" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import {
   imageKernel,
   installPackages,
@@ -33,7 +33,7 @@ import {
 } from "./variant_changes.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "NVIDIA: build and archive the open and proprietary kernel modules (DKMS)",
   group: "NVIDIA",
   downloads: false,

@@ -8,7 +8,7 @@
  */
 import { file, note } from "../../lib/changes.ts";
 import { enableUnit } from "../../lib/systemd.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   IB_UMAD_CONF,
@@ -17,12 +17,12 @@ import {
   nvidiaPackages,
 } from "../../eks/image/accelerators.ts";
 import { NVIDIA_RUNTIME } from "../../eks/containerd/runtime.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { installPackages, isVariant, notThisVariant } from "./variant_changes.ts";
 import { unitInstalled } from "../../lib/systemd.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "NVIDIA: install the driver's user space, NVLSM and the container toolkit",
   group: "NVIDIA",
   downloads: false,

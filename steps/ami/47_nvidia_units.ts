@@ -7,7 +7,6 @@
  * runtime/bin/set-nvidia-clocks @ 81fec2e8 (install-nvidia-driver.sh "Prepare for nvidia init").
  */
 import { file } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
 import {
   NVIDIA_KMOD_LOAD_SCRIPT,
   NVIDIA_KMOD_LOAD_SERVICE,
@@ -18,7 +17,7 @@ import {
 } from "../../eks/image/accelerators.ts";
 import kmodLoad from "../../assets/gpu/nvidia-kmod-load.sh" with { type: "text" };
 import setClocks from "../../assets/gpu/set-nvidia-clocks" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 import { isVariant, notThisVariant } from "./variant_changes.ts";
 
@@ -29,7 +28,7 @@ export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
 };
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "NVIDIA: install nvidia-kmod-load.service (module chosen by device) and set-nvidia-clocks.service",
   group: "NVIDIA",
   downloads: false,

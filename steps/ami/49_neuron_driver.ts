@@ -7,7 +7,7 @@
  * the current driver installed here has the same ones: dkms and the kernel headers.)
  */
 import { dir, file } from "../../lib/changes.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   kernelBuildPackages,
   NEURON_INF1_DRIVER,
@@ -18,7 +18,7 @@ import {
   renderNeuronInstallUnit,
 } from "../../eks/image/accelerators.ts";
 import neuronInstall from "../../assets/gpu/neuron-package-install.sh" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 import {
   imageKernel,
@@ -29,7 +29,7 @@ import {
 } from "./variant_changes.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title:
     "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
   group: "Neuron",

@@ -8,14 +8,14 @@
  */
 import { exec, extract, note, remove } from "../../lib/changes.ts";
 import { installedVersion } from "../../lib/packages.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { EFA_INSTALLED_MARKER, EFA_INSTALLER_DIR } from "../../eks/image/accelerators.ts";
 import { amiPackageTarget } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { notThisVariant, onBuildInstance } from "./variant_changes.ts";
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "EFA: install the EFA software with its verified installer",
   group: "EFA",
   async plan(ctx) {

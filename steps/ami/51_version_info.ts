@@ -10,7 +10,6 @@
 import { file } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import type { Host } from "../../lib/host.ts";
-import type { StepDef } from "../../lib/step.ts";
 import {
   packageVersions,
   renderVersionInfo,
@@ -21,7 +20,7 @@ import {
   type VersionInfoBinary,
 } from "../../eks/image/al2023.ts";
 import { KUBELET_PATH, RUNC_PATH } from "../../eks/paths/image.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiContext, AmiStepDef } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
 
 /** The installed packages with their versions, from rpm or dpkg under the root ({} when neither answers). */
@@ -68,7 +67,7 @@ export async function versionInfo(ctx: AmiContext): Promise<VersionInfo> {
 }
 
 /** The step. */
-export const step: StepDef<AmiContext> = {
+export const step: AmiStepDef = {
   title: "Write the version-info manifest /etc/eks/version-info.json",
   group: "AL2023",
   downloads: false,

@@ -2,8 +2,9 @@
  * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, image hygiene
  * (always last) and the AL2023 phase (docs/al2023.md). A step's number is its place in this list.
  */
-import { numberSteps, type Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import { numberSteps } from "../../lib/step.ts";
+import type { AmiStep } from "./context.ts";
+import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
 import { step as s02 } from "./02_iptables_legacy.ts";
 import { step as s03 } from "./03_aws_cli.ts";
@@ -112,21 +113,21 @@ const NUMBERED = numberSteps("ami", {
 });
 
 /** The steps of the process, in order. */
-export const AMI_STEPS: Step<AmiContext>[] = NUMBERED.process;
+export const AMI_STEPS: AmiStep[] = NUMBERED.process;
 
 /** The image hygiene step, run last (after the AL2023 phase too) with `eksnode ami --hygiene`. */
-export const HYGIENE_STEP: Step<AmiContext> = NUMBERED.hygiene[0];
+export const HYGIENE_STEP: AmiStep = NUMBERED.hygiene[0];
 
 /**
  * The AL2023 phase (`--al2023`, implied by `--accelerator` and `--efa`; docs/al2023.md): what Amazon Linux
  * 2023's EKS image adds around the worker, by variant. Every step, whichever variants it belongs to.
  */
 export const AL2023_PHASE: {
-  base: Step<AmiContext>[];
-  nvidia: Step<AmiContext>[];
-  neuron: Step<AmiContext>[];
-  efa: Step<AmiContext>[];
-  last: Step<AmiContext>[];
+  base: AmiStep[];
+  nvidia: AmiStep[];
+  neuron: AmiStep[];
+  efa: AmiStep[];
+  last: AmiStep[];
 } = {
   base: NUMBERED.base,
   nvidia: NUMBERED.nvidia,
@@ -136,7 +137,7 @@ export const AL2023_PHASE: {
 };
 
 /** Every step of the AL2023 phase, in order (for `eksnode steps ami`). */
-export const AL2023_STEPS: Step<AmiContext>[] = [
+export const AL2023_STEPS: AmiStep[] = [
   ...AL2023_PHASE.base,
   ...AL2023_PHASE.nvidia,
   ...AL2023_PHASE.neuron,
@@ -151,7 +152,7 @@ export const AL2023_STEPS: Step<AmiContext>[] = [
 export function amiSteps(
   bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa">,
   hygiene: boolean,
-): Step<AmiContext>[] {
+): AmiStep[] {
   const out = [...AMI_STEPS];
   if (runsAl2023Phase(bake)) {
     out.push(...AL2023_PHASE.base);
@@ -162,4 +163,12 @@ export function amiSteps(
   }
   if (hygiene) out.push(HYGIENE_STEP);
   return out;
+}
+
+/**
+ * The directories and files every baked image has, as the process's steps declare them (`leaves`), in
+ * step order: what `eksnode verify` checks.
+ */
+export function imageLeaves(): ExpectedPath[] {
+  return AMI_STEPS.flatMap((s) => s.leaves ?? []);
 }
