@@ -47,7 +47,10 @@
  * - existing content is copied with `cp -a SRC/. DST/` (upstream's `cp -a SRC/ DST/` nests SRC inside DST
  *   when DST already exists, e.g. after an interrupted run).
  */
+import { dir, exec, file } from "../../lib/changes.ts";
 import { DeviceError } from "../../lib/errors.ts";
+import type { Change } from "../../lib/step.ts";
+import { rootArgs } from "../../lib/systemd.ts";
 import { escapeUnitPath } from "../../lib/systemd_quote.ts";
 import type { LocalStorageStrategy } from "../api/nodeconfig.ts";
 import type { DisabledMount } from "../api/values.ts";
@@ -566,6 +569,38 @@ function planBindMounts(p: DiskPlanner, opts: LocalDiskOptions, array: string, l
     plan.bindMounts.push(b.path);
   }
   return stopped;
+}
+
+/**
+ * The plan's actions as Changes for the change engine (lib/changes.ts), applied through the {@link Host}
+ * like every step's: commands with their timeout (10 minutes unless the action says), the array's
+ * record written from `mdadm --detail --scan`, directories 0755, unit files 0644, units enabled under
+ * `root` (the host's real root).
+ */
+export function diskChanges(plan: DiskPlan, root: string): Change[] {
+  return plan.actions.map((a): Change => {
+    switch (a.kind) {
+      case "run":
+        return exec(a.argv, { why: a.why, timeoutMs: a.timeoutMs ?? 600_000 });
+      case "capture":
+        return {
+          kind: "exec",
+          key: `capture:${a.to}`,
+          describe: () => describeAction(a),
+          satisfied: () => Promise.resolve(false),
+          async apply({ host }) {
+            const r = await host.exec(a.argv);
+            await host.writeFile(a.to, r.stdout, { mode: a.mode });
+          },
+        };
+      case "mkdir":
+        return dir(a.path, { mode: 0o755 });
+      case "write":
+        return file(a.path, a.text, { mode: 0o644 });
+      case "enable":
+        return exec(["systemctl", ...rootArgs(root), "enable", a.unit], { key: `enable:${a.unit}` });
+    }
+  });
 }
 
 /** One line of a plan, as `--dry-run` prints it. */
