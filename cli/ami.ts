@@ -43,11 +43,13 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     { resolveArtifact },
     { checkBakeValue, parseBakeConfig },
     { transportProblem },
+    { amiSteps },
   ] = await Promise.all([
     import("../assets/versions.ts"),
     import("../steps/ami/context.ts"),
     import("./bake_config.ts"),
     import("../lib/download.ts"),
+    import("../steps/ami/index.ts"),
   ]);
   const prepared = await prepareRun(flags, env);
   let bake: BakeConfig = {};
@@ -141,7 +143,9 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
       if (!p) resolved.set(name, p = resolveArtifact(v, release.minor, name, arch, mirror, download));
       return p;
     },
+    steps: [],
   };
+  ctx.steps = amiSteps(ctx.bake, true);
   return ctx;
 }
 

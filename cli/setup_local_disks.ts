@@ -13,6 +13,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { CommandError, UsageError } from "../lib/errors.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
+import type { ApplyContext } from "../lib/step.ts";
 
 /** Flags of `eksnode setup-local-disks`. */
 export interface SetupLocalDisksFlags {
@@ -129,7 +130,8 @@ export async function runSetupLocalDisks(
   }
 
   const { Host } = await import("../lib/host.ts");
-  const { enabledByLinks, rootArgs, unitActive } = await import("../lib/systemd.ts");
+  const { enabledByLinks, unitActive } = await import("../lib/systemd.ts");
+  const { createLogger } = await import("../lib/log.ts");
   const host = await Host.open(flags.root, deps.env ?? Deno.env.toObject());
   const all = !flags.bindMounts ? false : undefined;
   const opts = {
@@ -208,27 +210,18 @@ export async function runSetupLocalDisks(
   for (const n of plan.notes) progress(`setup-local-disks: ${n}`);
   if (flags.dryRun) return report;
 
-  for (const a of plan.actions) {
-    progress(`setup-local-disks: ${ld.describeAction(a)}`);
-    switch (a.kind) {
-      case "run":
-        await host.exec(a.argv, { timeoutMs: a.timeoutMs ?? 600_000 });
-        break;
-      case "capture": {
-        const r = await host.exec(a.argv);
-        await host.writeFile(a.to, r.stdout, { mode: a.mode });
-        break;
-      }
-      case "mkdir":
-        await host.mkdir(a.path, { mode: 0o755 });
-        break;
-      case "write":
-        await host.writeFile(a.path, a.text, { mode: 0o644 });
-        break;
-      case "enable":
-        await host.exec(["systemctl", ...rootArgs(host.root), "enable", a.unit]);
-        break;
-    }
+  // Applied on the change engine, through the host, as every step's changes are.
+  const changes = ld.diskChanges(plan, host.root);
+  const applyCtx: ApplyContext = {
+    host,
+    log: createLogger({ write: () => {} }),
+    run: { changed: new Set(), dryRun: false },
+  };
+  for (const [i, change] of changes.entries()) {
+    progress(`setup-local-disks: ${ld.describeAction(plan.actions[i])}`);
+    if (await change.satisfied(applyCtx)) continue;
+    await change.apply(applyCtx);
+    applyCtx.run.changed.add(change.key);
   }
   return report;
 }

@@ -56,9 +56,13 @@ export async function runVerify(
     );
   }
   const phase = opts.phase ?? ((await host.exists(KUBELET_CONFIG)) ? "init" : "ami");
-  const { runNodeChecks } = await import("../eks/verify/node_checks.ts");
+  const [{ runNodeChecks }, { imageLeaves }] = await Promise.all([
+    import("../eks/verify/node_checks.ts"),
+    import("../steps/ami/index.ts"),
+  ]);
   const checks = await runNodeChecks(host, {
     phase,
+    imagePaths: imageLeaves(),
     containerdAddress: opts.containerdAddress,
     defaultContainerdAddress: DEFAULT_CONTAINERD_ADDRESS,
   });

@@ -1,5 +1,6 @@
 /**
- * The only code that touches the system: files under `--root`, subprocesses, environment, clock.
+ * The only code that touches the system (with its parts in lib/host/: containment, temps, crash hook,
+ * processes): files under `--root`, subprocesses, environment, clock.
  * Every path a caller gives is an absolute path *inside* the root (`/etc/eks/release`); the host maps
  * it onto the real file system and refuses anything that would lead outside the root through `..`
  * or a symlink. File writes are atomic: temp file in the same directory, fsync, mode, owner, rename.
@@ -10,109 +11,33 @@
  * (tens of microseconds, more on a busy machine). Calls that wait for the disk (fsync) and reads whose
  * size is not known stay asynchronous, so parallel downloads keep streaming meanwhile.
  */
-import { basename, dirname, join, posix } from "node:path";
-import { asDiskError, CommandError, ContainmentError } from "./errors.ts";
+import { basename, dirname, join } from "node:path";
+import { asDiskError, ContainmentError } from "./errors.ts";
+import { isLiveTemp, throwIfInterrupted, trackTemp, untrackTemp } from "./interrupt.ts";
+import { inRoot, normalizeInRoot, realPath, resolveInRoot } from "./host/containment.ts";
+import { CrashHook } from "./host/crash.ts";
+import { abortable, kernelRelease, runCommand, which } from "./host/process.ts";
 import {
-  interruptSignal,
-  isLiveTemp,
-  throwIfInterrupted,
-  trackChild,
-  trackTemp,
-  untrackChild,
-  untrackTemp,
-} from "./interrupt.ts";
-import type { Owner } from "./owner.ts";
+  listTemps,
+  lstatOrUndefined,
+  removeAllStaleTemps,
+  removeQuietly,
+  syncDir,
+  TEMP_INFIX,
+  TEMP_SUFFIX,
+  tempBeside,
+  writeAllSync,
+} from "./host/temps.ts";
+import type { AppendLog, ExecOptions, ExecResult, FileInfo, WriteOptions } from "./host/types.ts";
 
-/** What `stat` reports about a path inside the root. */
-export interface FileInfo {
-  isFile: boolean;
-  isDirectory: boolean;
-  isSymlink: boolean;
-  /** Permission bits (`mode & 0o7777`). */
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-}
-
-/** Options for {@link Host.exec}. */
-export interface ExecOptions {
-  /** Milliseconds before the process is killed (default 120 s). */
-  timeoutMs?: number;
-  /** Extra environment variables. */
-  env?: Record<string, string>;
-  /** Text written to the process's standard input. */
-  stdin?: string;
-  /** Return the result instead of throwing on a non-zero exit. */
-  allowFailure?: boolean;
-  /** Strings masked as `***` in error messages (tokens passed as arguments). */
-  redact?: string[];
-}
-
-/** Outcome of a subprocess. */
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Options for file writes. */
-export interface WriteOptions {
-  mode?: number;
-  owner?: Owner;
-}
-
-/** A file that grows by whole lines, opened by {@link Host.createLog}. */
-export interface AppendLog {
-  /**
-   * Appends one line (`text` holds no newline). With `durable`, resolves once the line and every line
-   * before it are on disk (fdatasync); without, the line is in the page cache (it survives a kill of
-   * this process, not a power cut) and reaches the disk with the next durable one.
-   */
-  append(text: string, durable: boolean): Promise<void>;
-  /** Closes the file (pending durable appends finish first). */
-  close(): Promise<void>;
-}
+export type { AppendLog, ExecOptions, ExecResult, FileInfo, WriteOptions } from "./host/types.ts";
+export { normalizeInRoot } from "./host/containment.ts";
+export { tailLines } from "./host/process.ts";
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
-
-/** Infix of every temp name the host makes beside a target: `.NAME.eksnode-XXXXXXXX.tmp`. */
-const TEMP_INFIX = ".eksnode-";
-/** What follows the infix in a temp name. */
-const TEMP_SUFFIX = /^[0-9a-f]{8}\.tmp$/;
 /** Files up to this size are read synchronously (bytes). */
 const SMALL_FILE = 1 << 20;
-/** A temp name, whatever its target. */
-const TEMP_NAME = /^\..+\.eksnode-[0-9a-f]{8}\.tmp$/;
-
-/** A fresh temp name beside `real` (same directory, so the final rename is atomic). */
-function tempBeside(real: string): string {
-  return join(dirname(real), `.${basename(real)}${TEMP_INFIX}${crypto.randomUUID().slice(0, 8)}.tmp`);
-}
-
-/** Normalizes an in-root path, refusing relative paths and `..` that climbs above the root. */
-export function normalizeInRoot(path: string): string {
-  if (!path.startsWith("/")) {
-    throw new ContainmentError(
-      `path ${JSON.stringify(path)} is not absolute`,
-      "paths inside --root start with /",
-    );
-  }
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length === 0) {
-        throw new ContainmentError(`path ${path} leads outside the root through ".."`);
-      }
-      out.pop();
-    } else {
-      out.push(part);
-    }
-  }
-  return "/" + out.join("/");
-}
 
 /** The system as seen from `--root`. Create with {@link Host.open}. */
 export class Host {
@@ -137,42 +62,15 @@ export class Host {
   private unsyncedDirs: Set<string> | undefined;
   /** The fdatasync of the last durable line appended to a log of this host (see {@link landing}). */
   private announced: Promise<void> = Promise.resolve();
-  /** Crash points passed so far, in all and by label (see {@link Host.crashPoint}). */
-  private crashPoints = 0;
-  private readonly crashLabels = new Map<string, number>();
-  private readonly crashAt: { n: number; label?: string } | undefined;
-  private readonly crashLog: string | undefined;
+  /** The crash-test hook (lib/host/crash.ts). */
+  private readonly crash: CrashHook;
 
   private constructor(root: string, env: Record<string, string | undefined>) {
     this.root = root;
     this.env = env;
     this.isSystemRoot = root === "/";
     this.privileged = Deno.uid() === 0;
-    const at = /^(\d+)(?:@(.+))?$/s.exec(env.EKSNODE_TEST_CRASH_AT ?? "");
-    this.crashAt = at ? { n: Number(at[1]), label: at[2] } : undefined;
-    this.crashLog = env.EKSNODE_TEST_CRASH_LOG || undefined;
-  }
-
-  /**
-   * Test hook for the crash-consistency test (tests/crash_test.ts, docs/crash-safety.md): every place
-   * where the host is about to change, or has just changed, the disk or the system is a labelled point.
-   * `EKSNODE_TEST_CRASH_AT=N` kills this process with a real SIGKILL at the Nth point, as a power cut
-   * would; `N@LABEL` at the Nth point labelled LABEL (e.g. `2@write-renamed /usr/bin/kubelet`).
-   * `EKSNODE_TEST_CRASH_LOG=FILE` appends `N label` for every point passed. Unset, they do nothing.
-   */
-  private crashPoint(label: string): void {
-    if (!this.crashAt && !this.crashLog) return;
-    this.crashPoints++;
-    const seen = (this.crashLabels.get(label) ?? 0) + 1;
-    this.crashLabels.set(label, seen);
-    if (this.crashLog) {
-      Deno.writeTextFileSync(this.crashLog, `${this.crashPoints} ${label}\n`, { append: true });
-    }
-    const at = this.crashAt;
-    if (at && (at.label === undefined ? at.n === this.crashPoints : at.label === label && at.n === seen)) {
-      Deno.kill(Deno.pid, "SIGKILL");
-      // SIGKILL cannot be caught; the process ends before this line runs.
-    }
+    this.crash = new CrashHook(env);
   }
 
   /**
@@ -197,15 +95,12 @@ export class Host {
 
   /** Maps an in-root path onto the real file system without following symlinks (lexical only). */
   real(path: string): string {
-    const p = normalizeInRoot(path);
-    return p === "/" ? this.root : (this.root === "/" ? p : this.root + p);
+    return realPath(this.root, path);
   }
 
   /** Maps a real path back to its in-root form, or undefined when it lies outside the root. */
   inRoot(realPath: string): string | undefined {
-    if (this.root === "/") return realPath;
-    if (realPath === this.root) return "/";
-    return realPath.startsWith(this.root + "/") ? realPath.slice(this.root.length) : undefined;
+    return inRoot(this.root, realPath);
   }
 
   /**
@@ -225,41 +120,7 @@ export class Host {
 
   /** {@link guard}, telling also whether the path itself exists (followed through symlinks) when `includeSelf`. */
   private resolve(path: string, includeSelf: boolean): { real: string; exists: boolean } {
-    const real = this.real(path);
-    let probe = includeSelf || real === this.root ? real : dirname(real);
-    for (;;) {
-      try {
-        const resolved = Deno.realPathSync(probe);
-        if (this.inRoot(resolved) === undefined) {
-          throw new ContainmentError(
-            `${normalizeInRoot(path)} leads outside the root ${this.root} (through a symlink at ${
-              this.inRoot(probe) ?? probe
-            } -> ${resolved})`,
-            "remove the symlink or choose another --root",
-          );
-        }
-        return { real, exists: includeSelf && probe === real };
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-        // A dangling symlink is NotFound for realPath; check it does not point outside either.
-        try {
-          const target = Deno.readLinkSync(probe);
-          const abs = posix.resolve(dirname(probe), target);
-          if (this.inRoot(abs) === undefined) {
-            throw new ContainmentError(
-              `${normalizeInRoot(path)} leads outside the root ${this.root} (dangling symlink ${
-                this.inRoot(probe) ?? probe
-              } -> ${target})`,
-              "remove the symlink or choose another --root",
-            );
-          }
-        } catch (e) {
-          if (e instanceof ContainmentError) throw e;
-        }
-        if (probe === this.root || probe === "/") return { real, exists: false };
-        probe = dirname(probe);
-      }
-    }
+    return resolveInRoot(this.root, path, includeSelf);
   }
 
   /**
@@ -396,7 +257,7 @@ export class Host {
         throw new ContainmentError(`${normalizeInRoot(path)} exists and is not a directory`);
       }
       this.setAttributes(real, opts);
-      this.crashPoint(`mkdir-attrs ${normalizeInRoot(path)}`);
+      this.crash.point(`mkdir-attrs ${normalizeInRoot(path)}`);
       return;
     }
     this.removeStaleTemps(real);
@@ -404,7 +265,7 @@ export class Host {
     trackTemp(tmp);
     try {
       Deno.mkdirSync(tmp, { mode: 0o700 });
-      this.crashPoint(`mkdir-temp ${normalizeInRoot(path)}`);
+      this.crash.point(`mkdir-temp ${normalizeInRoot(path)}`);
       this.setAttributes(tmp, { ...opts, mode: opts.mode ?? 0o755 });
       Deno.renameSync(tmp, real);
     } catch (err) {
@@ -415,7 +276,7 @@ export class Host {
     } finally {
       untrackTemp(tmp);
     }
-    this.crashPoint(`mkdir-renamed ${normalizeInRoot(path)}`);
+    this.crash.point(`mkdir-renamed ${normalizeInRoot(path)}`);
     await this.dirChanged(dirname(real));
   }
 
@@ -465,7 +326,7 @@ export class Host {
     return {
       append: (text, durable) => {
         writeAllSync(file, textEncoder.encode(text + "\n"));
-        this.crashPoint(`log-appended ${inRoot}`);
+        this.crash.point(`log-appended ${inRoot}`);
         if (!durable) return Promise.resolve();
         const synced = (syncing ?? this.syncDirectories()).catch(() => {}).then(() => file.syncData()).catch(
           (err) => {
@@ -491,7 +352,7 @@ export class Host {
     let file: Deno.FsFile | undefined;
     try {
       file = Deno.openSync(real, { write: true, createNew: true, append: true, mode: 0o600 });
-      this.crashPoint(`create ${inRoot}`);
+      this.crash.point(`create ${inRoot}`);
       this.setAttributes(real, { ...opts, mode: opts.mode ?? 0o644 });
       writeAllSync(file, bytes);
     } catch (err) {
@@ -501,7 +362,7 @@ export class Host {
       }
       throw asDiskError(err, this.described(inRoot));
     }
-    this.crashPoint(`created ${inRoot}`);
+    this.crash.point(`created ${inRoot}`);
     await this.dirChanged(dirname(real));
     return file;
   }
@@ -529,12 +390,12 @@ export class Host {
     let file: Deno.FsFile | undefined;
     try {
       file = Deno.openSync(tmp, { write: true, createNew: true, append, mode: 0o600 });
-      this.crashPoint(`write-temp ${inRoot}`);
+      this.crash.point(`write-temp ${inRoot}`);
       await fill(file);
-      this.crashPoint(`write-filled ${inRoot}`);
+      this.crash.point(`write-filled ${inRoot}`);
       await file.sync();
       this.setAttributes(tmp, { ...opts, mode });
-      this.crashPoint(`write-attrs ${inRoot}`);
+      this.crash.point(`write-attrs ${inRoot}`);
       await this.landing();
       throwIfInterrupted();
       Deno.renameSync(tmp, real);
@@ -545,7 +406,7 @@ export class Host {
     } finally {
       untrackTemp(tmp);
     }
-    this.crashPoint(`write-renamed ${inRoot}`);
+    this.crash.point(`write-renamed ${inRoot}`);
     await this.dirChanged(dirname(real));
     return file;
   }
@@ -563,10 +424,10 @@ export class Host {
     const real = await this.guard(inRoot, false);
     await this.landing();
     this.setAttributes(src, { ...opts, mode: opts.mode ?? 0o644 });
-    this.crashPoint(`move-attrs ${inRoot}`);
+    this.crash.point(`move-attrs ${inRoot}`);
     try {
       Deno.renameSync(src, real);
-      this.crashPoint(`move-renamed ${inRoot}`);
+      this.crash.point(`move-renamed ${inRoot}`);
     } catch (err) {
       if ((err as { code?: string }).code !== "EXDEV") throw asDiskError(err, this.described(to));
       await this.writeFileWith(to, async (file) => {
@@ -595,7 +456,7 @@ export class Host {
     trackTemp(tmp);
     try {
       Deno.symlinkSync(target, tmp);
-      this.crashPoint(`symlink-temp ${normalizeInRoot(path)}`);
+      this.crash.point(`symlink-temp ${normalizeInRoot(path)}`);
       await this.landing();
       Deno.renameSync(tmp, real);
     } catch (err) {
@@ -604,7 +465,7 @@ export class Host {
     } finally {
       untrackTemp(tmp);
     }
-    this.crashPoint(`symlink-renamed ${normalizeInRoot(path)}`);
+    this.crash.point(`symlink-renamed ${normalizeInRoot(path)}`);
   }
 
   /**
@@ -668,7 +529,7 @@ export class Host {
     trackTemp(tmp);
     try {
       Deno.mkdirSync(tmp, { mode: 0o700 });
-      this.crashPoint(`scratch ${inRoot}`);
+      this.crash.point(`scratch ${inRoot}`);
       return await fn(tmp);
     } finally {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -698,7 +559,7 @@ export class Host {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       return;
     }
-    this.crashPoint(`removed ${normalizeInRoot(path)}`);
+    this.crash.point(`removed ${normalizeInRoot(path)}`);
   }
 
   /** Sets mode and owner on a real path (owner only when privileged). */
@@ -714,7 +575,7 @@ export class Host {
     const real = await this.guard(path, true);
     await this.landing();
     this.setAttributes(real, opts);
-    this.crashPoint(`chmod ${normalizeInRoot(path)}`);
+    this.crash.point(`chmod ${normalizeInRoot(path)}`);
   }
 
   /**
@@ -754,197 +615,24 @@ export class Host {
    * is the builder's, not the image's, and the tests use it to run as on a machine with another kernel.
    */
   kernelRelease(): string {
-    const given = this.env.EKSNODE_KERNEL_RELEASE?.trim();
-    if (given) return given;
-    try {
-      return Deno.osRelease();
-    } catch {
-      return "unknown";
-    }
+    return kernelRelease(this.env);
   }
 
   /** Finds an executable on PATH of the running system (not under the root). */
-  async which(command: string): Promise<string | undefined> {
-    for (
-      const dir of (this.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(
-        ":",
-      )
-    ) {
-      if (!dir) continue;
-      const candidate = join(dir, command);
-      try {
-        const s = await Deno.stat(candidate);
-        if (s.isFile && ((s.mode ?? 0) & 0o111)) return candidate;
-      } catch {
-        // not here
-      }
-    }
-    return undefined;
+  which(command: string): Promise<string | undefined> {
+    return which(this.env, command);
   }
 
   /**
    * Runs a command from an argv array (never a shell string), with a timeout and captured output.
    * A non-zero exit throws a {@link CommandError} naming the command and the tail of its stderr.
    */
-  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const shown = redact(argv.join(" "), opts.redact);
-    throwIfInterrupted();
-    await this.landing();
-    this.crashPoint(`exec ${argv[0]}`);
-    // A bare command name is looked up on the host's PATH (the injectable environment), like a shell would.
-    const program = argv[0].includes("/") ? argv[0] : (await this.which(argv[0])) ?? argv[0];
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(program, {
-        args: argv.slice(1),
-        stdin: opts.stdin === undefined ? "null" : "piped",
-        stdout: "piped",
-        stderr: "piped",
-        // Messages in English whatever the node's locale: eksnode reads what the tools say (systemd-analyze
-        // "No such file or directory", modprobe, getent), and its own errors quote it. The caller may override.
-        env: { LC_ALL: "C", ...opts.env },
-        clearEnv: false,
-      }).spawn();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new CommandError(
-          `command not found: ${argv[0]} (running: ${shown})`,
-          `install ${argv[0]}`,
-          err,
-        );
-      }
-      throw new CommandError(`cannot start ${shown}: ${(err as Error).message}`, undefined, err);
-    }
-    trackChild(child);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, timeoutMs);
-    try {
-      if (opts.stdin !== undefined) {
-        const w = child.stdin.getWriter();
-        await w.write(textEncoder.encode(opts.stdin)).catch(() => {});
-        await w.close().catch(() => {});
-      }
-      const out = await child.output();
-      untrackChild(child);
-      this.crashPoint(`exec-done ${argv[0]}`);
-      // Stopped by SIGINT/SIGTERM (the signal went to the child too): say so, not "exited with 143".
-      throwIfInterrupted();
-      const result = {
-        code: out.code,
-        stdout: textDecoder.decode(out.stdout),
-        stderr: textDecoder.decode(out.stderr),
-      };
-      if (timedOut) {
-        throw new CommandError(
-          `${shown} timed out after ${timeoutMs / 1000}s`,
-          "the command hung; see its logs",
-        );
-      }
-      if (result.code !== 0 && !opts.allowFailure) {
-        const tail = redact(tailLines(result.stderr || result.stdout, 5), opts.redact);
-        throw new CommandError(`${shown} exited with code ${result.code}${tail ? `: ${tail}` : ""}`);
-      }
-      return result;
-    } finally {
-      clearTimeout(timer);
-      untrackChild(child);
-    }
-  }
-}
-
-/**
- * Settles with `work`, or rejects with the stop signal's {@link InterruptedError} as soon as one
- * arrives (the abandoned work's own failure is then ignored).
- */
-function abortable<T>(work: Promise<T>): Promise<T> {
-  const signal = interruptSignal();
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/** The last `n` non-empty lines of a text, joined with " | ". */
-export function tailLines(text: string, n: number): string {
-  return text.split("\n").map((l) => l.trim()).filter(Boolean).slice(-n).join(" | ");
-}
-
-function redact(text: string, secrets: string[] = []): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.replaceAll(s, "***");
-  return out;
-}
-
-/** The `.NAME.eksnode-XXXXXXXX.tmp` entries of the real directory `dir` (none when it is missing or unreadable). */
-function listTemps(dir: string): Deno.DirEntry[] {
-  try {
-    return [...Deno.readDirSync(dir)].filter((e) => TEMP_NAME.test(e.name));
-  } catch {
-    return [];
-  }
-}
-
-/**
- * Removes every temp a killed run left in the real directory `dir` (whatever its target), except those
- * this process is still using.
- */
-function removeAllStaleTemps(dir: string): void {
-  for (const e of listTemps(dir)) {
-    const stale = join(dir, e.name);
-    if (!isLiveTemp(stale)) removeQuietly(stale, e.isDirectory);
-  }
-}
-
-/** Removes a path if it is there (a temp being cleaned up: a failure leaves nothing worse). */
-function removeQuietly(real: string, recursive = false): void {
-  try {
-    Deno.removeSync(real, { recursive });
-  } catch {
-    // already gone, or not ours to worry about
-  }
-}
-
-/** lstat of a real path, or undefined when it does not exist. */
-function lstatOrUndefined(real: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(real);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes all of `bytes` into `file` with synchronous calls. */
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const d = Deno.openSync(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on directories; the rename is still atomic.
+  exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return runCommand(argv, opts, {
+      landing: () => this.landing(),
+      crashPoint: (label) => this.crash.point(label),
+      which: (command) => this.which(command),
+    });
   }
 }
 

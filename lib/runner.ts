@@ -131,49 +131,14 @@ export async function runSteps<C extends StepContext>(
   const c = palette(log.color);
   const steps = selectSteps(all, opts);
   const total = Math.max(...all.map((s) => s.number));
-  const width = String(total).length;
   const started = performance.now();
-  let journal: Journal | undefined;
-  let resumedFrom: string | undefined;
   const run: RunState = {
     changed: new Set(),
     dryRun: opts.dryRun,
     prefetched: new Map(),
     download: opts.download,
   };
-  if (!opts.dryRun) {
-    // A rename lost to a power cut is a change the next run finds undone and applies again, so the
-    // directories are synced together at the end of the run instead of after every file (on ext4 each
-    // such fsync was a journal commit of its own). The journal's log is synced before any change lands.
-    host.deferDirectorySyncs();
-    const begun = await Journal.begin(host, opts.process);
-    journal = begun.journal;
-    for (const k of begun.journal.data.changed) run.changed.add(k);
-    if (begun.pending.length && !begun.interrupted) {
-      log.event(
-        "run.pending",
-        { process: opts.process, pending: begun.pending },
-        `${begun.pending.length} change${
-          begun.pending.length === 1 ? "" : "s"
-        } of an earlier run still to act on ` +
-          `(it skipped the steps that restart what they changed)`,
-      );
-    }
-    if (begun.interrupted) {
-      resumedFrom = begun.interrupted.runId;
-      log.event(
-        "run.resume",
-        { process: opts.process, interruptedRun: resumedFrom, stepsDone: begun.interrupted.stepsDone.length },
-        `resuming an interrupted ${opts.process} run from ${begun.interrupted.startedAt} ` +
-          `(${begun.interrupted.stepsDone.length} steps had finished); every change is checked again`,
-      );
-    }
-  }
-  if (opts.dryRun) {
-    // What a real run would carry in: the plan then shows the restarts it would do.
-    const last = await readJournal(host, opts.process);
-    for (const k of last?.finished ? last.pending ?? [] : []) run.changed.add(k);
-  }
+  const { journal, resumedFrom } = await beginRun(ctx, opts, run);
   // Hashes verified by earlier runs, for files unchanged since (a second bake re-reads nothing).
   await loadHashCache(host);
   const applyCtx: ApplyContext = { host, run, log };
@@ -188,129 +153,20 @@ export async function runSteps<C extends StepContext>(
     ),
   );
   const prefetching = opts.dryRun ? undefined : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 6);
+  const each: StepRun<C> = { ctx, applyCtx, opts, journal, label: stepLabel(total) };
   let succeeded = false;
   try {
-    await runEach();
+    for (const step of steps) {
+      throwIfInterrupted();
+      await runStep(step, each, results);
+    }
     succeeded = true;
   } finally {
     log.scope(undefined);
     // A failed run is resumable as it is; what it renamed is synced all the same, and later writes of
     // this host sync at once again.
     if (!succeeded) await host.syncDirectories(true);
-    // No download may outlive the run; whatever was fetched for a change that did not apply is removed.
-    // After a success every cache entry goes, also one a killed run left behind for a change that is
-    // now satisfied (so a resumed run ends in the same tree as a clean one).
-    if (prefetching) {
-      await Promise.allSettled(prefetching.started.map((p) => p.promise));
-      for (const change of prefetching.cachers) {
-        if (succeeded || !run.changed.has(change.key)) {
-          await change.discardPrefetch!(applyCtx).catch(() => {});
-        }
-      }
-    }
-  }
-  async function runEach() {
-    for (const step of steps) {
-      throwIfInterrupted();
-      const t0 = performance.now();
-      const label = `[${String(step.number).padStart(width, "0")}/${total}]`;
-      log.scope(step.id);
-      log.event(
-        "step.start",
-        { step: step.id, number: step.number, title: step.title },
-        `${c.cyan(label)} ${step.title}`,
-      );
-      const result: StepResult = {
-        id: step.id,
-        number: step.number,
-        title: step.title,
-        status: "unchanged",
-        changes: [],
-        notes: [],
-        seconds: 0,
-      };
-      results.push(result);
-      // Applied (or planned) descriptions by plan position, so the result lists them in plan order even
-      // when a batch of downloads finishes out of order.
-      const done: (string | undefined)[] = [];
-      try {
-        const plan = await step.plan(ctx);
-        for (const batch of batches(plan)) {
-          // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
-          const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 6) : 1;
-          await mapLimit(batch, limit, async (change) => {
-            const index = plan.indexOf(change);
-            if (change.informational) {
-              result.notes.push(change.describe());
-              log.event(
-                "step.note",
-                { step: step.id, note: change.describe() },
-                c.dim(`      ${change.describe()}`),
-              );
-              return;
-            }
-            if (await change.satisfied(applyCtx)) {
-              log.debug(`      = ${change.describe()} (already true)`);
-              return;
-            }
-            const text = change.describe();
-            if (opts.dryRun) {
-              run.changed.add(change.key);
-              done[index] = text;
-              log.event(
-                "change.planned",
-                { step: step.id, kind: change.kind, key: change.key, change: text },
-                `    ${c.yellow("would")} ${text}`,
-              );
-              return;
-            }
-            throwIfInterrupted();
-            const tc = performance.now();
-            // changeApplying writes the write-ahead record before it returns, so before apply starts; its
-            // fdatasync then runs while the change does its own work, and the host holds back whatever
-            // would land on the disk until the record is there (Host.landing).
-            await Promise.all([journal!.changeApplying(change.key), change.apply(applyCtx)]);
-            run.changed.add(change.key);
-            done[index] = text;
-            await journal!.changeApplied(change.key);
-            const secs = (performance.now() - tc) / 1000;
-            log.event(
-              "change.applied",
-              { step: step.id, kind: change.kind, key: change.key, change: text, seconds: round(secs) },
-              `    ${c.green("+")} ${text}${secs >= 0.1 ? c.dim(` (${secs.toFixed(2)}s)`) : ""}`,
-            );
-          });
-        }
-        result.changes = done.filter((d): d is string => d !== undefined);
-        result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
-        result.seconds = (performance.now() - t0) / 1000;
-        await journal?.stepDone(step.id);
-        const n = result.changes.length;
-        log.event(
-          "step.done",
-          { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
-          `      ${
-            n
-              ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`)
-              : c.dim("no change")
-          }` +
-            c.dim(` (${result.seconds.toFixed(2)}s)`),
-        );
-      } catch (err) {
-        result.changes = done.filter((d): d is string => d !== undefined);
-        result.status = "failed";
-        result.seconds = (performance.now() - t0) / 1000;
-        if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
-          err.message = `step ${step.number} (${step.title}): ${err.message}`;
-        }
-        log.event(
-          "step.failed",
-          { step: step.id, seconds: round(result.seconds), error: (err as Error).message },
-          `      ${c.red("failed")} ${c.dim(`(${result.seconds.toFixed(2)}s)`)}`,
-        );
-        throw err;
-      }
-    }
+    if (prefetching) await endPrefetches(prefetching, applyCtx, succeeded);
   }
   if (!opts.dryRun) await saveHashCache(host);
   // The "finished" journal is written while the directories are synced: which reaches the disk first
@@ -326,23 +182,217 @@ export async function runSteps<C extends StepContext>(
     seconds: (performance.now() - started) / 1000,
     resumedFrom,
   };
+  logRunDone(log, opts, summary);
+  return summary;
+}
+
+/**
+ * Opens the run's journal (a real run) and carries in what an earlier run left: the changes of an
+ * interrupted run, resumed, and the ones whose restarts are still to do. A dry run only reads them, so
+ * its plan shows the restarts a real run would do.
+ */
+async function beginRun(
+  ctx: StepContext,
+  opts: RunOptions,
+  run: RunState,
+): Promise<{ journal?: Journal; resumedFrom?: string }> {
+  const { host, log } = ctx;
+  if (opts.dryRun) {
+    const last = await readJournal(host, opts.process);
+    for (const k of last?.finished ? last.pending ?? [] : []) run.changed.add(k);
+    return {};
+  }
+  // A rename lost to a power cut is a change the next run finds undone and applies again, so the
+  // directories are synced together at the end of the run instead of after every file (on ext4 each
+  // such fsync was a journal commit of its own). The journal's log is synced before any change lands.
+  host.deferDirectorySyncs();
+  const begun = await Journal.begin(host, opts.process);
+  for (const k of begun.journal.data.changed) run.changed.add(k);
+  if (begun.pending.length && !begun.interrupted) {
+    log.event(
+      "run.pending",
+      { process: opts.process, pending: begun.pending },
+      `${begun.pending.length} change${
+        begun.pending.length === 1 ? "" : "s"
+      } of an earlier run still to act on ` +
+        `(it skipped the steps that restart what they changed)`,
+    );
+  }
+  if (!begun.interrupted) return { journal: begun.journal };
+  const resumedFrom = begun.interrupted.runId;
+  log.event(
+    "run.resume",
+    { process: opts.process, interruptedRun: resumedFrom, stepsDone: begun.interrupted.stepsDone.length },
+    `resuming an interrupted ${opts.process} run from ${begun.interrupted.startedAt} ` +
+      `(${begun.interrupted.stepsDone.length} steps had finished); every change is checked again`,
+  );
+  return { journal: begun.journal, resumedFrom };
+}
+
+/** `[07/37]`: a step's number beside the process's last. */
+function stepLabel(total: number): (n: number) => string {
+  const width = String(total).length;
+  return (n) => `[${String(n).padStart(width, "0")}/${total}]`;
+}
+
+/** What every step of a run shares. */
+interface StepRun<C extends StepContext> {
+  ctx: C;
+  applyCtx: ApplyContext;
+  opts: RunOptions;
+  journal: Journal | undefined;
+  label: (n: number) => string;
+}
+
+/** Plans one step and applies (or, in a dry run, lists) the changes not already true; adds its result. */
+async function runStep<C extends StepContext>(
+  step: Step<C>,
+  r: StepRun<C>,
+  results: StepResult[],
+): Promise<void> {
+  const { log } = r.ctx;
+  const { opts } = r;
+  const c = palette(log.color);
+  const t0 = performance.now();
+  log.scope(step.id);
+  log.event(
+    "step.start",
+    { step: step.id, number: step.number, title: step.title },
+    `${c.cyan(r.label(step.number))} ${step.title}`,
+  );
+  const result: StepResult = {
+    id: step.id,
+    number: step.number,
+    title: step.title,
+    status: "unchanged",
+    changes: [],
+    notes: [],
+    seconds: 0,
+  };
+  results.push(result);
+  // Applied (or planned) descriptions by plan position, so the result lists them in plan order even
+  // when a batch of downloads finishes out of order.
+  const done: (string | undefined)[] = [];
+  try {
+    const plan = await step.plan(r.ctx);
+    for (const batch of batches(plan)) {
+      // A dry run only checks the disk: one at a time keeps the printed plan in plan order.
+      const limit = batch[0].parallel && !opts.dryRun ? (opts.jobs ?? 6) : 1;
+      await mapLimit(batch, limit, async (change) => {
+        await actOn(change, step, r, result, (text) => done[plan.indexOf(change)] = text);
+      });
+    }
+    result.changes = done.filter((d): d is string => d !== undefined);
+    result.status = result.changes.length ? (opts.dryRun ? "planned" : "changed") : "unchanged";
+    result.seconds = (performance.now() - t0) / 1000;
+    await r.journal?.stepDone(step.id);
+    const n = result.changes.length;
+    log.event(
+      "step.done",
+      { step: step.id, status: result.status, changes: n, seconds: round(result.seconds) },
+      `      ${
+        n ? c.green(`${n} change${n === 1 ? "" : "s"}${opts.dryRun ? " planned" : ""}`) : c.dim("no change")
+      }` +
+        c.dim(` (${result.seconds.toFixed(2)}s)`),
+    );
+  } catch (err) {
+    result.changes = done.filter((d): d is string => d !== undefined);
+    result.status = "failed";
+    result.seconds = (performance.now() - t0) / 1000;
+    if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
+      err.message = `step ${step.number} (${step.title}): ${err.message}`;
+    }
+    log.event(
+      "step.failed",
+      { step: step.id, seconds: round(result.seconds), error: (err as Error).message },
+      `      ${c.red("failed")} ${c.dim(`(${result.seconds.toFixed(2)}s)`)}`,
+    );
+    throw err;
+  }
+}
+
+/**
+ * One change of a step's plan: a note is recorded, a change already true dropped, any other applied
+ * (journalled write-ahead) or, in a dry run, listed; `done` receives its description once it is.
+ */
+async function actOn<C extends StepContext>(
+  change: Change,
+  step: Step<C>,
+  r: StepRun<C>,
+  result: StepResult,
+  done: (text: string) => void,
+): Promise<void> {
+  const { applyCtx, opts } = r;
+  const { log, run } = applyCtx;
+  const c = palette(log.color);
+  if (change.informational) {
+    result.notes.push(change.describe());
+    log.event("step.note", { step: step.id, note: change.describe() }, c.dim(`      ${change.describe()}`));
+    return;
+  }
+  if (await change.satisfied(applyCtx)) {
+    log.debug(`      = ${change.describe()} (already true)`);
+    return;
+  }
+  const text = change.describe();
+  if (opts.dryRun) {
+    run.changed.add(change.key);
+    done(text);
+    log.event(
+      "change.planned",
+      { step: step.id, kind: change.kind, key: change.key, change: text },
+      `    ${c.yellow("would")} ${text}`,
+    );
+    return;
+  }
+  throwIfInterrupted();
+  const tc = performance.now();
+  // changeApplying writes the write-ahead record before it returns, so before apply starts; its
+  // fdatasync then runs while the change does its own work, and the host holds back whatever
+  // would land on the disk until the record is there (Host.landing).
+  await Promise.all([r.journal!.changeApplying(change.key), change.apply(applyCtx)]);
+  run.changed.add(change.key);
+  done(text);
+  await r.journal!.changeApplied(change.key);
+  const secs = (performance.now() - tc) / 1000;
+  log.event(
+    "change.applied",
+    { step: step.id, kind: change.kind, key: change.key, change: text, seconds: round(secs) },
+    `    ${c.green("+")} ${text}${secs >= 0.1 ? c.dim(` (${secs.toFixed(2)}s)`) : ""}`,
+  );
+}
+
+/**
+ * No download may outlive the run; whatever was fetched for a change that did not apply is removed.
+ * After a success every cache entry goes, also one a killed run left behind for a change that is now
+ * satisfied (so a resumed run ends in the same tree as a clean one).
+ */
+async function endPrefetches(
+  prefetching: Awaited<ReturnType<typeof startPrefetches>>,
+  applyCtx: ApplyContext,
+  succeeded: boolean,
+): Promise<void> {
+  await Promise.allSettled(prefetching.started.map((p) => p.promise));
+  for (const change of prefetching.cachers) {
+    if (succeeded || !applyCtx.run.changed.has(change.key)) {
+      await change.discardPrefetch!(applyCtx).catch(() => {});
+    }
+  }
+}
+
+/** The run's last line. */
+function logRunDone(log: StepContext["log"], opts: RunOptions, summary: RunSummary): void {
+  const c = palette(log.color);
+  const steps = summary.steps.length;
   log.event(
     "run.done",
-    {
-      process: opts.process,
-      steps: results.length,
-      changes: summary.changeCount,
-      seconds: round(summary.seconds),
-    },
+    { process: opts.process, steps, changes: summary.changeCount, seconds: round(summary.seconds) },
     c.bold(
-      `${opts.process}: ${results.length} step${
-        results.length === 1 ? "" : "s"
-      }, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
-        opts.dryRun ? " planned, nothing changed" : ""
-      } in ${summary.seconds.toFixed(2)}s`,
+      `${opts.process}: ${steps} step${steps === 1 ? "" : "s"}, ${summary.changeCount} change${
+        summary.changeCount === 1 ? "" : "s"
+      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s`,
     ),
   );
-  return summary;
 }
 
 /** Runs at most `n` of the given tasks at once. */

@@ -60,12 +60,19 @@ export interface StepContext {
   dryRun: boolean;
 }
 
-/** A numbered step of a process (`ami` or `init`). */
-export interface Step<C extends StepContext = StepContext> {
+/** A numbered step of a process (`ami` or `init`): its definition and its place, from {@link numberSteps}. */
+export interface Step<C extends StepContext = StepContext> extends StepDef<C> {
   /** `ami.22`, `init.5`. */
   readonly id: string;
   /** Position in the process, 1-based; `--only`, `--skip` and `--from` select by it. */
   readonly number: number;
+}
+
+/**
+ * A step as its file defines it: what it does, not where it stands. Its number is its place in the
+ * process's index (steps/ami/index.ts, steps/init/index.ts), assigned by {@link numberSteps}.
+ */
+export interface StepDef<C extends StepContext = StepContext> {
   /** Title as in the process document. */
   readonly title: string;
   /** Section of the process document (Linux, Containerd, Kubelet, Kubernetes/EKS). */
@@ -79,3 +86,31 @@ export interface Step<C extends StepContext = StepContext> {
   /** Returns the changes this step wants. Reads are allowed; writes are not. */
   plan(ctx: C): Promise<Change[]> | Change[];
 }
+
+/**
+ * Numbers a process's steps in the order its index lists them: 1, 2, ... across the groups in their
+ * order, `id` `<process>.<number>`. A group is a run of steps the process selects together (a phase, a
+ * variant); the groups come back numbered, under the same names. Adding a step is adding its file and
+ * one line in the index.
+ * @example numberSteps("init", { config: [a, b], run: [c] }).run[0].id // "init.3"
+ */
+export function numberSteps<D extends StepDef<never>, K extends string>(
+  process: string,
+  groups: Record<K, readonly D[]>,
+): Readonly<Record<K, (D & Numbered)[]>> {
+  const seen = new Set<D>();
+  let number = 0;
+  const out = {} as Record<K, (D & Numbered)[]>;
+  for (const [name, defs] of Object.entries(groups) as [K, readonly D[]][]) {
+    out[name] = defs.map((def) => {
+      if (seen.has(def)) throw new Error(`${process}: step "${def.title}" is listed twice`);
+      seen.add(def);
+      number++;
+      return { ...def, id: `${process}.${number}`, number };
+    });
+  }
+  return out;
+}
+
+/** What {@link numberSteps} adds to a step's definition. */
+export type Numbered = Pick<Step, "id" | "number">;

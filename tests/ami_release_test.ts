@@ -6,6 +6,12 @@ import { isSecretPath, redactSecrets } from "../eks/system/log_bundle.ts";
 import { Host } from "../lib/host.ts";
 import { readTar } from "../lib/tar.ts";
 import { compareKernelVersions, shellValue } from "../steps/ami/33_release_file.ts";
+import { file } from "../lib/changes.ts";
+import { runSteps } from "../lib/runner.ts";
+import { expectFile } from "../eks/verify/expected_path.ts";
+import { runNodeChecks } from "../eks/verify/node_checks.ts";
+import type { AmiStepDef } from "../steps/ami/context.ts";
+import { AMI_STEPS, imageLeaves } from "../steps/ami/index.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
 import { sha256 } from "./helpers.ts";
 
@@ -87,6 +93,78 @@ Deno.test("release: SOURCE_DATE_EPOCH, newest /lib/modules kernel, every install
     ]);
     assert.match(vars[5], /^\d+\.\d+\.\d+/);
     assert.equal(vars[6], sha256(await Deno.readFile(b.at("/etc/eks/release.json"))));
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("release: a step that declares what it installs is in release.json and the SBOM, and verify checks it", async () => {
+  const b = await kubeBake({
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", SOURCE_DATE_EPOCH: String(EPOCH) },
+  });
+  try {
+    // A new download step: its file and its line in the index, nothing else. Here it joins the bake's
+    // steps as the index would add it; step 33 and verify derive everything from the steps.
+    const widget: AmiStepDef = {
+      title: "Install the widget",
+      installs: () => [{
+        artifact: "widget",
+        source: "https://example.com/widget",
+        version: "1.2.3",
+        downloadSha256: "ab".repeat(32),
+        paths: ["/usr/bin/widget"],
+      }],
+      leaves: [expectFile("/etc/widget.conf", 0o600)],
+      plan: () => [
+        file("/usr/bin/widget", "#!/bin/sh\n", { mode: 0o755 }),
+        file("/etc/widget.conf", "", { mode: 0o600 }),
+      ],
+    };
+    const ctx = await b.context();
+    const steps = [...AMI_STEPS, { ...widget, id: "ami.99", number: 99 }];
+    ctx.steps = steps;
+    await runSteps(steps, ctx, { process: "ami", dryRun: false, only: [...KUBE_STEPS, 99] });
+    // Step 33 ran before the widget: the real run lists it from the second bake on, as for any step.
+    await runSteps(steps, ctx, { process: "ami", dryRun: false, only: [33] });
+    const m = JSON.parse(await Deno.readTextFile(b.at("/etc/eks/release.json")));
+    const row = m.artifacts.find((a: { artifact: string }) => a.artifact === "widget");
+    assert.deepEqual(row, {
+      path: "/usr/bin/widget",
+      sha256: sha256(new TextEncoder().encode("#!/bin/sh\n")),
+      source: "https://example.com/widget",
+      artifact: "widget",
+    });
+    const sbom = await Deno.readTextFile(b.at("/etc/eks/sbom.cdx.json"));
+    assert.match(sbom, /"name": "widget"/);
+    assert.match(sbom, /"version": "1\.2\.3"/);
+
+    const host = await Host.open(b.root);
+    const paths = [
+      ...imageLeaves(),
+      ...steps.flatMap((s) => s.leaves ?? []).filter((p) => p.path === "/etc/widget.conf"),
+    ];
+    const checks = await runNodeChecks(host, {
+      phase: "ami",
+      imagePaths: paths,
+      defaultContainerdAddress: "",
+    });
+    const files = (name: string) => checks.find((c) => c.group === "files" && c.name === name);
+    assert.equal(files("/etc/widget.conf")?.status, "ok");
+    await Deno.chmod(b.at("/etc/widget.conf"), 0o644);
+    const again = await runNodeChecks(host, {
+      phase: "ami",
+      imagePaths: paths,
+      defaultContainerdAddress: "",
+    });
+    assert.deepEqual(
+      again.filter((c) => c.name === "/etc/widget.conf").map((c) => [c.status, c.detail]),
+      [["fail", "mode 0644, want 0600"]],
+    );
+    // Every step's declared path is a verify row, in step order.
+    const declared = AMI_STEPS.flatMap((s) => s.leaves ?? []).map((p) => p.path);
+    assert.ok(declared.length > 30);
+    const rows = checks.filter((c) => c.group === "files").map((c) => c.name);
+    assert.deepEqual(rows.slice(0, declared.length), declared);
   } finally {
     await b.close();
   }

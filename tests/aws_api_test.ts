@@ -63,6 +63,20 @@ Deno.test("aws: awsClientConfig takes region, keys and a default endpoint label 
     awsClientConfig("EKS", { AWS_DEFAULT_REGION: "cn-north-1" }).endpointLabel,
     "https://eks.cn-north-1.amazonaws.com.cn",
   );
+  // The label comes from the partition data, as the endpoint EC2 calls do (eks/aws/call.ts defaultEndpoint).
+  assert.equal(
+    awsClientConfig("ECR", { AWS_REGION: "us-iso-east-1" }).endpointLabel,
+    "https://api.ecr.us-iso-east-1.c2s.ic.gov",
+  );
+  assert.equal(
+    awsClientConfig("EC2", { AWS_REGION: "us-west-2", AWS_USE_FIPS_ENDPOINT: "true" }).endpointLabel,
+    "https://ec2-fips.us-west-2.amazonaws.com",
+  );
+  // A malformed region is the call's error to report: the label never throws.
+  assert.equal(
+    awsClientConfig("EKS", { AWS_REGION: "US West 2" }).endpointLabel,
+    "https://eks.US West 2.amazonaws.com",
+  );
   assert.equal(
     awsClientConfig("EKS", { AWS_REGION: "us-east-1" }).credentials,
     undefined,

@@ -11,8 +11,8 @@ import {
   type EC2ClientConfig,
 } from "@aws-sdk/client-ec2";
 import { describeInstanceType, describePrivateDnsName } from "../eks/aws/ec2_api.ts";
-import { ec2Call, ec2DefaultEndpoint } from "../eks/aws/ec2_query.ts";
-import { awsClientConfig } from "../eks/aws/call.ts";
+import { ec2Call } from "../eks/aws/ec2_query.ts";
+import { awsClientConfig, defaultEndpoint } from "../eks/aws/call.ts";
 import { serveLoopback } from "./fakes/common.ts";
 import { defaultMetadata, start as startImds } from "./fakes/imds.ts";
 import * as fakeEc2 from "./fakes/ec2.ts";
@@ -205,7 +205,7 @@ Deno.test("ec2 query: default endpoints are the SDK's for every partition, with 
           UseFIPS: fips,
           UseDualStack: false,
         });
-        const ours = ec2DefaultEndpoint(region, fips ? { AWS_USE_FIPS_ENDPOINT: "true" } : {});
+        const ours = defaultEndpoint("EC2", region, fips ? { AWS_USE_FIPS_ENDPOINT: "true" } : {});
         assert.equal(ours, sdk.url.href.replace(/\/$/, ""), `${region} fips=${fips}`);
       }
     }

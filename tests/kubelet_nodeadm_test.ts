@@ -17,9 +17,7 @@ import { CREDENTIAL_PROVIDER_CONFIG, KUBECONFIG, KUBELET_CONFIG } from "../eks/p
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { runSteps } from "../lib/runner.ts";
-import { step as credentialProviderStep } from "../steps/init/01_credential_provider.ts";
-import { step as kubeconfigStep } from "../steps/init/05_kubeconfig.ts";
-import { step as kubeletConfigStep } from "../steps/init/07_kubelet_config.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
 import type { NodeSettings } from "../steps/init/context.ts";
 import * as fakeEc2 from "./fakes/ec2.ts";
 import * as fakeImds from "./fakes/imds.ts";
@@ -113,7 +111,8 @@ async function withInit(
     const request = { configSources: [`file://${configCopy}`], fips: false, prefixDelegation: false };
     const { node } = await gatherInputs(host, log, request, env, opts.gather);
     const ctx = { host, log, dryRun: false, node };
-    await runSteps([credentialProviderStep, kubeconfigStep, kubeletConfigStep], ctx, {
+    // Steps 1, 5 and 7: the credential provider config, the kubeconfig, the kubelet config.
+    await runSteps(INIT_STEPS.filter((s) => [1, 5, 7].includes(s.number)), ctx, {
       process: "init",
       dryRun: false,
     });

@@ -11,7 +11,7 @@ import { getentAddresses, type HostLookup } from "../eks/system/api_server_hosts
 import { Host } from "../lib/host.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { runSteps } from "../lib/runner.ts";
-import { step as kubeconfigStep } from "../steps/init/05_kubeconfig.ts";
+import { INIT_STEPS } from "../steps/init/index.ts";
 import { eksnode } from "./cli_run.ts";
 import * as fakeEc2 from "./fakes/ec2.ts";
 import * as fakeImds from "./fakes/imds.ts";
@@ -151,7 +151,12 @@ Deno.test("init: an Outpost that loses its connection keeps the pinned block, wi
     const boot = async (lookup: HostLookup) => {
       const log = memoryLogger();
       const gathered = await gatherInputs(host, log, request, env, { lookupHost: lookup });
-      await runSteps([kubeconfigStep], { host, log, dryRun: false, node: gathered.node }, {
+      await runSteps(INIT_STEPS.filter((s) => s.number === 5), {
+        host,
+        log,
+        dryRun: false,
+        node: gathered.node,
+      }, {
         process: "init",
         dryRun: false,
       });

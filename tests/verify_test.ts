@@ -82,7 +82,8 @@ Deno.test("verify: the demo's tree passes; every planned file and directory is c
     );
 
     // Every `+ file PATH MODE` and `+ dir PATH MODE` line of the ami and init runs is a verify check
-    // with the same mode (except eksnode's own bookkeeping), so the list cannot fall behind the steps.
+    // with the same mode (except eksnode's own bookkeeping): what a step declares it leaves (`leaves`)
+    // agrees with what its plan writes.
     const files = new Map(rows.filter((r) => r.group === "files").map((r) => [r.name, r.detail]));
     const writes = [...planned.matchAll(/^\s+\+ (file|dir) (\S+) (\d{4}) /gm)].map((m) => ({
       kind: m[1],

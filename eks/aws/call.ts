@@ -10,6 +10,7 @@
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { ConfigError } from "../../lib/errors.ts";
 import { type BackoffOptions, withBackoff } from "../../lib/retry.ts";
+import { partitionOf } from "./ecr_registry.ts";
 
 /** An environment passed in explicitly, e.g. `Deno.env.toObject()` in main, a literal in tests. */
 export type AwsEnv = Readonly<Record<string, string | undefined>>;
@@ -45,11 +46,32 @@ export function endpointFromEnv(service: AwsServiceId, env: AwsEnv): string | un
   return env.AWS_ENDPOINT_URL || undefined;
 }
 
-/** The default public endpoint of `service` in `region` (aws, aws-cn partitions), for messages only. */
-export function defaultEndpoint(service: AwsServiceId, region: string): string {
-  const suffix = region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-  const prefix = service === "ECR" ? "api.ecr" : service.toLowerCase();
-  return `https://${prefix}.${region}.${suffix}`;
+/**
+ * The default public endpoint of `service` in `region`: `https://<service>.<region>.<DNS suffix of the
+ * region's partition>` (assets/partitions.json, {@link partitionOf}); ECR's API host is `api.ecr`. EC2
+ * with `AWS_USE_FIPS_ENDPOINT=true` is `ec2-fips`, except in GovCloud where `ec2` is the FIPS one (the
+ * SDK's EC2 endpoint rules, @aws-sdk/client-ec2 3.1169.0 dist-cjs/endpoint/ruleset.js). Throws a
+ * ConfigError on a malformed region.
+ * @example defaultEndpoint("EC2", "cn-north-1") // "https://ec2.cn-north-1.amazonaws.com.cn"
+ */
+export function defaultEndpoint(service: AwsServiceId, region: string, env: AwsEnv = {}): string {
+  const part = partitionOf(region);
+  const fips = service === "EC2" && (env.AWS_USE_FIPS_ENDPOINT ?? "").toLowerCase() === "true" &&
+    part.id !== "aws-us-gov";
+  const host = service === "ECR" ? "api.ecr" : fips ? "ec2-fips" : service.toLowerCase();
+  return `https://${host}.${region}.${part.dnsSuffix}`;
+}
+
+/**
+ * {@link defaultEndpoint} as a label (messages, the proxy's choice): never throws, a malformed region is
+ * the call's own error to report; its label then names the region as given.
+ */
+function defaultEndpointLabel(service: AwsServiceId, region: string, env: AwsEnv): string {
+  try {
+    return defaultEndpoint(service, region, env);
+  } catch {
+    return `https://${service === "ECR" ? "api.ecr" : service.toLowerCase()}.${region}.amazonaws.com`;
+  }
 }
 
 /**
@@ -70,7 +92,7 @@ export function awsClientConfig(service: AwsServiceId, env: AwsEnv, region?: str
   const credentials = id && secret
     ? { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN || undefined }
     : undefined;
-  const endpointLabel = endpoint ?? defaultEndpoint(service, r);
+  const endpointLabel = endpoint ?? defaultEndpointLabel(service, r, env);
   const out: AwsClientConfig = { region: r, endpoint, credentials, endpointLabel };
   const proxy = proxyFor(endpointLabel, env);
   if (proxy) out.proxy = proxy;

@@ -5,7 +5,7 @@
  * call is a form POST signed with SigV4 ({@link signV4}) and an XML answer ({@link parseXml}).
  *
  * What the SDK client did and this does too: the endpoint of `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL`
- * ({@link awsClientConfig}), else `https://ec2.<region>.<partition DNS suffix>` (the SDK's EC2 endpoint
+ * ({@link awsClientConfig}), else {@link defaultEndpoint}: `https://ec2.<region>.<partition DNS suffix>` (the SDK's EC2 endpoint
  * rules, @aws-sdk/client-ec2 3.1169.0 dist-cjs/endpoint/ruleset.js; with `AWS_USE_FIPS_ENDPOINT=true`
  * `ec2-fips.<region>…`, except in GovCloud where `ec2.<region>.amazonaws.com` is the FIPS one); static
  * keys from the environment, else the SDK's default credential chain (@aws-sdk/credential-provider-node:
@@ -16,8 +16,7 @@
 import { signV4, type SigV4Credentials } from "../../lib/sigv4.ts";
 import { parseXml, xmlPath, xmlText } from "../../lib/xml_tree.ts";
 import type { XmlElement } from "../../lib/xml_tree.ts";
-import { type AwsClientConfig, type AwsEnv, proxyClient } from "./call.ts";
-import { partitionOf } from "./ecr_registry.ts";
+import { type AwsClientConfig, type AwsEnv, defaultEndpoint, proxyClient } from "./call.ts";
 
 /** The EC2 API version every EC2 SDK speaks. */
 const EC2_API_VERSION = "2016-11-15";
@@ -31,17 +30,6 @@ export class Ec2ApiError extends Error {
     this.name = code;
     this.$metadata = { httpStatusCode: status, requestId };
   }
-}
-
-/**
- * EC2's default endpoint for `region` (see the module comment for the rules followed).
- * @example ec2DefaultEndpoint("cn-north-1", {}) // "https://ec2.cn-north-1.amazonaws.com.cn"
- */
-export function ec2DefaultEndpoint(region: string, env: AwsEnv): string {
-  const part = partitionOf(region);
-  const fips = (env.AWS_USE_FIPS_ENDPOINT ?? "").toLowerCase() === "true";
-  const host = fips && part.id !== "aws-us-gov" ? "ec2-fips" : "ec2";
-  return `https://${host}.${region}.${part.dnsSuffix}`;
 }
 
 type CredentialChainModule = typeof import("@aws-sdk/credential-provider-node");
@@ -79,7 +67,7 @@ export async function ec2Call(
   params: Record<string, string>,
   signal: AbortSignal,
 ): Promise<XmlElement> {
-  const url = new URL(cfg.endpoint ?? ec2DefaultEndpoint(cfg.region, env));
+  const url = new URL(cfg.endpoint ?? defaultEndpoint("EC2", cfg.region, env));
   const body = new URLSearchParams({ Action: action, Version: EC2_API_VERSION, ...params }).toString();
   const creds = cfg.credentials ?? await chainCredentials();
   const headers = await signV4(

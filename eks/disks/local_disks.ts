@@ -47,7 +47,10 @@
  * - existing content is copied with `cp -a SRC/. DST/` (upstream's `cp -a SRC/ DST/` nests SRC inside DST
  *   when DST already exists, e.g. after an interrupted run).
  */
+import { dir, exec, file } from "../../lib/changes.ts";
 import { DeviceError } from "../../lib/errors.ts";
+import type { Change } from "../../lib/step.ts";
+import { rootArgs } from "../../lib/systemd.ts";
 import { escapeUnitPath } from "../../lib/systemd_quote.ts";
 import type { LocalStorageStrategy } from "../api/nodeconfig.ts";
 import type { DisabledMount } from "../api/values.ts";
@@ -322,39 +325,72 @@ function refuseSignature(device: string, probe: DeviceProbe | undefined, what: s
  * by another device, or raid10 has fewer than 4 disks. The options themselves are checked by the caller.
  */
 export function planLocalDisks(opts: LocalDiskOptions, facts: DiskFacts): DiskPlan {
-  const plan: DiskPlan = { actions: [], mountPoints: [], bindMounts: [], notes: [] };
-  const uuids = [...facts.newUuids];
-  const takeUuid = () => {
-    const u = uuids.shift();
-    if (!u) throw new Error("planLocalDisks: no UUID left for a new file system");
-    return u;
-  };
-  const written: string[] = [];
-  const enable: string[] = [];
-  /** mkdir (when missing), the unit file (when different), its enable (when not enabled). */
-  const unit = (where: string, text: string) => {
-    const path = mountUnitPath(where);
-    if (facts.unitTexts[path] !== text) {
-      plan.actions.push({ kind: "write", path, text });
-      written.push(path);
-    }
-    if (!facts.enabled.includes(mountUnitName(where))) enable.push(mountUnitName(where));
-  };
-  const mkdir = (path: string) => {
-    if (!facts.dirs.includes(path)) plan.actions.push({ kind: "mkdir", path });
-  };
-  const real = (p: string) => realPath(facts.root, p);
+  const p = new DiskPlanner(facts);
   /** Services stopped while their state moved, started again at the end. */
   let restart: string[] = [];
+  if (opts.setup === "mount") {
+    facts.disks.forEach((disk, i) => planDiskMount(p, opts, disk, i));
+  } else {
+    const { array, label } = planArray(p, opts);
+    restart = planBindMounts(p, opts, array, label);
+  }
+  return p.finish(restart);
+}
+
+/** The plan being built, with what it has decided so far and the facts it decides from. */
+class DiskPlanner {
+  readonly plan: DiskPlan = { actions: [], mountPoints: [], bindMounts: [], notes: [] };
+  private readonly uuids: string[];
+  /** Unit files written, and units to enable at the end. */
+  private readonly written: string[] = [];
+  private readonly enable: string[] = [];
+
+  constructor(readonly facts: DiskFacts) {
+    this.uuids = [...facts.newUuids];
+  }
+
+  /** A UUID for a new file system. */
+  takeUuid(): string {
+    const u = this.uuids.shift();
+    if (!u) throw new Error("planLocalDisks: no UUID left for a new file system");
+    return u;
+  }
+
+  /** The unit file (when different), its enable (when not enabled). */
+  unit(where: string, text: string): void {
+    const path = mountUnitPath(where);
+    if (this.facts.unitTexts[path] !== text) {
+      this.plan.actions.push({ kind: "write", path, text });
+      this.written.push(path);
+    }
+    if (!this.facts.enabled.includes(mountUnitName(where))) this.enable.push(mountUnitName(where));
+  }
+
+  /** The directory, when missing. */
+  mkdir(path: string): void {
+    if (!this.facts.dirs.includes(path)) this.plan.actions.push({ kind: "mkdir", path });
+  }
+
+  /** The real path of an in-root path. */
+  real(path: string): string {
+    return realPath(this.facts.root, path);
+  }
+
   /** Where `device` is mounted as a whole file system (not a bind mount). */
-  const mountedAt = (device: string) =>
-    facts.mounts.filter((m) => m.source === device && m.fsRoot === "/").map((m) => m.mountPoint);
-  const mountedOn = (where: string) => facts.mounts.filter((m) => m.mountPoint === real(where));
+  mountedAt(device: string): string[] {
+    return this.facts.mounts.filter((m) => m.source === device && m.fsRoot === "/").map((m) => m.mountPoint);
+  }
+
+  /** The mounts on the in-root `where`. */
+  mountedOn(where: string): MountEntry[] {
+    return this.facts.mounts.filter((m) => m.mountPoint === this.real(where));
+  }
+
   /** Mounts `device` at `where` unless it is there already; refuses when another device is. */
-  const mount = (device: string, where: string) => {
-    const here = mountedOn(where);
+  mount(device: string, where: string): void {
+    const here = this.mountedOn(where);
     if (here.some((m) => m.source === device && m.fsRoot === "/")) {
-      plan.notes.push(`${device} is already mounted at ${where}`);
+      this.plan.notes.push(`${device} is already mounted at ${where}`);
       return;
     }
     if (here.length > 0) {
@@ -363,160 +399,208 @@ export function planLocalDisks(opts: LocalDiskOptions, facts: DiskFacts): DiskPl
         "unmount it, or pass another --dir (localStorage.mountPath)",
       );
     }
-    plan.actions.push({
+    this.plan.actions.push({
       kind: "run",
-      argv: ["mount", "-t", "xfs", "-o", MOUNT_OPTIONS, device, real(where)],
+      argv: ["mount", "-t", "xfs", "-o", MOUNT_OPTIONS, device, this.real(where)],
       why: `mount ${device}`,
     });
-  };
+  }
 
-  if (opts.setup === "mount") {
-    facts.disks.forEach((disk, i) => {
-      const where = `${opts.dir}/${i + 1}`;
-      const probe = facts.probes[disk];
-      let uuid: string;
-      if (probe?.type === "xfs" && probe.uuid) {
-        uuid = probe.uuid;
-        plan.notes.push(`${disk} already holds xfs (UUID ${uuid}): kept`);
-      } else {
-        refuseSignature(disk, probe, "an xfs file system of an instance-store disk");
-        uuid = takeUuid();
-        plan.actions.push({
-          kind: "run",
-          argv: ["mkfs.xfs", "-l", "su=8b", "-m", `uuid=${uuid}`, disk],
-          why: "blank disk",
-        });
-      }
-      const elsewhere = mountedAt(disk).filter((p) => p !== real(where));
-      if (elsewhere.length > 0) {
-        plan.notes.push(`${disk} is already mounted at ${elsewhere[0]}: left there`);
-        return;
-      }
-      mkdir(where);
-      unit(where, renderFsMountUnit(`Mount EC2 Instance Store NVMe disk ${i + 1}`, uuid, where));
-      mount(disk, where);
-      plan.mountPoints.push(where);
-    });
+  /** The xfs file system of `device`: kept when it holds one, else made (refused when it holds anything else). */
+  fileSystem(
+    device: string,
+    probe: DeviceProbe | undefined,
+    mkfs: string[],
+    why: string,
+    what: string,
+  ): string {
+    if (probe?.type === "xfs" && probe.uuid) return probe.uuid;
+    refuseSignature(device, probe, what);
+    const uuid = this.takeUuid();
+    this.plan.actions.push({ kind: "run", argv: ["mkfs.xfs", ...mkfs, "-m", `uuid=${uuid}`, device], why });
+    return uuid;
+  }
+
+  /** The plan, ended by the daemon-reload, the restarts and the enables it needs. */
+  finish(restart: string[]): DiskPlan {
+    const { actions } = this.plan;
+    if (this.written.length > 0 && this.facts.systemd) {
+      actions.push({ kind: "run", argv: ["systemctl", "daemon-reload"], why: "mount units written" });
+    }
+    if (restart.length > 0) {
+      actions.push({
+        kind: "run",
+        argv: ["systemctl", "start", "--no-block", ...restart],
+        why: "started again",
+      });
+    }
+    for (const u of this.enable) actions.push({ kind: "enable", unit: u });
+    return this.plan;
+  }
+}
+
+/** Strategy mount: the `i`th disk's own xfs file system at `<dir>/<i+1>`. */
+function planDiskMount(p: DiskPlanner, opts: LocalDiskOptions, disk: string, i: number): void {
+  const where = `${opts.dir}/${i + 1}`;
+  const probe = p.facts.probes[disk];
+  if (probe?.type === "xfs" && probe.uuid) {
+    p.plan.notes.push(`${disk} already holds xfs (UUID ${probe.uuid}): kept`);
+  }
+  const uuid = p.fileSystem(
+    disk,
+    probe,
+    ["-l", "su=8b"],
+    "blank disk",
+    "an xfs file system of an instance-store disk",
+  );
+  const elsewhere = p.mountedAt(disk).filter((m) => m !== p.real(where));
+  if (elsewhere.length > 0) {
+    p.plan.notes.push(`${disk} is already mounted at ${elsewhere[0]}: left there`);
+    return;
+  }
+  p.mkdir(where);
+  p.unit(where, renderFsMountUnit(`Mount EC2 Instance Store NVMe disk ${i + 1}`, uuid, where));
+  p.mount(disk, where);
+  p.plan.mountPoints.push(where);
+}
+
+/** Strategies raid0 and raid10: the array (made, or kept), recorded, its xfs file system mounted at `<dir>/0`. */
+function planArray(p: DiskPlanner, opts: LocalDiskOptions): { array: string; label: string } {
+  const { facts, plan } = p;
+  const level = opts.setup === "raid0" ? "0" : "10";
+  const label = `RAID${level}`;
+  const array = `${opts.dir}/0`;
+  let md = facts.mdDevice;
+  let created = false;
+  if (md) {
+    plan.notes.push(`array ${md} exists: kept`);
   } else {
-    const level = opts.setup === "raid0" ? "0" : "10";
-    const label = `RAID${level}`;
-    const array = `${opts.dir}/0`;
-    let md = facts.mdDevice;
-    let created = false;
-    if (md) {
-      plan.notes.push(`array ${md} exists: kept`);
-    } else {
-      if (opts.setup === "raid10" && facts.disks.length < RAID10_MIN_DISKS) {
-        throw new DeviceError(
-          `raid10 needs at least ${RAID10_MIN_DISKS} instance-store disks, found ${facts.disks.length} (${
-            facts.disks.join(", ")
-          })`,
-          "use raid0 or mount on this instance type",
-        );
-      }
-      for (const d of facts.disks) refuseSignature(d, facts.probes[d], "a blank instance-store disk");
-      md = MD_DEVICE;
-      created = true;
-      plan.actions.push({
-        kind: "run",
-        argv: [
-          "mdadm",
-          "--create",
-          "--force",
-          "--verbose",
-          "--run",
-          MD_DEVICE,
-          `--level=${level}`,
-          `--name=${MD_NAME}`,
-          `--raid-devices=${facts.disks.length}`,
-          ...facts.disks,
-        ],
-        why: `${label} of ${facts.disks.length} disks`,
-      });
-    }
-    if (created || !facts.mdConfig) {
-      plan.actions.push({
-        kind: "capture",
-        argv: ["mdadm", "--detail", "--scan"],
-        to: MD_CONFIG,
-        mode: 0o600,
-        why: "record the array",
-      });
-    }
-    const probe = created ? undefined : facts.probes[md];
-    let uuid: string;
-    if (probe?.type === "xfs" && probe.uuid) {
-      uuid = probe.uuid;
-    } else {
-      refuseSignature(md, probe, "an xfs file system");
-      uuid = takeUuid();
-      plan.actions.push({
-        kind: "run",
-        argv: ["mkfs.xfs", "-K", "-l", "su=8b", "-m", `uuid=${uuid}`, md],
-        why: "blank array",
-      });
-    }
-    const elsewhere = created ? [] : mountedAt(md).filter((p) => p !== real(array));
-    if (elsewhere.length > 0) {
+    if (opts.setup === "raid10" && facts.disks.length < RAID10_MIN_DISKS) {
       throw new DeviceError(
-        `array ${md} is mounted at ${elsewhere[0]}, not at ${array}`,
-        "pass that directory's parent as --dir (localStorage.mountPath), or unmount it",
+        `raid10 needs at least ${RAID10_MIN_DISKS} instance-store disks, found ${facts.disks.length} (${
+          facts.disks.join(", ")
+        })`,
+        "use raid0 or mount on this instance type",
       );
     }
-    mkdir(array);
-    unit(array, renderFsMountUnit(`Mount EC2 Instance Store NVMe disk ${label}`, uuid, array));
-    mount(md, array);
-    plan.mountPoints.push(array);
-
-    // Bind mounts: those not in place yet; the services using them are stopped meanwhile.
-    const binds = BIND_TARGETS.filter((b) => opts.bind[b.name]);
-    const needed = binds.filter((b) => {
-      if (mountedOn(b.path).length === 0) return true;
-      plan.notes.push(`${b.path} is already a mount point: left as it is`);
-      plan.bindMounts.push(b.path);
-      return false;
-    });
-    const stop = new Set(needed.flatMap((b) => b.units).filter((u) => facts.activeUnits.includes(u)));
-    // kubelet requires containerd: stopping containerd stops it, so it is started again too.
-    if (stop.has("containerd.service") && facts.activeUnits.includes("kubelet.service")) {
-      stop.add("kubelet.service");
-    }
-    const stopped = [...stop].sort();
-    if (stopped.length > 0) {
-      plan.actions.push({ kind: "run", argv: ["systemctl", "stop", ...stopped], why: "their state moves" });
-    }
-    for (const b of needed) {
-      const sub = `${array}/${baseName(b.path)}`;
-      mkdir(b.path);
-      mkdir(sub);
-      plan.actions.push({
-        kind: "run",
-        argv: ["cp", "-a", `${real(b.path)}/.`, `${real(sub)}/`],
-        why: `move ${b.path} onto the array`,
-        timeoutMs: COPY_TIMEOUT_MS,
-      });
-      unit(b.path, renderBindMountUnit(label, sub, b.path, array));
-      plan.actions.push({
-        kind: "run",
-        argv: ["mount", "--bind", real(sub), real(b.path)],
-        why: "bind mount",
-      });
-      plan.bindMounts.push(b.path);
-    }
-    restart = stopped;
-  }
-  if (written.length > 0 && facts.systemd) {
-    plan.actions.push({ kind: "run", argv: ["systemctl", "daemon-reload"], why: "mount units written" });
-  }
-  if (restart.length > 0) {
+    for (const d of facts.disks) refuseSignature(d, facts.probes[d], "a blank instance-store disk");
+    md = MD_DEVICE;
+    created = true;
     plan.actions.push({
       kind: "run",
-      argv: ["systemctl", "start", "--no-block", ...restart],
-      why: "started again",
+      argv: [
+        "mdadm",
+        "--create",
+        "--force",
+        "--verbose",
+        "--run",
+        MD_DEVICE,
+        `--level=${level}`,
+        `--name=${MD_NAME}`,
+        `--raid-devices=${facts.disks.length}`,
+        ...facts.disks,
+      ],
+      why: `${label} of ${facts.disks.length} disks`,
     });
   }
-  for (const u of enable) plan.actions.push({ kind: "enable", unit: u });
-  return plan;
+  if (created || !facts.mdConfig) {
+    plan.actions.push({
+      kind: "capture",
+      argv: ["mdadm", "--detail", "--scan"],
+      to: MD_CONFIG,
+      mode: 0o600,
+      why: "record the array",
+    });
+  }
+  const probe = created ? undefined : facts.probes[md];
+  const uuid = p.fileSystem(md, probe, ["-K", "-l", "su=8b"], "blank array", "an xfs file system");
+  const elsewhere = created ? [] : p.mountedAt(md).filter((m) => m !== p.real(array));
+  if (elsewhere.length > 0) {
+    throw new DeviceError(
+      `array ${md} is mounted at ${elsewhere[0]}, not at ${array}`,
+      "pass that directory's parent as --dir (localStorage.mountPath), or unmount it",
+    );
+  }
+  p.mkdir(array);
+  p.unit(array, renderFsMountUnit(`Mount EC2 Instance Store NVMe disk ${label}`, uuid, array));
+  p.mount(md, array);
+  plan.mountPoints.push(array);
+  return { array, label };
+}
+
+/**
+ * The bind mounts onto the array not in place yet, each directory's state copied over first; the
+ * services using them are stopped meanwhile. Returns the services to start again.
+ */
+function planBindMounts(p: DiskPlanner, opts: LocalDiskOptions, array: string, label: string): string[] {
+  const { facts, plan } = p;
+  const binds = BIND_TARGETS.filter((b) => opts.bind[b.name]);
+  const needed = binds.filter((b) => {
+    if (p.mountedOn(b.path).length === 0) return true;
+    plan.notes.push(`${b.path} is already a mount point: left as it is`);
+    plan.bindMounts.push(b.path);
+    return false;
+  });
+  const stop = new Set(needed.flatMap((b) => b.units).filter((u) => facts.activeUnits.includes(u)));
+  // kubelet requires containerd: stopping containerd stops it, so it is started again too.
+  if (stop.has("containerd.service") && facts.activeUnits.includes("kubelet.service")) {
+    stop.add("kubelet.service");
+  }
+  const stopped = [...stop].sort();
+  if (stopped.length > 0) {
+    plan.actions.push({ kind: "run", argv: ["systemctl", "stop", ...stopped], why: "their state moves" });
+  }
+  for (const b of needed) {
+    const sub = `${array}/${baseName(b.path)}`;
+    p.mkdir(b.path);
+    p.mkdir(sub);
+    plan.actions.push({
+      kind: "run",
+      argv: ["cp", "-a", `${p.real(b.path)}/.`, `${p.real(sub)}/`],
+      why: `move ${b.path} onto the array`,
+      timeoutMs: COPY_TIMEOUT_MS,
+    });
+    p.unit(b.path, renderBindMountUnit(label, sub, b.path, array));
+    plan.actions.push({
+      kind: "run",
+      argv: ["mount", "--bind", p.real(sub), p.real(b.path)],
+      why: "bind mount",
+    });
+    plan.bindMounts.push(b.path);
+  }
+  return stopped;
+}
+
+/**
+ * The plan's actions as Changes for the change engine (lib/changes.ts), applied through the {@link Host}
+ * like every step's: commands with their timeout (10 minutes unless the action says), the array's
+ * record written from `mdadm --detail --scan`, directories 0755, unit files 0644, units enabled under
+ * `root` (the host's real root).
+ */
+export function diskChanges(plan: DiskPlan, root: string): Change[] {
+  return plan.actions.map((a): Change => {
+    switch (a.kind) {
+      case "run":
+        return exec(a.argv, { why: a.why, timeoutMs: a.timeoutMs ?? 600_000 });
+      case "capture":
+        return {
+          kind: "exec",
+          key: `capture:${a.to}`,
+          describe: () => describeAction(a),
+          satisfied: () => Promise.resolve(false),
+          async apply({ host }) {
+            const r = await host.exec(a.argv);
+            await host.writeFile(a.to, r.stdout, { mode: a.mode });
+          },
+        };
+      case "mkdir":
+        return dir(a.path, { mode: 0o755 });
+      case "write":
+        return file(a.path, a.text, { mode: 0o644 });
+      case "enable":
+        return exec(["systemctl", ...rootArgs(root), "enable", a.unit], { key: `enable:${a.unit}` });
+    }
+  });
 }
 
 /** One line of a plan, as `--dry-run` prints it. */

@@ -1,6 +1,9 @@
 /** The kernel modules containerd needs at boot, as a modules-load.d file, and its reader. */
 import modulesConf from "../../assets/templates/modules-load-containerd.conf" with { type: "text" };
 
+/** Where the image lists them for systemd-modules-load (`eksnode ami` step 14). */
+export const MODULES_LOAD_FILE = "/etc/modules-load.d/containerd.conf";
+
 /** /etc/modules-load.d/containerd.conf's content (`eksnode ami` step 14). */
 export const MODULES_CONF: string = modulesConf;
 

@@ -8,9 +8,8 @@
  * - sbom: /etc/eks/sbom.cdx.json (eks/image/sbom.ts) lists every file release.json lists with the same
  *   SHA-256 (which the artifacts check compares with the disk), and any other file it lists has the
  *   SHA-256 it records;
- * - files: the directories and files the ami (and init) steps write, with their modes (the list below is
- *   kept equal to the steps' plans by tests/verify_test.ts), and on a local Outposts node the API server's
- *   host pinned in /etc/hosts;
+ * - files: the directories and files the ami (and init) steps write, with their modes (the image's as its
+ *   steps declare them, `leaves`), and on a local Outposts node the API server's host pinned in /etc/hosts;
  * - sysctl: the sysctl files present and, on the running system, every key's live value in /proc/sys
  *   equal to the value the last file (in systemd-sysctl order) sets;
  * - modules: overlay and br_netfilter listed for boot and, on the running system, loaded
@@ -20,6 +19,7 @@
  *   cached, present in containerd's k8s.io namespace (`ctr images ls`).
  */
 import { createHash } from "node:crypto";
+import { expectDir, type ExpectedPath, expectFile } from "./expected_path.ts";
 import { parse as parseToml } from "smol-toml";
 import { modeString } from "../../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../../lib/container_images.ts";
@@ -28,16 +28,13 @@ import { checkFiles, type ManifestFile, parseManifestFiles } from "../../lib/man
 import { apiServerHostName, HOSTS_FILE, pinnedAddresses } from "../system/api_server_hosts.ts";
 import { enabledByLinks, UNIT_DIRS, unitFile } from "../../lib/systemd.ts";
 import {
-  BOOTSTRAP_SHIM_PATH,
-  LOG_COLLECTOR_PATH,
   RELEASE_JSON_PATH,
   RELEASE_PATH,
   SBOM_PATH,
-  SSHD_DROPIN,
   SYSCTL_CONF_LINK,
   SYSCTL_RESERVED_PORTS_FILE,
 } from "../paths/node.ts";
-import { moduleNames } from "../system/kernel_modules.ts";
+import { moduleNames, MODULES_LOAD_FILE } from "../system/kernel_modules.ts";
 import { findLeftovers, needsSshKeygenUnit, SSH_KEYGEN_UNIT } from "../image/hygiene.ts";
 import { sbomFiles } from "../image/sbom.ts";
 import { al2023Paths, al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
@@ -72,10 +69,8 @@ import {
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
-  NODECONFIG_DROP_IN_DIR,
   RESOLVED_DROPIN,
   SANDBOX_IMAGE_ENV_DROPIN,
-  SANDBOX_IMAGE_UNIT,
   SOCI_CONFIG,
   SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
@@ -95,15 +90,8 @@ export interface CheckResult {
   detail: string;
 }
 
-/** A directory or file eksnode writes, with its mode (undefined: any mode, e.g. a file eksnode edits). */
-export interface ExpectedPath {
-  path: string;
-  kind: "dir" | "file";
-  mode?: number;
-}
-
-const d = (path: string, mode = 0o755): ExpectedPath => ({ path, kind: "dir", mode });
-const f = (path: string, mode: number | undefined = 0o644): ExpectedPath => ({ path, kind: "file", mode });
+const d = expectDir;
+const f = expectFile;
 
 /** The sysctl files `eksnode ami` writes (steps 15, 34, 35), in systemd-sysctl's order of application. */
 export const SYSCTL_FILES: readonly string[] = [
@@ -111,48 +99,6 @@ export const SYSCTL_FILES: readonly string[] = [
   "/etc/sysctl.d/99-amazon.conf",
   "/etc/sysctl.d/99-kubernetes-cri.conf",
   SYSCTL_CONF_LINK,
-];
-/** The modules-load.d file of step 14. */
-export const MODULES_LOAD_FILE = "/etc/modules-load.d/containerd.conf";
-
-/** Directories and files of a baked image (steps 6-37), with their modes. */
-export const AMI_PATHS: readonly ExpectedPath[] = [
-  f(SSHD_DROPIN, 0o600),
-  d("/etc/logrotate.d"),
-  f("/etc/logrotate.conf"),
-  d("/etc/eks"),
-  f("/etc/systemd/system/runtime.slice"),
-  d("/etc/eks/containerd"),
-  d("/etc/systemd/system/containerd.service.d"),
-  f("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf"),
-  f(MODULES_LOAD_FILE),
-  f("/etc/sysctl.d/99-kubernetes-cri.conf"),
-  f(SYSCTL_RESERVED_PORTS_FILE),
-  d("/etc/containerd"),
-  d("/etc/containerd/config.d"),
-  f(CONTAINERD_CONFIG),
-  f(CONTAINERD_BASE_RUNTIME_SPEC),
-  f(SANDBOX_IMAGE_UNIT),
-  d("/var/lib/kubelet"),
-  d("/etc/kubernetes/kubelet"),
-  d("/etc/systemd/system/kubelet.service.d"),
-  f("/etc/logrotate.d/kube-proxy"),
-  d("/etc/kubernetes/manifests"),
-  d("/var/lib/kubernetes"),
-  d("/opt/cni/bin"),
-  d("/etc/eks/image-credential-provider"),
-  f(RELEASE_JSON_PATH),
-  f(RELEASE_PATH),
-  f(SBOM_PATH),
-  f("/etc/sysctl.d/99-amazon.conf"),
-  // Step 35 keeps the mode /etc/sysctl.conf already had.
-  f("/etc/sysctl.conf", undefined),
-  f(`/etc/systemd/system/${BOOT_CONFIG_SERVICE}`),
-  f(`/etc/systemd/system/${BOOT_RUN_SERVICE}`),
-  d(NODECONFIG_DROP_IN_DIR.replace(/\/$/, "")),
-  f(BOOTSTRAP_SHIM_PATH, 0o755),
-  d("/etc/eks/log-collector-script"),
-  f(LOG_COLLECTOR_PATH, 0o755),
 ];
 
 /** Extra paths of a tarball containerd install (step 11). */
@@ -197,9 +143,16 @@ const EXECUTABLE_ARTIFACTS = new Set([
   "ecrCredentialProvider",
 ]);
 
+export type { ExpectedPath };
+
 /** Options of {@link runNodeChecks}. */
 export interface NodeCheckOptions {
   phase: Phase;
+  /**
+   * The directories and files every baked image has, with their modes: what the bake's steps declare
+   * they leave (steps/ami/index.ts `imageLeaves`).
+   */
+  imagePaths: readonly ExpectedPath[];
   /** containerd's socket for the image check; undefined: the default socket on `/`, none under --root. */
   containerdAddress?: string;
   /** Default socket on the running system. */
@@ -211,7 +164,7 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   const out: CheckResult[] = [];
   const manifest = await artifactChecks(host, out);
   await sbomChecks(host, manifest, out);
-  await pathChecks(host, opts.phase, manifest, out);
+  await pathChecks(host, opts, manifest, out);
   await outpostHostsCheck(host, opts.phase, out);
   if (opts.phase === "ami") await hygieneChecks(host, out);
   await sysctlChecks(host, out);
@@ -528,10 +481,11 @@ async function hygieneChecks(host: Host, out: CheckResult[]) {
 /** The expected paths of a phase, given what release.json says. */
 export async function expectedPaths(
   host: Host,
-  phase: Phase,
+  opts: Pick<NodeCheckOptions, "phase" | "imagePaths">,
   manifest: ManifestInfo | undefined,
 ): Promise<ExpectedPath[]> {
-  const paths = [...AMI_PATHS];
+  const { phase } = opts;
+  const paths = [...opts.imagePaths];
   if (manifest?.containerdSource !== "package") paths.push(...AMI_TARBALL_PATHS);
   for (const a of manifest?.artifacts ?? []) {
     if (EXECUTABLE_ARTIFACTS.has(a.artifact)) paths.push(f(a.path, 0o755));
@@ -547,10 +501,15 @@ export async function expectedPaths(
   return paths;
 }
 
-async function pathChecks(host: Host, phase: Phase, manifest: ManifestInfo | undefined, out: CheckResult[]) {
+async function pathChecks(
+  host: Host,
+  opts: Pick<NodeCheckOptions, "phase" | "imagePaths">,
+  manifest: ManifestInfo | undefined,
+  out: CheckResult[],
+) {
   if (manifest) await kernelArgChecks(host, manifest, out);
   if (manifest?.al2023) await securityChecks(host, manifest.al2023, out);
-  for (const p of await expectedPaths(host, phase, manifest)) {
+  for (const p of await expectedPaths(host, opts, manifest)) {
     const st = await host.stat(p.path);
     const want = p.mode === undefined ? "" : ` ${modeString(p.mode)}`;
     let problem: string | undefined;

@@ -1,14 +1,17 @@
-/** Step 1: the running eksnode executable becomes /usr/bin/eksnode (the node runs `eksnode init` from it). */
+/** The running eksnode executable becomes /usr/bin/eksnode (the node runs `eksnode init` from it). */
 import { copyFile, note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
-/** Step 1. */
-export const step: Step<AmiContext> = {
-  id: "ami.1",
-  number: 1,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install the eksnode executable as /usr/bin/eksnode",
   group: "Linux",
+  installs: (ctx) => [{
+    artifact: "eksnode",
+    source: `eksnode ${ctx.eksnodeVersion}`,
+    version: ctx.eksnodeVersion,
+    paths: ["/usr/bin/eksnode"],
+  }],
   plan(ctx) {
     if (!ctx.selfPath) {
       return [note(`/usr/bin/eksnode skipped: ${ctx.selfMissingReason ?? "no eksnode binary to install"}`)];

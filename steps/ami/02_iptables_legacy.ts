@@ -1,11 +1,11 @@
 /**
- * Step 2: iptables with the legacy backend, which kubelet and kube-proxy of the EKS AMIs expect
+ * Iptables with the legacy backend, which kubelet and kube-proxy of the EKS AMIs expect
  * (AL2 ships only it; on AL2023 and Debian/Ubuntu it is selected with (update-)alternatives).
  */
 import { exec, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiContext, AmiStepDef } from "./context.ts";
 
 /** `alternatives`-style tool per package manager (Debian: update-alternatives; Fedora family: alternatives). */
 function alternativesTool(pm: AmiContext["packageManager"]): string | undefined {
@@ -29,10 +29,8 @@ function selectLegacy(tool: string, name: string): Change {
   });
 }
 
-/** Step 2. */
-export const step: Step<AmiContext> = {
-  id: "ami.2",
-  number: 2,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install iptables-legacy and select the legacy backend",
   group: "Linux",
   async plan(ctx) {

@@ -1,13 +1,10 @@
-/** Step 3: the AWS CLI (used at boot and by the sandbox-image unit to log in to ECR). */
+/** The AWS CLI (used at boot and by the sandbox-image unit to log in to ECR). */
 import { note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { amiPackageTarget, installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
-/** Step 3. */
-export const step: Step<AmiContext> = {
-  id: "ami.3",
-  number: 3,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install the AWS CLI",
   group: "Linux",
   async plan(ctx) {

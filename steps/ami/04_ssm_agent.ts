@@ -1,12 +1,9 @@
-/** Step 4: the SSM agent (Session Manager access to nodes without SSH). */
-import type { Step } from "../../lib/step.ts";
+/** The SSM agent (Session Manager access to nodes without SSH). */
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
-/** Step 4. */
-export const step: Step<AmiContext> = {
-  id: "ami.4",
-  number: 4,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install amazon-ssm-agent",
   group: "Linux",
   async plan(ctx) {

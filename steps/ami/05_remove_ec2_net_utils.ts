@@ -1,13 +1,13 @@
 /**
- * Step 5: no ec2-net-utils (its udev hooks rewrite routes and rules that the VPC CNI sets up; removed as
+ * No ec2-net-utils (its udev hooks rewrite routes and rules that the VPC CNI sets up; removed as
  * in awslabs/amazon-eks-ami templates/al2/provisioners/install-worker.sh @ 0061ba5d), and no host
  * firewall: ufw (Ubuntu) is disabled where present, since kube-proxy and the CNI own the node's iptables.
  */
 import { exec, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { rootArgs } from "../../lib/systemd.ts";
 import { removeRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 const UFW_UNIT_PATHS = ["/lib/systemd/system/ufw.service", "/usr/lib/systemd/system/ufw.service"];
 
@@ -25,10 +25,8 @@ function disableUfw(root: string): Change {
   });
 }
 
-/** Step 5. */
-export const step: Step<AmiContext> = {
-  id: "ami.5",
-  number: 5,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Remove ec2-net-utils and disable ufw",
   group: "Linux",
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 6: sshd offers only strong ciphers, MACs and key exchanges, through a drop-in
+ * Sshd offers only strong ciphers, MACs and key exchanges, through a drop-in
  * (assets/templates/sshd-crypto.conf names the sources of the lists). The drop-in is checked with
  * `sshd -t` before it is installed when sshd exists on the machine running the bake.
  */
@@ -7,9 +7,10 @@ import { dirname, join } from "node:path";
 import sshdCrypto from "../../assets/templates/sshd-crypto.conf" with { type: "text" };
 import { checkedFile, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Change, Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiStepDef } from "./context.ts";
 import { SSHD_DROPIN } from "../../eks/paths/node.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The drop-in's content. */
 export const SSHD_CRYPTO: string = sshdCrypto;
@@ -46,12 +47,11 @@ export async function validateSshdDropin(
   }
 }
 
-/** Step 6. */
-export const step: Step<AmiContext> = {
-  id: "ami.6",
-  number: 6,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Disable weak SSH ciphers, MACs and key exchanges",
   group: "Linux",
+  leaves: [expectFile(SSHD_DROPIN, 0o600)],
   async plan(ctx) {
     const out: Change[] = [];
     const sshd = (await ctx.host.which("sshd")) ?? (await ctx.host.which("/usr/sbin/sshd"));

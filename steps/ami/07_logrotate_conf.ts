@@ -1,13 +1,14 @@
 /**
- * Step 7: /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
+ * /etc/logrotate.conf as in the EKS AMIs (assets/templates/logrotate.conf cites the source),
  * checked with `logrotate -d` before it is installed when logrotate exists here.
  */
 import { dirname, join } from "node:path";
 import logrotateConf from "../../assets/templates/logrotate.conf" with { type: "text" };
 import { checkedFile, dir, file, note, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Change, Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The file's content. */
 export const LOGROTATE_CONF: string = logrotateConf;
@@ -43,12 +44,11 @@ export async function validateLogrotate(
   }
 }
 
-/** Step 7. */
-export const step: Step<AmiContext> = {
-  id: "ami.7",
-  number: 7,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install /etc/logrotate.conf",
   group: "Linux",
+  leaves: [expectDir("/etc/logrotate.d"), expectFile("/etc/logrotate.conf")],
   async plan(ctx) {
     const out: Change[] = [dir("/etc/logrotate.d")];
     const logrotate = (await ctx.host.which("logrotate")) ?? (await ctx.host.which("/usr/sbin/logrotate"));

@@ -1,13 +1,12 @@
-/** Step 8: /etc/eks, where the EKS node files live. */
+/** /etc/eks, where the EKS node files live. */
 import { dir } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectDir } from "../../eks/verify/expected_path.ts";
 
-/** Step 8. */
-export const step: Step<AmiContext> = {
-  id: "ami.8",
-  number: 8,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Create /etc/eks",
   group: "Linux",
+  leaves: [expectDir("/etc/eks")],
   plan: () => [dir("/etc/eks")],
 };

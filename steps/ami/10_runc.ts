@@ -1,16 +1,35 @@
-/** Step 10: runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
+/** Runc, from its checksum-verified release binary or, with containerd_source = "package", the package. */
 import { RUNC_PATH } from "../../eks/paths/image.ts";
 import { download } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { githubArtifact } from "../../assets/versions.ts";
 
-/** Step 10. */
-export const step: Step<AmiContext> = {
-  id: "ami.10",
-  number: 10,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install runc",
   group: "Containerd",
+  installs(ctx) {
+    const fromPackage = ctx.bake.containerdSource === "package";
+    const runc = githubArtifact(ctx.versions, "runc", ctx.arch);
+    return [{
+      artifact: "runc",
+      source: fromPackage ? "package runc" : runc.url,
+      version: fromPackage ? undefined : ctx.versions.artifacts.runc.version,
+      downloadSha256: fromPackage ? undefined : runc.sha256,
+      // Where a package or an earlier install may have put it: the first found is recorded.
+      paths: [
+        ...new Set([
+          RUNC_PATH,
+          "/usr/sbin/runc",
+          "/usr/bin/runc",
+          "/usr/local/sbin/runc",
+          "/usr/local/bin/runc",
+        ]),
+      ],
+      firstOf: true,
+    }];
+  },
   async plan(ctx) {
     if (ctx.bake.containerdSource === "package") {
       return [await installRole(ctx, "runc", ctx.versions.artifacts.runc.version)];

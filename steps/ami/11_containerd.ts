@@ -1,5 +1,5 @@
 /**
- * Step 11: containerd, from the release tarball (bin/* into /usr/bin, plus containerd.service, as
+ * Containerd, from the release tarball (bin/* into /usr/bin, plus containerd.service, as
  * amazon-eks-ami's AL2 build does for containerd from S3) or, with containerd_source = "package",
  * the distribution package at the pinned version (which brings its own unit), version-locked with dnf
  * as AL2023's build does (`sudo dnf versionlock containerd-*`, templates/al2023/provisioners/
@@ -7,19 +7,32 @@
  */
 import containerdService from "../../assets/templates/containerd.service" with { type: "text" };
 import { dir, extract, file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { installLockedRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { githubArtifact } from "../../assets/versions.ts";
 
 /** The unit for a tarball install. */
 export const CONTAINERD_SERVICE: string = containerdService;
 
-/** Step 11. */
-export const step: Step<AmiContext> = {
-  id: "ami.11",
-  number: 11,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install containerd",
   group: "Containerd",
+  installs(ctx) {
+    const fromPackage = ctx.bake.containerdSource === "package";
+    const containerd = githubArtifact(ctx.versions, "containerd", ctx.arch);
+    return [{
+      artifact: "containerd",
+      source: fromPackage ? "package containerd" : containerd.url,
+      version: fromPackage ? undefined : ctx.versions.artifacts.containerd.version,
+      downloadSha256: fromPackage ? undefined : containerd.sha256,
+      archiveSha256: fromPackage ? undefined : containerd.sha256,
+      // Without the extract stamp (a package install), where the binaries usually are.
+      paths: ["/usr/bin", "/usr/local/bin"].flatMap((d) =>
+        ["containerd", "containerd-shim-runc-v2", "ctr"].map((n) => `${d}/${n}`)
+      ),
+    }];
+  },
   async plan(ctx) {
     if (ctx.bake.containerdSource === "package") {
       return await installLockedRole(ctx, "containerd", ctx.versions.artifacts.containerd.version);

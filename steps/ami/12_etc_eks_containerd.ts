@@ -1,13 +1,12 @@
-/** Step 12: /etc/eks/containerd (the sandbox-image pull script of step 18 lives here). */
+/** /etc/eks/containerd (the sandbox-image pull script of step 18 lives here). */
 import { dir } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectDir } from "../../eks/verify/expected_path.ts";
 
-/** Step 12. */
-export const step: Step<AmiContext> = {
-  id: "ami.12",
-  number: 12,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Create /etc/eks/containerd",
   group: "Containerd",
+  leaves: [expectDir("/etc/eks/containerd")],
   plan: () => [dir("/etc/eks/containerd")],
 };

@@ -1,5 +1,5 @@
 /**
- * Step 14: overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
+ * Overlay and br_netfilter load at boot (/etc/modules-load.d/containerd.conf) and, on the
  * running system, now. A module counts as loaded when /sys/module/NAME exists (that also covers
  * modules built into the kernel, which /proc/modules and lsmod do not list). Where modules cannot be
  * loaded (under --root, in a container or a chroot, or without the running kernel's /lib/modules:
@@ -7,18 +7,18 @@
  */
 import { exec, file, note } from "../../lib/changes.ts";
 import { placeOf } from "../../lib/place.ts";
-import type { Change, Step } from "../../lib/step.ts";
-import { moduleNames, MODULES_CONF } from "../../eks/system/kernel_modules.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import { moduleNames, MODULES_CONF, MODULES_LOAD_FILE } from "../../eks/system/kernel_modules.ts";
+import type { AmiStepDef } from "./context.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
-/** Step 14. */
-export const step: Step<AmiContext> = {
-  id: "ami.14",
-  number: 14,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Load overlay and br_netfilter (now and at boot)",
   group: "Containerd",
+  leaves: [expectFile(MODULES_LOAD_FILE)],
   async plan(ctx) {
-    const out: Change[] = [file("/etc/modules-load.d/containerd.conf", MODULES_CONF)];
+    const out: Change[] = [file(MODULES_LOAD_FILE, MODULES_CONF)];
     const cannot = (await placeOf(ctx.host)).modules;
     if (!ctx.host.isSystemRoot) {
       out.push(note(`modprobe skipped: ${cannot} (modules load at the image's boot)`));

@@ -1,5 +1,5 @@
 /**
- * Step 15: the container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf) and the ports kept
+ * The container runtime's sysctls (/etc/sysctl.d/99-kubernetes-cri.conf) and the ports kept
  * out of the ephemeral range for host-network add-ons (/etc/sysctl.d/67-eks-reserved-ports.conf, as on
  * nodeadm's AL2023 image). The content is
  * checked by a parser here and, where procps's sysctl knows `--dry-run` (procps-ng 3.3.12+; AL2's
@@ -10,9 +10,9 @@ import criConf from "../../assets/templates/sysctl-kubernetes-cri.conf" with { t
 import reservedPortsConf from "../../assets/templates/sysctl-eks-reserved-ports.conf" with { type: "text" };
 import { checkedFile, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { SYSCTL_RESERVED_PORTS_FILE } from "../../eks/paths/node.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The file's content. */
 export const SYSCTL_CRI: string = criConf;
@@ -55,12 +55,11 @@ export async function validateSysctl(candidate: string, host: Host): Promise<Val
   };
 }
 
-/** Step 15. */
-export const step: Step<AmiContext> = {
-  id: "ami.15",
-  number: 15,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install /etc/sysctl.d/99-kubernetes-cri.conf and 67-eks-reserved-ports.conf",
   group: "Containerd",
+  leaves: [expectFile("/etc/sysctl.d/99-kubernetes-cri.conf"), expectFile(SYSCTL_RESERVED_PORTS_FILE)],
   plan: () => [
     checkedFile("/etc/sysctl.d/99-kubernetes-cri.conf", SYSCTL_CRI, {}, "sysctl --dry-run", validateSysctl),
     checkedFile(SYSCTL_RESERVED_PORTS_FILE, SYSCTL_RESERVED_PORTS, {}, "sysctl --dry-run", validateSysctl),

@@ -1,20 +1,18 @@
 /**
- * Step 16: prepare image caching: find the containerd to cache into (bake `containerd_address`, or the
+ * Prepare image caching: find the containerd to cache into (bake `containerd_address`, or the
  * system's when --root is /, started there if it is not running) and check it answers
  * (`ctr -n k8s.io images ls`). Without one, caching is skipped with a note saying why.
  */
 import { note } from "../../lib/changes.ts";
 import { containerdAnswers } from "../../lib/container_images.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { startUnit } from "../../lib/systemd.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { cacheTargetNote, DEFAULT_CONTAINERD_ADDRESS, imageCacheTarget } from "./image_cache.ts";
 
-/** Step 16. */
-export const step: Step<AmiContext> = {
-  id: "ami.16",
-  number: 16,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Prepare image caching (containerd k8s.io namespace)",
   group: "Containerd",
   async plan(ctx) {

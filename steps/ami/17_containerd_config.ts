@@ -1,5 +1,5 @@
 /**
- * Step 17: /etc/containerd/config.toml in the schema of the containerd step 11 installs (version 3 for
+ * /etc/containerd/config.toml in the schema of the containerd step 11 installs (version 3 for
  * containerd 2.x, version 2 for 1.x: eks/containerd/version.ts): systemd cgroups for runc, the cached
  * pause image pinned as the sandbox image, CNI paths, registry hosts from certs.d, and the base runtime
  * spec it names (/etc/containerd/base-runtime-spec.json, nodeadm's default). Layout as awslabs/amazon-eks-ami
@@ -11,8 +11,7 @@
 import { parse as parseToml } from "smol-toml";
 import { checkedFile, dir, satisfiedByCopy, type ValidationResult } from "../../lib/changes.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { DEFAULT_BASE_RUNTIME_SPEC } from "../../eks/containerd/base_runtime_spec.ts";
 import { containerdMajor, type ContainerdSchema } from "../../eks/containerd/version.ts";
 import { generatedContainerdConfig } from "../../eks/containerd/config.ts";
@@ -23,6 +22,7 @@ import {
 } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The major.minor of `containerd --version` output, e.g. "containerd github.com/containerd/containerd v2.1.4 ..." → [2, 1]. */
 export function containerdVersion(text: string): [number, number] | undefined {
@@ -79,12 +79,16 @@ export function containerdConfigValidator(schema: ContainerdSchema) {
   };
 }
 
-/** Step 17. */
-export const step: Step<AmiContext> = {
-  id: "ami.17",
-  number: 17,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install /etc/containerd/config.toml",
   group: "Containerd",
+  leaves: [
+    expectDir("/etc/containerd"),
+    expectDir("/etc/containerd/config.d"),
+    expectFile(CONTAINERD_CONFIG),
+    expectFile(CONTAINERD_BASE_RUNTIME_SPEC),
+  ],
   plan(ctx) {
     const schema = bakedSchema(ctx.versions.artifacts.containerd.version);
     const text =

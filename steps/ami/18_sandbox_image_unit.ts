@@ -1,24 +1,24 @@
 /**
- * Step 18: sandbox-image.service, which pulls the sandbox image at boot when it is not cached
+ * Sandbox-image.service, which pulls the sandbox image at boot when it is not cached
  * (`eksnode pull-image`); containerd.service and sandbox-image.service are enabled (`systemctl --root` under
  * another root), and the units are checked with `systemd-analyze verify`.
  */
 import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
 import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { file, note, satisfiedByCopy } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit, unitInstalled } from "../../lib/systemd.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
-/** Step 18. */
-export const step: Step<AmiContext> = {
-  id: "ami.18",
-  number: 18,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install sandbox-image.service and enable containerd",
   group: "Containerd",
+  leaves: [expectFile(SANDBOX_IMAGE_UNIT)],
   async plan(ctx) {
     const { host } = ctx;
     // The unit for the bake region's sandbox image; `eksnode init` re-renders it for the node's region

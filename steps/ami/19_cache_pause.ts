@@ -1,21 +1,19 @@
 /**
- * Step 19: the pause image in containerd's k8s.io namespace, pinned (io.cri-containerd.pinned, as
+ * The pause image in containerd's k8s.io namespace, pinned (io.cri-containerd.pinned, as
  * amazon-eks-ami templates/shared/runtime/bin/cache-pause-container does) so image garbage collection
  * keeps it, and tagged with its name in every region of the partition. On the running system
  * containerd is restarted first when step 17 changed its config.
  */
 import { note } from "../../lib/changes.ts";
 import { imageLabeled } from "../../lib/container_images.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { exec } from "../../lib/changes.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { CONTAINERD_CONFIG } from "../../eks/paths/node.ts";
 import { bakeSandboxImage, cacheImage, imageCacheTarget, pauseRegistryImage } from "./image_cache.ts";
 
-/** Step 19. */
-export const step: Step<AmiContext> = {
-  id: "ami.19",
-  number: 19,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Cache the pause image",
   group: "Containerd",
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 20: kube-proxy (kube-proxy-minimal from 1.24) and the VPC CNI images (amazon-k8s-cni,
+ * Kube-proxy (kube-proxy-minimal from 1.24) and the VPC CNI images (amazon-k8s-cni,
  * amazon-k8s-cni-init) at the add-on's default and latest versions from the versions data, tagged
  * for every region of the partition (see eks/containerd/cached_images.ts for the source). An unknown (null)
  * version is a note. The bake config's `extra_images` (full references) are pulled as given, without
@@ -7,15 +7,13 @@
  */
 import { note } from "../../lib/changes.ts";
 import { imagePulled } from "../../lib/container_images.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { addonImages } from "../../eks/containerd/cached_images.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { cacheImage, imageCacheTarget } from "./image_cache.ts";
 
-/** Step 20. */
-export const step: Step<AmiContext> = {
-  id: "ami.20",
-  number: 20,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Cache kube-proxy and VPC CNI images (and extra_images)",
   group: "Containerd",
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 33: /etc/eks/release, a shell-sourceable KEY='value' file like amazon-eks-ami's (BASE_AMI_ID,
+ * /etc/eks/release, a shell-sourceable KEY='value' file like amazon-eks-ami's (BASE_AMI_ID,
  * BUILD_TIME, BUILD_KERNEL, ARCH: templates/al2/provisioners/install-worker.sh @
  * 0061ba5d332785485ae6622a4ebc2b9a8351bada, "AMI Metadata") with the Kubernetes and eksnode versions,
  * and /etc/eks/release.json: every installed binary with the SHA-256 of its bytes on disk and its source,
@@ -11,21 +11,8 @@
  * Build time is ctx.buildTime (SOURCE_DATE_EPOCH when set). Without SOURCE_DATE_EPOCH a rebake that
  * finds everything else unchanged keeps the recorded build time, so a second run changes nothing.
  */
-import {
-  AWS_IAM_AUTHENTICATOR_PATH,
-  CNI_BIN_DIR,
-  ECR_CREDENTIAL_PROVIDER_PATH,
-  KUBELET_PATH,
-  RUNC_PATH,
-} from "../../eks/paths/image.ts";
 import { createHash } from "node:crypto";
-import {
-  type Arch,
-  githubArtifact,
-  kubernetesArtifact,
-  type KubernetesComponent,
-  versionsDigest,
-} from "../../assets/versions.ts";
+import { type Arch, versionsDigest } from "../../assets/versions.ts";
 import { RELEASE_JSON_PATH } from "../../eks/paths/node.ts";
 import { file, note } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
@@ -33,13 +20,14 @@ import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/er
 import type { Host } from "../../lib/host.ts";
 import type { ManifestFile } from "../../lib/manifest.ts";
 import { byCodeUnits } from "../../lib/order.ts";
-import type { Change, Step } from "../../lib/step.ts";
-import { type AmiContext, runsAl2023Phase } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import { type AmiContext, type AmiStepDef, type InstalledArtifact, runsAl2023Phase } from "./context.ts";
 import { type Al2023Variant, DEFAULT_NVIDIA_DRIVER } from "../../eks/image/accelerators.ts";
 import { cachedImageNames } from "./image_cache.ts";
 import { RELEASE_PATH } from "../../eks/paths/node.ts";
 import { renderSbom, SBOM_PATH, type SbomArtifact } from "../../eks/image/sbom.ts";
 import { installedPackages } from "../../lib/installed_packages.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The JSON manifest `eksnode verify` reads (defined beside the other node paths, for `verify`). */
 export { RELEASE_JSON_PATH };
@@ -158,95 +146,9 @@ async function readStamps(host: Host): Promise<Stamp[]> {
   return out;
 }
 
-/** What to look for on disk for one artifact. */
-interface Wanted {
-  artifact: string;
-  source: string;
-  /** Upstream version (undefined for a distribution package: the SBOM lists the package itself). */
-  version?: string;
-  /** Pinned SHA-256 of the download. */
-  downloadSha256?: string | null;
-  /** Files extracted from this archive (matched by its SHA-256 in the extract stamps). */
-  archiveSha256?: string | null;
-  /** Paths to hash; with `firstOf`, only the first that exists. */
-  paths: string[];
-  firstOf?: boolean;
-}
-
-function wantedArtifacts(ctx: AmiContext): Wanted[] {
-  const { versions: v, arch, kubernetesVersion: kv } = ctx;
-  const s3 = (name: KubernetesComponent) => kubernetesArtifact(v, kv, name, arch).url;
-  const fromPackage = ctx.bake.containerdSource === "package";
-  const runc = githubArtifact(v, "runc", arch);
-  const containerd = githubArtifact(v, "containerd", arch);
-  const cni = githubArtifact(v, "cniPlugins", arch);
-  const bins = (names: string[]) =>
-    ["/usr/bin", "/usr/local/bin"].flatMap((d) => names.map((n) => `${d}/${n}`));
-  const pinned = (name: KubernetesComponent) => kubernetesArtifact(v, kv, name, arch).sha256;
-  const list: Wanted[] = [
-    {
-      artifact: "eksnode",
-      source: `eksnode ${ctx.eksnodeVersion}`,
-      version: ctx.eksnodeVersion,
-      paths: ["/usr/bin/eksnode"],
-    },
-    {
-      artifact: "runc",
-      source: fromPackage ? "package runc" : runc.url,
-      version: fromPackage ? undefined : v.artifacts.runc.version,
-      downloadSha256: fromPackage ? undefined : runc.sha256,
-      paths: [
-        ...new Set([
-          RUNC_PATH,
-          "/usr/sbin/runc",
-          "/usr/bin/runc",
-          "/usr/local/sbin/runc",
-          "/usr/local/bin/runc",
-        ]),
-      ],
-      firstOf: true,
-    },
-    {
-      artifact: "containerd",
-      source: fromPackage ? "package containerd" : containerd.url,
-      version: fromPackage ? undefined : v.artifacts.containerd.version,
-      downloadSha256: fromPackage ? undefined : containerd.sha256,
-      archiveSha256: fromPackage ? undefined : containerd.sha256,
-      paths: bins(["containerd", "containerd-shim-runc-v2", "ctr"]),
-    },
-    {
-      artifact: "kubelet",
-      source: s3("kubelet"),
-      version: ctx.release.kubelet.version,
-      downloadSha256: pinned("kubelet"),
-      paths: [KUBELET_PATH],
-    },
-    {
-      artifact: "cniPlugins",
-      source: cni.url,
-      version: v.artifacts.cniPlugins.version,
-      downloadSha256: cni.sha256,
-      archiveSha256: cni.sha256,
-      paths: [],
-    },
-    {
-      artifact: "ecrCredentialProvider",
-      source: s3("ecrCredentialProvider"),
-      version: ctx.release.ecrCredentialProvider.version,
-      downloadSha256: pinned("ecrCredentialProvider"),
-      paths: [ECR_CREDENTIAL_PROVIDER_PATH],
-    },
-  ];
-  if (ctx.release.awsIamAuthenticator) {
-    list.push({
-      artifact: "awsIamAuthenticator",
-      source: s3("awsIamAuthenticator"),
-      version: ctx.release.awsIamAuthenticator.version,
-      downloadSha256: pinned("awsIamAuthenticator"),
-      paths: [AWS_IAM_AUTHENTICATOR_PATH],
-    });
-  }
-  return list;
+/** The artifacts this bake installs: every step's declaration (AmiStepDef `installs`), in step order. */
+function wantedArtifacts(ctx: AmiContext): InstalledArtifact[] {
+  return ctx.steps.flatMap((s) => s.installs?.(ctx) ?? []);
 }
 
 /**
@@ -264,7 +166,6 @@ export async function installedArtifacts(
     let paths = w.paths;
     const stamp = w.archiveSha256 ? stamps.find((s) => s.archiveSha256 === w.archiveSha256) : undefined;
     if (stamp) paths = stamp.files.map((f) => f.path);
-    else if (w.artifact === "cniPlugins") paths = [];
     let found = 0;
     for (const path of paths) {
       const sha256 = await sha256File(host, path);
@@ -275,9 +176,9 @@ export async function installedArtifacts(
     }
     if (found === 0) {
       missing.push(
-        w.artifact === "cniPlugins"
-          ? `cniPlugins (nothing extracted into ${CNI_BIN_DIR})`
-          : `${w.artifact} (${w.paths[0]})`,
+        w.paths.length
+          ? `${w.artifact} (${w.paths[0]})`
+          : `${w.artifact} (nothing extracted into ${w.extractedInto})`,
       );
     }
   }
@@ -337,11 +238,10 @@ export async function releaseManifest(
 }
 
 /** Write /etc/eks/release, /etc/eks/release.json and the SBOM /etc/eks/sbom.cdx.json. */
-export const step: Step<AmiContext> = {
-  id: "ami.33",
-  number: 33,
+export const step: AmiStepDef = {
   title: "Write /etc/eks/release and the artifact manifest release.json",
   group: "Kubernetes/EKS",
+  leaves: [expectFile(RELEASE_JSON_PATH), expectFile(RELEASE_PATH), expectFile(SBOM_PATH)],
   async plan(ctx) {
     const { manifest, missing } = await releaseManifest(ctx);
     const json = JSON.stringify(manifest, null, 2) + "\n";

@@ -1,5 +1,5 @@
 /**
- * Step 35: node sysctls in an eksnode-marked block of /etc/sysctl.conf (other content is kept), and
+ * Node sysctls in an eksnode-marked block of /etc/sysctl.conf (other content is kept), and
  * swap off: swap lines in /etc/fstab are commented out and, on the running system (not in a container or
  * a chroot, whose swap is the host's: lib/place.ts), `swapoff -a` runs,
  * unless the bake keeps swap (bake.keepSwap, for kubelet's swap support).
@@ -8,10 +8,11 @@ import { dir, exec, file, note, symlink } from "../../lib/changes.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import type { Host } from "../../lib/host.ts";
 import { placeOf } from "../../lib/place.ts";
-import type { Change, Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import type { Change } from "../../lib/step.ts";
+import type { AmiContext, AmiStepDef } from "./context.ts";
 import nodeSysctls from "../../assets/templates/sysctl-node.conf" with { type: "text" };
 import { SYSCTL_CONF_LINK } from "../../eks/paths/node.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** First line of the managed block. */
 export const BLOCK_BEGIN =
@@ -113,11 +114,11 @@ async function swapChanges(ctx: AmiContext): Promise<Change[]> {
 }
 
 /** Write node sysctls to /etc/sysctl.conf and turn swap off. */
-export const step: Step<AmiContext> = {
-  id: "ami.35",
-  number: 35,
+export const step: AmiStepDef = {
   title: "Node sysctls in /etc/sysctl.conf; swap off",
   group: "Kubernetes/EKS",
+  // The mode /etc/sysctl.conf already had is kept.
+  leaves: [expectFile("/etc/sysctl.conf", undefined)],
   async plan(ctx) {
     const { host } = ctx;
     const current = (await host.readText("/etc/sysctl.conf")) ?? "";

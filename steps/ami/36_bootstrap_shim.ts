@@ -1,5 +1,5 @@
 /**
- * Step 36: how a node runs `eksnode init`.
+ * How a node runs `eksnode init`.
  *
  * - The boot units (eks/system/boot_units.ts), enabled: eksnode-config.service runs init's config phase
  *   before cloud-init and eksnode-run.service its run phase after cloud-final, at every boot, as
@@ -18,12 +18,13 @@ import {
 } from "../../eks/paths/node.ts";
 import { renderBootConfigUnit, renderBootRunUnit } from "../../eks/system/boot_units.ts";
 import { dir, file, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload, enableUnit } from "../../lib/systemd.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { shellQuote } from "../../lib/shell_quote.ts";
 import { verifyChange } from "../../lib/systemd_verify.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The boot units' files, by unit name. */
 export const BOOT_UNITS: Readonly<Record<string, () => string>> = {
@@ -43,11 +44,15 @@ export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {
 }
 
 /** Install and enable the boot units, make the drop-in directory, install the /etc/eks/bootstrap.sh shim. */
-export const step: Step<AmiContext> = {
-  id: "ami.36",
-  number: 36,
+export const step: AmiStepDef = {
   title: "Install the boot units (eksnode init) and /etc/eks/bootstrap.sh",
   group: "Kubernetes/EKS",
+  leaves: [
+    expectFile(`/etc/systemd/system/${BOOT_CONFIG_SERVICE}`),
+    expectFile(`/etc/systemd/system/${BOOT_RUN_SERVICE}`),
+    expectDir(NODECONFIG_DROP_IN_DIR.replace(/\/$/, "")),
+    expectFile(BOOTSTRAP_SHIM_PATH, 0o755),
+  ],
   async plan(ctx) {
     const { host } = ctx;
     const units = Object.keys(BOOT_UNITS);

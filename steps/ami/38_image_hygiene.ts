@@ -1,5 +1,5 @@
 /**
- * Step 38 (only with `eksnode ami --hygiene`, the last thing before the image is captured): remove what
+ * Only with `eksnode ami --hygiene`, the last thing before the image is captured: remove what
  * the build instance left that no node may share, as Amazon Linux 2023's EKS image build does
  * (templates/al2023/provisioners/cleanup.sh @81fec2e8; the list is eks/image/hygiene.ts). On the running
  * system with dnf or yum, `clean all` first, as cleanup.sh does; apt's caches are in the list.
@@ -8,23 +8,18 @@
  * openssh-server does; without it their sshd would not start on a node from the image.
  */
 import { exec, file, note, remove } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   findLeftovers,
   needsSshKeygenUnit,
   renderSshKeygenUnit,
   SSH_KEYGEN_UNIT,
 } from "../../eks/image/hygiene.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 
-/** The step's number: after the 37 of the process. */
-export const HYGIENE_STEP_NUMBER = 38;
-
-/** Step 38. */
-export const step: Step<AmiContext> = {
-  id: `ami.${HYGIENE_STEP_NUMBER}`,
-  number: HYGIENE_STEP_NUMBER,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Image hygiene: remove what the build instance left (SSH host keys, machine id, logs, caches)",
   group: "Linux",
   downloads: false,

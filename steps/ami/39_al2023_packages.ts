@@ -1,17 +1,14 @@
 /**
- * Step 39 (AL2023 phase): the packages nodeadm relies on, with their names on each distribution
+ * AL2023 phase: the packages nodeadm relies on, with their names on each distribution
  * (package_names.ts): mdadm, pigz, conntrack, ipvsadm, nfs-utils. Follows
  * templates/al2023/provisioners/install-worker.sh @ 81fec2e8, "Packages".
  */
-import type { Step } from "../../lib/step.ts";
 import { installRole } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { AL2023_PACKAGE_ROLES } from "./package_names.ts";
 
-/** Step 39. */
-export const step: Step<AmiContext> = {
-  id: "ami.39",
-  number: 39,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install the packages nodeadm relies on (mdadm, pigz, conntrack, ipvsadm, nfs-utils)",
   group: "AL2023",
   downloads: false,

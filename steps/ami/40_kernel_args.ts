@@ -1,22 +1,20 @@
 /**
- * Step 40 (AL2023 phase): kernel arguments. The TSC clock source on every x86_64 image
+ * AL2023 phase: kernel arguments. The TSC clock source on every x86_64 image
  * (templates/al2023/provisioners/set-clocksource.sh @ 81fec2e8) and, with `--efa`, no deep C-states
  * (limit-c-states.sh). As runtime/bin/set-kernel-arg does: into GRUB_CMDLINE_LINUX of /etc/default/grub
  * (kept when the boot config is regenerated) and into the current boot entries (grubby on dnf and yum,
  * update-grub on apt), the latter on the running system only. They take effect at the image's next boot.
  */
 import { exec, file, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { hasArgs, kernelArgs, withGrubArgs } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
 /** The grub defaults file. */
 export const GRUB_DEFAULTS = "/etc/default/grub";
 
-/** Step 40. */
-export const step: Step<AmiContext> = {
-  id: "ami.40",
-  number: 40,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Kernel arguments: TSC clock source; with EFA, no deep C-states",
   group: "AL2023",
   downloads: false,

@@ -1,22 +1,19 @@
 /**
- * Step 41 (AL2023 phase): ebs-initialize-bin@.service, enabled for containerd and kubelet, which reads
+ * AL2023 phase: ebs-initialize-bin@.service, enabled for containerd and kubelet, which reads
  * each binary once at boot so the lazily loaded EBS blocks of a new volume are fetched before the node
  * needs them. Follows templates/al2023/runtime/rootfs/etc/systemd/system/ebs-initialize-bin@.service and
  * install-worker.sh @ 81fec2e8 (`systemctl enable ebs-initialize-bin@containerd`, `@kubelet`).
  */
-import type { Step } from "../../lib/step.ts";
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
   renderEbsInitializeUnit,
 } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 
-/** Step 41. */
-export const step: Step<AmiContext> = {
-  id: "ami.41",
-  number: 41,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install ebs-initialize-bin@.service for containerd and kubelet (EBS blocks read at boot)",
   group: "AL2023",
   downloads: false,

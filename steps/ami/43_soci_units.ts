@@ -1,5 +1,5 @@
 /**
- * Step 43 (AL2023 phase): the SOCI snapshotter's units, its socket enabled (the service starts when
+ * AL2023 phase: the SOCI snapshotter's units, its socket enabled (the service starts when
  * containerd first dials it), and its directories: /etc/soci-snapshotter-grpc, where `eksnode init` writes
  * the config with the FastImagePull feature gate (eks/containerd/soci.ts), and its store
  * /var/lib/soci-snapshotter-grpc, which setup-local-disks binds onto instance storage unless
@@ -7,7 +7,6 @@
  * and install-worker.sh @ 81fec2e8 (`systemctl enable soci-snapshotter.socket`).
  */
 import { dir } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { SOCI_ROOT, SOCI_SERVICE } from "../../eks/containerd/soci.ts";
 import {
   renderSociService,
@@ -15,13 +14,11 @@ import {
   SOCI_CONFIG_DIR,
   SOCI_SOCKET_UNIT,
 } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 
-/** Step 43. */
-export const step: Step<AmiContext> = {
-  id: "ami.43",
-  number: 43,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
   group: "AL2023",
   downloads: false,

@@ -1,15 +1,15 @@
 /**
- * Step 44 (NVIDIA variant): NVIDIA's CUDA repository with GPG checks, and the driver's open module stream
+ * NVIDIA variant: NVIDIA's CUDA repository with GPG checks, and the driver's open module stream
  * enabled. Follows templates/al2023/provisioners/install-nvidia-driver.sh @ 81fec2e8, "Add repository".
  */
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   NVIDIA_REPO_FILE,
   nvidiaDriver,
   renderNvidiaRepo,
 } from "../../eks/image/accelerators.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { exec } from "../../lib/changes.ts";
 import { isVariant, notThisVariant, repoFile } from "./variant_changes.ts";
 
@@ -19,10 +19,8 @@ export function moduleEnabled(text: string | undefined, stream: string): boolean
     new RegExp(`^stream\\s*=\\s*${stream.replaceAll(".", "\\.")}\\s*$`, "m").test(text);
 }
 
-/** Step 44. */
-export const step: Step<AmiContext> = {
-  id: "ami.44",
-  number: 44,
+/** The step. */
+export const step: AmiStepDef = {
   title: "NVIDIA: add NVIDIA's CUDA repository, enable the driver's open module stream",
   group: "NVIDIA",
   downloads: false,

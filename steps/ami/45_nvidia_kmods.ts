@@ -1,5 +1,5 @@
 /**
- * Step 45 (NVIDIA variant): the NVIDIA kernel modules, built with DKMS against the image's kernel and
+ * NVIDIA variant: the NVIDIA kernel modules, built with DKMS against the image's kernel and
  * archived under /var/lib/dkms-archive: the open module (as nvidia-open) and the proprietary one (as
  * nvidia), each installed, archived and removed again, so the image carries both and
  * nvidia-kmod-load.service (step 47) loads the one the attached GPUs need. The open module's supported
@@ -8,7 +8,7 @@
  * from a private S3 bucket, for L4 vGPU profiles) is not built: no public checksum pins it.
  */
 import { file, note } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   DKMS_ARCHIVE_DIR,
@@ -23,7 +23,7 @@ import {
 } from "../../eks/image/accelerators.ts";
 import kmodUtil from "../../assets/gpu/kmod-util" with { type: "text" };
 import kmodArchive from "../../assets/gpu/nvidia-kmod-archive" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import {
   imageKernel,
   installPackages,
@@ -32,10 +32,8 @@ import {
   onBuildInstance,
 } from "./variant_changes.ts";
 
-/** Step 45. */
-export const step: Step<AmiContext> = {
-  id: "ami.45",
-  number: 45,
+/** The step. */
+export const step: AmiStepDef = {
   title: "NVIDIA: build and archive the open and proprietary kernel modules (DKMS)",
   group: "NVIDIA",
   downloads: false,

@@ -1,5 +1,5 @@
 /**
- * Step 46 (NVIDIA variant): the NVIDIA user space at the driver's version (fabric manager, IMEX,
+ * NVIDIA variant: the NVIDIA user space at the driver's version (fabric manager, IMEX,
  * persistenced, the CUDA driver, from 580 the driver's X pieces), NVLSM with ib_umad loaded at boot, the
  * container toolkit, and fabric manager and persistenced enabled. Follows
  * templates/al2023/provisioners/install-nvidia-driver.sh @ 81fec2e8 ("Install NVLSM", "Install other
@@ -8,7 +8,7 @@
  */
 import { file, note } from "../../lib/changes.ts";
 import { enableUnit } from "../../lib/systemd.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   DEFAULT_NVIDIA_DRIVER,
   IB_UMAD_CONF,
@@ -17,14 +17,12 @@ import {
   nvidiaPackages,
 } from "../../eks/image/accelerators.ts";
 import { NVIDIA_RUNTIME } from "../../eks/containerd/runtime.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { installPackages, isVariant, notThisVariant } from "./variant_changes.ts";
 import { unitInstalled } from "../../lib/systemd.ts";
 
-/** Step 46. */
-export const step: Step<AmiContext> = {
-  id: "ami.46",
-  number: 46,
+/** The step. */
+export const step: AmiStepDef = {
   title: "NVIDIA: install the driver's user space, NVLSM and the container toolkit",
   group: "NVIDIA",
   downloads: false,

@@ -1,5 +1,5 @@
 /**
- * Step 47 (NVIDIA variant): the boot units. nvidia-kmod-load.service runs /etc/eks/nvidia-kmod-load.sh,
+ * NVIDIA variant: the boot units. nvidia-kmod-load.service runs /etc/eks/nvidia-kmod-load.sh,
  * which chooses the kernel module for the attached GPUs (open when all are in the open module's device
  * list, proprietary otherwise and on g4dn/g5/g5g) and loads it from the archive of step 45;
  * set-nvidia-clocks.service sets the application clocks to the highest supported. Follows
@@ -7,7 +7,6 @@
  * runtime/bin/set-nvidia-clocks @ 81fec2e8 (install-nvidia-driver.sh "Prepare for nvidia init").
  */
 import { file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import {
   NVIDIA_KMOD_LOAD_SCRIPT,
   NVIDIA_KMOD_LOAD_SERVICE,
@@ -18,7 +17,7 @@ import {
 } from "../../eks/image/accelerators.ts";
 import kmodLoad from "../../assets/gpu/nvidia-kmod-load.sh" with { type: "text" };
 import setClocks from "../../assets/gpu/set-nvidia-clocks" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 import { isVariant, notThisVariant } from "./variant_changes.ts";
 
@@ -28,10 +27,8 @@ export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
   [SET_NVIDIA_CLOCKS_SCRIPT]: setClocks,
 };
 
-/** Step 47. */
-export const step: Step<AmiContext> = {
-  id: "ami.47",
-  number: 47,
+/** The step. */
+export const step: AmiStepDef = {
   title: "NVIDIA: install nvidia-kmod-load.service (module chosen by device) and set-nvidia-clocks.service",
   group: "NVIDIA",
   downloads: false,

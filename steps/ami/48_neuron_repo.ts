@@ -1,16 +1,13 @@
 /**
- * Step 48 (Neuron variant): the AWS Neuron repository, GPG-checked (dnf imports its key on the first
+ * Neuron variant: the AWS Neuron repository, GPG-checked (dnf imports its key on the first
  * install). Follows templates/al2023/provisioners/install-neuron-driver.sh @ 81fec2e8, "Add repository".
  */
-import type { Step } from "../../lib/step.ts";
 import { NEURON_REPO_FILE, renderNeuronRepo } from "../../eks/image/accelerators.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { isVariant, notThisVariant, repoFile } from "./variant_changes.ts";
 
-/** Step 48. */
-export const step: Step<AmiContext> = {
-  id: "ami.48",
-  number: 48,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Neuron: add the AWS Neuron repository",
   group: "Neuron",
   downloads: false,

@@ -1,5 +1,5 @@
 /**
- * Step 49 (Neuron variant): the Neuron driver (aws-neuronx-dkms, built against the image's kernel) and
+ * Neuron variant: the Neuron driver (aws-neuronx-dkms, built against the image's kernel) and
  * tools; the 2.21 driver inf1 needs, downloaded into /var/cache/eks/packages; and
  * neuron-package-install.service, which installs that cached driver at boot on inf1 only. Follows
  * templates/al2023/provisioners/install-neuron-driver.sh and runtime/gpu/neuron-package-install.{sh,service}
@@ -7,7 +7,7 @@
  * the current driver installed here has the same ones: dkms and the kernel headers.)
  */
 import { dir, file } from "../../lib/changes.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import {
   kernelBuildPackages,
   NEURON_INF1_DRIVER,
@@ -18,7 +18,7 @@ import {
   renderNeuronInstallUnit,
 } from "../../eks/image/accelerators.ts";
 import neuronInstall from "../../assets/gpu/neuron-package-install.sh" with { type: "text" };
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 import {
   imageKernel,
@@ -28,10 +28,8 @@ import {
   onBuildInstance,
 } from "./variant_changes.ts";
 
-/** Step 49. */
-export const step: Step<AmiContext> = {
-  id: "ami.49",
-  number: 49,
+/** The step. */
+export const step: AmiStepDef = {
   title:
     "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
   group: "Neuron",

@@ -1,5 +1,5 @@
 /**
- * Step 50 (`--efa`): the EFA installer, downloaded and checksum-verified against the pin of the versions
+ * `--efa`: the EFA installer, downloaded and checksum-verified against the pin of the versions
  * data (artifacts.efaInstaller: AWS's published SHA-256 of the pinned version), unpacked under
  * /var/lib/eksnode/efa-installer and run as `efa_installer.sh --minimal -y` on the build instance; then,
  * on an image without the NVIDIA driver, efa-nv-peermem erased (it loads the nvidia module at boot).
@@ -8,16 +8,14 @@
  */
 import { exec, extract, note, remove } from "../../lib/changes.ts";
 import { installedVersion } from "../../lib/packages.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { EFA_INSTALLED_MARKER, EFA_INSTALLER_DIR } from "../../eks/image/accelerators.ts";
 import { amiPackageTarget } from "./ami_packages.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { notThisVariant, onBuildInstance } from "./variant_changes.ts";
 
-/** Step 50. */
-export const step: Step<AmiContext> = {
-  id: "ami.50",
-  number: 50,
+/** The step. */
+export const step: AmiStepDef = {
   title: "EFA: install the EFA software with its verified installer",
   group: "EFA",
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 51 (AL2023 phase, last before hygiene): /etc/eks/version-info.json, the record of what the image
+ * AL2023 phase, last before hygiene: /etc/eks/version-info.json, the record of what the image
  * carries: its packages (from the package database under the root), the versions of its binaries (with
  * path and SHA-256 of the file, which `eksnode verify` re-hashes, for those installed by the AL2023 phase),
  * and the images the bake cached. Follows templates/al2023/provisioners/generate-version-info.sh @ 81fec2e8,
@@ -10,7 +10,6 @@
 import { file } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import type { Host } from "../../lib/host.ts";
-import type { Step } from "../../lib/step.ts";
 import {
   packageVersions,
   renderVersionInfo,
@@ -21,7 +20,7 @@ import {
   type VersionInfoBinary,
 } from "../../eks/image/al2023.ts";
 import { KUBELET_PATH, RUNC_PATH } from "../../eks/paths/image.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiContext, AmiStepDef } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
 
 /** The installed packages with their versions, from rpm or dpkg under the root ({} when neither answers). */
@@ -67,10 +66,8 @@ export async function versionInfo(ctx: AmiContext): Promise<VersionInfo> {
   return { packages: await installedPackages(ctx), binaries, images: (await cachedImageNames(ctx)) ?? [] };
 }
 
-/** Step 51. */
-export const step: Step<AmiContext> = {
-  id: "ami.51",
-  number: 51,
+/** The step. */
+export const step: AmiStepDef = {
   title: "Write the version-info manifest /etc/eks/version-info.json",
   group: "AL2023",
   downloads: false,

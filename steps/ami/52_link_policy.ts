@@ -1,5 +1,5 @@
 /**
- * Step 52 (AL2023 phase): `/etc/systemd/network/99-default.link.d/99-no-policy.conf`, MACAddressPolicy=none
+ * AL2023 phase: `/etc/systemd/network/99-default.link.d/99-no-policy.conf`, MACAddressPolicy=none
  * for every link, so udev does not give the VPC CNI's veth pairs a persistent MAC address of its own.
  * Follows templates/al2023/runtime/rootfs/etc/systemd/network/99-default.link.d/99-no-policy.conf @ 81fec2e8.
  *
@@ -11,14 +11,10 @@
  * build did so that the VPC CNI alone configures the ENIs it attaches (docs/al2023.md, "Networking").
  */
 import { file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { LINK_POLICY_DROPIN, renderLinkPolicyDropin } from "../../eks/image/al2023.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
-/** Step 52. */
-export const step: Step<AmiContext> = {
-  id: "ami.52",
-  number: 52,
+export const step: AmiStepDef = {
   title: "Link policy: MACAddressPolicy=none (udev leaves the VPC CNI's veth MAC addresses alone)",
   group: "AL2023",
   downloads: false,

@@ -1,5 +1,5 @@
 /**
- * Step 53 (AL2023 phase with `--fips`): FIPS mode, as templates/al2023/provisioners/enable-fips.sh @ 81fec2e8
+ * AL2023 phase with `--fips`: FIPS mode, as templates/al2023/provisioners/enable-fips.sh @ 81fec2e8
  * does with `enable_fips`: crypto-policies and crypto-policies-scripts installed, then
  * `fips-mode-setup --enable` on the build instance (the FIPS crypto policy at once, `fips=1` on every boot
  * entry, so the node's kernel starts in FIPS mode, which nodeadm and `eksnode init` read from
@@ -7,15 +7,11 @@
  * running system only. With apt a note: Debian has no FIPS-validated modules, Ubuntu's are Ubuntu Pro's.
  */
 import { note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { CRYPTO_POLICY_CONFIG, FIPS_ENABLE, FIPS_PACKAGES, fipsPolicy } from "../../eks/image/security.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 import { installPackages, notThisVariant, onBuildInstance } from "./variant_changes.ts";
 
-/** Step 53. */
-export const step: Step<AmiContext> = {
-  id: "ami.53",
-  number: 53,
+export const step: AmiStepDef = {
   title: "FIPS mode: the FIPS crypto policy, fips=1 on every boot entry (fips-mode-setup)",
   group: "AL2023",
   downloads: false,

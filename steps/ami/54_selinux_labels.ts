@@ -1,5 +1,5 @@
 /**
- * Step 54 (AL2023 phase): SELinux labels of what eksnode installed, as templates/al2023/provisioners/
+ * AL2023 phase: SELinux labels of what eksnode installed, as templates/al2023/provisioners/
  * configure-selinux.sh @ 81fec2e8 does: `restorecon -R /usr/bin /etc/systemd/system /etc/eks`, so the
  * binaries, units and files written by the bake carry the labels the image's policy gives those paths
  * (a file written through a temp file and renamed may carry its temp directory's label otherwise).
@@ -9,14 +9,10 @@
  * runs `matchpathcon -V` over the same directories where SELinux runs, as configure-selinux.sh validates.
  */
 import { exec, note } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
 import { SELINUX_RELABEL_DIRS, selinuxPolicy, selinuxRunning } from "../../eks/image/security.ts";
-import type { AmiContext } from "./context.ts";
+import type { AmiStepDef } from "./context.ts";
 
-/** Step 54. */
-export const step: Step<AmiContext> = {
-  id: "ami.54",
-  number: 54,
+export const step: AmiStepDef = {
   title: "SELinux labels of /usr/bin, /etc/systemd/system and /etc/eks (restorecon)",
   group: "AL2023",
   downloads: false,

@@ -22,7 +22,54 @@ import {
   transportProblem,
 } from "../../lib/download.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import type { StepContext } from "../../lib/step.ts";
+import type { Step, StepContext, StepDef } from "../../lib/step.ts";
+import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
+
+/** One artifact a step installs, as /etc/eks/release.json and the SBOM record it (step 33 reads every step's). */
+export interface InstalledArtifact {
+  /** Name in release.json (`kubelet`, `cniPlugins`, ...). */
+  artifact: string;
+  /** Where it came from: the upstream URL, `package runc`, `eksnode 1.2.3`. */
+  source: string;
+  /** Upstream version (undefined for a distribution package: the SBOM lists the package itself). */
+  version?: string;
+  /** Pinned SHA-256 of the download. */
+  downloadSha256?: string | null;
+  /** Files extracted from this archive (matched by its SHA-256 in the extract stamps). */
+  archiveSha256?: string | null;
+  /** Paths to hash; with `firstOf`, only the first that exists. */
+  paths: string[];
+  firstOf?: boolean;
+  /** The directory an archive is extracted into, when it has no usual paths (named when nothing is found). */
+  extractedInto?: string;
+}
+
+/**
+ * A bake step as its file defines it. Besides its plan it may declare what the records of the image
+ * derive from: the artifacts it installs (release.json and the SBOM, step 33) and the directories and
+ * files it leaves on every image (`eksnode verify`).
+ */
+export interface AmiStepDef extends StepDef<AmiContext> {
+  /** The artifacts this step installs, for release.json and the SBOM. */
+  installs?(ctx: AmiContext): InstalledArtifact[];
+  /** The directories and files this step leaves on every image, with their modes, for `eksnode verify`. */
+  readonly leaves?: readonly ExpectedPath[];
+}
+
+/** A numbered bake step (steps/ami/index.ts). */
+export type AmiStep = AmiStepDef & Step<AmiContext>;
+
+/**
+ * The upstream source and pinned SHA-256 of a Kubernetes component from the amazon-eks S3 bucket, as
+ * release.json records it (the mirror, when one is used, is not recorded).
+ */
+export function s3Source(
+  ctx: Pick<AmiContext, "versions" | "kubernetesVersion" | "arch">,
+  name: KubernetesComponent,
+): Pick<InstalledArtifact, "source" | "downloadSha256"> {
+  const a = kubernetesArtifact(ctx.versions, ctx.kubernetesVersion, name, ctx.arch);
+  return { source: a.url, downloadSha256: a.sha256 };
+}
 
 /** Package managers the package steps know. `none` records package changes in the plan only. */
 export type PackageManagerName = "dnf" | "yum" | "apt" | "none";
@@ -106,6 +153,8 @@ export interface AmiContext extends StepContext {
   buildTime: Date;
   /** Resolves an artifact to a download source (mirror applied, checksum established). */
   artifact(name: KubernetesComponent | ArtifactName): Promise<ArtifactSource>;
+  /** Every step of this bake's process (whichever run): what the image's records derive from. */
+  steps: readonly AmiStepDef[];
 }
 
 /** Resolves `name` from the versions data into a download source; see {@link AmiContext.artifact}. */

@@ -1,9 +1,10 @@
 /**
- * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, the AL2023 phase
- * (39-54, docs/al2023.md) and image hygiene (38, always last).
+ * The bake steps of `eksnode ami`, one file a step: the 37 of the process document, image hygiene
+ * (38, always last) and the AL2023 phase (39-54, docs/al2023.md). A step's number is its place in this list.
  */
-import type { Step } from "../../lib/step.ts";
-import type { AmiContext } from "./context.ts";
+import { numberSteps } from "../../lib/step.ts";
+import type { AmiStep } from "./context.ts";
+import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
 import { step as s02 } from "./02_iptables_legacy.ts";
 import { step as s03 } from "./03_aws_cli.ts";
@@ -62,74 +63,92 @@ import { type BakeSettings, runsAl2023Phase } from "./context.ts";
 
 export { runsAl2023Phase };
 
-/** The 37 steps of the process, in order. */
-export const AMI_STEPS: Step<AmiContext>[] = [
-  s01,
-  s02,
-  s03,
-  s04,
-  s05,
-  s06,
-  s07,
-  s08,
-  s09,
-  s10,
-  s11,
-  s12,
-  s13,
-  s14,
-  s15,
-  s16,
-  s17,
-  s18,
-  s19,
-  s20,
-  s21,
-  s22,
-  s23,
-  s24,
-  s25,
-  s26,
-  s27,
-  s28,
-  s29,
-  s30,
-  s31,
-  s32,
-  s33,
-  s34,
-  s35,
-  s36,
-  s37,
-];
+/**
+ * Every bake step, numbered by its place here (lib/step.ts `numberSteps`): the process, then image
+ * hygiene, then the AL2023 phase by variant. A new step is its file and one line in its group.
+ */
+const NUMBERED = numberSteps("ami", {
+  process: [
+    s01,
+    s02,
+    s03,
+    s04,
+    s05,
+    s06,
+    s07,
+    s08,
+    s09,
+    s10,
+    s11,
+    s12,
+    s13,
+    s14,
+    s15,
+    s16,
+    s17,
+    s18,
+    s19,
+    s20,
+    s21,
+    s22,
+    s23,
+    s24,
+    s25,
+    s26,
+    s27,
+    s28,
+    s29,
+    s30,
+    s31,
+    s32,
+    s33,
+    s34,
+    s35,
+    s36,
+    s37,
+  ],
+  hygiene: [s38],
+  base: [s39, s40, s41, s42, s43],
+  nvidia: [s44, s45, s46, s47],
+  neuron: [s48, s49],
+  efa: [s50],
+  last: [s51],
+  // Numbered after 51 but run before it (version-info records what the phase installed, so it stays
+  // last): the groups below are numbered here and spliced into the run order in AL2023_PHASE.
+  baseLate: [s52],
+  fips: [s53],
+  labels: [s54],
+});
+
+/** The steps of the process, in order. */
+export const AMI_STEPS: AmiStep[] = NUMBERED.process;
 
 /** The image hygiene step, run last (after the AL2023 phase too) with `eksnode ami --hygiene`. */
-export const HYGIENE_STEP: Step<AmiContext> = s38;
+export const HYGIENE_STEP: AmiStep = NUMBERED.hygiene[0];
 
 /**
  * The AL2023 phase (`--al2023`, implied by `--accelerator` and `--efa`; docs/al2023.md): what Amazon Linux
  * 2023's EKS image adds around the worker, by variant. Every step, whichever variants it belongs to.
  */
 export const AL2023_PHASE: {
-  base: Step<AmiContext>[];
-  nvidia: Step<AmiContext>[];
-  neuron: Step<AmiContext>[];
-  efa: Step<AmiContext>[];
-  fips: Step<AmiContext>[];
-  last: Step<AmiContext>[];
+  base: AmiStep[];
+  nvidia: AmiStep[];
+  neuron: AmiStep[];
+  efa: AmiStep[];
+  fips: AmiStep[];
+  last: AmiStep[];
 } = {
-  // Steps numbered after 51 run before it: version-info (51) records what the phase installed, so it stays last.
-  base: [s39, s40, s41, s42, s43, s52],
-  fips: [s53],
-  nvidia: [s44, s45, s46, s47],
-  neuron: [s48, s49],
-  efa: [s50],
+  base: [...NUMBERED.base, ...NUMBERED.baseLate],
+  fips: NUMBERED.fips,
+  nvidia: NUMBERED.nvidia,
+  neuron: NUMBERED.neuron,
+  efa: NUMBERED.efa,
   // SELinux labels after everything the phase writes, version-info last.
-  last: [s54, s51],
+  last: [...NUMBERED.labels, ...NUMBERED.last],
 };
 
 /** Every step of the AL2023 phase, in order (for `eksnode steps ami`). */
-export const AL2023_STEPS: Step<AmiContext>[] = [
+export const AL2023_STEPS: AmiStep[] = [
   ...AL2023_PHASE.base,
   ...AL2023_PHASE.nvidia,
   ...AL2023_PHASE.neuron,
@@ -145,7 +164,7 @@ export const AL2023_STEPS: Step<AmiContext>[] = [
 export function amiSteps(
   bake: Pick<BakeSettings, "al2023" | "accelerator" | "efa"> & { fips?: boolean },
   hygiene: boolean,
-): Step<AmiContext>[] {
+): AmiStep[] {
   const out = [...AMI_STEPS];
   if (runsAl2023Phase(bake)) {
     out.push(...AL2023_PHASE.base);
@@ -157,4 +176,12 @@ export function amiSteps(
   }
   if (hygiene) out.push(HYGIENE_STEP);
   return out;
+}
+
+/**
+ * The directories and files every baked image has, as the process's steps declare them (`leaves`), in
+ * step order: what `eksnode verify` checks.
+ */
+export function imageLeaves(): ExpectedPath[] {
+  return AMI_STEPS.flatMap((s) => s.leaves ?? []);
 }

@@ -1,14 +1,12 @@
-/** Step 1: the kubelet image credential provider config that hands ECR pulls to ecr-credential-provider. */
+/** The kubelet image credential provider config that hands ECR pulls to ecr-credential-provider. */
 import { renderCredentialProviderConfig } from "../../eks/kubelet/credential_provider.ts";
 import { CREDENTIAL_PROVIDER_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 
 /** Writes /etc/eks/image-credential-provider/config.json for the node's Kubernetes version. */
-export const step: Step<InitContext> = {
-  id: "init.1",
-  number: 1,
+export const step: StepDef<InitContext> = {
   title: "Write /etc/eks/image-credential-provider/config.json",
   downloads: false,
   plan(ctx) {

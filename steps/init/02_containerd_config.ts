@@ -1,5 +1,5 @@
 /**
- * Step 2: containerd's config (generated in the schema of the node's containerd, replaced or merged), the
+ * Containerd's config (generated in the schema of the node's containerd, replaced or merged), the
  * base runtime spec it names, and the SOCI snapshotter's config and drop-in with FastImagePull; its
  * environment drop-in is step 6's.
  */
@@ -14,13 +14,11 @@ import {
   SOCI_DEPENDENCY_DROPIN,
 } from "../../eks/paths/node.ts";
 import { dir, file, remove } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 
 /** Writes /etc/eks/containerd/containerd-config.toml and installs it as /etc/containerd/config.toml. */
-export const step: Step<InitContext> = {
-  id: "init.2",
-  number: 2,
+export const step: StepDef<InitContext> = {
   title: "Write /etc/eks/containerd/containerd-config.toml (installed as containerd's config)",
   downloads: false,
   plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 5: the cluster CA and kubelet's kubeconfig (a bootstrap kubeconfig on local Outposts clusters), and
+ * The cluster CA and kubelet's kubeconfig (a bootstrap kubeconfig on local Outposts clusters), and
  * on those the API server's addresses pinned in /etc/hosts (eks/system/api_server_hosts.ts).
  */
 import {
@@ -13,13 +13,11 @@ import { BOOTSTRAP_KUBECONFIG, CA_CERT, KUBECONFIG } from "../../eks/paths/node.
 import { file, note } from "../../lib/changes.ts";
 import type { Change } from "../../lib/step.ts";
 import { ROOT } from "../../lib/step.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 
 /** Writes /etc/kubernetes/pki/ca.crt (0644) and /var/lib/kubelet/kubeconfig (0600). */
-export const step: Step<InitContext> = {
-  id: "init.5",
-  number: 5,
+export const step: StepDef<InitContext> = {
   title: "Write /var/lib/kubelet/kubeconfig and the cluster CA",
   downloads: false,
   async plan(ctx) {

@@ -1,4 +1,4 @@
-/** Step 6: installs the kubelet unit, the environment files and the other units and drop-ins. */
+/** Installs the kubelet unit, the environment files and the other units and drop-ins. */
 import {
   BPF_MOUNT_UNIT,
   CNI_CACHE_RESET_UNIT,
@@ -13,7 +13,7 @@ import {
   renderLocalDisksUnit,
 } from "../../eks/system/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import type { InitContext } from "./context.ts";
 import { systemConfigChanges } from "./env_dropin.ts";
 
@@ -29,9 +29,7 @@ export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
  * unit when `instance.localStorage` has a strategy (else a unit of ours and its enable link are removed;
  * the mounts it made and their units stay, with the data on them).
  */
-export const step: Step<InitContext> = {
-  id: "init.6",
-  number: 6,
+export const step: StepDef<InitContext> = {
   title: "Install /etc/systemd/system/kubelet.service",
   downloads: false,
   plan(ctx) {

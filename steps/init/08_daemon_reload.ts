@@ -1,15 +1,13 @@
-/** Step 8: `systemctl daemon-reload` when a unit file or drop-in changed in this run. */
+/** `systemctl daemon-reload` when a unit file or drop-in changed in this run. */
 import { UNIT_FILES } from "../../eks/paths/node.ts";
 import { otherServiceDropIns } from "../../eks/system/environment.ts";
-import type { Step } from "../../lib/step.ts";
+import type { StepDef } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { daemonReload } from "../../lib/systemd.ts";
 import type { InitContext } from "./context.ts";
 
 /** Reloads systemd when steps 2, 4 or 6 changed a unit; a note where systemd is not running (e.g. under --root). */
-export const step: Step<InitContext> = {
-  id: "init.8",
-  number: 8,
+export const step: StepDef<InitContext> = {
   title: "systemctl daemon-reload",
   downloads: false,
   async plan(ctx) {

@@ -1,5 +1,5 @@
 /**
- * Step 9: enable and start the instance-store disks unit (when instance.localStorage asks for it), the
+ * Enable and start the instance-store disks unit (when instance.localStorage asks for it), the
  * bpffs mount (unless --mount-bpf-fs false), containerd, sandbox-image and kubelet; restart those whose
  * config changed. The CNI cache reset unit is enabled for the next boots, not started.
  */
@@ -24,7 +24,7 @@ import {
   SYSTEM_ENV_CONF,
 } from "../../eks/paths/node.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import type { Change, Step } from "../../lib/step.ts";
+import type { Change, StepDef } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/systemd.ts";
 import type { Host } from "../../lib/host.ts";
@@ -83,9 +83,7 @@ function restartThenStart(unit: string, cannot: string | undefined, triggers: st
 }
 
 /** Enables the three services (with --root, only the symlinks) and starts or restarts them. */
-export const step: Step<InitContext> = {
-  id: "init.9",
-  number: 9,
+export const step: StepDef<InitContext> = {
   title: "Enable and start containerd, sandbox-image and kubelet",
   downloads: false,
   async plan(ctx) {
