@@ -4,7 +4,7 @@
  * timing, progress events, dry-run, and the journal that makes an interrupted run resumable.
  */
 import type { DownloadTuning } from "./download.ts";
-import { EksnodeError, UsageError } from "./errors.ts";
+import { ConfigError, EksnodeError, MissingPinError, UsageError } from "./errors.ts";
 import { loadHashCache, saveHashCache } from "./hash_cache.ts";
 import { throwIfInterrupted } from "./interrupt.ts";
 import { Journal, readJournal } from "./journal.ts";
@@ -178,6 +178,7 @@ export async function runSteps<C extends StepContext>(
   await loadHashCache(host);
   const applyCtx: ApplyContext = { host, run, log };
   const results: StepResult[] = [];
+  const problems: { step: Step<C>; error: ConfigError }[] = [];
   log.event(
     "run.start",
     { process: opts.process, dryRun: opts.dryRun, root: host.root, steps: steps.map((s) => s.number) },
@@ -300,6 +301,21 @@ export async function runSteps<C extends StepContext>(
         result.changes = done.filter((d): d is string => d !== undefined);
         result.status = "failed";
         result.seconds = (performance.now() - t0) / 1000;
+        if (opts.dryRun && err instanceof ConfigError) {
+          // A dry run plans on through every step: a problem of the inputs (a missing pin, a bad value)
+          // is recorded, and all of them end the run together (planProblemsError).
+          problems.push({ step, error: err });
+          log.event(
+            "plan.problem",
+            {
+              step: step.id,
+              error: err.message,
+              ...(err instanceof MissingPinError ? { pin: err.key } : {}),
+            },
+            `      ${c.red("problem:")} ${err.message}`,
+          );
+          continue;
+        }
         if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
           err.message = `step ${step.number} (${step.title}): ${err.message}`;
         }
@@ -333,16 +349,49 @@ export async function runSteps<C extends StepContext>(
       steps: results.length,
       changes: summary.changeCount,
       seconds: round(summary.seconds),
+      ...(problems.length ? { problems: problems.length } : {}),
     },
     c.bold(
       `${opts.process}: ${results.length} step${
         results.length === 1 ? "" : "s"
       }, ${summary.changeCount} change${summary.changeCount === 1 ? "" : "s"}${
         opts.dryRun ? " planned, nothing changed" : ""
-      } in ${summary.seconds.toFixed(2)}s`,
+      } in ${summary.seconds.toFixed(2)}s${
+        problems.length ? `, ${problems.length} step${problems.length === 1 ? "" : "s"} with a problem` : ""
+      }`,
     ),
   );
+  if (problems.length) throw planProblemsError(problems);
   return summary;
+}
+
+/**
+ * The one error that ends a dry run which met problems: every missing pin with the bake config key to
+ * set (and its step), then every other problem, in step order.
+ */
+export function planProblemsError(problems: { step: { number: number }; error: ConfigError }[]): ConfigError {
+  const pins = new Map<string, number[]>();
+  const others: string[] = [];
+  for (const { step, error } of problems) {
+    if (error instanceof MissingPinError) pins.set(error.key, [...(pins.get(error.key) ?? []), step.number]);
+    else others.push(`step ${step.number}: ${error.message}`);
+  }
+  const parts: string[] = [];
+  if (pins.size) {
+    parts.push(
+      `${pins.size} missing pin${pins.size === 1 ? "" : "s"} (bake config keys to set): ` +
+        [...pins].map(([key, steps]) => `${key} (step ${steps.join(", ")})`).join(", "),
+    );
+  }
+  if (others.length) {
+    parts.push(`${others.length} other problem${others.length === 1 ? "" : "s"}: ${others.join("; ")}`);
+  }
+  return new ConfigError(
+    `dry run: ${parts.join("; ")}`,
+    pins.size
+      ? 'set each to "<64 lowercase hex>" in the bake config (`eksnode versions --pin --config FILE` writes them from the published checksums)'
+      : problems.find((p) => p.error.hint)?.error.hint,
+  );
 }
 
 /** Runs at most `n` of the given tasks at once. */
