@@ -184,7 +184,9 @@ export async function confirmOnRunningSystem(
   const { changeCount } = await preview();
   if (changeCount === 0) return;
   const yes = await askYesNo(
-    `${what} will make these ${changeCount} change${changeCount === 1 ? "" : "s"} to the running system. ` +
+    `${what} will make the ${changeCount} change${
+      changeCount === 1 ? "" : "s"
+    } above to the running system. ` +
       "Go on? [y/N] ",
   );
   if (!yes) {

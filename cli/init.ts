@@ -211,31 +211,29 @@ export function describeSettings(n: NodeSettings): string[] {
   ];
 }
 
+const INIT_EXAMPLES = examples([
+  [
+    "what init would write on this EC2 instance (NodeConfig from user data), writing nothing",
+    "sudo eksnode init --dry-run",
+  ],
+  [
+    "bootstrap.sh's arguments instead of NodeConfig",
+    "sudo eksnode init my-cluster --kubelet-extra-args '--node-labels=team=a'",
+  ],
+  [
+    "only steps 5 and 7, from a NodeConfig file",
+    "sudo eksnode init --only 5,7 --config-source file:///etc/eks/nodeconfig.yaml",
+  ],
+  [
+    "try it offline on your own NodeConfig, from a checkout (a simulated cloud)",
+    "deno task try-init -- --config my-nodeconfig.yaml",
+  ],
+]);
+
 /** The `init` command. */
 export function initCommand() {
   const cmd = withRunFlags(
     new Command("init")
-      .addHelpText(
-        "after",
-        examples([
-          [
-            "what init would write on this EC2 instance (NodeConfig from user data), writing nothing",
-            "sudo eksnode init --dry-run",
-          ],
-          [
-            "bootstrap.sh's arguments instead of NodeConfig",
-            "sudo eksnode init my-cluster --kubelet-extra-args '--node-labels=team=a'",
-          ],
-          [
-            "only steps 5 and 7, from a NodeConfig file",
-            "sudo eksnode init --only 5,7 --config-source file:///etc/eks/nodeconfig.yaml",
-          ],
-          [
-            "try it offline on your own NodeConfig, from a checkout (a simulated cloud)",
-            "deno task try-init -- --config my-nodeconfig.yaml",
-          ],
-        ]),
-      )
       .description(
         "join this instance to its EKS cluster: the 9 numbered steps (see `eksnode steps init`); " +
           "reads NodeConfig from user data, or takes bootstrap.sh's arguments",
@@ -280,6 +278,7 @@ export function initCommand() {
           "start), as nodeadm's --skip does; the boot units run `--skip run` before cloud-init and `--skip config` after it.",
       ),
     )
+    .addHelpText("after", INIT_EXAMPLES)
     .action(async (clusterName, rawOpts) => {
       // The steps load while the inputs are gathered (IMDS round trips).
       const modules = Promise.all([import("../lib/runner.ts"), import("../steps/init/index.ts")]);
