@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { kubernetesRelease, versions } from "../assets/versions.ts";
+import { kubernetesArtifact, kubernetesRelease, versions } from "../assets/versions.ts";
 import { eksnode } from "./cli_run.ts";
 import { startMirror } from "./fakes/mirror.ts";
 import { tempDir } from "./temp.ts";
@@ -196,4 +196,45 @@ Deno.test("pinnedText: dotted keys after an existing [versions], tables appended
   const parsed = parseToml(c.text) as any;
   assert.equal(parsed.versions.kubernetes[KV].kubelet.sha256.x86_64, sha);
   assert.equal(parsed.versions.kubernetes[KV].kubelet.version, "1.32.3");
+});
+
+Deno.test("examples/packer/bake.toml: the Packer template's default; versions --pin fills it as its comments say", async () => {
+  const shipped = new URL("../examples/packer/bake.toml", import.meta.url);
+  const hcl = await Deno.readTextFile(new URL("../examples/packer/eks-node.pkr.hcl", import.meta.url));
+  assert.match(hcl, /variable "bake_config" \{[^}]*default\s*=\s*"examples\/packer\/bake\.toml"/);
+  const text = await Deno.readTextFile(shipped);
+  // The command its comments give for the hand pin fetches the artifact that has no checksum file.
+  assert.ok(
+    text.includes(
+      `curl -fsSL ${kubernetesArtifact(versions, "1.32", "ecrCredentialProvider", "x86_64").url} |`,
+    ),
+  );
+  const mirror = await startMirror({});
+  try {
+    const dir = await tempDir();
+    await Deno.writeTextFile(`${dir}/bake.toml`, text);
+    const r = await eksnode([
+      "versions",
+      "--pin",
+      "--config",
+      `${dir}/bake.toml`,
+      "--mirror",
+      mirror.url,
+      "--arch",
+      "x86_64",
+    ]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /ecrCredentialProvider\.sha256\.x86_64 \(http:\/\/127\.0\.0\.1:\d+\/amazon-eks\.s3/,
+    );
+    const pinned = await Deno.readTextFile(`${dir}/bake.toml`);
+    assert.ok(pinned.startsWith(text), "the shipped comments stay");
+    // deno-lint-ignore no-explicit-any -- TOML data
+    const data = parseToml(pinned) as any;
+    assert.equal(data.versions.kubernetes[KV].kubelet.sha256.x86_64, mirror.artifacts.kubelet.sha256);
+    assert.equal(data.package_manager, "dnf");
+  } finally {
+    await mirror.close();
+  }
 });
