@@ -361,6 +361,12 @@ export async function runSteps<C extends StepContext>(
       }`,
     ),
   );
+  if (problems.length === 1 && !(problems[0].error instanceof MissingPinError)) {
+    // One problem: the error a real run would have stopped with, as it would have said it.
+    const { step, error } = problems[0];
+    error.message = `step ${step.number} (${step.title}): ${error.message}`;
+    throw error;
+  }
   if (problems.length) throw planProblemsError(problems);
   return summary;
 }
