@@ -15,14 +15,14 @@ function commandPaths(cmd: AnyCommand, path: string[] = []): string[][] {
   return [
     path,
     ...cmd.commands.filter((c) => c.name() !== "help").flatMap((c) =>
-      commandPaths(c as AnyCommand, [...path, c.name()])
+      commandPaths(c as unknown as AnyCommand, [...path, c.name()])
     ),
   ];
 }
 
 function find(path: readonly string[]): AnyCommand {
   let cmd = buildProgram() as unknown as AnyCommand;
-  for (const name of path) cmd = cmd.commands.find((c) => c.name() === name) as AnyCommand;
+  for (const name of path) cmd = cmd.commands.find((c) => c.name() === name) as unknown as AnyCommand;
   return cmd;
 }
 
@@ -68,7 +68,7 @@ Deno.test("help of every command: at most 80 columns when not a terminal, an Exa
       for (; i < words.length; i++) {
         const sub = cmd.commands.find((c) => c.name() === words[i]);
         if (!sub) break;
-        cmd = sub as AnyCommand;
+        cmd = sub as unknown as AnyCommand;
       }
       const longs = new Set(cmd.options.map((o) => o.long));
       for (const w of words.slice(i).filter((w) => w.startsWith("--"))) {

@@ -75,19 +75,19 @@ const ec2 = startEc2();
 let code = 0;
 try {
   const exists = root !== undefined && await Deno.lstat(root).then(() => true, () => false);
+  const dir = root ?? await Deno.makeTempDir({ prefix: "eksnode-try-init-" });
   if (!exists) {
     // A new root holds what `eksnode ami` leaves that init reads; an existing one (a baked tree) is used as is.
-    root = root ?? await Deno.makeTempDir({ prefix: "eksnode-try-init-" });
     for (const [path, text] of Object.entries(BAKED)) {
-      await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
-      await Deno.writeTextFile(`${root}${path}`, text, { mode: 0o644 });
+      await Deno.mkdir(`${dir}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+      await Deno.writeTextFile(`${dir}${path}`, text, { mode: 0o644 });
     }
   }
   console.log(
     `try-init: ${config} as user data of a simulated m5.large in us-west-2 (IMDS ${imds.url}, ` +
-      `EKS ${eks.url}, EC2 ${ec2.url}); root ${root}`,
+      `EKS ${eks.url}, EC2 ${ec2.url}); root ${dir}`,
   );
-  const before = new Set(await files(root));
+  const before = new Set(await files(dir));
   const env = {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
     AWS_ENDPOINT_URL_EKS: eks.url,
@@ -97,12 +97,12 @@ try {
     AWS_SECRET_ACCESS_KEY: "try-init-secret-not-real",
     NO_COLOR: Deno.env.get("NO_COLOR") ?? "",
   };
-  code = (await eksnode(["init", "--root", root, ...(dryRun ? ["--dry-run"] : [])], env)).code;
+  code = (await eksnode(["init", "--root", dir, ...(dryRun ? ["--dry-run"] : [])], env)).code;
   if (code === 0 && !dryRun) {
-    const made = (await files(root)).filter((p) => !before.has(p) && !p.startsWith("/var/lib/eksnode/"));
-    console.log(`\ntry-init: init wrote ${made.length} files under ${root}:`);
+    const made = (await files(dir)).filter((p) => !before.has(p) && !p.startsWith("/var/lib/eksnode/"));
+    console.log(`\ntry-init: init wrote ${made.length} files under ${dir}:`);
     for (const p of made) console.log(`  ${p}`);
-    console.log(`try-init: inspect them there; remove with: rm -rf ${root}`);
+    console.log(`try-init: inspect them there; remove with: rm -rf ${dir}`);
   }
 } finally {
   await Promise.all([imds.close(), eks.close(), ec2.close()]);
