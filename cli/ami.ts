@@ -11,7 +11,14 @@ import { regionValue } from "./flag_values.ts";
 import { VERSION } from "./version.ts";
 import type { AmiContext } from "../steps/ami/context.ts";
 import type { BakeConfig } from "./bake_config.ts";
-import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
+import {
+  confirmOnRunningSystem,
+  type Prepared,
+  prepareRun,
+  type RunFlags,
+  withRunFlags,
+} from "./global_flags.ts";
+import { examples } from "./help.ts";
 
 /** Flags of `eksnode ami` beyond the run flags. */
 export interface AmiFlags extends RunFlags {
@@ -137,10 +144,17 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     eksnodeVersion: VERSION,
     buildTime: env.SOURCE_DATE_EPOCH ? new Date(Number(env.SOURCE_DATE_EPOCH) * 1000) : new Date(),
     // Resolved once per run: steps are planned twice (downloads are prefetched ahead of their step), and
-    // resolving an unpinned artifact fetches its published checksum file.
+    // resolving an unpinned artifact fetches its published checksum file (never in a dry run).
     artifact: (name) => {
       let p = resolved.get(name);
-      if (!p) resolved.set(name, p = resolveArtifact(v, release.minor, name, arch, mirror, download));
+      if (!p) {
+        resolved.set(
+          name,
+          p = resolveArtifact(v, release.minor, name, arch, mirror, download, {
+            offline: prepared.dryRun,
+          }),
+        );
+      }
       return p;
     },
     steps: [],
@@ -192,6 +206,27 @@ function downloadTuning(
 export function amiCommand() {
   return withRunFlags(
     new Command("ami")
+      .addHelpText(
+        "after",
+        examples([
+          [
+            "plan a bake into a directory, offline: every step, and every missing pin in one error",
+            "eksnode ami --dry-run --root /tmp/image --config bake.toml",
+          ],
+          [
+            "write the bake config's missing pins from the published checksum files",
+            "eksnode versions --pin --config bake.toml",
+          ],
+          [
+            "bake the running system (Packer, Image Builder); packages with dnf, the default",
+            "sudo eksnode ami --config bake.toml --hygiene --yes",
+          ],
+          [
+            "only the kubelet and CNI plugin steps, into a directory",
+            "eksnode ami --root /tmp/image --config bake.toml --only 22,29",
+          ],
+        ]),
+      )
       .description(
         "bake an EKS worker image: the 37 numbered steps, with --al2023 steps 39-54 (see `eksnode steps ami`)",
       )
@@ -222,7 +257,8 @@ export function amiCommand() {
       .addOption(
         new Option(
           "--package-manager <pm>",
-          "package manager of the base image (none: plan package steps only)",
+          "package manager of the base image (default: dnf, or the bake config's package_manager; none: " +
+            "plan package steps only)",
         )
           .choices(["dnf", "yum", "apt", "none"] as const),
       )
@@ -267,12 +303,13 @@ export function amiCommand() {
       import("../lib/runner.ts"),
       import("../steps/ami/index.ts"),
     ]);
-    await runSteps(amiSteps(ctx.bake, opts.hygiene === true), ctx, {
-      process: "ami",
-      dryRun: ctx.dryRun,
-      jobs: ctx.jobs,
-      download: ctx.download,
-      ...ctx.selection,
-    });
+    const steps = amiSteps(ctx.bake, opts.hygiene === true);
+    const run = { process: "ami", jobs: ctx.jobs, download: ctx.download, ...ctx.selection };
+    await confirmOnRunningSystem(
+      opts,
+      "eksnode ami",
+      () => runSteps(steps, { ...ctx, dryRun: true }, { ...run, dryRun: true }),
+    );
+    await runSteps(steps, ctx, { ...run, dryRun: ctx.dryRun });
   });
 }

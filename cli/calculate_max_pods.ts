@@ -12,6 +12,7 @@ import type { InstanceTypeInfo } from "../eks/aws/ec2_api.ts";
 import type { CalculatorOptions, CalculatorResult, InstanceFacts } from "../eks/kubelet/max_pods.ts";
 import { regionValue, warnOldFlag } from "./flag_values.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
+import { examples } from "./help.ts";
 
 /** Flags of `eksnode calculate-max-pods` as commander parses them. */
 export interface CalculateMaxPodsFlags {
@@ -224,6 +225,16 @@ export function ec2Describe(env: AwsEnv, region?: string): DescribeInstanceType 
 /** The `calculate-max-pods` command. */
 export function calculateMaxPodsCommand() {
   return new Command("calculate-max-pods")
+    .addHelpText(
+      "after",
+      examples([
+        ["the max pods of an m5.large (29)", "eksnode calculate-max-pods --instance-type m5.large"],
+        [
+          "with prefix delegation; offline, give the vCPUs and the hypervisor (110)",
+          "eksnode calculate-max-pods --instance-type m5.large --prefix-delegation \\\n  --vcpus 2 --hypervisor nitro",
+        ],
+      ]),
+    )
     .description(
       "the kubelet maxPods for an instance type, as the EKS max-pods calculator computes it " +
         "(ENIs × (IPs per ENI − 1) + 2, prefixes × 16 with prefix delegation, capped at 110 or 250 above 30 vCPUs)",

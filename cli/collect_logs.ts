@@ -13,6 +13,7 @@ import { openExistingRoot } from "./global_flags.ts";
 import { jsonText } from "./output.ts";
 import { warnOldFlag } from "./flag_values.ts";
 import { UsageError } from "../lib/errors.ts";
+import { examples } from "./help.ts";
 
 /** Options of `eksnode collect-logs`. */
 export interface CollectLogsOptions {
@@ -75,6 +76,16 @@ export async function runCollectLogs(
 /** The `collect-logs` command. */
 export function collectLogsCommand() {
   return new Command("collect-logs")
+    .addHelpText(
+      "after",
+      examples([
+        ["gather this node's logs for a support case", "sudo eksnode collect-logs"],
+        [
+          "from an image in a directory, into a chosen file",
+          "eksnode collect-logs --root /tmp/image --archive /tmp/logs.tar.gz",
+        ],
+      ]),
+    )
     .description(
       "gather journals (kubelet, containerd, sandbox-image, eksnode, cloud-init), configs and system facts " +
         "into a .tar.gz, with credentials and tokens redacted",

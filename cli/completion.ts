@@ -6,6 +6,7 @@
  * `eksnode completion zsh > "${fpath[1]}/_eksnode"`.
  */
 import { Argument, Command } from "@commander-js/extra-typings";
+import { examples } from "./help.ts";
 
 /** A shell the completion script is written for. */
 export type Shell = "bash" | "zsh";
@@ -243,8 +244,10 @@ export function completionCommand() {
     .addArgument(new Argument("<shell>", "which shell").choices(["bash", "zsh"] as const))
     .addHelpText(
       "after",
-      "\nInstall:\n  eksnode completion bash > /etc/bash_completion.d/eksnode\n" +
-        '  eksnode completion zsh > "${fpath[1]}/_eksnode"',
+      examples([
+        ["install the bash completion", "eksnode completion bash > /etc/bash_completion.d/eksnode"],
+        ["install the zsh completion", 'eksnode completion zsh > "${fpath[1]}/_eksnode"'],
+      ]),
     )
     .action((shell, _opts, cmd) => {
       let root = cmd as AnyCommand;

@@ -21,6 +21,7 @@ export type ConfigFlags =
   & Pick<InitFlags, "configSource" | "fips" | "prefixDelegation">
   & Record<string, unknown>;
 import { jsonText } from "./output.ts";
+import { examples } from "./help.ts";
 
 /** What `config check` found (the JSON output). */
 export interface ConfigCheckReport {
@@ -118,9 +119,28 @@ function withInputs(cmd: Command) {
   return c;
 }
 
+const CHECK_EXAMPLES = [
+  [
+    "check a NodeConfig file (no network needed when it gives endpoint and CA)",
+    "eksnode config check --config-source file://nodeconfig.yaml",
+  ],
+  ["check this instance's user data, failing on unknown fields too", "sudo eksnode config check --strict"],
+] as const;
+const DUMP_EXAMPLES = [
+  [
+    "the merged NodeConfig of a file and a drop-in directory, as JSON",
+    "eksnode config dump --config-source file://nodeconfig.yaml \\\n  --config-source file:///etc/eks/nodeconfig.d --output json",
+  ],
+  [
+    "bootstrap.sh's arguments as the NodeConfig they mean",
+    "eksnode config dump my-cluster --apiserver-endpoint https://example.com \\\n  --b64-cluster-ca Q0EK --service-ipv4-cidr 10.100.0.0/16",
+  ],
+] as const;
+
 /** The `config` command with `check` and `dump`. */
 export function configCommand() {
   const check = withInputs(new Command("check"))
+    .addHelpText("after", examples(CHECK_EXAMPLES))
     .description(
       "validate the node configuration init would use (user data / drop-ins merged, or bootstrap.sh flags)",
     )
@@ -158,6 +178,7 @@ export function configCommand() {
       );
     });
   const dump = withInputs(new Command("dump"))
+    .addHelpText("after", examples(DUMP_EXAMPLES))
     .description("print the merged NodeConfig init would use, as YAML or JSON")
     .addOption(
       new Option("--output <format>", "yaml or json").choices(["yaml", "json"] as const).default(
@@ -182,6 +203,7 @@ export function configCommand() {
     });
   return new Command("config")
     .description("check or print the node configuration (NodeConfig) eksnode init would use")
+    .addHelpText("after", examples([...CHECK_EXAMPLES, ...DUMP_EXAMPLES]))
     .addCommand(check)
     .addCommand(dump);
 }

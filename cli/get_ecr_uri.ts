@@ -7,6 +7,7 @@ import { Command } from "@commander-js/extra-typings";
 import { regionValue } from "./flag_values.ts";
 import { UsageError } from "../lib/errors.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
+import { examples } from "./help.ts";
 
 /** Flags of `eksnode get-ecr-uri`. */
 export interface GetEcrUriFlags {
@@ -64,6 +65,13 @@ export async function ecrUriAnswer(flags: Omit<GetEcrUriFlags, "output">): Promi
 /** The `get-ecr-uri` command. */
 export function getEcrUriCommand() {
   return new Command("get-ecr-uri")
+    .addHelpText(
+      "after",
+      examples([
+        ["the registry of EKS's images in eu-west-1", "eksnode get-ecr-uri --region eu-west-1"],
+        ["its FIPS endpoint in us-gov-west-1", "eksnode get-ecr-uri --region us-gov-west-1 --fips"],
+      ]),
+    )
     .description(
       "the ECR registry of EKS's images (pause, kube-proxy, VPC CNI) for a region of any partition",
     )

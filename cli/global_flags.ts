@@ -39,6 +39,11 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
         .hideHelp(),
     )
     .option("--jobs <n>", "concurrent downloads", "6")
+    .option(
+      "--yes",
+      "change the running system (--root /) without asking first; without a terminal (Packer, cloud-init) " +
+        "eksnode never asks",
+    )
     .option("--debug", "show debug lines and stack traces");
 }
 
@@ -55,6 +60,8 @@ export interface RunFlags {
   logFormat?: LogFormat;
   jobs: string;
   debug?: boolean;
+  /** `--yes`: no question before changing the running system. */
+  yes?: boolean;
 }
 
 /** What a command needs to run steps. */
@@ -114,4 +121,78 @@ export async function openExistingRoot(root: string): Promise<Host> {
   }
   const { Host } = await import("../lib/host.ts");
   return await Host.open(root);
+}
+
+/**
+ * True when eksnode talks to a person: stdin and stdout are terminals. `EKSNODE_INTERACTIVE=1` (or `0`)
+ * decides instead, for tests and for wrappers that know better.
+ */
+export function isInteractive(env: Record<string, string | undefined> = Deno.env.toObject()): boolean {
+  if (env.EKSNODE_INTERACTIVE === "1") return true;
+  if (env.EKSNODE_INTERACTIVE === "0") return false;
+  return Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+}
+
+/**
+ * Whether a run must show its plan and ask first: it changes the running system (root `/`, not a dry
+ * run), a person is at a terminal, and `--yes` was not given.
+ */
+export function mustAsk(
+  flags: Pick<RunFlags, "root" | "dryRun" | "yes">,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): boolean {
+  return flags.root.replace(/\/+$/, "") === "" && flags.dryRun !== true && flags.yes !== true &&
+    isInteractive(env);
+}
+
+/**
+ * Asks `question` on stderr and reads one line from stdin: true only for y or yes (any case). The
+ * end of stdin is a no.
+ */
+export async function askYesNo(
+  question: string,
+  input: ReadableStream<Uint8Array> = Deno.stdin.readable,
+  write: (text: string) => void = (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
+): Promise<boolean> {
+  write(question);
+  const reader = input.getReader();
+  const dec = new TextDecoder();
+  let line = "";
+  try {
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += dec.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return /^\s*y(es)?\s*$/i.test(line.split("\n")[0]);
+}
+
+/**
+ * On the running system from a terminal (see {@link mustAsk}): prints the plan (`preview`, a dry run)
+ * and asks; a no ends the command (exit 2) with nothing changed.
+ */
+export async function confirmOnRunningSystem(
+  flags: Pick<RunFlags, "root" | "dryRun" | "yes">,
+  what: string,
+  preview: () => Promise<{ changeCount: number }>,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<void> {
+  if (!mustAsk(flags, env)) return;
+  const { changeCount } = await preview();
+  if (changeCount === 0) return;
+  const yes = await askYesNo(
+    `${what} will make the ${changeCount} change${
+      changeCount === 1 ? "" : "s"
+    } above to the running system. ` +
+      "Go on? [y/N] ",
+  );
+  if (!yes) {
+    throw new UsageError(
+      `${what}: not confirmed; nothing was changed`,
+      "answer y to go on, or pass --yes to run without the question",
+    );
+  }
 }

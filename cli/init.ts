@@ -13,8 +13,15 @@ import { UsageError } from "../lib/errors.ts";
 import { DEFAULT_CONFIG_SOURCE } from "../eks/paths/node.ts";
 import type { InitContext, InitDaemon, NodeSettings } from "../steps/init/context.ts";
 import { BOOTSTRAP_FLAGS } from "./bootstrap_flags.ts";
-import { type Prepared, prepareRun, type RunFlags, withRunFlags } from "./global_flags.ts";
+import {
+  confirmOnRunningSystem,
+  type Prepared,
+  prepareRun,
+  type RunFlags,
+  withRunFlags,
+} from "./global_flags.ts";
 import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.ts";
+import { examples, prose } from "./help.ts";
 
 /** Flags of `eksnode init` beyond the run flags and the bootstrap.sh flags. */
 export interface InitFlags extends RunFlags {
@@ -170,6 +177,25 @@ export function describeSettings(n: NodeSettings): string[] {
   ];
 }
 
+const INIT_EXAMPLES = examples([
+  [
+    "what init would write on this EC2 instance (NodeConfig from user data), writing nothing",
+    "sudo eksnode init --dry-run",
+  ],
+  [
+    "bootstrap.sh's arguments instead of NodeConfig",
+    "sudo eksnode init my-cluster --kubelet-extra-args '--node-labels=team=a'",
+  ],
+  [
+    "only steps 5 and 7, from a NodeConfig file",
+    "sudo eksnode init --only 5,7 --config-source file:///etc/eks/nodeconfig.yaml",
+  ],
+  [
+    "try it offline on your own NodeConfig, from a checkout (a simulated cloud)",
+    "deno task try-init -- --config my-nodeconfig.yaml",
+  ],
+]);
+
 /** The `init` command. */
 export function initCommand() {
   const cmd = withRunFlags(
@@ -213,9 +239,12 @@ export function initCommand() {
   return cmd
     .addHelpText(
       "after",
-      "\n--skip also takes the phases config (steps 1-8: every file, daemon-reload) and run (step 9: enable and " +
-        "start), as nodeadm's --skip does; the boot units run `--skip run` before cloud-init and `--skip config` after it.",
+      prose(
+        "\n--skip also takes the phases config (steps 1-8: every file, daemon-reload) and run (step 9: enable and " +
+          "start), as nodeadm's --skip does; the boot units run `--skip run` before cloud-init and `--skip config` after it.",
+      ),
     )
+    .addHelpText("after", INIT_EXAMPLES)
     .action(async (clusterName, rawOpts) => {
       // The steps load while the inputs are gathered (IMDS round trips).
       const modules = Promise.all([import("../lib/runner.ts"), import("../steps/init/index.ts")]);
@@ -252,7 +281,6 @@ export function initCommand() {
         kubeReserved: n.kubeReserved,
         sandboxImage: n.sandboxImage,
       }, describeSettings(n).join("\n"));
-      if (!ctx.dryRun) await gathered.commit();
       const [{ runSteps }, { INIT_STEPS, INIT_PHASES }] = await modules;
       // nodeadm runs the config phase again under --skip config when the configuration changed since the
       // cache was written (a drop-in added between the phases), so the files follow it.
@@ -269,14 +297,21 @@ export function initCommand() {
           ? [...skipped, ...(prepared.selection.skip ?? [])]
           : undefined,
       };
-      await runSteps(INIT_STEPS, ctx, {
+      const run = {
         process: "init",
-        dryRun: ctx.dryRun,
         jobs: prepared.jobs,
         ...selection,
         // Changes of the config phase are acted on (services restarted) by the run phase that follows.
         keepPending: phases.has("run"),
-      });
+      };
+      await confirmOnRunningSystem(
+        opts,
+        "eksnode init",
+        () => runSteps(INIT_STEPS, { ...ctx, dryRun: true }, { ...run, dryRun: true }),
+      );
+      // What was read from the cloud is kept (DescribeCluster's answer) once the run is to go ahead.
+      if (!ctx.dryRun) await gathered.commit();
+      await runSteps(INIT_STEPS, ctx, { ...run, dryRun: ctx.dryRun });
       const configRan = !phases.has("config");
       if (opts.configCache !== undefined && configRan && !ctx.dryRun) {
         const text = gathered.cacheText();

@@ -1,6 +1,14 @@
 /** The eksnode command line: commands, help, and mapping errors to one line and an exit code (`--version` alone is answered by cli/start.ts before this module loads). */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { asDiskError, ExitCode, exitCodeOf, formatError, formatErrorJson, wantsJson } from "../lib/errors.ts";
+import {
+  asDiskError,
+  ExitCode,
+  exitCodeOf,
+  formatError,
+  formatErrorJson,
+  UsageError,
+  wantsJson,
+} from "../lib/errors.ts";
 import {
   exitCodeForSignal,
   forceCleanup,
@@ -9,6 +17,7 @@ import {
   interruption,
   interruptSignal,
 } from "../lib/interrupt.ts";
+import { configureHelp, examples } from "./help.ts";
 import { stepsCommand } from "./steps.ts";
 import { amiCommand } from "./ami.ts";
 import { initCommand } from "./init.ts";
@@ -24,22 +33,35 @@ import { setupLocalDisksCommand } from "./setup_local_disks.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0 success            1 internal error (a bug)   2 usage (flags, arguments)
-  3 config (NodeConfig, user data, bake config)    4 network (download, endpoint unreachable)
-  5 checksum (mismatch, truncated download)        6 command (a subprocess failed)
+  0 success        1 internal error (a bug)   2 usage (flags, arguments)
+  3 config (NodeConfig, user data, bake config)
+  4 network (download, endpoint unreachable)
+  5 checksum (mismatch, truncated download)   6 command (a subprocess failed)
   7 containment (path or archive entry outside --root)
-  8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)   10 disk (full, quota, read-only)
+  8 instance metadata (IMDS)   9 AWS API (EKS, EC2, ECR)
+  10 disk (full, quota, read-only)
   11 device (holds a file system eksnode did not make; setup-local-disks)
-  130 stopped by SIGINT, 143 stopped by SIGTERM (temp files removed; a rerun resumes)
+  130 stopped by SIGINT, 143 stopped by SIGTERM (temp files removed; a rerun
+  resumes)
 
-Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3],
-the AWS credential chain, NO_COLOR.`;
+Environment: AWS_REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT,
+AWS_ENDPOINT_URL[_EKS|_EC2|_ECR|_S3], the AWS credential chain, NO_COLOR.`;
+
+const TOP_EXAMPLES = examples([
+  [
+    "plan a bake into a directory, offline: every step, every missing pin",
+    "eksnode ami --dry-run --root /tmp/image",
+  ],
+  ["the numbered steps of the bake", "eksnode steps ami"],
+  ["what init would do on this EC2 instance, without doing it", "sudo eksnode init --dry-run"],
+  ["the max pods of an instance type", "eksnode calculate-max-pods --instance-type m5.large"],
+]);
 
 /**
  * Builds the program. The command modules hold only their flags: each loads what it runs (steps, zod
  * schemas, the AWS SDK, ...) when its action starts, so `--help` and one command never pay for the others.
  */
-export function buildProgram() {
+export function buildProgram(opts: { json?: boolean } = {}) {
   const program = new Command("eksnode")
     .description("Builds (eksnode ami) and boots (eksnode init) Amazon EKS worker nodes.")
     .option("-V, --version", "print version, git commit, Deno version and the embedded versions.json digest")
@@ -56,11 +78,25 @@ export function buildProgram() {
     .addCommand(setupLocalDisksCommand())
     .addCommand(completionCommand())
     .addHelpText("after", EXIT_CODES_HELP)
-    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", TOP_EXAMPLES)
     .exitOverride();
   // Settings are inherited only by subcommands made with .command(), not by added ones.
   const all = (c: Command): Command[] => c.commands.flatMap((s) => [s as Command, ...all(s as Command)]);
-  for (const sub of all(program)) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  // With --output json a usage error is a JSON record too (event run.error, exit code 2, hint).
+  const output = opts.json
+    ? {
+      outputError: (text: string, write: (text: string) => void) =>
+        write(
+          formatErrorJson(new UsageError(text.trim().replace(/^error: /, ""), "run with --help for usage")) +
+            "\n",
+        ),
+    }
+    : undefined;
+  for (const cmd of [program as Command, ...all(program)]) {
+    cmd.exitOverride().showHelpAfterError(opts.json ? false : "(run with --help for usage)");
+    if (output) cmd.configureOutput(output);
+    configureHelp(cmd);
+  }
   return program;
 }
 
@@ -102,7 +138,7 @@ export async function runCli(argv: string[]): Promise<number> {
 /** Parses and runs one command line; returns its exit code, printing errors as one line and a hint. */
 async function runCommand(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
-  const program = buildProgram();
+  const program = buildProgram({ json: wantsJson(argv) });
   try {
     await program.parseAsync(argv, { from: "user" });
     if (argv.length === 0) {

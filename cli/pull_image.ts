@@ -18,6 +18,7 @@ import {
   type RegistryLogin,
 } from "../lib/container_images.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
+import { examples } from "./help.ts";
 
 /** Flags of `eksnode pull-image`. */
 export interface PullImageFlags {
@@ -159,11 +160,20 @@ export async function runPullImage(
 /** The `pull-image` command. */
 export function pullImageCommand() {
   return new Command("pull-image")
+    .addHelpText(
+      "after",
+      examples([
+        [
+          "pull the pause image into containerd, with an ECR login",
+          "sudo eksnode pull-image \\\n  602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
+        ],
+      ]),
+    )
     .description(
       "pull an image into containerd's k8s.io namespace with ECR authentication and retries " +
         "(what sandbox-image.service runs)",
     )
-    .argument("<image>", "full reference, e.g. 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10")
+    .argument("<image>", "full reference: registry/repository:tag (see the example below)")
     .option("--namespace <ns>", "containerd namespace", K8S_NAMESPACE)
     .option("--address <socket>", "containerd's socket", DEFAULT_CONTAINERD_ADDRESS)
     .option("--platform <platform>", "pull for this platform, e.g. linux/arm64 (default: this machine)")

@@ -14,6 +14,7 @@ import { Command } from "@commander-js/extra-typings";
 import { CommandError, UsageError } from "../lib/errors.ts";
 import { jsonText, type OutputFormat, outputOption } from "./output.ts";
 import type { ApplyContext } from "../lib/step.ts";
+import { examples } from "./help.ts";
 
 /** Flags of `eksnode setup-local-disks`. */
 export interface SetupLocalDisksFlags {
@@ -263,6 +264,16 @@ export function summaryLine(r: SetupLocalDisksReport): string {
 /** The `setup-local-disks` command. */
 export function setupLocalDisksCommand() {
   return new Command("setup-local-disks")
+    .addHelpText(
+      "after",
+      examples([
+        [
+          "what would be done with the instance-store disks, without doing it",
+          "sudo eksnode setup-local-disks raid0 --dry-run",
+        ],
+        ["one RAID-0 array holding kubelet's and containerd's state", "sudo eksnode setup-local-disks raid0"],
+      ]),
+    )
     .description(
       "Set up the EC2 instance-store NVMe disks: one RAID-0/RAID-10 array with kubelet's and containerd's state on it, or one xfs file system a disk",
     )

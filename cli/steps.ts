@@ -1,6 +1,7 @@
 /** `eksnode steps [ami|init]`: the numbered steps with their titles, like the process document. */
 import { Argument, Command } from "@commander-js/extra-typings";
 import type { Step } from "../lib/step.ts";
+import { examples } from "./help.ts";
 
 // deno-lint-ignore no-explicit-any -- the list only reads id, number, title and group of any step context
 type AnyStep = Step<any>;
@@ -22,6 +23,13 @@ export function renderSteps(name: string, steps: AnyStep[]): string {
 /** The `steps` command. */
 export function stepsCommand() {
   return new Command("steps")
+    .addHelpText(
+      "after",
+      examples([
+        ["the numbered steps of the bake", "eksnode steps ami"],
+        ["the numbered steps of a node's boot", "eksnode steps init"],
+      ]),
+    )
     .description("list the numbered steps of a process")
     .addArgument(new Argument("[process]", "which process").choices(["ami", "init"] as const))
     .action(async (process) => {

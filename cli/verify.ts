@@ -13,6 +13,7 @@ import type { CheckResult, Phase } from "../eks/verify/node_checks.ts";
 import { openExistingRoot } from "./global_flags.ts";
 import { jsonText, type OutputFormat, outputOption, renderTable } from "./output.ts";
 import { BENCHMARK_NAMES, runBenchmark } from "./verify_benchmark.ts";
+import { examples } from "./help.ts";
 
 /** Options of `eksnode verify`. */
 export interface VerifyOptions {
@@ -96,6 +97,16 @@ export async function runVerify(
 /** The `verify` command. */
 export function verifyCommand() {
   return new Command("verify")
+    .addHelpText(
+      "after",
+      examples([
+        ["check an image baked into a directory", "eksnode verify --root /tmp/image"],
+        [
+          "the CIS Amazon EKS Benchmark's worker-node controls on this node",
+          "sudo eksnode verify --benchmark cis-eks",
+        ],
+      ]),
+    )
     .description(
       "check a baked image or joined node against what eksnode wrote (artifacts, modes, sysctls, modules, " +
         "units, images); exit 5 when a check fails",

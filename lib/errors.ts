@@ -85,6 +85,19 @@ export class ConfigError extends EksnodeError {
   }
 }
 
+/**
+ * A download has no pinned SHA-256 (and a dry run fetches no published one): a config error naming
+ * the bake config key that pins it, so a dry run can list every missing pin in one error.
+ */
+export class MissingPinError extends ConfigError {
+  /** The bake config key to set, e.g. `versions.kubernetes."1.32".kubelet.sha256.x86_64`. */
+  readonly key: string;
+  constructor(message: string, key: string, hint?: string) {
+    super(message, hint ?? `pin it in the bake config: ${key} = "<64 lowercase hex>"`);
+    this.key = key;
+  }
+}
+
 /** A network operation failed after its retries (download, unreachable endpoint). */
 export class NetworkError extends EksnodeError {
   constructor(message: string, hint?: string, cause?: unknown) {

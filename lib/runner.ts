@@ -4,7 +4,7 @@
  * timing, progress events, dry-run, and the journal that makes an interrupted run resumable.
  */
 import type { DownloadTuning } from "./download.ts";
-import { EksnodeError, UsageError } from "./errors.ts";
+import { ConfigError, EksnodeError, MissingPinError, UsageError } from "./errors.ts";
 import { loadHashCache, saveHashCache } from "./hash_cache.ts";
 import { throwIfInterrupted } from "./interrupt.ts";
 import { Journal, readJournal } from "./journal.ts";
@@ -143,6 +143,7 @@ export async function runSteps<C extends StepContext>(
   await loadHashCache(host);
   const applyCtx: ApplyContext = { host, run, log };
   const results: StepResult[] = [];
+  const problems: PlanProblem[] = [];
   log.event(
     "run.start",
     { process: opts.process, dryRun: opts.dryRun, root: host.root, steps: steps.map((s) => s.number) },
@@ -153,7 +154,7 @@ export async function runSteps<C extends StepContext>(
     ),
   );
   const prefetching = opts.dryRun ? undefined : await startPrefetches(steps, ctx, applyCtx, opts.jobs ?? 6);
-  const each: StepRun<C> = { ctx, applyCtx, opts, journal, label: stepLabel(total) };
+  const each: StepRun<C> = { ctx, applyCtx, opts, journal, label: stepLabel(total), problems };
   let succeeded = false;
   try {
     for (const step of steps) {
@@ -182,8 +183,21 @@ export async function runSteps<C extends StepContext>(
     seconds: (performance.now() - started) / 1000,
     resumedFrom,
   };
-  logRunDone(log, opts, summary);
+  logRunDone(log, opts, summary, problems.length);
+  if (problems.length === 1 && !(problems[0].error instanceof MissingPinError)) {
+    // One problem: the error a real run would have stopped with, as it would have said it.
+    const { step, error } = problems[0];
+    error.message = `step ${step.number} (${step.title}): ${error.message}`;
+    throw error;
+  }
+  if (problems.length) throw planProblemsError(problems);
   return summary;
+}
+
+/** A problem of the inputs a dry run met in a step, and planned on past. */
+interface PlanProblem {
+  step: { number: number; title: string };
+  error: ConfigError;
 }
 
 /**
@@ -242,6 +256,8 @@ interface StepRun<C extends StepContext> {
   opts: RunOptions;
   journal: Journal | undefined;
   label: (n: number) => string;
+  /** A dry run's problems so far (runStep adds to it instead of stopping). */
+  problems: PlanProblem[];
 }
 
 /** Plans one step and applies (or, in a dry run, lists) the changes not already true; adds its result. */
@@ -299,6 +315,17 @@ async function runStep<C extends StepContext>(
     result.changes = done.filter((d): d is string => d !== undefined);
     result.status = "failed";
     result.seconds = (performance.now() - t0) / 1000;
+    if (opts.dryRun && err instanceof ConfigError) {
+      // A dry run plans on through every step: a problem of the inputs (a missing pin, a bad value)
+      // is recorded, and all of them end the run together (planProblemsError).
+      r.problems.push({ step, error: err });
+      log.event(
+        "plan.problem",
+        { step: step.id, error: err.message, ...(err instanceof MissingPinError ? { pin: err.key } : {}) },
+        `      ${c.red("problem:")} ${err.message}`,
+      );
+      return;
+    }
     if (err instanceof EksnodeError && !err.message.startsWith("step ")) {
       err.message = `step ${step.number} (${step.title}): ${err.message}`;
     }
@@ -381,17 +408,54 @@ async function endPrefetches(
 }
 
 /** The run's last line. */
-function logRunDone(log: StepContext["log"], opts: RunOptions, summary: RunSummary): void {
+function logRunDone(log: StepContext["log"], opts: RunOptions, summary: RunSummary, problems: number): void {
   const c = palette(log.color);
   const steps = summary.steps.length;
   log.event(
     "run.done",
-    { process: opts.process, steps, changes: summary.changeCount, seconds: round(summary.seconds) },
+    {
+      process: opts.process,
+      steps,
+      changes: summary.changeCount,
+      seconds: round(summary.seconds),
+      ...(problems ? { problems } : {}),
+    },
     c.bold(
       `${opts.process}: ${steps} step${steps === 1 ? "" : "s"}, ${summary.changeCount} change${
         summary.changeCount === 1 ? "" : "s"
-      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s`,
+      }${opts.dryRun ? " planned, nothing changed" : ""} in ${summary.seconds.toFixed(2)}s${
+        problems ? `, ${problems} step${problems === 1 ? "" : "s"} with a problem` : ""
+      }`,
     ),
+  );
+}
+
+/**
+ * The one error that ends a dry run which met problems: every missing pin with the bake config key to
+ * set (and its step), then every other problem, in step order.
+ */
+export function planProblemsError(problems: { step: { number: number }; error: ConfigError }[]): ConfigError {
+  const pins = new Map<string, number[]>();
+  const others: string[] = [];
+  for (const { step, error } of problems) {
+    if (error instanceof MissingPinError) pins.set(error.key, [...(pins.get(error.key) ?? []), step.number]);
+    else others.push(`step ${step.number}: ${error.message}`);
+  }
+  const parts: string[] = [];
+  if (pins.size) {
+    parts.push(
+      `${pins.size} missing pin${pins.size === 1 ? "" : "s"} (bake config keys to set): ` +
+        [...pins].map(([key, steps]) => `${key} (step ${steps.join(", ")})`).join(", "),
+    );
+  }
+  if (others.length) {
+    parts.push(`${others.length} other problem${others.length === 1 ? "" : "s"}: ${others.join("; ")}`);
+  }
+  return new ConfigError(
+    `dry run: ${parts.join("; ")}`,
+    pins.size
+      ? 'set each to "<64 lowercase hex>" in the bake config (`eksnode versions --pin --config FILE` writes them from the published checksums)'
+      : problems.find((p) => p.error.hint)?.error.hint,
   );
 }
 

@@ -82,3 +82,20 @@ Deno.test("examples/userdata/bootstrap-al2.sh: the bootstrap.sh call becomes a N
   ]);
   assert.deepEqual(args.legacy, { dnsClusterIp: ["10.100.0.10"], useMaxPods: false });
 });
+
+Deno.test("examples/userdata/karpenter-ec2nodeclass.yaml selects the images the Packer example bakes, AL2023 family", async () => {
+  const { parse } = await import("yaml");
+  const nodeClass = parse(await Deno.readTextFile(dir("karpenter-ec2nodeclass.yaml")));
+  assert.equal(nodeClass.spec.amiFamily, "AL2023", "Karpenter writes NodeConfig user data for AL2023");
+  const terms: Record<string, unknown>[] = nodeClass.spec.amiSelectorTerms;
+  assert.ok(terms.every((t) => !("alias" in t)), "an alias selects the stock EKS AMI");
+  // The Packer template's Name tag: "${var.ami_name_prefix}-${var.kubernetes_version}-${var.arch}".
+  const packer = await Deno.readTextFile(new URL("../examples/packer/eks-node.pkr.hcl", import.meta.url));
+  assert.match(
+    packer,
+    /Name\s*=\s*"\$\{var\.ami_name_prefix\}-\$\{var\.kubernetes_version\}-\$\{var\.arch\}"/,
+  );
+  const prefix = /variable "ami_name_prefix" \{[^}]*default\s*=\s*"([^"]+)"/.exec(packer)![1];
+  const names = terms.map((t) => (t.tags as Record<string, string>).Name).sort();
+  assert.deepEqual(names, [`${prefix}-1.32-aarch64`, `${prefix}-1.32-x86_64`]);
+});

@@ -1,8 +1,9 @@
 # Packer template: bake an Amazon EKS worker AMI with eksnode.
 #
 #   deno task build                     # writes dist/eksnode-linux-x86_64 (and -aarch64)
+#   deno task eksnode -- versions --pin --config examples/packer/bake.toml   # once: the SHA-256 pins
 #   packer init examples/packer && packer build \
-#     -var kubernetes_version=1.32 -var bake_config=bake.toml examples/packer/eks-node.pkr.hcl
+#     -var kubernetes_version=1.32 examples/packer/eks-node.pkr.hcl
 #
 # The instance runs the 37 steps of `eksnode ami` (replacing amazon-eks-ami's install-worker.sh), the AL2023
 # phase (steps 39-51: what Amazon Linux 2023's EKS image adds, the SOCI snapshotter among it; docs/al2023.md)
@@ -13,8 +14,10 @@
 # A variant build, e.g. NVIDIA with EFA:
 #   packer build -var accelerator=nvidia -var efa=true -var bake_config=bake-nvidia.toml examples/packer/eks-node.pkr.hcl
 # (bake-nvidia.toml: your bake config; the EFA installer is pinned by eksnode's versions data: docs/al2023.md, "EFA").
-# bake.toml pins the checksums upstream does not publish (ecr-credential-provider) and can set a mirror;
-# see README, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
+# examples/packer/bake.toml (the default bake_config; run from the repository's top directory, as for
+# dist/) holds the pins: `versions --pin` writes those of the checksum files published beside the
+# artifacts, and it says how to pin the one upstream does not publish (ecr-credential-provider); it can
+# set a mirror too; see docs/ami.md, "Bake config". To build many AMIs, run one `packer build` per Kubernetes version and arch
 # (e.g. `-only` with a matrix in CI): each build is independent.
 
 packer {
@@ -71,7 +74,7 @@ variable "efa" {
 
 variable "bake_config" {
   type        = string
-  default     = "bake.toml"
+  default     = "examples/packer/bake.toml"
   description = "Local path of the eksnode bake config (TOML) uploaded to the instance."
 }
 

@@ -21,7 +21,7 @@ import {
   fetchPublishedChecksum,
   transportProblem,
 } from "../../lib/download.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { ConfigError, MissingPinError } from "../../lib/errors.ts";
 import type { Step, StepContext, StepDef } from "../../lib/step.ts";
 import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
 
@@ -157,7 +157,12 @@ export interface AmiContext extends StepContext {
   steps: readonly AmiStepDef[];
 }
 
-/** Resolves `name` from the versions data into a download source; see {@link AmiContext.artifact}. */
+/**
+ * Resolves `name` from the versions data into a download source; see {@link AmiContext.artifact}. An
+ * unpinned artifact with a published checksum file is verified against that file, which is fetched
+ * here; with `offline` (a dry run) nothing is fetched and an unpinned artifact is a
+ * {@link MissingPinError} naming the bake config key to set.
+ */
 export async function resolveArtifact(
   v: Versions,
   kubernetesVersion: string,
@@ -165,6 +170,7 @@ export async function resolveArtifact(
   arch: Arch,
   mirror: string | undefined,
   download: DownloadTuning = {},
+  opts: { offline?: boolean } = {},
 ): Promise<ArtifactSource> {
   const a: ResolvedArtifact = (ARTIFACT_NAMES as readonly string[]).includes(name)
     ? githubArtifact(v, name as ArtifactName, arch)
@@ -181,19 +187,28 @@ export async function resolveArtifact(
     }
   }
   if (a.sha256) return { name: a.name, url, sha256: a.sha256, checksumUrl, pinnedBy: "pinned" };
+  const key = `versions.${a.path}`;
   if (!checksumUrl) {
-    throw new ConfigError(
+    throw new MissingPinError(
       `${a.name} (${arch}) has no pinned SHA-256 and upstream publishes no checksum file (${a.path} is null)`,
-      `pin it in the bake config: ${a.path} = "<64 lowercase hex>" under [versions]`,
+      key,
+    );
+  }
+  if (opts.offline) {
+    throw new MissingPinError(
+      `${a.name} (${arch}) has no pinned SHA-256 (a bake would trust the published ${
+        checksumUrl.split("/").at(-1)
+      }; a dry run fetches nothing)`,
+      key,
     );
   }
   // Unpinned but published (the amazon-eks bucket's .sha256 files): the published value becomes the
   // expected checksum, exactly what install-worker.sh verifies; the plan says it is not pinned.
   const published = await fetchPublishedChecksum(checksumUrl, url, download);
   if (!published) {
-    throw new ConfigError(
+    throw new MissingPinError(
       `${a.name} (${arch}) is unpinned and its checksum file ${checksumUrl} holds no SHA-256`,
-      `pin it in the bake config: ${a.path} = "<64 lowercase hex>" under [versions]`,
+      key,
     );
   }
   return { name: a.name, url, sha256: published, pinnedBy: "published" };
