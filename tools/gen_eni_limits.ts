@@ -6,6 +6,7 @@
  * Defaults: `../shared/reference/instance-eni-limits.jsonl` beside the repository, `assets/eni_limits.json`.
  * With `--check` it writes nothing and exits 1 when the asset differs from what it would write.
  */
+import { writeOrCheck } from "./generated_asset.ts";
 
 /** The shape of `assets/eni_limits.json`: `types[instanceType] = [ENIs, IPv4 addresses per ENI]`. */
 export interface EniLimitsAsset {
@@ -68,17 +69,8 @@ async function main(args: string[]): Promise<number> {
     new URL("../../shared/reference/instance-eni-limits.jsonl", import.meta.url).pathname;
   const output = positional[1] ?? new URL("../assets/eni_limits.json", import.meta.url).pathname;
   const text = renderEniLimits(convertEniLimits(await Deno.readTextFile(input), source));
-  if (check) {
-    const current = await Deno.readTextFile(output).catch(() => "");
-    if (current !== text) {
-      console.error(`${output} is out of date; run tools/gen_eni_limits.ts`);
-      return 1;
-    }
-    return 0;
-  }
-  await Deno.writeTextFile(output, text);
-  console.log(`wrote ${Object.keys(JSON.parse(text).types).length} instance types to ${output}`);
-  return 0;
+  const count = Object.keys(JSON.parse(text).types).length;
+  return await writeOrCheck(output, text, { check, tool: "tools/gen_eni_limits.ts", count });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -11,6 +11,7 @@
  * (default output `assets/instance_cpus.json`). With `--check` it writes nothing and exits 1 when the asset
  * differs from what it would write.
  */
+import { writeOrCheck } from "./generated_asset.ts";
 
 /**
  * The shape of `assets/instance_cpus.json`, kept small: `vcpus[type]` for every type; the hypervisor is Nitro
@@ -99,16 +100,8 @@ async function main(args: string[]): Promise<number> {
   }
   const output = positional[1] ?? new URL("../assets/instance_cpus.json", import.meta.url).pathname;
   const text = renderInstanceCpus(convertInstanceCpus(await Deno.readTextFile(positional[0]), source));
-  if (check) {
-    if (await Deno.readTextFile(output).catch(() => "") !== text) {
-      console.error(`${output} is out of date; run tools/gen_instance_cpus.ts`);
-      return 1;
-    }
-    return 0;
-  }
-  await Deno.writeTextFile(output, text);
-  console.log(`wrote ${Object.keys(JSON.parse(text).vcpus).length} instance types to ${output}`);
-  return 0;
+  const count = Object.keys(JSON.parse(text).vcpus).length;
+  return await writeOrCheck(output, text, { check, tool: "tools/gen_instance_cpus.ts", count });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
