@@ -43,7 +43,7 @@ import { onPath, sha256 } from "../helpers.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/paths/node.ts";
 import { SSH_KEYGEN_UNIT } from "../../eks/image/hygiene.ts";
 import { TEST_CA_PEM } from "../fakes/node_settings.ts";
-import { aptMirror, cachedRoot, copyRoot, INCLUDE, run, RUNTIME_BINARIES } from "./debian_root.ts";
+import { bookwormRecipe, cachedRoot, copyRoot, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, runInside, unmountUnder, waitBooted } from "./nspawn.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -297,12 +297,7 @@ Deno.test({
     const started = performance.now();
     const stamp = (what: string) =>
       console.log(`boot test: ${what} (${((performance.now() - started) / 1000).toFixed(1)}s)`);
-    const recipe = {
-      suite: "bookworm",
-      mirror: Deno.env.get("EKSNODE_E2E_DEBIAN_MIRROR") ?? await aptMirror(),
-      include: INCLUDE,
-    };
-    const cached = await cachedRoot(recipe);
+    const cached = await cachedRoot(await bookwormRecipe());
     stamp(
       cached.built
         ? `debootstrap built ${cached.dir} in ${cached.seconds.toFixed(0)}s`

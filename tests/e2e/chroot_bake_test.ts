@@ -12,7 +12,7 @@ import { startMirror } from "../fakes/mirror.ts";
 import { onPath } from "../helpers.ts";
 import { tempDir } from "../temp.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE } from "../../eks/paths/node.ts";
-import { aptMirror, cachedRoot, copyRoot, INCLUDE, run } from "./debian_root.ts";
+import { bookwormRecipe, cachedRoot, copyRoot, run } from "./debian_root.ts";
 import { mountsUnder, unmountUnder } from "./nspawn.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -52,11 +52,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const cached = await cachedRoot({
-      suite: "bookworm",
-      mirror: Deno.env.get("EKSNODE_E2E_DEBIAN_MIRROR") ?? await aptMirror(),
-      include: INCLUDE,
-    });
+    const cached = await cachedRoot(await bookwormRecipe());
     const tmp = await tempDir({ prefix: "eksnode-chroot-" });
     const root = `${tmp}/root`;
     const mirror = await startMirror();

@@ -56,6 +56,18 @@ export interface CachedRoot {
   seconds: number;
 }
 
+/**
+ * The bookworm root the e2e tests bake: INCLUDE plus `extra` packages, from `$EKSNODE_E2E_DEBIAN_MIRROR` or
+ * the mirror apt on this machine uses.
+ */
+export async function bookwormRecipe(extra: readonly string[] = []): Promise<RootRecipe> {
+  return {
+    suite: "bookworm",
+    mirror: Deno.env.get("EKSNODE_E2E_DEBIAN_MIRROR") ?? await aptMirror(),
+    include: [...INCLUDE, ...extra],
+  };
+}
+
 /** The Debian mirror apt on this machine uses (deb822 or one-line sources), else deb.debian.org. */
 export async function aptMirror(): Promise<string> {
   const files = ["/etc/apt/sources.list"];

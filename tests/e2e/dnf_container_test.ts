@@ -18,7 +18,7 @@ import { startMirror } from "../fakes/mirror.ts";
 import { buildRpmRepo, runTool, versionlockPlugin } from "../fakes/rpm_repo.ts";
 import { onPath } from "../helpers.ts";
 import { tempDir } from "../temp.ts";
-import { aptMirror, cachedRoot, copyRoot, INCLUDE, run } from "./debian_root.ts";
+import { bookwormRecipe, cachedRoot, copyRoot, run } from "./debian_root.ts";
 import { mountsUnder, runInside, unmountUnder } from "./nspawn.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -42,11 +42,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const cached = await cachedRoot({
-      suite: "bookworm",
-      mirror: Deno.env.get("EKSNODE_E2E_DEBIAN_MIRROR") ?? await aptMirror(),
-      include: [...INCLUDE, "dnf", "rpm"],
-    });
+    const cached = await cachedRoot(await bookwormRecipe(["dnf", "rpm"]));
     const tmp = await tempDir({ prefix: "eksnode-dnf-ct-" });
     const root = `${tmp}/root`;
     const mirror = await startMirror();
