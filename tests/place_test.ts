@@ -128,7 +128,7 @@ Deno.test("ami on / in a container (dry run): modprobe, daemon-reload and swapof
     await Deno.writeTextFile(`${config}/bake.toml`, mirror.bakeToml);
     const ctx = await amiContext({
       root: "/",
-      logFormat: "text",
+      output: "text",
       jobs: "1",
       packageManager: "none",
       dryRun: true,
@@ -239,7 +239,7 @@ Deno.test("step 14 on a booted machine with its modules: modprobe runs, and its 
   await Deno.mkdir(`${root}/run/systemd/system`, { recursive: true });
   await Deno.mkdir(`${root}/lib/modules/6.1.0-test`, { recursive: true });
   const env = { PATH: bin, EKSNODE_KERNEL_RELEASE: "6.1.0-test" };
-  const ctx = await amiContext({ root, logFormat: "text", jobs: "1", packageManager: "none" }, env);
+  const ctx = await amiContext({ root, output: "text", jobs: "1", packageManager: "none" }, env);
   const host = Object.create(ctx.host, { isSystemRoot: { value: true } }) as Host;
   const place = await placeOf(host);
   assert.deepEqual([place.systemd, place.modules, place.swap], [undefined, undefined, undefined]);

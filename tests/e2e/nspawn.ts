@@ -229,6 +229,9 @@ export async function runInside(
       "--register=no",
       ...(keepUnit ? ["--keep-unit"] : []),
       "--as-pid2",
+      // stdin, stdout and stderr are the pipes below, not a pseudo-terminal: no terminal, as under Packer's
+      // shell provisioner or Image Builder (with a terminal, `eksnode ami` on / would ask before it starts).
+      "--console=pipe",
       // off: the root's own /etc/resolv.conf (or none), not a copy of this machine's.
       ...(opts.resolvConf ? [`--resolv-conf=${opts.resolvConf}`] : []),
       `--machine=${machine}`,

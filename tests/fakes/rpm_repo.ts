@@ -119,7 +119,7 @@ export async function buildRpmRepo(work: string, bakeToml: string): Promise<RpmR
   await Deno.writeTextFile(`${work}/pins.toml`, bakeToml);
   const ctx = await amiContext({
     root: `${work}/probe`,
-    logFormat: "text",
+    output: "text",
     jobs: "1",
     config: `${work}/pins.toml`,
     dryRun: true,
