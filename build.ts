@@ -4,7 +4,7 @@
  * Two stages: `deno bundle --code-splitting` turns cli/bundle_main.ts and everything it imports (the
  * npm packages too, CommonJS ones converted) into plain JavaScript modules in `<out>/bundle/`, and
  * `deno compile` embeds that bundle. `deno task bundle` runs the first stage alone (no denort needed):
- * tests/bundle_test.ts runs the CLI tests against it, and bench/ measures it as the released form.
+ * tests/project/bundle_test.ts runs the CLI tests against it, and bench/ measures it as the released form.
  *
  * `deno compile` needs the `denort` runtime for each target. It is normally downloaded; where that is
  * impossible (air-gapped builders, this project's CI), set DENORT_BIN to a denort binary for the target

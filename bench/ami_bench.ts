@@ -1,11 +1,11 @@
 /**
  * A full `eksnode ami --package-manager none` into a fresh temp root from the loopback mirror
- * (tests/fakes/mirror.ts), then the same again (idempotent: nothing to change), per phase and step.
+ * (fakes/mirror.ts), then the same again (idempotent: nothing to change), per phase and step.
  * Twice: with the mirror's small synthetic artifacts, and with them padded to upstream-like sizes
  * (about 240 MiB of downloads in all, as a real bake fetches). The released form runs (the bundle build.ts
  * compiles), as in an image build. Target: second run <= 0.1x of the first.
  */
-import { type MirrorArtifact, startMirror } from "../tests/fakes/mirror.ts";
+import { type MirrorArtifact, startMirror } from "../fakes/mirror.ts";
 import { denoRun, eventTime, jsonLines, measureOk, releasedMain, stepPhases } from "./lib/proc.ts";
 import { markdownTable, type Row, type Section } from "./lib/report.ts";
 import { fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";

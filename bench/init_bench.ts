@@ -8,10 +8,10 @@
  * main.ts run from source.
  * Targets: <= 3x, peak RSS <= 120 MiB.
  */
-import { bakedRoot } from "../tests/fakes/baked_root.ts";
-import { start as startEc2 } from "../tests/fakes/ec2.ts";
-import { defaultMetadata, start as startImds } from "../tests/fakes/imds.ts";
-import { TEST_CA_PEM } from "../tests/fakes/node_settings.ts";
+import { bakedRoot } from "../fakes/baked_root.ts";
+import { start as startEc2 } from "../fakes/ec2.ts";
+import { defaultMetadata, start as startImds } from "../fakes/imds.ts";
+import { TEST_CA_PEM } from "../fakes/node_settings.ts";
 import { cliForms, denoRun, eventTime, jsonLines, measureOk, stepPhases } from "./lib/proc.ts";
 import { markdownTable, type Section } from "./lib/report.ts";
 import { fmt, fmtMs, fmtRatio, pairedRatios, summarize } from "./lib/stats.ts";

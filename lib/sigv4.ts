@@ -2,7 +2,7 @@
  * AWS Signature Version 4 for one HTTP request, with Web Crypto: what eksnode's light EC2 client signs its
  * two reads with instead of loading the 60 MiB EC2 SDK. The algorithm is the one of the AWS General
  * Reference, "Create a signed AWS API request" (docs.aws.amazon.com/IAM/latest/UserGuide/
- * reference_sigv-create-signed-request.html); tests/sigv4_test.ts checks it against that page's worked
+ * reference_sigv-create-signed-request.html); tests/lib/sigv4_test.ts checks it against that page's worked
  * example and against @smithy/signature-v4, the SDK's signer.
  */
 

@@ -4,8 +4,8 @@
  * a fresh temporary root through the real CLI, runs both again (one line each: the changes they made,
  * none), prints what was written where, and ends with one verdict line.
  */
-import { startMirror } from "../tests/fakes/mirror.ts";
-import { startDemoCloud } from "../tests/fakes/demo_cloud.ts";
+import { startMirror } from "../fakes/mirror.ts";
+import { startDemoCloud } from "../fakes/demo_cloud.ts";
 
 const main = new URL("../main.ts", import.meta.url).pathname;
 const root = await Deno.makeTempDir({ prefix: "eksnode-demo-root-" });

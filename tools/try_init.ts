@@ -7,10 +7,10 @@
  * by default in a new temporary directory, just what `eksnode ami` leaves that init reads), never into
  * /; the files it wrote are listed at the end.
  */
-import { start as startEc2 } from "../tests/fakes/ec2.ts";
-import { clusterJson, start as startEks } from "../tests/fakes/eks.ts";
-import { start as startImds } from "../tests/fakes/imds.ts";
-import { BAKED } from "../tests/fakes/baked_root.ts";
+import { start as startEc2 } from "../fakes/ec2.ts";
+import { clusterJson, start as startEks } from "../fakes/eks.ts";
+import { start as startImds } from "../fakes/imds.ts";
+import { BAKED } from "../fakes/baked_root.ts";
 import { parse as parseYaml } from "yaml";
 
 const USAGE = "usage: deno task try-init -- --config FILE [--root DIR] [--dry-run]";

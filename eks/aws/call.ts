@@ -5,7 +5,7 @@
  * Endpoint precedence follows the AWS SDKs and Tools reference guide, "Service-specific endpoints"
  * (docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html): `AWS_ENDPOINT_URL_<SERVICE>` before
  * `AWS_ENDPOINT_URL`, both ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. That the SDK itself
- * reads AWS_ENDPOINT_URL_EKS is checked against @aws-sdk/client-eks 3.1175.0 in tests/aws_api_test.ts.
+ * reads AWS_ENDPOINT_URL_EKS is checked against @aws-sdk/client-eks 3.1175.0 in tests/eks/aws/aws_api_test.ts.
  */
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { ConfigError } from "../../lib/errors.ts";

@@ -3,7 +3,7 @@
  * ENI and IP counts), and DescribeInstances, for the node name (the instance's PrivateDnsName). Both go
  * through the light Query client of `ec2_query.ts`; retries as in {@link sendWithRetry}. Element names
  * are those of the EC2 model (@aws-sdk/client-ec2 3.1169.0, dist-es/schemas/schemas_0.js);
- * tests/ec2_query_test.ts reads the same answers with that SDK and this module and compares.
+ * tests/eks/aws/ec2_query_test.ts reads the same answers with that SDK and this module and compares.
  */
 import { AwsApiError } from "../../lib/errors.ts";
 import { xmlChild, xmlPath, xmlText } from "../../lib/xml_tree.ts";

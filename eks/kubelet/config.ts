@@ -25,7 +25,7 @@
  * which kubelet merges over the file: objects and maps field by field, lists and scalars replaced
  * (kubernetes.io "Kubelet Configuration Directory Merging"). {@link deepMerge} has those semantics, so the
  * one file written here is what kubelet ends up with under nodeadm, readable in one place
- * (tests/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations).
+ * (tests/steps/init/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations).
  */
 import { SOCI_SOCKET } from "../containerd/soci.ts";
 import type { NodeSettings } from "../api/node_settings.ts";

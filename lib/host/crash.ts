@@ -1,7 +1,7 @@
 /** The crash-test hook of the {@link Host}. */
 
 /**
- * Test hook for the crash-consistency test (tests/crash_test.ts, docs/crash-safety.md): every place
+ * Test hook for the crash-consistency test (tests/lib/crash_test.ts, docs/crash-safety.md): every place
  * where the host is about to change, or has just changed, the disk or the system is a labelled point.
  * `EKSNODE_TEST_CRASH_AT=N` kills this process with a real SIGKILL at the Nth point, as a power cut
  * would; `N@LABEL` at the Nth point labelled LABEL (e.g. `2@write-renamed /usr/bin/kubelet`).

@@ -11,7 +11,7 @@
  *    programs: Debian's containerd and runc as the release tarball and binary, and the test kubelet
  *    (tests/e2e/fake_kubelet.js). The pause image is imported into the root's containerd store by a
  *    temporary containerd on this machine, standing in for steps 19–20 (tested with a registry by
- *    tests/ami_image_cache_test.ts), so sandbox-image.service finds it at boot. The bake ends with
+ *    tests/steps/ami/ami_image_cache_test.ts), so sandbox-image.service finds it at boot. The bake ends with
  *    `--hygiene` (step 38), as the Packer example's does: the root's machine id (systemd's postinst made
  *    it) is emptied, the SSH host keys (openssh-server's postinst made them) removed, and, Debian's sshd
  *    making no keys at boot, eksnode-ssh-host-keys.service enabled. A second bake the same way makes 0
@@ -35,14 +35,14 @@
  * Everything started (container, fakes, temporary containerd) is stopped and every mount under the
  * temp dir removed in `finally`, also when an assertion fails.
  */
-import { tempDir } from "../temp.ts";
+import { tempDir } from "../../fakes/temp.ts";
 import assert from "node:assert/strict";
-import { startMirror } from "../fakes/mirror.ts";
-import { makeTar } from "../fakes/tar_writer.ts";
-import { onPath, sha256 } from "../helpers.ts";
+import { startMirror } from "../../fakes/mirror.ts";
+import { makeTar } from "../../fakes/tar_writer.ts";
+import { onPath, sha256 } from "../support/helpers.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE, KUBECONFIG, KUBELET_CONFIG } from "../../eks/paths/node.ts";
 import { SSH_KEYGEN_UNIT } from "../../eks/image/hygiene.ts";
-import { TEST_CA_PEM } from "../fakes/node_settings.ts";
+import { TEST_CA_PEM } from "../../fakes/node_settings.ts";
 import { bookwormRecipe, cachedRoot, copyRoot, run, RUNTIME_BINARIES } from "./debian_root.ts";
 import { boot, type Container, mountsUnder, runInside, unmountUnder, waitBooted } from "./nspawn.ts";
 

@@ -8,9 +8,9 @@
  * bake makes 0 changes. Packages are `none` here: real apt runs in the boot test's bake from inside.
  */
 import assert from "node:assert/strict";
-import { startMirror } from "../fakes/mirror.ts";
-import { onPath } from "../helpers.ts";
-import { tempDir } from "../temp.ts";
+import { startMirror } from "../../fakes/mirror.ts";
+import { onPath } from "../support/helpers.ts";
+import { tempDir } from "../../fakes/temp.ts";
 import { BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE } from "../../eks/paths/node.ts";
 import { bookwormRecipe, cachedRoot, copyRoot, run } from "./debian_root.ts";
 import { mountsUnder, unmountUnder } from "./nspawn.ts";

@@ -1,7 +1,7 @@
 /**
  * The dnf path on `/` inside a container, as a container build of an Amazon Linux image runs it: a Debian
  * root with Debian's dnf and rpm (debootstrap, cached like the boot test's: tests/e2e/debian_root.ts),
- * `systemd-nspawn` without booting, no `--root` anywhere. The stand-in repository (tests/fakes/rpm_repo.ts)
+ * `systemd-nspawn` without booting, no `--root` anywhere. The stand-in repository (tests/support/rpm_repo.ts)
  * is bound in read-only and configured in the root's /etc/yum.repos.d; amazon-ec2-net-utils is installed
  * beforehand, as on the AL2023 base image. Proven from the root's own rpm database: `dnf makecache`, then
  * every package installed on `/` (no --installroot), runc and containerd at their pins over newer versions,
@@ -10,14 +10,14 @@
  * python3-dnf-plugin-versionlock ships it) and an earlier pin's lock that hides the new pin, the bake
  * clears that lock before the install; afterwards `dnf upgrade` on / moves runc to the repository's newer
  * version and leaves containerd at its pin. Step 2 is left out: it selects the legacy
- * backend with AL2023's `alternatives`, which Debian calls update-alternatives (tests/dnf_real_test.ts
+ * backend with AL2023's `alternatives`, which Debian calls update-alternatives (tests/e2e/dnf_real_test.ts
  * installs iptables-legacy under --root).
  */
 import assert from "node:assert/strict";
-import { startMirror } from "../fakes/mirror.ts";
-import { buildRpmRepo, runTool, versionlockPlugin } from "../fakes/rpm_repo.ts";
-import { onPath } from "../helpers.ts";
-import { tempDir } from "../temp.ts";
+import { startMirror } from "../../fakes/mirror.ts";
+import { buildRpmRepo, runTool, versionlockPlugin } from "../support/rpm_repo.ts";
+import { onPath } from "../support/helpers.ts";
+import { tempDir } from "../../fakes/temp.ts";
 import { bookwormRecipe, cachedRoot, copyRoot, run } from "./debian_root.ts";
 import { mountsUnder, runInside, unmountUnder } from "./nspawn.ts";
 

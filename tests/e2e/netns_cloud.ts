@@ -14,8 +14,8 @@
  * Prints one JSON line `{ "proxy": URL, "ec2": URL }`, then serves until stdin closes; a line "stats"
  * on stdin makes it print `{ "proxied": { PATH: COUNT }, "ec2": [ACTION, ...] }`.
  */
-import { start as startEc2 } from "../fakes/ec2.ts";
-import { defaultMetadata, start as startImds } from "../fakes/imds.ts";
+import { start as startEc2 } from "../../fakes/ec2.ts";
+import { defaultMetadata, start as startImds } from "../../fakes/imds.ts";
 
 /** The address of the EC2 instance metadata service. */
 const IMDS_ADDRESS = "169.254.169.254";
