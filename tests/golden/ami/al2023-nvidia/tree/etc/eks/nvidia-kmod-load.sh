@@ -18,7 +18,7 @@ NVIDIA_VENDOR=10de
 GPU_CLASSES=(0300 0302)
 # device:subsystem of the L4's vGPU profiles (AL2023's NVIDIA_GRID_SUBDEVICES): L4-3Q, L4-6Q, L4-12Q.
 GRID_SUBDEVICES=(27b8:1733 27b8:1735 27b8:1737)
-# Directories and IMDS as on a node; the variables only exist for tests/ami_al2023_test.ts.
+# Directories and IMDS as on a node; the variables only exist for tests/steps/ami/ami_al2023_test.ts.
 ARCHIVE_DIR=${DKMS_ARCHIVE_DIR:-/var/lib/dkms-archive}
 LIST_DIR=${EKS_ETC_DIR:-/etc/eks}
 MODPROBE_DIR=${MODPROBE_DIR:-/etc/modprobe.d}
