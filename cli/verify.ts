@@ -57,13 +57,15 @@ export async function runVerify(
     );
   }
   const phase = opts.phase ?? ((await host.exists(KUBELET_CONFIG)) ? "init" : "ami");
-  const [{ runNodeChecks }, { imageLeaves }] = await Promise.all([
+  const [{ runNodeChecks }, { imageLeaves }, { nodeLeaves }] = await Promise.all([
     import("../eks/verify/node_checks.ts"),
     import("../steps/ami/index.ts"),
+    import("../steps/init/index.ts"),
   ]);
   const checks = await runNodeChecks(host, {
     phase,
-    imagePaths: imageLeaves(),
+    imagePaths: imageLeaves,
+    nodePaths: nodeLeaves(),
     containerdAddress: opts.containerdAddress,
     defaultContainerdAddress: DEFAULT_CONTAINERD_ADDRESS,
   });

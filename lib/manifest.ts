@@ -17,6 +17,8 @@ export interface ManifestFile {
   source: string;
   /** Which artifact it belongs to (`kubelet`, `cniPlugins`, ...). */
   artifact: string;
+  /** Its permission bits when the bake left it, in octal (`0755`); absent in manifests before 0.1.0's. */
+  mode?: string;
 }
 
 const fileSchema = z.object({
@@ -24,6 +26,7 @@ const fileSchema = z.object({
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex characters" })),
   source: z.string(),
   artifact: z.string(),
+  mode: z.optional(z.string().check(z.regex(/^[0-7]{4}$/, { error: "expected an octal mode such as 0755" }))),
 });
 const manifestSchema = z.looseObject({ artifacts: z.array(fileSchema) });
 

@@ -1,10 +1,15 @@
 /** The directories and files `eksnode verify` expects, with their modes: declared by the steps that write them. */
+import type { Al2023Variant } from "../image/accelerators.ts";
 
 /** A directory or file eksnode writes, with its mode (undefined: any mode, e.g. a file eksnode edits). */
 export interface ExpectedPath {
   path: string;
   kind: "dir" | "file";
   mode?: number;
+  /** Written only for some inputs (an environment, bpffs, local disks): checked when it is there. */
+  optional?: boolean;
+  /** Another path written in its place for some inputs (a local Outposts cluster's bootstrap kubeconfig). */
+  orInstead?: string;
 }
 
 /**
@@ -19,3 +24,28 @@ export const expectFile = (path: string, mode: number | undefined = 0o644): Expe
   kind: "file",
   mode,
 });
+
+/** A file written only for some inputs: checked when it is there (0644 unless told). */
+export const expectOptionalFile = (path: string, mode = 0o644): ExpectedPath => ({
+  ...expectFile(path, mode),
+  optional: true,
+});
+
+/** What release.json records of a bake that decides which paths it left. */
+export interface ImageFacts {
+  /** `package` or `tarball` (release.json `containerdSource`; undefined: tarball, the default). */
+  containerdSource?: string;
+  /** The AL2023 phase's variant, when the bake ran the phase. */
+  al2023?: Al2023Variant;
+}
+
+/** What a step declares it leaves: a fixed list, or one that depends on how the image was baked. */
+export type Leaves = readonly ExpectedPath[] | ((image: ImageFacts) => readonly ExpectedPath[]);
+
+/**
+ * The paths a step's `leaves` declares for an image.
+ * @example leavesFor((i) => i.al2023 ? [expectDir("/x")] : [], {}) // []
+ */
+export function leavesFor(leaves: Leaves | undefined, image: ImageFacts): readonly ExpectedPath[] {
+  return typeof leaves === "function" ? leaves(image) : leaves ?? [];
+}

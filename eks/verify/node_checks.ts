@@ -19,7 +19,7 @@
  *   cached, present in containerd's k8s.io namespace (`ctr images ls`).
  */
 import { createHash } from "node:crypto";
-import { expectDir, type ExpectedPath, expectFile } from "./expected_path.ts";
+import { type ExpectedPath, expectFile, type ImageFacts } from "./expected_path.ts";
 import { parse as parseToml } from "smol-toml";
 import { modeString } from "../../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../../lib/container_images.ts";
@@ -37,7 +37,7 @@ import {
 import { moduleNames, MODULES_LOAD_FILE } from "../system/kernel_modules.ts";
 import { findLeftovers, needsSshKeygenUnit, SSH_KEYGEN_UNIT } from "../image/hygiene.ts";
 import { sbomFiles } from "../image/sbom.ts";
-import { al2023Paths, al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
+import { al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
 import { hasArgs, kernelArgs, VERSION_INFO_PATH } from "../image/al2023.ts";
 import {
   CRYPTO_POLICY_CONFIG,
@@ -53,27 +53,11 @@ import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
   BPF_MOUNT_UNIT,
-  CA_CERT,
   CNI_CACHE_RESET_SERVICE,
   CNI_CACHE_RESET_UNIT,
-  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
-  CONTAINERD_ENV_DROPIN,
-  CREDENTIAL_PROVIDER_CONFIG,
-  EKS_CONTAINERD_CONFIG,
-  EKS_KUBELET_UNIT,
-  EKS_SANDBOX_IMAGE_UNIT,
-  KUBECONFIG,
-  KUBELET_CONFIG,
-  KUBELET_ENV_DROPIN,
-  KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
-  RESOLVED_DROPIN,
-  SANDBOX_IMAGE_ENV_DROPIN,
-  SOCI_CONFIG,
-  SOCI_DEPENDENCY_DROPIN,
-  SYSTEM_ENV_CONF,
 } from "../paths/node.ts";
 
 /** Which process's result is checked. */
@@ -90,9 +74,6 @@ export interface CheckResult {
   detail: string;
 }
 
-const d = expectDir;
-const f = expectFile;
-
 /** The sysctl files `eksnode ami` writes (steps 15, 34, 35), in systemd-sysctl's order of application. */
 export const SYSCTL_FILES: readonly string[] = [
   SYSCTL_RESERVED_PORTS_FILE,
@@ -101,58 +82,18 @@ export const SYSCTL_FILES: readonly string[] = [
   SYSCTL_CONF_LINK,
 ];
 
-/** Extra paths of a tarball containerd install (step 11). */
-export const AMI_TARBALL_PATHS: readonly ExpectedPath[] = [
-  d("/var/lib/containerd", 0o711),
-  f("/etc/systemd/system/containerd.service"),
-];
-
-/** Directories and files `eksnode init` writes (kubeconfig: see {@link initPaths}). */
-export const INIT_PATHS: readonly ExpectedPath[] = [
-  f(CREDENTIAL_PROVIDER_CONFIG),
-  f(EKS_CONTAINERD_CONFIG),
-  f(CONTAINERD_BASE_RUNTIME_SPEC),
-  d("/etc/cni/net.d"),
-  f(EKS_KUBELET_UNIT),
-  f(EKS_SANDBOX_IMAGE_UNIT),
-  f(CA_CERT),
-  f(KUBELET_UNIT),
-  f(KUBELET_CONFIG),
-];
-
-/** Files `eksnode init` writes only for some inputs. */
-export const INIT_OPTIONAL_PATHS: readonly string[] = [
-  BPF_MOUNT_UNIT,
-  SYSTEM_ENV_CONF,
-  CNI_CACHE_RESET_UNIT,
-  CONTAINERD_ENV_DROPIN,
-  KUBELET_ENV_DROPIN,
-  SANDBOX_IMAGE_ENV_DROPIN,
-  RESOLVED_DROPIN,
-  LOCAL_DISKS_UNIT,
-  SOCI_CONFIG,
-  SOCI_DEPENDENCY_DROPIN,
-];
-
-/** Artifacts of release.json installed as executables 0755 by a download step (1, 10, 22, 30, 32). */
-const EXECUTABLE_ARTIFACTS = new Set([
-  "eksnode",
-  "runc",
-  "kubelet",
-  "awsIamAuthenticator",
-  "ecrCredentialProvider",
-]);
-
 export type { ExpectedPath };
 
 /** Options of {@link runNodeChecks}. */
 export interface NodeCheckOptions {
   phase: Phase;
   /**
-   * The directories and files every baked image has, with their modes: what the bake's steps declare
-   * they leave (steps/ami/index.ts `imageLeaves`).
+   * The directories and files an image has, with their modes, given what release.json records of its
+   * bake: what the bake's steps declare they leave (steps/ami/index.ts `imageLeaves`).
    */
-  imagePaths: readonly ExpectedPath[];
+  imagePaths: (image: ImageFacts) => readonly ExpectedPath[];
+  /** What `eksnode init`'s steps declare they leave on the node (steps/init/index.ts `nodeLeaves`). */
+  nodePaths: readonly ExpectedPath[];
   /** containerd's socket for the image check; undefined: the default socket on `/`, none under --root. */
   containerdAddress?: string;
   /** Default socket on the running system. */
@@ -481,29 +422,26 @@ async function hygieneChecks(host: Host, out: CheckResult[]) {
 /** The expected paths of a phase, given what release.json says. */
 export async function expectedPaths(
   host: Host,
-  opts: Pick<NodeCheckOptions, "phase" | "imagePaths">,
+  opts: Pick<NodeCheckOptions, "phase" | "imagePaths" | "nodePaths">,
   manifest: ManifestInfo | undefined,
 ): Promise<ExpectedPath[]> {
-  const { phase } = opts;
-  const paths = [...opts.imagePaths];
-  if (manifest?.containerdSource !== "package") paths.push(...AMI_TARBALL_PATHS);
-  for (const a of manifest?.artifacts ?? []) {
-    if (EXECUTABLE_ARTIFACTS.has(a.artifact)) paths.push(f(a.path, 0o755));
-  }
-  if (manifest?.al2023) paths.push(...al2023Paths(manifest.al2023));
-  if (phase === "init") {
-    paths.push(...INIT_PATHS);
-    // A local Outposts cluster gets a bootstrap kubeconfig instead (step 5).
-    paths.push(f((await host.exists(BOOTSTRAP_KUBECONFIG)) ? BOOTSTRAP_KUBECONFIG : KUBECONFIG, 0o600));
-    // Written only for some inputs (--mount-bpf-fs, instance.environment): checked when present.
-    for (const p of INIT_OPTIONAL_PATHS) if (await host.exists(p)) paths.push(f(p));
+  const declared = [
+    ...opts.imagePaths({ containerdSource: manifest?.containerdSource, al2023: manifest?.al2023 }),
+    // Every installed file with the mode the bake left it (release.json `mode`).
+    ...(manifest?.artifacts ?? []).flatMap((a) => a.mode ? [expectFile(a.path, parseInt(a.mode, 8))] : []),
+    ...(opts.phase === "init" ? opts.nodePaths : []),
+  ];
+  const paths: ExpectedPath[] = [];
+  for (const p of declared) {
+    if (p.orInstead !== undefined && await host.exists(p.orInstead)) paths.push({ ...p, path: p.orInstead });
+    else if (!p.optional || await host.exists(p.path)) paths.push(p);
   }
   return paths;
 }
 
 async function pathChecks(
   host: Host,
-  opts: Pick<NodeCheckOptions, "phase" | "imagePaths">,
+  opts: Pick<NodeCheckOptions, "phase" | "imagePaths" | "nodePaths">,
   manifest: ManifestInfo | undefined,
   out: CheckResult[],
 ) {

@@ -10,14 +10,21 @@ import { dir, extract, file } from "../../lib/changes.ts";
 import { installLockedRole } from "./ami_packages.ts";
 import type { AmiStepDef } from "./context.ts";
 import { githubArtifact } from "../../assets/versions.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The unit for a tarball install. */
 export const CONTAINERD_SERVICE: string = containerdService;
+/** Where a tarball install puts the unit (a package brings its own). */
+const TARBALL_UNIT_PATH = "/etc/systemd/system/containerd.service";
+/** containerd's state directory, made by a tarball install (a package makes its own). */
+const STATE_DIR = "/var/lib/containerd";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install containerd",
   group: "Containerd",
+  leaves: (image) =>
+    image.containerdSource === "package" ? [] : [expectDir(STATE_DIR, 0o711), expectFile(TARBALL_UNIT_PATH)],
   installs(ctx) {
     const fromPackage = ctx.bake.containerdSource === "package";
     const containerd = githubArtifact(ctx.versions, "containerd", ctx.arch);
@@ -39,8 +46,8 @@ export const step: AmiStepDef = {
     }
     return [
       extract(await ctx.artifact("containerd"), "/usr/bin", { strip: 1 }),
-      dir("/var/lib/containerd", { mode: 0o711 }),
-      file("/etc/systemd/system/containerd.service", CONTAINERD_SERVICE),
+      dir(STATE_DIR, { mode: 0o711 }),
+      file(TARBALL_UNIT_PATH, CONTAINERD_SERVICE),
     ];
   },
 };

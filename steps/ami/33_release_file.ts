@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { type Arch, versionsDigest } from "../../assets/versions.ts";
 import { RELEASE_JSON_PATH } from "../../eks/paths/node.ts";
-import { file, note } from "../../lib/changes.ts";
+import { file, modeString, note } from "../../lib/changes.ts";
 import { sha256File } from "../../lib/download.ts";
 import { ConfigError, ContainmentError, hasControlCharacter } from "../../lib/errors.ts";
 import type { Host } from "../../lib/host.ts";
@@ -170,7 +170,9 @@ export async function installedArtifacts(
     for (const path of paths) {
       const sha256 = await sha256File(host, path);
       if (sha256 === undefined) continue;
-      files.set(path, { path, sha256, source: w.source, artifact: w.artifact });
+      // The mode the installing step gave it, so verify checks it without a list of its own.
+      const mode = modeString((await host.stat(path))!.mode);
+      files.set(path, { path, sha256, source: w.source, artifact: w.artifact, mode });
       found++;
       if (w.firstOf) break;
     }

@@ -7,15 +7,18 @@
 import {
   EBS_INITIALIZE_TEMPLATE,
   EBS_INITIALIZE_UNITS,
+  PHASE_UNIT_DIR,
   renderEbsInitializeUnit,
 } from "../../eks/image/al2023.ts";
 import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install ebs-initialize-bin@.service for containerd and kubelet (EBS blocks read at boot)",
   group: "AL2023",
+  leaves: [expectFile(`${PHASE_UNIT_DIR}/${EBS_INITIALIZE_TEMPLATE}`)],
   downloads: false,
   plan: (ctx) =>
     unitChanges(ctx.host, { [EBS_INITIALIZE_TEMPLATE]: renderEbsInitializeUnit() }, EBS_INITIALIZE_UNITS),

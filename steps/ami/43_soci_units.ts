@@ -9,6 +9,7 @@
 import { dir } from "../../lib/changes.ts";
 import { SOCI_ROOT, SOCI_SERVICE } from "../../eks/containerd/soci.ts";
 import {
+  PHASE_UNIT_DIR,
   renderSociService,
   renderSociSocket,
   SOCI_CONFIG_DIR,
@@ -16,11 +17,18 @@ import {
 } from "../../eks/image/al2023.ts";
 import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
   group: "AL2023",
+  leaves: [
+    expectDir(SOCI_CONFIG_DIR),
+    expectDir(SOCI_ROOT, 0o700),
+    expectFile(`${PHASE_UNIT_DIR}/${SOCI_SERVICE}`),
+    expectFile(`${PHASE_UNIT_DIR}/${SOCI_SOCKET_UNIT}`),
+  ],
   downloads: false,
   async plan(ctx) {
     return [

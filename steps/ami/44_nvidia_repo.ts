@@ -12,6 +12,7 @@ import {
 import type { AmiStepDef } from "./context.ts";
 import { exec } from "../../lib/changes.ts";
 import { isVariant, notThisVariant, repoFile } from "./variant_changes.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** dnf's record of an enabled module stream. */
 export function moduleEnabled(text: string | undefined, stream: string): boolean {
@@ -23,6 +24,7 @@ export function moduleEnabled(text: string | undefined, stream: string): boolean
 export const step: AmiStepDef = {
   title: "NVIDIA: add NVIDIA's CUDA repository, enable the driver's open module stream",
   group: "NVIDIA",
+  leaves: [expectFile(NVIDIA_REPO_FILE)],
   downloads: false,
   plan(ctx) {
     if (!isVariant(ctx, "nvidia")) return notThisVariant("NVIDIA repository", "--accelerator nvidia");

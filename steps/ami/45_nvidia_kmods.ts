@@ -31,11 +31,23 @@ import {
   notThisVariant,
   onBuildInstance,
 } from "./variant_changes.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "NVIDIA: build and archive the open and proprietary kernel modules (DKMS)",
   group: "NVIDIA",
+  leaves: (image) => {
+    const driver = nvidiaDriver(image.al2023?.nvidiaDriver ?? DEFAULT_NVIDIA_DRIVER.version);
+    return [
+      expectFile(DKMS_NVIDIA_CONF),
+      expectFile(KMOD_UTIL, 0o755),
+      expectFile(KMOD_ARCHIVE_SCRIPT, 0o755),
+      ...(Object.hasOwn(OPEN_DEVICE_LISTS, driver.major)
+        ? [expectFile(nvidiaOpenDevicesFile(driver.major))]
+        : []),
+    ];
+  },
   downloads: false,
   async plan(ctx) {
     if (!isVariant(ctx, "nvidia")) return notThisVariant("NVIDIA kernel modules", "--accelerator nvidia");

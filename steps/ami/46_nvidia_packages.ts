@@ -20,11 +20,13 @@ import { NVIDIA_RUNTIME } from "../../eks/containerd/runtime.ts";
 import type { AmiStepDef } from "./context.ts";
 import { installPackages, isVariant, notThisVariant } from "./variant_changes.ts";
 import { unitInstalled } from "../../lib/systemd.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "NVIDIA: install the driver's user space, NVLSM and the container toolkit",
   group: "NVIDIA",
+  leaves: [expectFile(IB_UMAD_CONF)],
   downloads: false,
   async plan(ctx) {
     if (!isVariant(ctx, "nvidia")) return notThisVariant("NVIDIA packages", "--accelerator nvidia");

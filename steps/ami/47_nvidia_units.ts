@@ -18,8 +18,10 @@ import {
 import kmodLoad from "../../assets/gpu/nvidia-kmod-load.sh" with { type: "text" };
 import setClocks from "../../assets/gpu/set-nvidia-clocks" with { type: "text" };
 import type { AmiStepDef } from "./context.ts";
+import { PHASE_UNIT_DIR } from "../../eks/image/al2023.ts";
 import { unitChanges } from "./unit_changes.ts";
 import { isVariant, notThisVariant } from "./variant_changes.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The boot scripts, by path. */
 export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
@@ -31,6 +33,12 @@ export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
 export const step: AmiStepDef = {
   title: "NVIDIA: install nvidia-kmod-load.service (module chosen by device) and set-nvidia-clocks.service",
   group: "NVIDIA",
+  leaves: [
+    expectFile(NVIDIA_KMOD_LOAD_SCRIPT, 0o755),
+    expectFile(SET_NVIDIA_CLOCKS_SCRIPT, 0o755),
+    expectFile(`${PHASE_UNIT_DIR}/${NVIDIA_KMOD_LOAD_SERVICE}`),
+    expectFile(`${PHASE_UNIT_DIR}/${SET_NVIDIA_CLOCKS_SERVICE}`),
+  ],
   downloads: false,
   async plan(ctx) {
     if (!isVariant(ctx, "nvidia")) return notThisVariant("NVIDIA boot units", "--accelerator nvidia");

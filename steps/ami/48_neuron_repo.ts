@@ -5,11 +5,13 @@
 import { NEURON_REPO_FILE, renderNeuronRepo } from "../../eks/image/accelerators.ts";
 import type { AmiStepDef } from "./context.ts";
 import { isVariant, notThisVariant, repoFile } from "./variant_changes.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title: "Neuron: add the AWS Neuron repository",
   group: "Neuron",
+  leaves: [expectFile(NEURON_REPO_FILE)],
   downloads: false,
   plan: (ctx) =>
     isVariant(ctx, "neuron")

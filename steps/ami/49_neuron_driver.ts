@@ -19,6 +19,7 @@ import {
 } from "../../eks/image/accelerators.ts";
 import neuronInstall from "../../assets/gpu/neuron-package-install.sh" with { type: "text" };
 import type { AmiStepDef } from "./context.ts";
+import { PHASE_UNIT_DIR } from "../../eks/image/al2023.ts";
 import { unitChanges } from "./unit_changes.ts";
 import {
   imageKernel,
@@ -27,12 +28,18 @@ import {
   notThisVariant,
   onBuildInstance,
 } from "./variant_changes.ts";
+import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The step. */
 export const step: AmiStepDef = {
   title:
     "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
   group: "Neuron",
+  leaves: [
+    expectDir(NEURON_PACKAGE_CACHE),
+    expectFile(NEURON_INSTALL_SCRIPT, 0o755),
+    expectFile(`${PHASE_UNIT_DIR}/${NEURON_INSTALL_SERVICE}`),
+  ],
   downloads: false,
   async plan(ctx) {
     if (!isVariant(ctx, "neuron")) return notThisVariant("Neuron driver", "--accelerator neuron");

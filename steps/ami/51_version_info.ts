@@ -22,6 +22,7 @@ import {
 import { KUBELET_PATH, RUNC_PATH } from "../../eks/paths/image.ts";
 import type { AmiContext, AmiStepDef } from "./context.ts";
 import { cachedImageNames } from "./image_cache.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** The installed packages with their versions, from rpm or dpkg under the root ({} when neither answers). */
 async function installedPackages(ctx: AmiContext): Promise<Record<string, string>> {
@@ -70,6 +71,7 @@ export async function versionInfo(ctx: AmiContext): Promise<VersionInfo> {
 export const step: AmiStepDef = {
   title: "Write the version-info manifest /etc/eks/version-info.json",
   group: "AL2023",
+  leaves: [expectFile(VERSION_INFO_PATH)],
   downloads: false,
   plan: async (ctx) => [file(VERSION_INFO_PATH, renderVersionInfo(await versionInfo(ctx)), { mode: 0o644 })],
 };

@@ -13,10 +13,12 @@
 import { file } from "../../lib/changes.ts";
 import { LINK_POLICY_DROPIN, renderLinkPolicyDropin } from "../../eks/image/al2023.ts";
 import type { AmiStepDef } from "./context.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 export const step: AmiStepDef = {
   title: "Link policy: MACAddressPolicy=none (udev leaves the VPC CNI's veth MAC addresses alone)",
   group: "AL2023",
+  leaves: [expectFile(LINK_POLICY_DROPIN)],
   downloads: false,
   plan: () => Promise.resolve([file(LINK_POLICY_DROPIN, renderLinkPolicyDropin(), { mode: 0o644 })]),
 };

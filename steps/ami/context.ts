@@ -23,7 +23,7 @@ import {
 } from "../../lib/download.ts";
 import { ConfigError, MissingPinError } from "../../lib/errors.ts";
 import type { Step, StepContext, StepDef } from "../../lib/step.ts";
-import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
+import type { Leaves } from "../../eks/verify/expected_path.ts";
 
 /** One artifact a step installs, as /etc/eks/release.json and the SBOM record it (step 33 reads every step's). */
 export interface InstalledArtifact {
@@ -52,8 +52,11 @@ export interface InstalledArtifact {
 export interface AmiStepDef extends StepDef<AmiContext> {
   /** The artifacts this step installs, for release.json and the SBOM. */
   installs?(ctx: AmiContext): InstalledArtifact[];
-  /** The directories and files this step leaves on every image, with their modes, for `eksnode verify`. */
-  readonly leaves?: readonly ExpectedPath[];
+  /**
+   * The directories and files this step leaves on the image, with their modes, for `eksnode verify`:
+   * a list, or a function of what release.json records of the bake (containerd source, AL2023 variant).
+   */
+  readonly leaves?: Leaves;
 }
 
 /** A numbered bake step (steps/ami/index.ts). */

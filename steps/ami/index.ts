@@ -4,7 +4,7 @@
  */
 import { numberSteps } from "../../lib/step.ts";
 import type { AmiStep } from "./context.ts";
-import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
+import { type ExpectedPath, type ImageFacts, leavesFor } from "../../eks/verify/expected_path.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
 import { step as s02 } from "./02_iptables_legacy.ts";
 import { step as s03 } from "./03_aws_cli.ts";
@@ -179,9 +179,13 @@ export function amiSteps(
 }
 
 /**
- * The directories and files every baked image has, as the process's steps declare them (`leaves`), in
- * step order: what `eksnode verify` checks.
+ * The directories and files an image has, as the steps of its bake declare them (`leaves`), in step
+ * order: what `eksnode verify` checks. `image` is what release.json records of the bake (its containerd
+ * source and AL2023 variant), which decides the steps that ran and what some of them left.
+ * @example imageLeaves({}).some((p) => p.path === "/etc/eks") // true
  */
-export function imageLeaves(): ExpectedPath[] {
-  return AMI_STEPS.flatMap((s) => s.leaves ?? []);
+export function imageLeaves(image: ImageFacts): ExpectedPath[] {
+  const v = image.al2023;
+  const bake = { al2023: v !== undefined, accelerator: v?.accelerator, efa: v?.efa === true, fips: v?.fips };
+  return amiSteps(bake, false).flatMap((s) => [...leavesFor(s.leaves, image)]);
 }

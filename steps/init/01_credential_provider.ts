@@ -2,12 +2,13 @@
 import { renderCredentialProviderConfig } from "../../eks/kubelet/credential_provider.ts";
 import { CREDENTIAL_PROVIDER_CONFIG } from "../../eks/paths/node.ts";
 import { file } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitStepDef } from "./context.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** Writes /etc/eks/image-credential-provider/config.json for the node's Kubernetes version. */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Write /etc/eks/image-credential-provider/config.json",
+  leaves: [expectFile(CREDENTIAL_PROVIDER_CONFIG)],
   downloads: false,
   plan(ctx) {
     const text = renderCredentialProviderConfig({ kubernetesVersion: ctx.node.kubernetesVersion });

@@ -14,12 +14,19 @@ import {
   SOCI_DEPENDENCY_DROPIN,
 } from "../../eks/paths/node.ts";
 import { dir, file, remove } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitStepDef } from "./context.ts";
+import { expectDir, expectFile, expectOptionalFile } from "../../eks/verify/expected_path.ts";
 
 /** Writes /etc/eks/containerd/containerd-config.toml and installs it as /etc/containerd/config.toml. */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Write /etc/eks/containerd/containerd-config.toml (installed as containerd's config)",
+  leaves: [
+    expectFile(EKS_CONTAINERD_CONFIG),
+    expectFile(CONTAINERD_BASE_RUNTIME_SPEC),
+    expectDir("/etc/cni/net.d"),
+    expectOptionalFile(SOCI_CONFIG),
+    expectOptionalFile(SOCI_DEPENDENCY_DROPIN),
+  ],
   downloads: false,
   plan(ctx) {
     const text = renderContainerdConfig(ctx.node);

@@ -2,12 +2,13 @@
 import { EKS_SANDBOX_IMAGE_UNIT, SANDBOX_IMAGE_UNIT } from "../../eks/paths/node.ts";
 import { renderSandboxImageUnit } from "../../eks/system/node_units.ts";
 import { file } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitStepDef } from "./context.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** Writes sandbox-image.service and installs the unit. */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Write /etc/eks/containerd/sandbox-image.service",
+  leaves: [expectFile(EKS_SANDBOX_IMAGE_UNIT)],
   downloads: false,
   plan(ctx) {
     const unit = renderSandboxImageUnit(ctx.node);

@@ -13,12 +13,17 @@ import { BOOTSTRAP_KUBECONFIG, CA_CERT, KUBECONFIG } from "../../eks/paths/node.
 import { file, note } from "../../lib/changes.ts";
 import type { Change } from "../../lib/step.ts";
 import { ROOT } from "../../lib/step.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitContext, InitStepDef } from "./context.ts";
+import { expectFile } from "../../eks/verify/expected_path.ts";
 
 /** Writes /etc/kubernetes/pki/ca.crt (0644) and /var/lib/kubelet/kubeconfig (0600). */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Write /var/lib/kubelet/kubeconfig and the cluster CA",
+  leaves: [
+    expectFile(CA_CERT),
+    // A local Outposts cluster gets the bootstrap kubeconfig in its place.
+    { ...expectFile(KUBECONFIG, 0o600), orInstead: BOOTSTRAP_KUBECONFIG },
+  ],
   downloads: false,
   async plan(ctx) {
     const node = ctx.node;

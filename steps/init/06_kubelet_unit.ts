@@ -13,9 +13,16 @@ import {
   renderLocalDisksUnit,
 } from "../../eks/system/node_units.ts";
 import { file, remove } from "../../lib/changes.ts";
-import type { StepDef } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitStepDef } from "./context.ts";
 import { systemConfigChanges } from "./env_dropin.ts";
+import { expectFile, expectOptionalFile } from "../../eks/verify/expected_path.ts";
+import {
+  CONTAINERD_ENV_DROPIN,
+  KUBELET_ENV_DROPIN,
+  RESOLVED_DROPIN,
+  SANDBOX_IMAGE_ENV_DROPIN,
+  SYSTEM_ENV_CONF,
+} from "../../eks/paths/node.ts";
 
 /** The link `systemctl enable` made for the local disks unit (removed with the unit). */
 export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${LOCAL_DISKS_SERVICE}`;
@@ -29,8 +36,23 @@ export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${
  * unit when `instance.localStorage` has a strategy (else a unit of ours and its enable link are removed;
  * the mounts it made and their units stay, with the data on them).
  */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Install /etc/systemd/system/kubelet.service",
+  leaves: [
+    expectFile(KUBELET_UNIT),
+    // Written for some inputs only: --mount-bpf-fs, the CNI cache reset, local disks, instance.environment
+    // and instance.network.
+    ...[
+      BPF_MOUNT_UNIT,
+      CNI_CACHE_RESET_UNIT,
+      LOCAL_DISKS_UNIT,
+      SYSTEM_ENV_CONF,
+      CONTAINERD_ENV_DROPIN,
+      KUBELET_ENV_DROPIN,
+      SANDBOX_IMAGE_ENV_DROPIN,
+      RESOLVED_DROPIN,
+    ].map((p) => expectOptionalFile(p)),
+  ],
   downloads: false,
   plan(ctx) {
     return [

@@ -4,7 +4,8 @@
  * cli/init.ts gathers the inputs). Steps only render files and units from these settings.
  */
 import type { NodeSettings } from "../../eks/api/node_settings.ts";
-import type { StepContext } from "../../lib/step.ts";
+import type { StepContext, StepDef } from "../../lib/step.ts";
+import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
 
 export type { NodeSettings };
 
@@ -19,4 +20,10 @@ export interface InitContext extends StepContext {
    * instance-store disks and bpffs units are set up whatever it says, as nodeadm's run-phase aspects are.
    */
   daemons?: readonly InitDaemon[];
+}
+
+/** An init step as its file defines it: its plan, and what it leaves on the node for `eksnode verify`. */
+export interface InitStepDef extends StepDef<InitContext> {
+  /** The directories and files this step writes, with their modes (optional ones: for some inputs only). */
+  readonly leaves?: readonly ExpectedPath[];
 }

@@ -1,6 +1,7 @@
 /** The 9 instance steps of `eksnode init`, in order. */
 import { numberSteps, type Step } from "../../lib/step.ts";
-import type { InitContext } from "./context.ts";
+import type { InitContext, InitStepDef } from "./context.ts";
+import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
 import { step as s01 } from "./01_credential_provider.ts";
 import { step as s02 } from "./02_containerd_config.ts";
 import { step as s03 } from "./03_kubelet_containerd_unit.ts";
@@ -23,7 +24,7 @@ const NUMBERED = numberSteps("init", {
 });
 
 /** All init steps in order. */
-export const INIT_STEPS: Step<InitContext>[] = [...NUMBERED.config, ...NUMBERED.run];
+export const INIT_STEPS: (InitStepDef & Step<InitContext>)[] = [...NUMBERED.config, ...NUMBERED.run];
 
 /** nodeadm's init phases, as `--skip config|run` names them. */
 export type InitPhase = "config" | "run";
@@ -33,3 +34,12 @@ export const INIT_PHASES: Readonly<Record<InitPhase, readonly number[]>> = {
   config: NUMBERED.config.map((s) => s.number),
   run: NUMBERED.run.map((s) => s.number),
 };
+
+/**
+ * The directories and files `eksnode init` leaves on a node, as its steps declare them (`leaves`), in
+ * step order: what `eksnode verify --phase init` checks beside the image's.
+ * @example nodeLeaves().some((p) => p.path === "/etc/kubernetes/kubelet/kubelet-config.json") // true
+ */
+export function nodeLeaves(): ExpectedPath[] {
+  return INIT_STEPS.flatMap((s) => [...(s.leaves ?? [])]);
+}

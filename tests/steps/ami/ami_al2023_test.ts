@@ -19,7 +19,7 @@ import { templateOf, unitInstalled } from "../../../lib/systemd.ts";
 import { verifyUnits } from "../../../lib/systemd_verify.ts";
 import { versions } from "../../../assets/versions.ts";
 import { resolveArtifact } from "../../../steps/ami/context.ts";
-import { amiSteps } from "../../../steps/ami/index.ts";
+import { amiSteps, imageLeaves } from "../../../steps/ami/index.ts";
 import { moduleEnabled } from "../../../steps/ami/44_nvidia_repo.ts";
 import { AL2023_PACKAGE_ROLES, packageName } from "../../../steps/ami/package_names.ts";
 import { SOCI_SERVICE, useSociSnapshotter } from "../../../eks/containerd/soci.ts";
@@ -39,7 +39,7 @@ import {
   nvidiaPackages,
   renderNvidiaRepo,
 } from "../../../eks/image/accelerators.ts";
-import { al2023Paths, al2023Units, parseAl2023Variant } from "../../../eks/image/al2023_expect.ts";
+import { al2023Units, parseAl2023Variant } from "../../../eks/image/al2023_expect.ts";
 import { CRYPTO_POLICY_CONFIG, fipsPolicy } from "../../../eks/image/security.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
@@ -121,7 +121,10 @@ for (const v of VARIANTS) {
         "PLAN-dnf.txt": normalize(phaseLines(plan.stdout), mirror.url, fresh),
         "BAKE.txt": normalize(phaseLines(bake.stdout), mirror.url, root),
       };
-      for (const p of [...al2023Paths(variant), { path: "/etc/default/grub", kind: "file" as const }]) {
+      // What the phase's steps declare they leave (the process's 37 leave the rest of the image).
+      const process = new Set(imageLeaves({}).map((p) => JSON.stringify(p)));
+      const phasePaths = imageLeaves({ al2023: variant }).filter((p) => !process.has(JSON.stringify(p)));
+      for (const p of [...phasePaths, { path: "/etc/default/grub", kind: "file" as const }]) {
         if (p.kind !== "file" || p.path.endsWith("-supported-devices-580.txt")) continue;
         files[`tree${p.path}`] = normalize(await Deno.readTextFile(`${root}${p.path}`), mirror.url, root);
       }

@@ -10,6 +10,7 @@ import { file } from "../../../lib/changes.ts";
 import { runSteps } from "../../../lib/runner.ts";
 import { expectFile } from "../../../eks/verify/expected_path.ts";
 import { runNodeChecks } from "../../../eks/verify/node_checks.ts";
+import { leavesFor } from "../../../eks/verify/expected_path.ts";
 import type { AmiStepDef } from "../../../steps/ami/context.ts";
 import { AMI_STEPS, imageLeaves } from "../../../steps/ami/index.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
@@ -140,12 +141,13 @@ Deno.test("release: a step that declares what it installs is in release.json and
 
     const host = await Host.open(b.root);
     const paths = [
-      ...imageLeaves(),
-      ...steps.flatMap((s) => s.leaves ?? []).filter((p) => p.path === "/etc/widget.conf"),
+      ...imageLeaves({}),
+      ...steps.flatMap((s) => leavesFor(s.leaves, {})).filter((p) => p.path === "/etc/widget.conf"),
     ];
     const checks = await runNodeChecks(host, {
       phase: "ami",
-      imagePaths: paths,
+      imagePaths: () => paths,
+      nodePaths: [],
       defaultContainerdAddress: "",
     });
     const files = (name: string) => checks.find((c) => c.group === "files" && c.name === name);
@@ -153,7 +155,8 @@ Deno.test("release: a step that declares what it installs is in release.json and
     await Deno.chmod(b.at("/etc/widget.conf"), 0o644);
     const again = await runNodeChecks(host, {
       phase: "ami",
-      imagePaths: paths,
+      imagePaths: () => paths,
+      nodePaths: [],
       defaultContainerdAddress: "",
     });
     assert.deepEqual(
@@ -161,7 +164,7 @@ Deno.test("release: a step that declares what it installs is in release.json and
       [["fail", "mode 0644, want 0600"]],
     );
     // Every step's declared path is a verify row, in step order.
-    const declared = AMI_STEPS.flatMap((s) => s.leaves ?? []).map((p) => p.path);
+    const declared = imageLeaves({}).map((p) => p.path);
     assert.ok(declared.length > 30);
     const rows = checks.filter((c) => c.group === "files").map((c) => c.name);
     assert.deepEqual(rows.slice(0, declared.length), declared);
