@@ -82,6 +82,7 @@ Deno.test("steps 21-37 install verified binaries, dirs and files; a rerun change
         sha256: b.mirror.artifacts.kubelet.sha256,
         source: b.mirror.artifacts.kubelet.upstream,
         artifact: "kubelet",
+        mode: "0755",
       }],
     );
 

@@ -134,6 +134,7 @@ Deno.test("release: a step that declares what it installs is in release.json and
       sha256: sha256(new TextEncoder().encode("#!/bin/sh\n")),
       source: "https://example.com/widget",
       artifact: "widget",
+      mode: "0755",
     });
     const sbom = await Deno.readTextFile(b.at("/etc/eks/sbom.cdx.json"));
     assert.match(sbom, /"name": "widget"/);
@@ -152,7 +153,13 @@ Deno.test("release: a step that declares what it installs is in release.json and
     });
     const files = (name: string) => checks.find((c) => c.group === "files" && c.name === name);
     assert.equal(files("/etc/widget.conf")?.status, "ok");
+    assert.equal(
+      files("/usr/bin/widget")?.detail,
+      "file 0755",
+      "release.json's mode of the artifact is checked",
+    );
     await Deno.chmod(b.at("/etc/widget.conf"), 0o644);
+    await Deno.chmod(b.at("/usr/bin/widget"), 0o644);
     const again = await runNodeChecks(host, {
       phase: "ami",
       imagePaths: () => paths,
@@ -162,6 +169,12 @@ Deno.test("release: a step that declares what it installs is in release.json and
     assert.deepEqual(
       again.filter((c) => c.name === "/etc/widget.conf").map((c) => [c.status, c.detail]),
       [["fail", "mode 0644, want 0600"]],
+    );
+    assert.deepEqual(
+      again.filter((c) => c.group === "files" && c.name === "/usr/bin/widget").map((
+        c,
+      ) => [c.status, c.detail]),
+      [["fail", "mode 0644, want 0755"]],
     );
     // Every step's declared path is a verify row, in step order.
     const declared = imageLeaves({}).map((p) => p.path);
