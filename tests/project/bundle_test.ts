@@ -24,7 +24,7 @@ const DEFAULT_FILES = [
   "cli/config_cmd_test.ts",
   "lib/file_modes_test.ts",
   "cli/get_ecr_uri_test.ts",
-  "steps/init/init_e2e_test.ts",
+  "steps/init/init_golden_test.ts",
   "cli/init_inputs_test.ts",
   "project/injection_test.ts",
   "steps/init/outposts_hosts_test.ts",

@@ -1,37 +1,31 @@
 /**
- * `eksnode init` steps 1-9 end to end against temp roots: golden files for ten node shapes, real
- * tools on the output (systemd-analyze, systemctl --root, kubectl, bash -n), idempotence, and which
- * services a changed input restarts. Regenerate goldens with
- * `UPDATE_GOLDEN=1 deno test -A tests/steps/init/init_steps_test.ts` and review the diff.
+ * `eksnode init` steps 1-9 against temp roots, on NodeSettings: which services a changed input rewrites and
+ * restarts, removals, dry runs, the errors a user meets, and systemd's own reading of what the steps write.
+ * The golden cases (what init writes for a node shape, through the real CLI) are
+ * tests/steps/init/init_golden_test.ts.
  */
 import { tempDir } from "../../../fakes/temp.ts";
 import assert from "node:assert/strict";
-import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { kubeletArgs } from "../../../eks/kubelet/args.ts";
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_UNIT,
   CA_CERT,
-  CNI_CACHE_RESET_UNIT,
-  CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
-  EKS_CONTAINERD_CONFIG,
   EKS_KUBELET_UNIT,
   KUBECONFIG,
   KUBELET_CONFIG,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
-  SANDBOX_IMAGE_UNIT,
   SOCI_CONFIG,
   SOCI_DEPENDENCY_DROPIN,
   SYSTEM_ENV_CONF,
 } from "../../../eks/paths/node.ts";
 import { ecrRegistryRegion } from "../../../eks/system/node_units.ts";
 import { applyContext } from "../../support/helpers.ts";
-import { modeString } from "../../../lib/changes.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { Host } from "../../../lib/host.ts";
 import { placeOf } from "../../../lib/place.ts";
@@ -46,19 +40,12 @@ import { RESTART_TRIGGERS, step as startStep } from "../../../steps/init/09_star
 import type { InitContext, NodeSettings } from "../../../steps/init/context.ts";
 import { INIT_STEPS } from "../../../steps/init/index.ts";
 import { testNode } from "../../../fakes/node_settings.ts";
-import { compareOrUpdate } from "../../support/golden.ts";
-import {
-  accepted,
-  describeVerdict,
-  findTool,
-  validateKubeconfig,
-  type Verdict,
-  verifyUnits,
-} from "../../support/validators/mod.ts";
+import { assertValid as assertValidVerdict, have as haveTool } from "../../support/tool_verdicts.ts";
+import { validateKubeconfig, type Verdict, verifyUnits } from "../../support/validators/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: what `eksnode ami` leaves on the image (containerd.service, kubelet) plus the targets
-// `systemd-analyze verify --root` needs to load the units. They are excluded from the goldens.
+// `systemd-analyze verify --root` needs to load the units. They are not outputs.
 
 const FIXTURES: Record<string, { text: string; mode: number }> = {
   "/usr/lib/systemd/system/containerd.service": {
@@ -89,8 +76,6 @@ const FIXTURES: Record<string, { text: string; mode: number }> = {
     ]),
   ),
 };
-/** Files the runner itself keeps (journal), not outputs of the steps. */
-const RUNNER_STATE = /^\/var\/lib\/eksnode\//;
 
 async function fixtureHost(): Promise<Host> {
   const host = await Host.open(await tempDir({ prefix: "eksnode-init-" }), {
@@ -112,27 +97,6 @@ async function runInit(host: Host, node: NodeSettings, dryRun = false): Promise<
   return await runSteps(INIT_STEPS, context(host, node, dryRun), { process: "init", dryRun });
 }
 
-/** Every file and symlink the steps left under the root (fixtures and runner state excluded). */
-async function outputs(host: Host): Promise<{ files: Record<string, string>; modes: string }> {
-  const files: Record<string, string> = {};
-  const modes: string[] = [];
-  const walk = async (inRoot: string) => {
-    for (const name of (await host.readDir(inRoot)) ?? []) {
-      const p = inRoot === "/" ? `/${name}` : `${inRoot}/${name}`;
-      if (p in FIXTURES || RUNNER_STATE.test(p)) continue;
-      const st = (await host.stat(p))!;
-      if (st.isSymlink) modes.push(`link ${p} -> ${await host.readLink(p)}`);
-      else if (st.isDirectory) await walk(p);
-      else {
-        files[p.slice(1)] = (await host.readText(p))!;
-        modes.push(`${modeString(st.mode)} ${p}`);
-      }
-    }
-  };
-  await walk("/");
-  return { files, modes: modes.sort().join("\n") + "\n" };
-}
-
 async function run(argv: string[]): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" })
     .output();
@@ -142,186 +106,21 @@ async function run(argv: string[]): Promise<{ code: number; out: string }> {
 
 /** A validator's verdict must accept; a missing tool prints one line and is not an error. */
 function assertValid(v: Verdict): void {
-  if (v.notChecked) {
-    console.log(`init_steps_test: ${v.tool}: ${v.notChecked}`);
-    return;
-  }
-  assert.ok(accepted(v), describeVerdict(v));
+  assertValidVerdict(v, "init_steps_test");
 }
 
 /** True when `command` is installed; otherwise prints one line saying what is not checked. */
 function have(command: string): boolean {
-  if (findTool(command)) return true;
-  console.log(`init_steps_test: ${command} not installed: what it would check is not checked`);
-  return false;
+  return haveTool(command, "init_steps_test");
 }
 
-// ---------------------------------------------------------------------------------------------
-// The golden cases.
-
+/** A containerd config override (NodeConfig containerd.config) for the restart table. */
 const CONTAINERD_MERGE = `[plugins.'io.containerd.cri.v1.images']
 max_concurrent_downloads = 10
-
-[plugins.'io.containerd.cri.v1.images'.registry]
-config_path = "/etc/containerd/certs.d"
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
 BinaryName = "/usr/local/sbin/runc"
 `;
-
-const CASES: Record<string, NodeSettings> = {
-  "minimal-ipv4": testNode(),
-  "kubelet-config-override": testNode({
-    kubeletConfigOverrides: {
-      maxPods: 58,
-      serializeImagePulls: true,
-      featureGates: { InPlacePodVerticalScaling: true },
-      kubeReserved: { memory: "1Gi" },
-      registerWithTaints: [{ key: "dedicated", value: "batch", effect: "NoSchedule" }],
-    },
-  }),
-  "extra-kubelet-flags": testNode({
-    kubeletFlags: [
-      "--node-labels=eks.amazonaws.com/nodegroup=ng-1,team=data platform",
-      "--register-with-taints=dedicated=gpu:NoSchedule",
-      "--eviction-hard=memory.available<5%",
-      '--system-reserved=cpu=100m,note="$HOME"',
-      "--v=4",
-    ],
-    environment: {
-      kubelet: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
-      containerd: { HTTPS_PROXY: "http://proxy.internal:3128", NO_PROXY: "169.254.169.254,.internal,%h" },
-    },
-  }),
-  "containerd-config-merge": testNode({ containerdConfigOverride: CONTAINERD_MERGE }),
-  "ipv6": testNode({
-    cluster: { ipFamily: "ipv6", serviceCidr: "fd30:1c53:5f8a::/108" },
-    instance: { ipv6: "2600:1f14:abc:1200:5ef1:23c4:a1b2:c3d4", vpcIpv6Cidrs: ["2600:1f14:abc:1200::/56"] },
-    nodeIp: "2600:1f14:abc:1200:5ef1:23c4:a1b2:c3d4",
-    clusterDns: ["fd30:1c53:5f8a::a"],
-  }),
-  "custom-pause-registry": testNode({
-    sandboxImage: "registry.example.internal/mirror/eks/pause:3.10",
-    sandboxRegistry: "registry.example.internal",
-  }),
-  "china-cn-north-1": testNode({ region: "cn-north-1" }),
-  "govcloud-us-gov-west-1": testNode({ region: "us-gov-west-1" }),
-  "fips": testNode({ fips: true }),
-  "outpost": testNode({
-    cluster: {
-      enableOutpost: true,
-      id: "b2ac1f51-6e29-4d4a-b8f4-3c1d7c1e0a9f",
-      apiServerAddresses: ["10.0.1.10", "10.0.2.11", "10.0.3.12"],
-    },
-  }),
-  "local-disks-raid0": testNode({
-    localStorage: { strategy: "RAID0", mountPath: "/mnt/fast", disabledMounts: ["PodLogs"] },
-  }),
-  // A containerd 1.7 GPU node: version-2 config, nvidia runtime, the user's base runtime spec merged.
-  "containerd1-nvidia": testNode({
-    containerdVersion: "1.7.27",
-    nvidiaRuntimeInstalled: true,
-    containerdBaseRuntimeSpec: { process: { rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }] } },
-    containerdConfigOverride:
-      'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nmax_concurrent_downloads = 10\n',
-  }),
-  // FastImagePull on a node big enough, with the snapshotter installed: SOCI config and drop-in.
-  "fast-image-pull": testNode({ containerdVersion: "2.1.4", sociSnapshotter: true }),
-};
-
-for (const [name, node] of Object.entries(CASES)) {
-  Deno.test(`init golden: ${name}`, async (t) => {
-    const host = await fixtureHost();
-    try {
-      const first = await runInit(host, node);
-      assert.ok(first.changeCount > 10, `first run changed ${first.changeCount} things`);
-      const out = await outputs(host);
-      await compareOrUpdate(`init/${name}`, { ...out.files, MODES: out.modes });
-
-      await t.step("kubeconfig parses and kubectl reads it", async () => {
-        const path = node.cluster.enableOutpost ? BOOTSTRAP_KUBECONFIG : KUBECONFIG;
-        const doc = parseYaml(out.files[path.slice(1)]);
-        assert.equal(doc["current-context"], "kubelet");
-        assert.equal(doc.clusters[0].cluster.server, node.cluster.endpoint);
-        assert.deepEqual(doc.users[0].user.exec.args, [
-          "token",
-          "-i",
-          node.cluster.enableOutpost ? node.cluster.id : node.cluster.name,
-          "--region",
-          node.region,
-        ]);
-        assert.equal(doc.clusters[0].cluster["certificate-authority"], CA_CERT);
-        assert.equal(doc.users[0].user.exec.command, "/usr/bin/aws-iam-authenticator");
-        // kubectl reads it and keeps every key (tests/support/validators/kubectl.ts).
-        assertValid(await validateKubeconfig(host.real(path)));
-      });
-
-      await t.step("kubelet config parses, overrides win", () => {
-        const cfg = JSON.parse(out.files[KUBELET_CONFIG.slice(1)]);
-        assert.equal(cfg.kind, "KubeletConfiguration");
-        assert.deepEqual(cfg.clusterDNS, node.kubeletConfigOverrides.clusterDNS ?? node.clusterDns);
-        assert.equal(cfg.providerID, node.providerId);
-        for (const [k, v] of Object.entries(node.kubeletConfigOverrides)) {
-          if (typeof v !== "object" || Array.isArray(v)) assert.deepEqual(cfg[k], v, k);
-        }
-      });
-
-      await t.step("containerd config is TOML with the sandbox image pinned", () => {
-        const text = out.files[CONTAINERD_CONFIG.slice(1)];
-        assert.equal(text, out.files[EKS_CONTAINERD_CONFIG.slice(1)]);
-        // deno-lint-ignore no-explicit-any -- parsed TOML is walked by known keys
-        const toml = parseToml(text) as any;
-        const v1 = node.containerdVersion?.startsWith("1.") === true;
-        assert.equal(toml.version, v1 ? 2 : 3);
-        const cri = toml.plugins["io.containerd.grpc.v1.cri"];
-        const images = v1 ? cri : toml.plugins["io.containerd.cri.v1.images"];
-        const runtime = v1 ? cri : toml.plugins["io.containerd.cri.v1.runtime"];
-        assert.equal(v1 ? images.sandbox_image : images.pinned_images.sandbox, node.sandboxImage);
-        const rt = node.nvidiaRuntimeInstalled ? "nvidia" : "runc";
-        assert.equal(runtime.containerd.default_runtime_name, rt);
-        assert.equal(runtime.containerd.runtimes[rt].options.SystemdCgroup, true);
-        assert.equal(runtime.containerd.runtimes[rt].base_runtime_spec, CONTAINERD_BASE_RUNTIME_SPEC);
-        assert.deepEqual({ ...runtime.cni }, { bin_dir: "/opt/cni/bin", conf_dir: "/etc/cni/net.d" });
-        // The spec it names is there, nodeadm's default with NodeConfig's baseRuntimeSpec merged.
-        const spec = JSON.parse(out.files[CONTAINERD_BASE_RUNTIME_SPEC.slice(1)]);
-        const nofile = node.containerdBaseRuntimeSpec ? [1024, 4096] : [65536, 1048576];
-        assert.deepEqual(spec.process.rlimits, [{ type: "RLIMIT_NOFILE", soft: nofile[0], hard: nofile[1] }]);
-        assert.equal(out.files[SOCI_CONFIG.slice(1)] !== undefined, node.sociSnapshotter === true);
-        assert.equal(out.files[SOCI_DEPENDENCY_DROPIN.slice(1)] !== undefined, node.sociSnapshotter === true);
-      });
-
-      await t.step("units pass systemd-analyze verify", async () => {
-        // sandbox-image.service runs /usr/bin/eksnode, which `eksnode ami` step 1 installs in the image.
-        await Deno.mkdir(host.real("/usr/bin"), { recursive: true });
-        await Deno.writeTextFile(host.real("/usr/bin/eksnode"), "#!/bin/sh\n", { mode: 0o755 });
-        const units = [
-          KUBELET_UNIT,
-          SANDBOX_IMAGE_UNIT,
-          BPF_MOUNT_UNIT,
-          CNI_CACHE_RESET_UNIT,
-          ...(node.localStorage ? [LOCAL_DISKS_UNIT] : []),
-        ]
-          .map((u) => u.split("/").pop()!);
-        assertValid(await verifyUnits(host.root, units));
-      });
-
-      await t.step("units are enabled in the root", async () => {
-        if (!(have("systemctl"))) return;
-        for (const unit of ["kubelet", "sandbox-image", "containerd"]) {
-          const r = await run(["systemctl", `--root=${host.root}`, "is-enabled", unit]);
-          assert.equal(r.out.trim(), "enabled", `${unit}: ${r.out}`);
-        }
-      });
-
-      await t.step("a second run changes nothing", async () => {
-        const again = await runInit(host, node);
-        assert.equal(again.changeCount, 0, JSON.stringify(again.steps.flatMap((s) => s.changes)));
-      });
-    } finally {
-      await Deno.remove(host.root, { recursive: true });
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // What a changed input rewrites, and what it restarts.
@@ -466,7 +265,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
         "CA with trailing blank lines",
         testNode({
           cluster: {
-            certificateAuthorityPem: CASES["minimal-ipv4"].cluster.certificateAuthorityPem + "\n\n",
+            certificateAuthorityPem: testNode().cluster.certificateAuthorityPem + "\n\n",
           },
         }),
         [],

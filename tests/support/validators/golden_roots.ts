@@ -1,7 +1,7 @@
 /**
  * The golden cases as roots the validators can run in: tests/golden/ami/full-bake is the baked
- * image (its tree/ with the modes its LISTING records); each tests/golden/init* case is that image
- * with the case's files (modes from its MODES) laid over it, as `eksnode init` leaves a node. The
+ * image (its tree/ with the modes its LISTING records); each tests/golden/init/<case> is that image
+ * with the case's expected/ files (modes from its MODES) laid over it, as `eksnode init` leaves a node. The
  * `*.wants/` links the goldens record are not created: they are what `systemctl enable` must make.
  */
 import { tempDir } from "../../../fakes/temp.ts";
@@ -13,7 +13,7 @@ import { addBaseOs } from "./systemd.ts";
 
 /** One golden case. */
 export interface GoldenCase {
-  /** e.g. "ami/full-bake", "init/minimal-ipv4", "init-e2e/ipv6". */
+  /** e.g. "ami/full-bake", "init/ipv6". */
   name: string;
   kind: "ami" | "init";
 }
@@ -31,16 +31,13 @@ export interface GoldenRoot {
 
 const AMI = "ami/full-bake";
 /** Files of a golden case directory that describe it rather than being written by it. */
-const META = new Set(["MODES", "STDOUT", "LISTING", "PLAN.txt"]);
+const META = new Set(["MODES", "STDOUT", "STDERR", "LISTING", "PLAN.txt"]);
 
-/** Every golden case: the full bake, then every init and init-e2e case. */
+/** Every golden case: the full bake, then every init case (tests/golden/init/<case>/expected). */
 export async function goldenCases(): Promise<GoldenCase[]> {
   const out: GoldenCase[] = [{ name: AMI, kind: "ami" }];
-  for await (const top of Deno.readDir(GOLDEN_ROOT)) {
-    if (!top.isDirectory || !top.name.startsWith("init")) continue;
-    for await (const c of Deno.readDir(join(GOLDEN_ROOT, top.name))) {
-      if (c.isDirectory) out.push({ name: `${top.name}/${c.name}`, kind: "init" });
-    }
+  for await (const c of Deno.readDir(join(GOLDEN_ROOT, "init"))) {
+    if (c.isDirectory) out.push({ name: `init/${c.name}`, kind: "init" });
   }
   return out.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === "ami" ? -1 : 1));
 }
@@ -108,7 +105,7 @@ export async function goldenRoot(c: GoldenCase): Promise<GoldenRoot> {
     let files = await layOut(join(amiDir, "tree"), root, amiRec);
     let wants = wantsOf(amiRec);
     if (c.kind === "init") {
-      const dir = join(GOLDEN_ROOT, c.name);
+      const dir = join(GOLDEN_ROOT, c.name, "expected");
       const rec = recorded(await Deno.readTextFile(join(dir, "MODES")));
       files = await layOut(dir, root, rec);
       wants = wantsOf(rec);
