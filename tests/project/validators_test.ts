@@ -31,7 +31,7 @@ import {
 } from "../support/validators/mod.ts";
 import { GOLDEN_ROOT } from "../support/golden.ts";
 
-const GOLDEN_INIT = `${GOLDEN_ROOT}init/minimal-ipv4`;
+const GOLDEN_INIT = `${GOLDEN_ROOT}init/minimal-nodeconfig/expected`;
 const GOLDEN_CONTAINERD = `${GOLDEN_INIT}/etc/containerd/config.toml`;
 const GOLDEN_KUBECONFIG = `${GOLDEN_INIT}/var/lib/kubelet/kubeconfig`;
 const GOLDEN_KUBELET = `${GOLDEN_INIT}/etc/kubernetes/kubelet/kubelet-config.json`;

@@ -63,7 +63,7 @@ export function lineDiff(expected: string, actual: string): string {
 
 /**
  * Compares `files` (relative path → content) with the golden directory `dir` (relative to
- * tests/golden, e.g. "init/minimal-ipv4"); throws an AssertionError listing every difference.
+ * tests/golden, e.g. "init/minimal-nodeconfig/expected"); throws an AssertionError listing every difference.
  * With UPDATE_GOLDEN=1 the directory is replaced by `files` and nothing is compared.
  */
 export async function compareOrUpdate(dir: string, files: Record<string, string>): Promise<void> {
