@@ -57,7 +57,7 @@ export async function runVerify(
     );
   }
   const phase = opts.phase ?? ((await host.exists(KUBELET_CONFIG)) ? "init" : "ami");
-  const [{ runNodeChecks }, { imageLeaves }, { nodeLeaves }] = await Promise.all([
+  const [{ runNodeChecks }, { imageLeaves, imageUnits }, { nodeLeaves, nodeUnits }] = await Promise.all([
     import("../eks/verify/node_checks.ts"),
     import("../steps/ami/index.ts"),
     import("../steps/init/index.ts"),
@@ -66,6 +66,8 @@ export async function runVerify(
     phase,
     imagePaths: imageLeaves,
     nodePaths: nodeLeaves(),
+    imageUnits,
+    nodeUnits: nodeUnits(),
     containerdAddress: opts.containerdAddress,
     defaultContainerdAddress: DEFAULT_CONTAINERD_ADDRESS,
   });

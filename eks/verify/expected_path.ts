@@ -49,3 +49,10 @@ export type Leaves = readonly ExpectedPath[] | ((image: ImageFacts) => readonly 
 export function leavesFor(leaves: Leaves | undefined, image: ImageFacts): readonly ExpectedPath[] {
   return typeof leaves === "function" ? leaves(image) : leaves ?? [];
 }
+
+/** A unit eksnode enables, which `eksnode verify` expects enabled. */
+export interface ExpectedUnit {
+  unit: string;
+  /** Enabled only for some inputs: expected when this unit file is there (the bpffs mount, local disks). */
+  ifFile?: string;
+}

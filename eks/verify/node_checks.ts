@@ -19,7 +19,7 @@
  *   cached, present in containerd's k8s.io namespace (`ctr images ls`).
  */
 import { createHash } from "node:crypto";
-import { type ExpectedPath, expectFile, type ImageFacts } from "./expected_path.ts";
+import { type ExpectedPath, type ExpectedUnit, expectFile, type ImageFacts } from "./expected_path.ts";
 import { parse as parseToml } from "smol-toml";
 import { modeString } from "../../lib/changes.ts";
 import { ctrArgv, K8S_NAMESPACE } from "../../lib/container_images.ts";
@@ -37,7 +37,7 @@ import {
 import { moduleNames, MODULES_LOAD_FILE } from "../system/kernel_modules.ts";
 import { findLeftovers, needsSshKeygenUnit, SSH_KEYGEN_UNIT } from "../image/hygiene.ts";
 import { sbomFiles } from "../image/sbom.ts";
-import { al2023Units, parseAl2023Variant } from "../image/al2023_expect.ts";
+import { parseAl2023Variant } from "../image/al2023_expect.ts";
 import { hasArgs, kernelArgs, VERSION_INFO_PATH } from "../image/al2023.ts";
 import {
   CRYPTO_POLICY_CONFIG,
@@ -48,16 +48,8 @@ import {
 } from "../image/security.ts";
 import type { Al2023Variant } from "../image/accelerators.ts";
 import {
-  BOOT_CONFIG_SERVICE,
-  BOOT_RUN_SERVICE,
   BOOTSTRAP_KUBECONFIG,
-  BPF_MOUNT_SERVICE,
-  BPF_MOUNT_UNIT,
-  CNI_CACHE_RESET_SERVICE,
-  CNI_CACHE_RESET_UNIT,
   CONTAINERD_CONFIG,
-  LOCAL_DISKS_SERVICE,
-  LOCAL_DISKS_UNIT,
 } from "../paths/node.ts";
 
 /** Which process's result is checked. */
@@ -94,6 +86,10 @@ export interface NodeCheckOptions {
   imagePaths: (image: ImageFacts) => readonly ExpectedPath[];
   /** What `eksnode init`'s steps declare they leave on the node (steps/init/index.ts `nodeLeaves`). */
   nodePaths: readonly ExpectedPath[];
+  /** The units an image's bake enabled, given release.json (steps/ami/index.ts `imageUnits`). */
+  imageUnits: (image: ImageFacts) => readonly string[];
+  /** The units `eksnode init`'s steps enable (steps/init/index.ts `nodeUnits`). */
+  nodeUnits: readonly ExpectedUnit[];
   /** containerd's socket for the image check; undefined: the default socket on `/`, none under --root. */
   containerdAddress?: string;
   /** Default socket on the running system. */
@@ -110,7 +106,12 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   if (opts.phase === "ami") await hygieneChecks(host, out);
   await sysctlChecks(host, out);
   await moduleChecks(host, out);
-  await unitChecks(host, opts.phase, out, manifest?.al2023);
+  await unitChecks(
+    host,
+    opts,
+    { containerdSource: manifest?.containerdSource, al2023: manifest?.al2023 },
+    out,
+  );
   await imageChecks(host, opts, manifest, out);
   return out;
 }
@@ -608,26 +609,17 @@ async function moduleChecks(host: Host, out: CheckResult[]) {
   }
 }
 
-/**
- * The units a phase enables (init: the bpffs, local disks and CNI cache reset units too, when their files
- * were written).
- */
-export async function phaseUnits(host: Host, phase: Phase): Promise<string[]> {
-  // The boot units (step 36) run init at every boot: an image without them joins no node by itself.
-  if (phase === "ami") {
-    return ["containerd.service", "sandbox-image.service", BOOT_CONFIG_SERVICE, BOOT_RUN_SERVICE];
+/** The units a phase expects enabled: the image's, and for `init` the node's (optional ones when their file is there). */
+export async function expectedUnits(
+  host: Host,
+  opts: Pick<NodeCheckOptions, "phase" | "imageUnits" | "nodeUnits">,
+  image: ImageFacts,
+): Promise<string[]> {
+  const units = new Set(opts.imageUnits(image));
+  if (opts.phase === "init") {
+    for (const u of opts.nodeUnits) if (!u.ifFile || await host.exists(u.ifFile)) units.add(u.unit);
   }
-  const units = [
-    "containerd.service",
-    "sandbox-image.service",
-    "kubelet.service",
-    BOOT_CONFIG_SERVICE,
-    BOOT_RUN_SERVICE,
-  ];
-  if (await host.exists(BPF_MOUNT_UNIT)) units.unshift(BPF_MOUNT_SERVICE);
-  if (await host.exists(LOCAL_DISKS_UNIT)) units.unshift(LOCAL_DISKS_SERVICE);
-  if (await host.exists(CNI_CACHE_RESET_UNIT)) units.unshift(CNI_CACHE_RESET_SERVICE);
-  return units;
+  return [...units];
 }
 
 /** The `WantedBy=` targets of a unit file's [Install] section. */
@@ -644,8 +636,13 @@ export function wantedBy(unitText: string): string[] {
   return out.filter(Boolean);
 }
 
-async function unitChecks(host: Host, phase: Phase, out: CheckResult[], al2023?: Al2023Variant) {
-  const units = [...await phaseUnits(host, phase), ...(al2023 ? al2023Units(al2023) : [])];
+async function unitChecks(
+  host: Host,
+  opts: Pick<NodeCheckOptions, "phase" | "imageUnits" | "nodeUnits">,
+  image: ImageFacts,
+  out: CheckResult[],
+) {
+  const units = await expectedUnits(host, opts, image);
   for (const unit of units) {
     const file = await unitFile(host, unit);
     if (!file) {

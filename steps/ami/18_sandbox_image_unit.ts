@@ -17,6 +17,7 @@ import { expectFile } from "../../eks/verify/expected_path.ts";
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install sandbox-image.service and enable containerd",
+  enables: ["containerd.service", "sandbox-image.service"],
   group: "Containerd",
   leaves: [expectFile(SANDBOX_IMAGE_UNIT)],
   async plan(ctx) {

@@ -46,6 +46,7 @@ export function renderBootstrapShim(eksnode = "/usr/bin/eksnode"): string {
 /** Install and enable the boot units, make the drop-in directory, install the /etc/eks/bootstrap.sh shim. */
 export const step: AmiStepDef = {
   title: "Install the boot units (eksnode init) and /etc/eks/bootstrap.sh",
+  enables: Object.keys(BOOT_UNITS),
   group: "Kubernetes/EKS",
   leaves: [
     expectFile(`/etc/systemd/system/${BOOT_CONFIG_SERVICE}`),

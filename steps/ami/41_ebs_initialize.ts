@@ -17,6 +17,7 @@ import { expectFile } from "../../eks/verify/expected_path.ts";
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install ebs-initialize-bin@.service for containerd and kubelet (EBS blocks read at boot)",
+  enables: EBS_INITIALIZE_UNITS,
   group: "AL2023",
   leaves: [expectFile(`${PHASE_UNIT_DIR}/${EBS_INITIALIZE_TEMPLATE}`)],
   downloads: false,

@@ -22,6 +22,7 @@ import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
+  enables: [SOCI_SOCKET_UNIT],
   group: "AL2023",
   leaves: [
     expectDir(SOCI_CONFIG_DIR),

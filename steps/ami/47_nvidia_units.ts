@@ -32,6 +32,7 @@ export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
 /** The step. */
 export const step: AmiStepDef = {
   title: "NVIDIA: install nvidia-kmod-load.service (module chosen by device) and set-nvidia-clocks.service",
+  enables: [NVIDIA_KMOD_LOAD_SERVICE, SET_NVIDIA_CLOCKS_SERVICE],
   group: "NVIDIA",
   leaves: [
     expectFile(NVIDIA_KMOD_LOAD_SCRIPT, 0o755),

@@ -34,6 +34,7 @@ import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 export const step: AmiStepDef = {
   title:
     "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
+  enables: [NEURON_INSTALL_SERVICE],
   group: "Neuron",
   leaves: [
     expectDir(NEURON_PACKAGE_CACHE),

@@ -57,6 +57,8 @@ export interface AmiStepDef extends StepDef<AmiContext> {
    * a list, or a function of what release.json records of the bake (containerd source, AL2023 variant).
    */
   readonly leaves?: Leaves;
+  /** The units this step enables on every image it runs for, for `eksnode verify`. */
+  readonly enables?: readonly string[];
 }
 
 /** A numbered bake step (steps/ami/index.ts). */

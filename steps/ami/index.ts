@@ -5,6 +5,7 @@
 import { numberSteps } from "../../lib/step.ts";
 import type { AmiStep } from "./context.ts";
 import { type ExpectedPath, type ImageFacts, leavesFor } from "../../eks/verify/expected_path.ts";
+import type { AmiStepDef } from "./context.ts";
 import { step as s01 } from "./01_install_eksnode.ts";
 import { step as s02 } from "./02_iptables_legacy.ts";
 import { step as s03 } from "./03_aws_cli.ts";
@@ -185,7 +186,24 @@ export function amiSteps(
  * @example imageLeaves({}).some((p) => p.path === "/etc/eks") // true
  */
 export function imageLeaves(image: ImageFacts): ExpectedPath[] {
+  return bakeSteps(image).flatMap((s) => [...leavesFor(s.leaves, image)]);
+}
+
+/**
+ * The units an image has enabled, as the steps of its bake declare them (`enables`), in step order.
+ * @example imageUnits({}).includes("sandbox-image.service") // true
+ */
+export function imageUnits(image: ImageFacts): string[] {
+  return bakeSteps(image).flatMap((s) => [...(s.enables ?? [])]);
+}
+
+/** The steps a bake ran, from what release.json records of it (hygiene aside). */
+function bakeSteps(image: ImageFacts): AmiStepDef[] {
   const v = image.al2023;
-  const bake = { al2023: v !== undefined, accelerator: v?.accelerator, efa: v?.efa === true, fips: v?.fips };
-  return amiSteps(bake, false).flatMap((s) => [...leavesFor(s.leaves, image)]);
+  return amiSteps({
+    al2023: v !== undefined,
+    accelerator: v?.accelerator,
+    efa: v?.efa === true,
+    fips: v?.fips,
+  }, false);
 }

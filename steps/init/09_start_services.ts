@@ -6,8 +6,10 @@
 import {
   BOOTSTRAP_KUBECONFIG,
   BPF_MOUNT_SERVICE,
+  BPF_MOUNT_UNIT,
   CA_CERT,
   CNI_CACHE_RESET_SERVICE,
+  CNI_CACHE_RESET_UNIT,
   CONTAINERD_BASE_RUNTIME_SPEC,
   CONTAINERD_CONFIG,
   CONTAINERD_ENV_DROPIN,
@@ -24,11 +26,11 @@ import {
   SYSTEM_ENV_CONF,
 } from "../../eks/paths/node.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import type { Change, StepDef } from "../../lib/step.ts";
+import type { Change } from "../../lib/step.ts";
 import { placeOf } from "../../lib/place.ts";
 import { enableUnit, startUnit, UNIT_DIRS, unitInstalled } from "../../lib/systemd.ts";
 import type { Host } from "../../lib/host.ts";
-import type { InitContext } from "./context.ts";
+import type { InitStepDef } from "./context.ts";
 
 /** The daemon (`--daemon`) each service of {@link RESTART_TRIGGERS} belongs to. */
 export const SERVICE_DAEMON: Readonly<Record<string, "containerd" | "kubelet">> = {
@@ -83,8 +85,15 @@ function restartThenStart(unit: string, cannot: string | undefined, triggers: st
 }
 
 /** Enables the three services (with --root, only the symlinks) and starts or restarts them. */
-export const step: StepDef<InitContext> = {
+export const step: InitStepDef = {
   title: "Enable and start containerd, sandbox-image and kubelet",
+  enables: [
+    // For some inputs only: expected when the unit is there (step 6 writes them).
+    { unit: LOCAL_DISKS_SERVICE, ifFile: LOCAL_DISKS_UNIT },
+    { unit: BPF_MOUNT_SERVICE, ifFile: BPF_MOUNT_UNIT },
+    { unit: CNI_CACHE_RESET_SERVICE, ifFile: CNI_CACHE_RESET_UNIT },
+    ...Object.keys(RESTART_TRIGGERS).map((unit) => ({ unit })),
+  ],
   downloads: false,
   async plan(ctx) {
     const { host } = ctx;

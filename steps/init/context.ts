@@ -5,7 +5,7 @@
  */
 import type { NodeSettings } from "../../eks/api/node_settings.ts";
 import type { StepContext, StepDef } from "../../lib/step.ts";
-import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
+import type { ExpectedPath, ExpectedUnit } from "../../eks/verify/expected_path.ts";
 
 export type { NodeSettings };
 
@@ -26,4 +26,6 @@ export interface InitContext extends StepContext {
 export interface InitStepDef extends StepDef<InitContext> {
   /** The directories and files this step writes, with their modes (optional ones: for some inputs only). */
   readonly leaves?: readonly ExpectedPath[];
+  /** The units this step enables, for `eksnode verify --phase init`. */
+  readonly enables?: readonly ExpectedUnit[];
 }

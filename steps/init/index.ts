@@ -1,7 +1,7 @@
 /** The 9 instance steps of `eksnode init`, in order. */
 import { numberSteps, type Step } from "../../lib/step.ts";
 import type { InitContext, InitStepDef } from "./context.ts";
-import type { ExpectedPath } from "../../eks/verify/expected_path.ts";
+import type { ExpectedPath, ExpectedUnit } from "../../eks/verify/expected_path.ts";
 import { step as s01 } from "./01_credential_provider.ts";
 import { step as s02 } from "./02_containerd_config.ts";
 import { step as s03 } from "./03_kubelet_containerd_unit.ts";
@@ -42,4 +42,13 @@ export const INIT_PHASES: Readonly<Record<InitPhase, readonly number[]>> = {
  */
 export function nodeLeaves(): ExpectedPath[] {
   return INIT_STEPS.flatMap((s) => [...(s.leaves ?? [])]);
+}
+
+/**
+ * The units `eksnode init` enables, as its steps declare them (`enables`): what `eksnode verify --phase
+ * init` expects enabled beside the image's.
+ * @example nodeUnits().some((u) => u.unit === "kubelet.service") // true
+ */
+export function nodeUnits(): ExpectedUnit[] {
+  return INIT_STEPS.flatMap((s) => [...(s.enables ?? [])]);
 }

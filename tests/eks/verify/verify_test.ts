@@ -76,13 +76,14 @@ Deno.test("verify: the demo's tree passes; every planned file and directory is c
     assert.deepEqual(
       rows.filter((r) => r.group === "units").map((r) => [r.name, r.status]),
       [
-        ["cni-cache-reset.service", "ok"],
-        ["eksnode-mount-bpf-fs.service", "ok"],
+        // The image's (steps 18 and 36 declare them), then the node's (init step 9).
         ["containerd.service", "ok"],
         ["sandbox-image.service", "ok"],
-        ["kubelet.service", "ok"],
         ["eksnode-config.service", "ok"],
         ["eksnode-run.service", "ok"],
+        ["eksnode-mount-bpf-fs.service", "ok"],
+        ["cni-cache-reset.service", "ok"],
+        ["kubelet.service", "ok"],
       ],
     );
 

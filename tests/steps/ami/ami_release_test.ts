@@ -12,7 +12,7 @@ import { expectFile } from "../../../eks/verify/expected_path.ts";
 import { runNodeChecks } from "../../../eks/verify/node_checks.ts";
 import { leavesFor } from "../../../eks/verify/expected_path.ts";
 import type { AmiStepDef } from "../../../steps/ami/context.ts";
-import { AMI_STEPS, imageLeaves } from "../../../steps/ami/index.ts";
+import { AMI_STEPS, imageLeaves, imageUnits } from "../../../steps/ami/index.ts";
 import { KUBE_STEPS, kubeBake } from "./ami_kube_fixture.ts";
 import { sha256 } from "../../support/helpers.ts";
 
@@ -149,6 +149,8 @@ Deno.test("release: a step that declares what it installs is in release.json and
       phase: "ami",
       imagePaths: () => paths,
       nodePaths: [],
+      imageUnits,
+      nodeUnits: [],
       defaultContainerdAddress: "",
     });
     const files = (name: string) => checks.find((c) => c.group === "files" && c.name === name);
@@ -164,6 +166,8 @@ Deno.test("release: a step that declares what it installs is in release.json and
       phase: "ami",
       imagePaths: () => paths,
       nodePaths: [],
+      imageUnits,
+      nodeUnits: [],
       defaultContainerdAddress: "",
     });
     assert.deepEqual(
