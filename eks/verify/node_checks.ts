@@ -47,10 +47,7 @@ import {
   selinuxRunning,
 } from "../image/security.ts";
 import type { Al2023Variant } from "../image/accelerators.ts";
-import {
-  BOOTSTRAP_KUBECONFIG,
-  CONTAINERD_CONFIG,
-} from "../paths/node.ts";
+import { BOOTSTRAP_KUBECONFIG, CONTAINERD_CONFIG } from "../paths/node.ts";
 
 /** Which process's result is checked. */
 export type Phase = "ami" | "init";
