@@ -103,24 +103,16 @@ export async function runNodeChecks(host: Host, opts: NodeCheckOptions): Promise
   if (opts.phase === "ami") await hygieneChecks(host, out);
   await sysctlChecks(host, out);
   await moduleChecks(host, out);
-  await unitChecks(
-    host,
-    opts,
-    { containerdSource: manifest?.containerdSource, al2023: manifest?.al2023 },
-    out,
-  );
+  await unitChecks(host, opts, manifest ?? {}, out);
   await imageChecks(host, opts, manifest, out);
   return out;
 }
 
-/** What release.json says beyond the artifact list. */
-interface ManifestInfo {
+/** What release.json says beyond the artifact list (with what decides the bake's paths and units). */
+interface ManifestInfo extends ImageFacts {
   artifacts: ManifestFile[];
-  containerdSource?: string;
   /** Image names the bake cached; undefined when it cached none. */
   cachedImages?: string[];
-  /** The AL2023 phase's variant, when the bake ran it. */
-  al2023?: Al2023Variant;
   arch?: string;
 }
 
@@ -424,7 +416,7 @@ export async function expectedPaths(
   manifest: ManifestInfo | undefined,
 ): Promise<ExpectedPath[]> {
   const declared = [
-    ...opts.imagePaths({ containerdSource: manifest?.containerdSource, al2023: manifest?.al2023 }),
+    ...opts.imagePaths(manifest ?? {}),
     // Every installed file with the mode the bake left it (release.json `mode`).
     ...(manifest?.artifacts ?? []).flatMap((a) => a.mode ? [expectFile(a.path, parseInt(a.mode, 8))] : []),
     ...(opts.phase === "init" ? opts.nodePaths : []),

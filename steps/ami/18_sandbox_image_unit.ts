@@ -14,10 +14,14 @@ import type { AmiStepDef } from "./context.ts";
 import { bakeSandboxImage } from "./image_cache.ts";
 import { expectFile } from "../../eks/verify/expected_path.ts";
 
+/** The units this step enables. */
+const CONTAINERD = "containerd.service";
+const SANDBOX_IMAGE = "sandbox-image.service";
+
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install sandbox-image.service and enable containerd",
-  enables: ["containerd.service", "sandbox-image.service"],
+  enables: [CONTAINERD, SANDBOX_IMAGE],
   group: "Containerd",
   leaves: [expectFile(SANDBOX_IMAGE_UNIT)],
   async plan(ctx) {
@@ -47,18 +51,18 @@ export const step: AmiStepDef = {
     }
     // In a dry run step 11 has only planned the tarball's unit; in a real run it is there by now.
     let containerdUnit = ctx.dryRun && ctx.bake.containerdSource === "tarball";
-    if (await unitInstalled(host, "containerd.service")) containerdUnit = true;
-    if (containerdUnit) out.push(enableUnit("containerd.service", host.root));
+    if (await unitInstalled(host, CONTAINERD)) containerdUnit = true;
+    if (containerdUnit) out.push(enableUnit(CONTAINERD, host.root));
     else {
       out.push(note(
         "enable containerd.service skipped: no containerd.service under the root (step 11 installs it, or its package)",
       ));
     }
-    out.push(enableUnit("sandbox-image.service", host.root));
+    out.push(enableUnit(SANDBOX_IMAGE, host.root));
     if (await host.which("systemd-analyze")) {
       out.push(
         verifyChange(
-          containerdUnit ? ["containerd.service", "sandbox-image.service"] : ["sandbox-image.service"],
+          containerdUnit ? [CONTAINERD, SANDBOX_IMAGE] : [SANDBOX_IMAGE],
           unitKeys,
         ),
       );

@@ -19,10 +19,13 @@ import type { AmiStepDef } from "./context.ts";
 import { unitChanges } from "./unit_changes.ts";
 import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
+/** The unit this step enables: the socket starts the snapshotter on first use. */
+const ENABLED = [SOCI_SOCKET_UNIT];
+
 /** The step. */
 export const step: AmiStepDef = {
   title: "Install the SOCI snapshotter's units, enable its socket, make its directories",
-  enables: [SOCI_SOCKET_UNIT],
+  enables: ENABLED,
   group: "AL2023",
   leaves: [
     expectDir(SOCI_CONFIG_DIR),
@@ -39,7 +42,7 @@ export const step: AmiStepDef = {
       ...await unitChanges(
         ctx.host,
         { [SOCI_SERVICE]: renderSociService(), [SOCI_SOCKET_UNIT]: renderSociSocket() },
-        [SOCI_SOCKET_UNIT],
+        ENABLED,
       ),
     ];
   },

@@ -29,10 +29,13 @@ export const NVIDIA_BOOT_SCRIPTS: Readonly<Record<string, string>> = {
   [SET_NVIDIA_CLOCKS_SCRIPT]: setClocks,
 };
 
+/** The units this step installs and enables. */
+const ENABLED = [NVIDIA_KMOD_LOAD_SERVICE, SET_NVIDIA_CLOCKS_SERVICE];
+
 /** The step. */
 export const step: AmiStepDef = {
   title: "NVIDIA: install nvidia-kmod-load.service (module chosen by device) and set-nvidia-clocks.service",
-  enables: [NVIDIA_KMOD_LOAD_SERVICE, SET_NVIDIA_CLOCKS_SERVICE],
+  enables: ENABLED,
   group: "NVIDIA",
   leaves: [
     expectFile(NVIDIA_KMOD_LOAD_SCRIPT, 0o755),
@@ -51,7 +54,7 @@ export const step: AmiStepDef = {
           [NVIDIA_KMOD_LOAD_SERVICE]: renderNvidiaKmodLoadUnit(),
           [SET_NVIDIA_CLOCKS_SERVICE]: renderSetNvidiaClocksUnit(),
         },
-        [NVIDIA_KMOD_LOAD_SERVICE, SET_NVIDIA_CLOCKS_SERVICE],
+        ENABLED,
       ),
     ];
   },

@@ -30,11 +30,14 @@ import {
 } from "./variant_changes.ts";
 import { expectDir, expectFile } from "../../eks/verify/expected_path.ts";
 
+/** The unit this step installs and enables. */
+const ENABLED = [NEURON_INSTALL_SERVICE];
+
 /** The step. */
 export const step: AmiStepDef = {
   title:
     "Neuron: install the Neuron driver and tools; cache the inf1 driver for neuron-package-install.service",
-  enables: [NEURON_INSTALL_SERVICE],
+  enables: ENABLED,
   group: "Neuron",
   leaves: [
     expectDir(NEURON_PACKAGE_CACHE),
@@ -66,9 +69,7 @@ export const step: AmiStepDef = {
         },
       ),
       file(NEURON_INSTALL_SCRIPT, neuronInstall, { mode: 0o755 }),
-      ...await unitChanges(ctx.host, { [NEURON_INSTALL_SERVICE]: renderNeuronInstallUnit() }, [
-        NEURON_INSTALL_SERVICE,
-      ]),
+      ...await unitChanges(ctx.host, { [NEURON_INSTALL_SERVICE]: renderNeuronInstallUnit() }, ENABLED),
     ];
     return out;
   },

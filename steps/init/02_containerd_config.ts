@@ -17,13 +17,16 @@ import { dir, file, remove } from "../../lib/changes.ts";
 import type { InitStepDef } from "./context.ts";
 import { expectDir, expectFile, expectOptionalFile } from "../../eks/verify/expected_path.ts";
 
+/** Where the CNI plugin (the VPC CNI) puts its network config; containerd's config names it. */
+const CNI_CONF_DIR = "/etc/cni/net.d";
+
 /** Writes /etc/eks/containerd/containerd-config.toml and installs it as /etc/containerd/config.toml. */
 export const step: InitStepDef = {
   title: "Write /etc/eks/containerd/containerd-config.toml (installed as containerd's config)",
   leaves: [
     expectFile(EKS_CONTAINERD_CONFIG),
     expectFile(CONTAINERD_BASE_RUNTIME_SPEC),
-    expectDir("/etc/cni/net.d"),
+    expectDir(CNI_CONF_DIR),
     expectOptionalFile(SOCI_CONFIG),
     expectOptionalFile(SOCI_DEPENDENCY_DROPIN),
   ],
@@ -45,7 +48,7 @@ export const step: InitStepDef = {
         ? file(SOCI_DEPENDENCY_DROPIN, SOCI_DEPENDENCY_DROPIN_TEXT, { mode: 0o644 })
         : remove(SOCI_DEPENDENCY_DROPIN),
       // bootstrap.sh creates the CNI config directory before containerd starts (templates/al2/runtime/bootstrap.sh).
-      dir("/etc/cni/net.d", { mode: 0o755 }),
+      dir(CNI_CONF_DIR, { mode: 0o755 }),
     ];
   },
 };

@@ -2,9 +2,14 @@
 import {
   BPF_MOUNT_UNIT,
   CNI_CACHE_RESET_UNIT,
+  CONTAINERD_ENV_DROPIN,
+  KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
   LOCAL_DISKS_SERVICE,
   LOCAL_DISKS_UNIT,
+  RESOLVED_DROPIN,
+  SANDBOX_IMAGE_ENV_DROPIN,
+  SYSTEM_ENV_CONF,
 } from "../../eks/paths/node.ts";
 import {
   renderBpfMountUnit,
@@ -16,13 +21,6 @@ import { file, remove } from "../../lib/changes.ts";
 import type { InitStepDef } from "./context.ts";
 import { systemConfigChanges } from "./env_dropin.ts";
 import { expectFile, expectOptionalFile } from "../../eks/verify/expected_path.ts";
-import {
-  CONTAINERD_ENV_DROPIN,
-  KUBELET_ENV_DROPIN,
-  RESOLVED_DROPIN,
-  SANDBOX_IMAGE_ENV_DROPIN,
-  SYSTEM_ENV_CONF,
-} from "../../eks/paths/node.ts";
 
 /** The link `systemctl enable` made for the local disks unit (removed with the unit). */
 export const LOCAL_DISKS_WANTS = `/etc/systemd/system/multi-user.target.wants/${LOCAL_DISKS_SERVICE}`;
