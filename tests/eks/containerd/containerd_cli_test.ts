@@ -16,12 +16,7 @@ import { CONTAINERD_VERSION_FILE } from "../../../eks/containerd/version.ts";
 import { bakeDir, runInit } from "../../support/cli_fixtures.ts";
 import { eksnode } from "../../support/cli_run.ts";
 import { startMirror } from "../../../fakes/mirror.ts";
-import {
-  accepted,
-  describeVerdict,
-  findTool,
-  validateContainerdConfig,
-} from "../../support/validators/mod.ts";
+import { findTool, validateContainerdConfig } from "../../support/validators/mod.ts";
 import { Host } from "../../../lib/host.ts";
 import { verifyUnits } from "../../../lib/systemd_verify.ts";
 import { bakedRoot } from "../../../fakes/baked_root.ts";
@@ -36,6 +31,7 @@ import {
   runName,
 } from "../../../fakes/nodeadm_containerd_cases.ts";
 import { TEST_CA_PEM } from "../../../fakes/node_settings.ts";
+import { assertValid } from "../../support/tool_verdicts.ts";
 
 const CASES = haveCases();
 if (!CASES) {
@@ -233,7 +229,7 @@ Deno.test("eksnode init, FastImagePull: SOCI on a 4-CPU 16 GiB node with the sna
     assert.match(config, /snapshotter = "soci"/);
     // containerd itself accepts the config with the snapshotter (`containerd config dump`), where installed.
     const dump = await validateContainerdConfig(`${root}/etc/containerd/config.toml`);
-    assert.ok(accepted(dump), describeVerdict(dump));
+    assertValid(dump, "FastImagePull containerd config");
     // And systemd the units: containerd's drop-in requires the snapshotter the bake installed.
     if (findTool("systemd-analyze")) {
       const units = await verifyUnits(await Host.open(root), [

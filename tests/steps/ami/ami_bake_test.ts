@@ -12,6 +12,7 @@ import { type Mirror, startMirror } from "../../../fakes/mirror.ts";
 import { octalMode, snapshotTree } from "../../support/helpers.ts";
 import { Host } from "../../../lib/host.ts";
 import { readJournal } from "../../../lib/journal.ts";
+import { findTool } from "../../support/validators/mod.ts";
 
 const ENV = { SOURCE_DATE_EPOCH: "1767225600" };
 const JOURNAL = [/^\/var\/lib\/eksnode\/journal\//];
@@ -38,6 +39,47 @@ function normalize(text: string, mirror: Mirror, root: string, dir: string): str
     .replace(/BUILD_KERNEL='[^']*'/, "BUILD_KERNEL='KERNEL'")
     .replace(/"kernel": "[^"]*"/, '"kernel": "KERNEL"')
     .replace(/RELEASE_MANIFEST_SHA256='[0-9a-f]+'/, "RELEASE_MANIFEST_SHA256='SHA'");
+}
+
+/** A step's note that a checking tool is missing here: `sshd not found on this machine: … not checked with sshd -t`. */
+const TOOL_MISSING = /^\s+(\S+) not found on this machine: .* not checked with (.+)$/;
+
+/**
+ * The plan as a machine with every checking tool prints it. Steps 6 and 7 check their file with sshd or
+ * logrotate where the tool is installed (`, checked with sshd -t` on the file's line) and say so in a
+ * note where it is not; the note becomes the suffix, so the golden holds on any machine. Returns also
+ * the tools the notes named, for {@link assertToolNotesTrue}.
+ */
+function asIfToolsInstalled(plan: string): { plan: string; missing: string[] } {
+  const out: string[] = [];
+  const missing: string[] = [];
+  let pending: string | undefined;
+  for (const line of plan.split("\n")) {
+    const m = TOOL_MISSING.exec(line);
+    if (m) {
+      missing.push(m[1]);
+      pending = m[2];
+      continue;
+    }
+    if (pending && /^\s+would file /.test(line)) {
+      out.push(`${line}, checked with ${pending}`);
+      pending = undefined;
+    } else out.push(line);
+  }
+  assert.equal(pending, undefined, `a "not found on this machine" note with no file after it:\n${plan}`);
+  return { plan: out.join("\n"), missing };
+}
+
+/** The plan's tool notes tell the truth about this machine: a tool it says is missing is not installed, and one it checks with is. */
+function assertToolNotesTrue(plan: string, missing: string[]): void {
+  for (const tool of missing) {
+    assert.equal(findTool(tool), undefined, `the plan says ${tool} is missing, but it is installed`);
+  }
+  for (const tool of ["sshd", "logrotate"]) {
+    if (missing.includes(tool)) continue;
+    assert.ok(findTool(tool), `the plan checks with ${tool}, which this machine does not have`);
+    assert.match(plan, new RegExp(`, checked with ${tool} `));
+  }
 }
 
 /** Every file under the root as golden text: listing (type, mode, owner) plus the content of text files. */
@@ -78,6 +120,8 @@ Deno.test("ami: full bake into a temp root is pinned by golden files; rerun chan
     const root = `${dir}/root`;
     const plan = await eksnode(args(root, "--dry-run"), { env: ENV });
     assert.equal(plan.code, 0, plan.stderr);
+    const planned = asIfToolsInstalled(plan.stdout);
+    assertToolNotesTrue(plan.stdout, planned.missing);
     assert.deepEqual(await snapshotTree(root, JOURNAL), {}, "dry-run writes nothing");
     for (let n = 1; n <= 37; n++) {
       assert.match(plan.stdout, new RegExp(`\\[${String(n).padStart(2, "0")}/37\\]`));
@@ -88,7 +132,7 @@ Deno.test("ami: full bake into a temp root is pinned by golden files; rerun chan
     assert.match(bake.stdout, /ami: 37 steps, \d+ changes in/);
     await compareOrUpdate("ami/full-bake", {
       ...await goldenFiles(root, mirror, dir),
-      "PLAN.txt": normalize(plan.stdout, mirror, root, dir),
+      "PLAN.txt": normalize(planned.plan, mirror, root, dir),
     });
 
     const again = await eksnode(args(root), { env: ENV });
