@@ -8,8 +8,10 @@
  * ({@link awsClientConfig}), else {@link defaultEndpoint}: `https://ec2.<region>.<partition DNS suffix>` (the SDK's EC2 endpoint
  * rules, @aws-sdk/client-ec2 3.1169.0 dist-cjs/endpoint/ruleset.js; with `AWS_USE_FIPS_ENDPOINT=true`
  * `ec2-fips.<region>…`, except in GovCloud where `ec2.<region>.amazonaws.com` is the FIPS one); static
- * keys from the environment, else the SDK's default credential chain (@aws-sdk/credential-provider-node:
- * profile, SSO, web identity, container and instance role), loaded only then; the proxy of
+ * keys from the environment; else the instance role read from IMDS by eksnode's own client when nothing
+ * else could come first in the SDK's chain (a node at boot: {@link instanceRoleOnly}); else the SDK's
+ * default credential chain (@aws-sdk/credential-provider-node: profile, SSO, web identity, container and
+ * instance role), loaded only then; the proxy of
  * HTTPS_PROXY / NO_PROXY; errors named by their EC2 code with the HTTP status in `$metadata`, so the retry
  * rules of `aws_call.ts` read them as they read the SDK's.
  */
@@ -17,6 +19,7 @@ import { signV4, type SigV4Credentials } from "../../lib/sigv4.ts";
 import { parseXml, xmlPath, xmlText } from "../../lib/xml_tree.ts";
 import type { XmlElement } from "../../lib/xml_tree.ts";
 import { type AwsClientConfig, type AwsEnv, defaultEndpoint, proxyClient } from "./call.ts";
+import { instanceRoleCredentials, instanceRoleOnly } from "./instance_role_credentials.ts";
 
 /** The EC2 API version every EC2 SDK speaks. */
 const EC2_API_VERSION = "2016-11-15";
@@ -37,13 +40,23 @@ let chainModule: Promise<CredentialChainModule> | undefined;
 let chain: (() => Promise<SigV4Credentials>) | undefined;
 
 /**
- * Starts loading the SDK's credential chain when `env` holds no keys, so that a call made later does not
- * wait for it (init starts it while it reads instance metadata); a load nobody awaits is harmless.
+ * Starts getting credentials when `env` holds no keys, so that a call made later does not wait for them
+ * (init starts it while it reads instance metadata): the instance role's from IMDS, or else the SDK's
+ * credential chain is loaded. A read nobody awaits is harmless.
  */
 export function preloadEc2Credentials(env: AwsEnv): void {
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return;
+  if (instanceRoleOnly(env)) {
+    instanceRoleCredentials(env).catch(() => {});
+    return;
+  }
   chainModule ??= import("@aws-sdk/credential-provider-node");
   chainModule.catch(() => {});
+}
+
+/** Credentials for a call without keys in its config: the instance role's when nothing else could come first. */
+function credentialsFor(env: AwsEnv): Promise<SigV4Credentials> {
+  return instanceRoleOnly(env) ? instanceRoleCredentials(env) : chainCredentials();
 }
 
 /** Credentials from the SDK's default chain, loaded on first use and kept (it caches and refreshes). */
@@ -69,7 +82,7 @@ export async function ec2Call(
 ): Promise<XmlElement> {
   const url = new URL(cfg.endpoint ?? defaultEndpoint("EC2", cfg.region, env));
   const body = new URLSearchParams({ Action: action, Version: EC2_API_VERSION, ...params }).toString();
-  const creds = cfg.credentials ?? await chainCredentials();
+  const creds = cfg.credentials ?? await credentialsFor(env);
   const headers = await signV4(
     {
       method: "POST",

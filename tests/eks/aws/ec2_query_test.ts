@@ -16,6 +16,7 @@ import { awsClientConfig, defaultEndpoint } from "../../../eks/aws/call.ts";
 import { serveLoopback } from "../../../fakes/common.ts";
 import { defaultMetadata, start as startImds } from "../../../fakes/imds.ts";
 import * as fakeEc2 from "../../../fakes/ec2.ts";
+import { tempFile } from "../../../fakes/temp.ts";
 
 const KEYS = {
   AWS_ACCESS_KEY_ID: "AKIDFAKEEXAMPLE",
@@ -214,7 +215,7 @@ Deno.test("ec2 query: default endpoints are the SDK's for every partition, with 
   }
 });
 
-Deno.test("ec2 query: with no keys in the environment, the SDK's credential chain finds the instance role in IMDS", async () => {
+Deno.test("ec2 query: with a shared config file but no keys, the SDK's credential chain goes on to the instance role in IMDS", async () => {
   const role = "eks-node-role";
   const imds = startImds({
     metadata: {
@@ -232,6 +233,10 @@ Deno.test("ec2 query: with no keys in the environment, the SDK's credential chai
     },
   });
   const ec2 = fakeEc2.start();
+  // A config file that names a region and no keys: the chain is loaded (eksnode does not read profiles
+  // itself) and ends at IMDS (eks/aws/instance_role_credentials.ts reads the role only without such files).
+  const config = await tempFile({ prefix: "eksnode-aws-config-" });
+  await Deno.writeTextFile(config, "[default]\nregion = us-west-2\n");
   try {
     // The chain reads the process environment, as the SDK clients do: a child process with a clean one.
     const script = `import { describePrivateDnsName } from ${
@@ -244,7 +249,7 @@ Deno.test("ec2 query: with no keys in the environment, the SDK's credential chai
       AWS_REGION: "us-west-2",
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-      AWS_CONFIG_FILE: "/nonexistent/config",
+      AWS_CONFIG_FILE: config,
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
     };
     for (const k of ["DENO_DIR", "TMPDIR"]) if (Deno.env.get(k)) env[k] = Deno.env.get(k)!;
