@@ -55,6 +55,14 @@ Deno.test("nodeadm e2e: summary", () => {
   console.log(lines.join("\n"));
 });
 
+Deno.test("nodeadm e2e: README shows the count and names the cases that cannot apply", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  assert.ok(readme.includes(countLine()), `README.md lacks "${countLine()}"`);
+  for (const name of Object.keys(NOT_APPLICABLE)) {
+    assert.ok(readme.includes(`\`${name}\``), `README.md does not name the case ${name}, which cannot apply`);
+  }
+});
+
 Deno.test("nodeadm e2e: docs/nodeadm-compat.md and docs/init.md show every case's status", async () => {
   const docPath = new URL("../../docs/nodeadm-compat.md", import.meta.url);
   const readmePath = new URL("../../docs/init.md", import.meta.url);
