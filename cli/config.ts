@@ -81,6 +81,7 @@ export async function checkConfig(
       err,
     );
   }
+  await checkAgainstNode(loaded.nodeConfig.spec?.containerd?.config, loaded.legacy.containerdConfigFile);
   const warnings: ConfigWarning[] = [
     ...loaded.warnings,
     ...initWarnings.map((message): ConfigWarning => ({ kind: "warning", origin: loaded.origin, message })),
@@ -99,6 +100,32 @@ export async function checkConfig(
     ),
     warnings,
   };
+}
+
+/**
+ * The checks init makes against the node it runs on, when `config check` runs on one (the root has
+ * /etc/eks/release or nodeadm's containerd version file; a workstation's own containerd says nothing about
+ * the nodes): the containerd there must read `containerd.config` (a version-3 config on containerd 1.x
+ * stops init before it writes anything).
+ */
+async function checkAgainstNode(
+  containerdConfig: string | undefined,
+  replacementFile: string | undefined,
+  root = "/",
+) {
+  if (!containerdConfig || replacementFile !== undefined) return;
+  const [
+    { installedContainerdVersion, RELEASE_FILE },
+    { Host },
+    { checkContainerdConfigFits, CONTAINERD_VERSION_FILE },
+  ] = await Promise.all([
+    import("./init_inputs.ts"),
+    import("../lib/host.ts"),
+    import("../eks/containerd/version.ts"),
+  ]);
+  const host = await Host.open(root);
+  if (!(await host.exists(RELEASE_FILE)) && !(await host.exists(CONTAINERD_VERSION_FILE))) return;
+  checkContainerdConfigFits(await installedContainerdVersion(host), containerdConfig);
 }
 
 /** The `warning:` lines of a check report (stderr in text mode). */

@@ -41,6 +41,7 @@ import type { NodeSettings } from "../steps/init/context.ts";
 import { NVIDIA_RUNTIME } from "../eks/containerd/runtime.ts";
 import { FAST_IMAGE_PULL_GATE, memTotalBytes, SOCI_SERVICE } from "../eks/containerd/soci.ts";
 import {
+  checkContainerdConfigFits,
   CONTAINERD_VERSION_FILE,
   containerdVersionIn,
   releaseContainerdVersion,
@@ -275,6 +276,11 @@ export async function gatherInputs(
     inputs.containerdVersion = containerd.version;
     log.info(`containerd ${containerd.version} (from ${containerd.source})`);
   }
+  // Step 2 renders containerd.config in the schema of this containerd: one it cannot read stops init here,
+  // before step 1 writes anything (a --containerd-config-file replaces the generated config instead).
+  if (inputs.containerdConfigReplacement === undefined) {
+    checkContainerdConfigFits(containerd, nodeConfig.spec?.containerd?.config);
+  }
   if (await host.exists(NVIDIA_RUNTIME.binaryName)) inputs.nvidiaRuntimeInstalled = true;
   if (nodeConfig.spec?.featureGates?.[FAST_IMAGE_PULL_GATE] === true) {
     inputs.memoryBytes = memTotalBytes((await host.readText("/proc/meminfo")) ?? "");
@@ -504,7 +510,7 @@ async function installedKubernetesVersion(host: Host): Promise<string | undefine
  * else `containerd --version` (only on the running system: another root's binary may not run here),
  * else CONTAINERD_VERSION in /etc/eks/release (what `eksnode ami` installed).
  */
-async function installedContainerdVersion(
+export async function installedContainerdVersion(
   host: Host,
 ): Promise<{ version: string; source: string } | undefined> {
   const file = await host.readText(CONTAINERD_VERSION_FILE);

@@ -67,10 +67,11 @@ export interface SchemaChoice {
 
 /**
  * The schema to render for containerd `major` and the user's `containerd.config`, as nodeadm chooses it.
- * Throws ConfigError for a version-3 user config on containerd 1.x, which cannot read it.
+ * Throws ConfigError for a version-3 user config on containerd 1.x, which cannot read it (`where`: where
+ * the version was read, for the message).
  * @example schemaFor(2, 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n') // { template: 2, written: 3 }
  */
-export function schemaFor(major: number, userConfig: string | undefined): SchemaChoice {
+export function schemaFor(major: number, userConfig: string | undefined, where?: string): SchemaChoice {
   const given = userConfig !== undefined && userConfig.length > 0;
   if (major >= 2) {
     return given && !isVersion3Config(userConfig) ? { template: 2, written: 3 } : { template: 3, written: 3 };
@@ -78,11 +79,26 @@ export function schemaFor(major: number, userConfig: string | undefined): Schema
   if (given && isVersion3Config(userConfig)) {
     throw new ConfigError(
       `NodeConfig containerd.config has containerd config version-3 properties ` +
-        `(io.containerd.cri.v1.images / io.containerd.cri.v1.runtime), and this node's containerd is ${major}.x, ` +
-        `which reads version 2 only`,
+        `(io.containerd.cri.v1.images / io.containerd.cri.v1.runtime), and this node's containerd is ${major}.x` +
+        `${where ? ` (${where})` : ""}, which reads version 2 only`,
       'write containerd.config in the version-2 schema (`version = 2`, [plugins."io.containerd.grpc.v1.cri"]) ' +
         "for containerd 1.x",
     );
   }
   return { template: 2, written: 2 };
+}
+
+/**
+ * Checks, before anything is written, that the node's containerd can read the NodeConfig's
+ * `containerd.config` ({@link schemaFor}): `eksnode init` runs it with its inputs and `config check` with
+ * the same version, so a version-3 config for containerd 1.x stops both, naming where the version came from.
+ * @example checkContainerdConfigFits({ version: "1.7.27", source: CONTAINERD_VERSION_FILE }, userConfig)
+ */
+export function checkContainerdConfigFits(
+  containerd: { version: string; source: string } | undefined,
+  userConfig: string | undefined,
+): void {
+  if (!userConfig?.trim()) return;
+  const major = containerdMajor(containerd?.version) ?? ASSUMED_CONTAINERD_MAJOR;
+  schemaFor(major, userConfig, containerd ? `${containerd.version}, from ${containerd.source}` : undefined);
 }

@@ -31,6 +31,7 @@ import {
   runName,
 } from "../../../fakes/nodeadm_containerd_cases.ts";
 import { TEST_CA_PEM } from "../../../fakes/node_settings.ts";
+import { snapshotTree } from "../../support/helpers.ts";
 import { assertValid } from "../../support/tool_verdicts.ts";
 
 const CASES = haveCases();
@@ -103,11 +104,19 @@ for (const r of CONTAINERD_RUNS) {
       // containerdv2-* nodes say their containerd in /etc/eks/release (an eksnode bake), v1 in nodeadm's file.
       const root = await caseRoot({ ...r, viaRelease: r.containerd.startsWith("2.") });
       try {
-        const run = await initWith(root, await caseConfig(root, r.case, r.config));
+        const config = await caseConfig(root, r.case, r.config);
+        const before = await snapshotTree(root);
+        const run = await initWith(root, config);
         if (!expectedOutcome(r)) {
           assert.equal(run.code, 3, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
           assert.match(run.stderr, /version-3 properties/);
-          assert.equal(await exists(`${root}/etc/containerd/config.toml`), false, "nothing written");
+          assert.match(
+            run.stderr,
+            new RegExp(`containerd is 1\\.x \\(${r.containerd.replaceAll(".", "\\.")}, from `),
+          );
+          // The inputs stop init before step 1: not one file written, none changed.
+          assert.deepEqual(await snapshotTree(root), before, "nothing written");
+          assert.doesNotMatch(run.stdout, /\[01\/09\]/);
           return;
         }
         assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
