@@ -14,6 +14,7 @@ import { type DocCommand, extractCommands, NOT_RUN_TAGS, rootsUnder } from "./do
 import { startDemoCloud } from "../../fakes/demo_cloud.ts";
 import { startMirror } from "../../fakes/mirror.ts";
 import { tempDir } from "../../fakes/temp.ts";
+import { denoCacheEnv } from "../support/deno_cache_env.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -149,10 +150,8 @@ Deno.test({
             SOURCE_DATE_EPOCH: "1767225600",
             ...cloud.env,
           };
-          for (const k of ["DENO_DIR", "XDG_CACHE_HOME"]) {
-            const v = Deno.env.get(k);
-            if (v !== undefined) env[k] = v;
-          }
+          // HOME is the sandbox's: the cache must be named, or each file would fetch every npm package.
+          Object.assign(env, denoCacheEnv());
           for (const cmd of run.filter((c) => c.file === file)) {
             const r = await runCommand(cmd, sandbox, env);
             const where = `${cmd.file}:${cmd.line}: ${cmd.script.split("\n")[0]}`;

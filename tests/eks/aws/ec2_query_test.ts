@@ -17,6 +17,7 @@ import { serveLoopback } from "../../../fakes/common.ts";
 import { defaultMetadata, start as startImds } from "../../../fakes/imds.ts";
 import * as fakeEc2 from "../../../fakes/ec2.ts";
 import { tempFile } from "../../../fakes/temp.ts";
+import { denoCacheEnv } from "../../support/deno_cache_env.ts";
 
 const KEYS = {
   AWS_ACCESS_KEY_ID: "AKIDFAKEEXAMPLE",
@@ -252,7 +253,8 @@ Deno.test("ec2 query: with a shared config file but no keys, the SDK's credentia
       AWS_CONFIG_FILE: config,
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
     };
-    for (const k of ["DENO_DIR", "TMPDIR"]) if (Deno.env.get(k)) env[k] = Deno.env.get(k)!;
+    Object.assign(env, denoCacheEnv());
+    if (Deno.env.get("TMPDIR")) env.TMPDIR = Deno.env.get("TMPDIR")!;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["eval", "--ext=ts", script],
       env,

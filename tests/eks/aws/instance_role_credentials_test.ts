@@ -14,6 +14,7 @@ import {
 import { defaultMetadata, type FakeImds, start as startImds } from "../../../fakes/imds.ts";
 import * as fakeEc2 from "../../../fakes/ec2.ts";
 import { tempDir } from "../../../fakes/temp.ts";
+import { denoCacheEnv } from "../../support/deno_cache_env.ts";
 
 const ROLE = "eks-node-role";
 const INSTANCE = "i-0123456789abcdef0";
@@ -162,7 +163,8 @@ Deno.test("instance role: with a shared credentials file the SDK's chain is used
         PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
         AWS_SHARED_CREDENTIALS_FILE: `${dir}/credentials`,
       };
-      for (const k of ["DENO_DIR", "TMPDIR"]) if (Deno.env.get(k)) env[k] = Deno.env.get(k)!;
+      Object.assign(env, denoCacheEnv());
+      if (Deno.env.get("TMPDIR")) env.TMPDIR = Deno.env.get("TMPDIR")!;
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["eval", "--ext=ts", script],
         env,
