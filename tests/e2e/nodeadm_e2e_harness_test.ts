@@ -17,7 +17,7 @@ import {
   kubeletConfig,
   withBaseSpecMarkers,
 } from "./nodeadm/views.ts";
-import { runCase, substitute, VALID_CA } from "./nodeadm/runner.ts";
+import { runCase } from "./nodeadm/runner.ts";
 import { CASES } from "./nodeadm/spec.ts";
 import { onPath } from "../support/helpers.ts";
 
@@ -185,17 +185,6 @@ Deno.test("goDuration: the spellings kubelet reads as one duration", () => {
   assert.equal(goDuration("1h30m"), 5.4e12);
   assert.equal(goDuration("0s"), 0);
   for (const s of ["", "abc", "12", "1.2.3s", "/var/lib"]) assert.equal(goDuration(s), undefined, s);
-});
-
-Deno.test("substitute: only the placeholder CA and http:// API server endpoints change", () => {
-  const input =
-    "    apiServerEndpoint: http://localhost\n    certificateAuthority: Y2VydGlmaWNhdGVBdXRob3JpdHk=\n" +
-    "        HTTP_PROXY: http://localhost:8080\n";
-  assert.equal(
-    substitute(input),
-    `    apiServerEndpoint: https://localhost\n    certificateAuthority: ${VALID_CA}\n` +
-      "        HTTP_PROXY: http://localhost:8080\n",
-  );
 });
 
 Deno.test({

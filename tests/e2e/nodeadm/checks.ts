@@ -33,7 +33,7 @@ import {
 export interface CheckContext {
   root: string;
   caseDir: string;
-  /** The CA PEM nodeadm would have written for the case's (substituted) certificateAuthority. */
+  /** The CA file nodeadm would have written for the case's certificateAuthority (decoded). */
   caPem: string;
   /** The AWS endpoint of the run (proxy logs name it). */
   awsUrl: string;

@@ -33,11 +33,11 @@ export interface Instance {
  * The IMDS of an AEMM config: AEMM's built-in values (infra/aemm-defaults.json) under the config's
  * values. Placement (region, zone) follows the identity document: AEMM's built-in us-east-1a would
  * contradict the document every case sets (us-west-2f), which EC2 never does. User data is served
- * decoded, as EC2 serves it; `edit` may change it (the placeholder CA and http:// endpoints).
+ * decoded, as EC2 serves it.
  */
 export async function aemmInstance(
   configPath: string,
-  opts: { instanceType?: string; edit?: (userData: string) => string } = {},
+  opts: { instanceType?: string } = {},
 ): Promise<Instance> {
   const config = JSON.parse(await Deno.readTextFile(configPath)) as AemmConfig;
   const defaults = JSON.parse(await Deno.readTextFile(`${INFRA}aemm-defaults.json`)) as Record<
@@ -61,7 +61,7 @@ export async function aemmInstance(
   );
   return {
     metadata: tree,
-    userData: decoded === undefined ? undefined : (opts.edit ?? ((s) => s))(decoded),
+    userData: decoded,
     id: tree["meta-data/instance-id"],
     type: tree["meta-data/instance-type"],
     privateDnsName: tree["meta-data/local-hostname"],

@@ -6,7 +6,6 @@
  */
 import { eksnode, MAIN } from "../../support/cli_run.ts";
 import { deadPort, fetchablePort } from "../../../fakes/common.ts";
-import { TEST_CA_PEM } from "../../../fakes/node_settings.ts";
 import { type Check, evaluate } from "./checks.ts";
 import {
   aemmInstance,
@@ -24,21 +23,10 @@ const HERE = new URL("./", import.meta.url).pathname;
 export const CASES_DIR = `${HERE}cases`;
 
 /**
- * The only edits a test makes to nodeadm's inputs (and the same in its expected files): the
- * placeholder `certificateAuthority` (base64 of the word "certificateAuthority", not a PEM) becomes a
- * real CA, and plain-http API server endpoints become https. eksnode refuses both placeholders.
+ * The cluster CA nodeadm writes for its cases: every case's certificateAuthority is base64 of this word,
+ * and nodeadm (like eksnode) writes the decoded bytes as they are.
  */
-export const PLACEHOLDER_CA = "Y2VydGlmaWNhdGVBdXRob3JpdHk=";
-/** The CA the tests put in its place (base64 of a PEM, as NodeConfig carries it). */
-export const VALID_CA = btoa(TEST_CA_PEM);
-
-/** Applies the two allowed substitutions to a text. */
-export function substitute(text: string): string {
-  return text.replaceAll(PLACEHOLDER_CA, VALID_CA).replace(
-    /(apiServerEndpoint:\s*)http:\/\//g,
-    "$1https://",
-  );
-}
+const CASE_CA = atob("Y2VydGlmaWNhdGVBdXRob3JpdHk=");
 
 const CONTAINERD_RELEASE: Record<NonNullable<Image["containerd"]>, string> = {
   "1.7": "1.7.27",
@@ -122,15 +110,16 @@ else
 fi
 `;
 
-/** Copies the case directory with the allowed substitutions applied to every text file. */
+/**
+ * Copies the case directory as it is: nodeadm's inputs unedited, its placeholder certificateAuthority
+ * (base64 of the word) and plain-http endpoints included, which eksnode accepts with a warning as nodeadm
+ * accepts them.
+ */
 async function copyCase(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const e of Deno.readDir(from)) {
     if (e.isDirectory) await copyCase(`${from}/${e.name}`, `${to}/${e.name}`);
-    else {await Deno.writeTextFile(
-        `${to}/${e.name}`,
-        substitute(await Deno.readTextFile(`${from}/${e.name}`)),
-      );}
+    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
   }
 }
 
@@ -191,7 +180,7 @@ export async function runCase(
     const imdsConfig = c.imds?.config
       ? `${caseDir}/${c.imds.config}`
       : `${HERE}infra/aemm-default-config.json`;
-    const instance = await aemmInstance(imdsConfig, { instanceType: c.imds?.instanceType, edit: substitute });
+    const instance = await aemmInstance(imdsConfig, { instanceType: c.imds?.instanceType });
     const imds = await fetchablePort(() => startInstanceImds(instance));
     closers.push(() => imds.close());
     let awsUrl: string;
@@ -217,7 +206,7 @@ export async function runCase(
       for (const d of run.dirs ?? []) await Deno.mkdir(`${root}${d}`, { recursive: true });
       for (const [path, text] of Object.entries(run.before ?? {})) {
         if (text === null) await Deno.remove(`${root}${path}`).catch(() => {});
-        else await write(root, path, substitute(text));
+        else await write(root, path, text);
       }
       for (const [path, file] of Object.entries(run.copy ?? {})) {
         await write(root, path, await Deno.readTextFile(`${caseDir}/${file}`));
@@ -288,7 +277,7 @@ export async function runCase(
           check = await evaluate(e, {
             root,
             caseDir,
-            caPem: TEST_CA_PEM,
+            caPem: CASE_CA,
             awsUrl,
             proxyLog: proxy?.log as ProxyEntry[] | undefined,
           });
