@@ -17,7 +17,7 @@ import { serveLoopback } from "../../../fakes/common.ts";
 import { defaultMetadata, start as startImds } from "../../../fakes/imds.ts";
 import * as fakeEc2 from "../../../fakes/ec2.ts";
 import { tempFile } from "../../../fakes/temp.ts";
-import { denoCacheEnv } from "../../support/deno_cache_env.ts";
+import { privateDnsNameInChild } from "../../support/private_dns_name_child.ts";
 
 const KEYS = {
   AWS_ACCESS_KEY_ID: "AKIDFAKEEXAMPLE",
@@ -240,30 +240,15 @@ Deno.test("ec2 query: with a shared config file but no keys, the SDK's credentia
   await Deno.writeTextFile(config, "[default]\nregion = us-west-2\n");
   try {
     // The chain reads the process environment, as the SDK clients do: a child process with a clean one.
-    const script = `import { describePrivateDnsName } from ${
-      JSON.stringify(new URL("../../../eks/aws/ec2_api.ts", import.meta.url).href)
-    };
-      console.log(await describePrivateDnsName("i-0123456789abcdef0", { env: Deno.env.toObject() }));`;
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    const name = await privateDnsNameInChild("i-0123456789abcdef0", {
       HOME: "/nonexistent",
       AWS_REGION: "us-west-2",
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
       AWS_CONFIG_FILE: config,
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-    };
-    Object.assign(env, denoCacheEnv());
-    if (Deno.env.get("TMPDIR")) env.TMPDIR = Deno.env.get("TMPDIR")!;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--ext=ts", script],
-      env,
-      clearEnv: true,
-      cwd: new URL("../../..", import.meta.url).pathname,
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    assert.equal(new TextDecoder().decode(out.stdout).trim(), "ip-10-0-1-23.us-west-2.compute.internal");
+    });
+    assert.equal(name, "ip-10-0-1-23.us-west-2.compute.internal");
     assert.equal(ec2.calls.length, 1);
     assert.equal(ec2.calls[0].accessKeyId, "ASIAROLEEXAMPLE");
     assert.ok(

@@ -14,7 +14,7 @@ import {
 import { defaultMetadata, type FakeImds, start as startImds } from "../../../fakes/imds.ts";
 import * as fakeEc2 from "../../../fakes/ec2.ts";
 import { tempDir } from "../../../fakes/temp.ts";
-import { denoCacheEnv } from "../../support/deno_cache_env.ts";
+import { privateDnsNameInChild } from "../../support/private_dns_name_child.ts";
 
 const ROLE = "eks-node-role";
 const INSTANCE = "i-0123456789abcdef0";
@@ -154,25 +154,11 @@ Deno.test("instance role: with a shared credentials file the SDK's chain is used
         "[default]\naws_access_key_id = AKIDFROMTHEFILE\naws_secret_access_key = file-secret\n",
       );
       // The chain reads the process environment, as the SDK does: a child process with a clean one.
-      const script = `import { describePrivateDnsName } from ${
-        JSON.stringify(new URL("../../../eks/aws/ec2_api.ts", import.meta.url).href)
-      };
-      console.log(await describePrivateDnsName(${JSON.stringify(INSTANCE)}, { env: Deno.env.toObject() }));`;
-      const env: Record<string, string> = {
+      const name = await privateDnsNameInChild(INSTANCE, {
         ...bootEnv(imds, ec2.url),
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
         AWS_SHARED_CREDENTIALS_FILE: `${dir}/credentials`,
-      };
-      Object.assign(env, denoCacheEnv());
-      if (Deno.env.get("TMPDIR")) env.TMPDIR = Deno.env.get("TMPDIR")!;
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--ext=ts", script],
-        env,
-        clearEnv: true,
-        cwd: new URL("../../..", import.meta.url).pathname,
-      }).output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      assert.equal(new TextDecoder().decode(out.stdout).trim(), "ip-10-0-1-23.us-west-2.compute.internal");
+      });
+      assert.equal(name, "ip-10-0-1-23.us-west-2.compute.internal");
     }
     assert.equal(ec2.calls.length, 1);
     assert.equal(ec2.calls[0].accessKeyId, "AKIDFROMTHEFILE");
