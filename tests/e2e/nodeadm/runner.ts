@@ -290,6 +290,7 @@ export async function runCase(
             caseDir,
             caPem: TEST_CA_PEM,
             awsUrl,
+            kubeletVersion: image.kubelet,
             proxyLog: proxy?.log as ProxyEntry[] | undefined,
           });
         } catch (err) {
