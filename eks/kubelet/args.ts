@@ -16,6 +16,10 @@
  *   container runtime, amazon-eks-ami#1667), and from 1.35 `--node-labels=nvidia.com/gpu.present=true`
  *   on a node with an NVIDIA GPU (eks/kubelet/node_labels.ts). The user's flags come after, so a user
  *   `--node-labels` replaces that one, as under nodeadm.
+ * - nodeadm `nodeadm/internal/kubelet/config.go` (commit 81fec2e8) lines 352-354:
+ *   `--config-dir=/etc/kubernetes/kubelet/config.json.d` when NodeConfig `kubelet.config` is not empty
+ *   (here from kubelet 1.28, which has the flag: eks/kubelet/config_dir.ts). A user `--config-dir` in
+ *   `kubelet.flags` comes after it and wins, as under nodeadm.
  */
 import type { NodeSettings } from "../api/node_settings.ts";
 import {
@@ -25,7 +29,9 @@ import {
   CREDENTIAL_PROVIDER_CONFIG,
   KUBECONFIG,
   KUBELET_CONFIG,
+  KUBELET_CONFIG_DIR,
 } from "../paths/node.ts";
+import { readsConfigDir } from "./config_dir.ts";
 import { kubeMinorVersion } from "./credential_provider.ts";
 import { nodeLabels } from "./node_labels.ts";
 
@@ -50,7 +56,9 @@ export function kubeletVersionAtLeast(version: string, minor: number): boolean {
  */
 export function kubeletArgs(node: NodeSettings): string[] {
   const v = node.kubernetesVersion;
-  const args = [`--config=${KUBELET_CONFIG}`, `--kubeconfig=${KUBECONFIG}`];
+  const args = [`--config=${KUBELET_CONFIG}`];
+  if (readsConfigDir(node)) args.push(`--config-dir=${KUBELET_CONFIG_DIR}`);
+  args.push(`--kubeconfig=${KUBECONFIG}`);
   if (node.cluster.enableOutpost) args.push(`--bootstrap-kubeconfig=${BOOTSTRAP_KUBECONFIG}`);
   if (!kubeletVersionAtLeast(v, 27)) {
     args.push("--container-runtime=remote", `--container-runtime-endpoint=${CONTAINERD_SOCKET}`);

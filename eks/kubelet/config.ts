@@ -24,8 +24,12 @@
  * drop-in config.json.d/40-nodeadm.conf (`--config-dir`; `KUBELET_CONFIG_DROPIN_DIR_ALPHA=on` before 1.30),
  * which kubelet merges over the file: objects and maps field by field, lists and scalars replaced
  * (kubernetes.io "Kubelet Configuration Directory Merging"). {@link deepMerge} has those semantics, so the
- * one file written here is what kubelet ends up with under nodeadm, readable in one place
- * (tests/steps/init/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations).
+ * main file written here is what kubelet ends up with under nodeadm, readable in one place
+ * (tests/steps/init/kubelet_nodeadm_test.ts checks it against nodeadm's e2e expectations). When kubelet
+ * reads the drop-in directory (eks/kubelet/config_dir.ts), `kubelet.config` is also written there as
+ * nodeadm's 40-nodeadm.conf ({@link renderKubeletConfigDropIn}): applying it again changes nothing on its
+ * own (but for a `null`, which kubelet applies as a removal, as from nodeadm's file), and it keeps the
+ * user's config in nodeadm's place among other drop-ins (a `30-*.conf` loses to it, a `50-*.conf` wins).
  */
 import { SOCI_SOCKET } from "../containerd/soci.ts";
 import type { NodeSettings } from "../api/node_settings.ts";
@@ -45,6 +49,12 @@ export const KUBELET_TLS_CIPHER_SUITES: readonly string[] = [
   "TLS_RSA_WITH_AES_256_GCM_SHA384",
 ];
 
+/** The type metadata of every KubeletConfiguration document eksnode writes. */
+export const KUBELET_CONFIG_TYPE = {
+  kind: "KubeletConfiguration",
+  apiVersion: "kubelet.config.k8s.io/v1beta1",
+} as const;
+
 /** kubelet `shutdownGracePeriod` from Kubernetes 1.34 (nodeadm: 150 s, written by Go as "2m30s"). */
 export const SHUTDOWN_GRACE_PERIOD = "2m30s";
 /** kubelet `shutdownGracePeriodCriticalPods` from 1.34: the part of the grace period kept for critical pods. */
@@ -58,8 +68,7 @@ export function computedKubeletConfig(node: NodeSettings): Record<string, unknow
   if (kubeletVersionAtLeast(v, 33)) featureGates.DynamicResourceAllocation = true;
   if (kubeletVersionAtLeast(v, 34)) featureGates.MutableCSINodeAllocatableCount = true;
   const config: Record<string, unknown> = {
-    kind: "KubeletConfiguration",
-    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    ...KUBELET_CONFIG_TYPE,
     address: "0.0.0.0",
     authentication: {
       anonymous: { enabled: false },
@@ -127,4 +136,15 @@ export function kubeletConfig(node: NodeSettings): Record<string, unknown> {
  */
 export function renderKubeletConfig(node: NodeSettings): string {
   return JSON.stringify(sortKeys(kubeletConfig(node)), null, 2) + "\n";
+}
+
+/**
+ * `/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf`: NodeConfig `kubelet.config` with `kind` and
+ * `apiVersion` (kubelet refuses a drop-in without them; the user's own win, as nodeadm merges them), keys
+ * sorted, two-space indent, trailing newline.
+ * @example JSON.parse(renderKubeletConfigDropIn({ ...node, kubeletConfigOverrides: { maxPods: 58 } })).maxPods // 58
+ */
+export function renderKubeletConfigDropIn(node: Pick<NodeSettings, "kubeletConfigOverrides">): string {
+  const doc = { ...KUBELET_CONFIG_TYPE, ...node.kubeletConfigOverrides };
+  return JSON.stringify(sortKeys(doc), null, 2) + "\n";
 }

@@ -67,6 +67,17 @@ export const KUBELET_ENV_DROPIN = serviceEnvDropIn("kubelet");
 /** Kubelet's KubeletConfiguration (step 7). */
 export const KUBELET_CONFIG = "/etc/kubernetes/kubelet/kubelet-config.json";
 /**
+ * kubelet's drop-in config directory, `--config-dir` (step 7 makes it, 0755, when kubelet reads it:
+ * eks/kubelet/config_dir.ts). nodeadm's path (nodeadm/internal/kubelet/config.go @ 81fec2e8,
+ * `kubeletConfigRoot` + `kubeletConfigDir`), so a `*.conf` written there for nodeadm is read here too.
+ */
+export const KUBELET_CONFIG_DIR = "/etc/kubernetes/kubelet/config.json.d";
+/**
+ * NodeConfig `kubelet.config` as a drop-in of {@link KUBELET_CONFIG_DIR} (step 7), under nodeadm's name so
+ * it sorts among a user's drop-ins where nodeadm's does.
+ */
+export const KUBELET_CONFIG_DROPIN = `${KUBELET_CONFIG_DIR}/40-nodeadm.conf`;
+/**
  * The unit that mounts bpffs, for `--mount-bpf-fs` (step 6). A service, not a mount unit: systemd refuses
  * mount units for API file systems such as /sys/fs/bpf.
  */

@@ -24,6 +24,7 @@
 import { environmentLines, execCommandLine, quoteExecArg } from "../../lib/systemd_quote.ts";
 import type { NodeSettings } from "../api/node_settings.ts";
 import { KUBELET_BIN, kubeletArgs } from "../kubelet/args.ts";
+import { configDirEnvironment } from "../kubelet/config_dir.ts";
 import { localDisksArgs, type LocalStorageSettings } from "../disks/local_disks.ts";
 import { EKSNODE_BIN } from "../paths/node.ts";
 export { ecrRegistryRegion } from "../aws/ecr_registry.ts";
@@ -64,8 +65,13 @@ WantedBy=multi-user.target
 `;
 }
 
-/** The kubelet unit (installed as /etc/systemd/system/kubelet.service). */
+/**
+ * The kubelet unit (installed as /etc/systemd/system/kubelet.service). `Environment=` carries what kubelet
+ * needs for its `--config-dir` on 1.28 and 1.29 (eks/kubelet/config_dir.ts; nodeadm writes the same
+ * variable into its /etc/eks/kubelet/environment).
+ */
 export function renderKubeletUnit(node: NodeSettings): string {
+  const env = environmentLines(configDirEnvironment(node)).map((l) => `${l}\n`).join("");
   return `${HEADER}[Unit]
 Description=Kubernetes Kubelet
 Documentation=https://github.com/kubernetes/kubernetes
@@ -74,7 +80,7 @@ Requires=containerd.service sandbox-image.service
 
 [Service]
 Slice=runtime.slice
-ExecStartPre=${IPTABLES_FORWARD_ACCEPT.map(quoteExecArg).join(" ")}
+${env}ExecStartPre=${IPTABLES_FORWARD_ACCEPT.map(quoteExecArg).join(" ")}
 ExecStart=${execCommandLine([KUBELET_BIN, ...kubeletArgs(node)])}
 Restart=on-failure
 RestartForceExitStatus=SIGPIPE

@@ -31,6 +31,12 @@ export const expectOptionalFile = (path: string, mode = 0o644): ExpectedPath => 
   optional: true,
 });
 
+/** A directory made only for some inputs: checked when it is there (0755 unless told). */
+export const expectOptionalDir = (path: string, mode = 0o755): ExpectedPath => ({
+  ...expectDir(path, mode),
+  optional: true,
+});
+
 /** What release.json records of a bake that decides which paths it left. */
 export interface ImageFacts {
   /** `package` or `tarball` (release.json `containerdSource`; undefined: tarball, the default). */

@@ -18,17 +18,17 @@ import {
   withBaseSpecMarkers,
 } from "./nodeadm/views.ts";
 import { runCase } from "./nodeadm/runner.ts";
-import { CASES } from "./nodeadm/spec.ts";
+import { type Case, CASES } from "./nodeadm/spec.ts";
 import { onPath } from "../support/helpers.ts";
 
-async function withRoot(files: Record<string, string>, fn: (root: string) => Promise<void>): Promise<void> {
+async function withRoot<T>(files: Record<string, string>, fn: (root: string) => Promise<T>): Promise<T> {
   const root = await Deno.makeTempDir({ prefix: "eksnode-nodeadm-harness-" });
   try {
     for (const [path, text] of Object.entries(files)) {
       await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
       await Deno.writeTextFile(`${root}${path}`, text);
     }
-    await fn(root);
+    return await fn(root);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -87,7 +87,10 @@ Deno.test("execStartArgv reads ExecStart as systemd itself does (systemd-analyze
   });
 });
 
-Deno.test("kubelet's effective config: --config with the --config-dir drop-ins in lexical order, last flag wins", async () => {
+const TYPE = { kind: "KubeletConfiguration", apiVersion: "kubelet.config.k8s.io/v1beta1" };
+const TYPE_YAML = "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n";
+
+Deno.test("kubelet's effective config: --config with the --config-dir drop-ins as kubelet walks and merges them, last flag wins", async () => {
   assert.deepEqual(effectiveFlags(["--config", "/a", "--v=2", "--config=/b", "--x"]), {
     "--config": "/b",
     "--v": "2",
@@ -96,13 +99,52 @@ Deno.test("kubelet's effective config: --config with the --config-dir drop-ins i
   await withRoot({
     "/etc/systemd/system/kubelet.service":
       "[Service]\nExecStart=/usr/bin/kubelet --config=/k/c.json --config-dir=/k/d\n",
-    "/k/c.json": JSON.stringify({ a: 1, m: { x: 1, y: 1 }, l: [1, 2] }),
-    "/k/d/20-b.conf": JSON.stringify({ a: 3 }),
-    "/k/d/10-a.conf": "a: 2\nm:\n  y: 2\nl: [3]\n",
-    "/k/d/30-ignored.json": JSON.stringify({ a: 99 }),
+    "/k/c.json": JSON.stringify({ ...TYPE, a: 1, m: { x: 1, y: 1 }, l: [1, 2], gone: { z: 1 } }),
+    "/k/d/20-b.conf": JSON.stringify({ ...TYPE, a: 3, gone: null }),
+    "/k/d/10-a.conf": `${TYPE_YAML}a: 2\nm:\n  y: 2\nl: [3]\n`,
+    "/k/d/30-ignored.json": JSON.stringify({ ...TYPE, a: 99 }),
+    // filepath.WalkDir: a subdirectory is walked where its name sorts ("15-sub" between 10 and 20).
+    "/k/d/15-sub/99-deep.conf": JSON.stringify({ ...TYPE, a: 15, m: { z: 3 } }),
   }, async (root) => {
-    assert.deepEqual(await kubeletConfig(root), { a: 3, m: { x: 1, y: 2 }, l: [3] });
+    assert.deepEqual(await kubeletConfig(root, "1.35.0"), {
+      ...TYPE,
+      a: 3,
+      m: { x: 1, y: 2, z: 3 },
+      l: [3],
+    });
   });
+});
+
+Deno.test("kubelet's effective config: what would stop kubelet from starting is an error, not a config", async () => {
+  const unit = (flags: string, env = "") =>
+    `[Service]\n${env}ExecStart=/usr/bin/kubelet --config=/k/c.json ${flags}\n`;
+  const files = {
+    "/k/c.json": JSON.stringify({ ...TYPE, maxPods: 58 }),
+    "/k/d/50-user.conf": JSON.stringify({ ...TYPE, maxPods: 7 }),
+  };
+  const effective = (service: string, version: string, extra: Record<string, string> = {}) =>
+    withRoot(
+      { ...files, ...extra, "/etc/systemd/system/kubelet.service": service },
+      (root) => kubeletConfig(root, version),
+    );
+  // No --config-dir (or an empty one): the directory is not read, whatever is in it.
+  assert.deepEqual(await effective(unit(""), "1.35.0"), { ...TYPE, maxPods: 58 });
+  assert.deepEqual(await effective(unit("--config-dir="), "1.27.0"), { ...TYPE, maxPods: 58 });
+  assert.deepEqual(await effective(unit("--config-dir=/k/d"), "1.30.0"), { ...TYPE, maxPods: 7 });
+  await assert.rejects(effective(unit("--config-dir=/k/d"), "1.27.0"), /1\.27\.0 has no --config-dir flag/);
+  await assert.rejects(
+    effective(unit("--config-dir=/k/d"), "1.29.0"),
+    /refuses --config-dir without KUBELET_CONFIG_DROPIN_DIR_ALPHA/,
+  );
+  assert.deepEqual(
+    await effective(unit("--config-dir=/k/d", "Environment=KUBELET_CONFIG_DROPIN_DIR_ALPHA=on\n"), "1.28.0"),
+    { ...TYPE, maxPods: 7 },
+  );
+  await assert.rejects(effective(unit("--config-dir=/k/missing"), "1.35.0"), /does not exist/);
+  await assert.rejects(
+    effective(unit("--config-dir=/k/d"), "1.35.0", { "/k/d/60-untyped.conf": "maxPods: 9\n" }),
+    /60-untyped\.conf has no kind and apiVersion/,
+  );
 });
 
 Deno.test("containerd views: imports merged by plugin, EKS pause image and base spec path as markers", async () => {
@@ -169,7 +211,7 @@ Deno.test("containerdDump check: a wrong value and a missing key nodeadm set are
       await Deno.writeTextFile(`${dir}/root/etc/containerd/config.toml`, ours);
       const c = await evaluate(
         { kind: "containerdDump", file: "dump.toml", template: "template.toml", user: "user.yaml" },
-        { root: `${dir}/root`, caseDir: `${dir}/case`, caPem: "", awsUrl: "" },
+        { root: `${dir}/root`, caseDir: `${dir}/case`, caPem: "", awsUrl: "", kubeletVersion: "1.35.0" },
       );
       return c.compare(c.expected);
     };
@@ -204,5 +246,73 @@ Deno.test({
       }),
       /kubelet's effective config differs from nodeadm's:\n {2}maxPods: eksnode 58, nodeadm 57/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "runCase: a user's drop-in in config.json.d counts only when kubelet reads the directory, in nodeadm's order",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Written by a user (or a cloud-init script) before init, as for nodeadm: 30-user.conf sorts before
+    // nodeadm's 40-nodeadm.conf (kubelet.config's verbosity 5 wins over its 9; its readOnlyPort stays),
+    // 50-user.conf after it (its maxPods wins over kubelet.config's and eksnode's). A .txt is never read.
+    const dir = "/etc/kubernetes/kubelet/config.json.d";
+    const userDropIns = {
+      [`${dir}/30-user.conf`]: JSON.stringify({ ...TYPE, logging: { verbosity: 9 }, readOnlyPort: 10255 }),
+      [`${dir}/50-user.conf`]: `${TYPE_YAML}maxPods: 7\npodPidsLimit: 4096\n`,
+      [`${dir}/60-notes.txt`]: `${TYPE_YAML}maxPods: 1\n`,
+    };
+    const base = CASES.find((x) => x.name === "kubelet-config-dir")!;
+    const c: Case = {
+      ...base,
+      runs: [
+        {
+          command: "init",
+          sources: ["config.kubelet-config-yaml.yaml"],
+          skip: ["run"],
+          before: userDropIns,
+          exit: "ok",
+          expect: [{
+            kind: "kubeletConfig",
+            base: "expected-kubelet-config.json",
+            dropIn: "with-user-drop-ins.json",
+          }],
+        },
+        // The same node without kubelet.config: nodeadm passes no --config-dir, so the files stay unread.
+        {
+          command: "init",
+          sources: ["no-kubelet-config.yaml"],
+          skip: ["run"],
+          exit: "ok",
+          expect: [{ kind: "kubeletConfig", base: "expected-kubelet-config.json" }],
+        },
+        // kubelet.config on kubelet 1.27, which has no --config-dir flag: the directory is not read.
+        {
+          command: "init",
+          image: { kubelet: "1.27.0" },
+          sources: ["config.kubelet-config-yaml.yaml"],
+          skip: ["run"],
+          exit: "ok",
+          expect: [{ kind: "kubeletConfigLacks", fields: ["podPidsLimit"] }],
+        },
+      ],
+    };
+    const r = await runCase(c, {
+      async editCase(caseDir) {
+        const dropIn = JSON.parse(await Deno.readTextFile(`${caseDir}/expected-kubelet-config-drop-in.json`));
+        assert.deepEqual(dropIn.logging, { verbosity: 5 });
+        await Deno.writeTextFile(
+          `${caseDir}/with-user-drop-ins.json`,
+          JSON.stringify({ ...dropIn, readOnlyPort: 10255, maxPods: 7, podPidsLimit: 4096 }),
+        );
+        const config = await Deno.readTextFile(`${caseDir}/config.kubelet-config-yaml.yaml`);
+        const i = config.indexOf("  kubelet:");
+        assert.ok(i > 0);
+        await Deno.writeTextFile(`${caseDir}/no-kubelet-config.yaml`, config.slice(0, i));
+      },
+    });
+    assert.deepEqual(r, { runs: 3, checks: 3, caught: 3 });
   },
 });

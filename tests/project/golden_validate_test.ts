@@ -6,6 +6,7 @@
  * programs accept it. A validator whose tool is missing here is skipped with one line saying so.
  */
 import assert from "node:assert/strict";
+import { KUBELET_CONFIG_DROPIN } from "../../eks/paths/node.ts";
 import {
   accepted,
   describeVerdict,
@@ -94,7 +95,9 @@ Deno.test("golden files: each case's containerd config, kubelet config and kubec
     const count = (name: string) => g.files.filter((f) => pick(name).matches(f)).length;
     assert.ok(count("containerd") >= 1, `${g.case.name}: no containerd config`);
     if (g.case.kind === "init") {
-      assert.equal(count("kubelet config"), 1, `${g.case.name}: kubelet config`);
+      // The main file, and the drop-in of NodeConfig kubelet.config where kubelet reads config.json.d.
+      const dropIn = g.files.includes(KUBELET_CONFIG_DROPIN) ? 1 : 0;
+      assert.equal(count("kubelet config"), 1 + dropIn, `${g.case.name}: kubelet config`);
       assert.equal(count("kubectl"), 1, `${g.case.name}: kubeconfig`);
       assert.ok(g.files.filter(isUnitFile).length >= 3, `${g.case.name}: units`);
     }

@@ -23,6 +23,7 @@ import {
   kubeletFlags,
   localDisksAtBoot,
   mergeJson,
+  mergePatch,
   parseJsonOrYaml,
   resolvedSettings,
   unitEnvironment,
@@ -37,6 +38,8 @@ export interface CheckContext {
   caPem: string;
   /** The AWS endpoint of the run (proxy logs name it). */
   awsUrl: string;
+  /** The image's kubelet version ("1.29.0"): which of its flags kubelet knows and how it reads them. */
+  kubeletVersion: string;
   /** What the proxy relayed during the run. */
   proxyLog?: ProxyEntry[];
 }
@@ -215,15 +218,15 @@ export async function evaluate(e: Expect, ctx: CheckContext): Promise<Check> {
   switch (e.kind) {
     case "kubeletConfig": {
       let expected = parseJsonOrYaml(await readCase(ctx, e.base));
-      if (e.dropIn) expected = mergeJson(expected, parseJsonOrYaml(await readCase(ctx, e.dropIn)));
+      if (e.dropIn) expected = mergePatch(expected, parseJsonOrYaml(await readCase(ctx, e.dropIn)));
       return jsonCheck(
         "kubelet's effective config",
-        durations(await kubeletConfig(root)),
+        durations(await kubeletConfig(root, ctx.kubeletVersion)),
         durations(expected),
       );
     }
     case "kubeletConfigLacks": {
-      const actual = await kubeletConfig(root) as Record<string, Json>;
+      const actual = await kubeletConfig(root, ctx.kubeletVersion) as Record<string, Json>;
       const present = Object.keys(actual).sort();
       return {
         title: "fields absent from kubelet's effective config",

@@ -279,6 +279,7 @@ export async function runCase(
             caseDir,
             caPem: CASE_CA,
             awsUrl,
+            kubeletVersion: image.kubelet,
             proxyLog: proxy?.log as ProxyEntry[] | undefined,
           });
         } catch (err) {

@@ -1,10 +1,10 @@
 /**
  * What the daemons of a node would see, computed from the files under a root, whatever their paths:
  * kubelet's argv (its unit, expanded), its effective KubeletConfiguration (`--config` merged with the
- * `--config-dir` drop-ins as kubelet merges them), the files its flags point at, containerd's config as
- * containerd reads it (imports resolved), the environment of a unit, systemd-resolved's settings, and
- * /etc/hosts. The harness computes the same views of nodeadm's expected files, so eksnode may lay out
- * its files its own way.
+ * `--config-dir` drop-ins as a kubelet of the image's version merges them, if it reads them at all), the
+ * files its flags point at, containerd's config as containerd reads it (imports resolved), the environment
+ * of a unit, systemd-resolved's settings, and /etc/hosts. The harness computes the same views of nodeadm's
+ * expected files, so eksnode may lay out its files its own way.
  */
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
@@ -82,11 +82,65 @@ export async function kubeletFlags(root: string): Promise<Record<string, string>
   return effectiveFlags(await kubeletArgv(root));
 }
 
+/** `major.minor` of a kubelet version ("1.29.0", "v1.35.0-eks-5e0fdde"). */
+function kubeletMinor(version: string): { major: number; minor: number } {
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`not a kubelet version: ${version}`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+function versionBelow(version: string, minor: number): boolean {
+  const v = kubeletMinor(version);
+  return v.major < 1 || (v.major === 1 && v.minor < minor);
+}
+
 /**
- * kubelet's effective KubeletConfiguration: the `--config` file, then every `*.conf` of `--config-dir`
- * in lexical order merged over it (kubelet's drop-in directory, KEP-3983).
+ * `patch` applied to `target` as kubelet applies a drop-in (jsonpatch.MergePatch, RFC 7386): objects key
+ * by key, `null` removes the key, anything else (lists too) replaced.
  */
-export async function kubeletConfig(root: string): Promise<Json> {
+export function mergePatch(target: Json, patch: Json): Json {
+  if (!isObject(patch)) return patch;
+  const out: Record<string, Json> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(k in out ? out[k] : null, v);
+  }
+  return out;
+}
+
+/**
+ * The drop-ins kubelet reads from `dir`, in its order: filepath.WalkDir from the directory (entries in
+ * lexical order, a subdirectory walked where it sorts), every non-directory whose name ends in `.conf`
+ * (cmd/kubelet/app/server.go `mergeKubeletConfigurations`). A missing directory is an error there too.
+ */
+async function dropInFiles(root: string, dir: string): Promise<string[]> {
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(`${root}${dir}`)) entries.push(e);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`kubelet's --config-dir ${dir} does not exist: kubelet would not start`);
+    }
+    throw err;
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const path = `${dir.replace(/\/$/, "")}/${e.name}`;
+    if (e.isDirectory) out.push(...await dropInFiles(root, path));
+    else if (e.name.endsWith(".conf")) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * kubelet's effective KubeletConfiguration, as a kubelet of `version` reads it (kubernetes.io "Set Kubelet
+ * Parameters Via A Configuration File", drop-in directory; KEP-3983): the `--config` file, then, when
+ * `--config-dir` is not empty, every drop-in of that directory (dropInFiles) applied in order with
+ * {@link mergePatch}. What would stop kubelet from starting is an error: `--config-dir` before 1.28 (no
+ * such flag), on 1.28 and 1.29 without `KUBELET_CONFIG_DROPIN_DIR_ALPHA` in its unit's environment, a
+ * missing directory, a drop-in without `kind` and `apiVersion`.
+ */
+export async function kubeletConfig(root: string, version: string): Promise<Json> {
   const flags = await kubeletFlags(root);
   const path = flags["--config"];
   if (!path) throw new Error("kubelet has no --config");
@@ -94,18 +148,24 @@ export async function kubeletConfig(root: string): Promise<Json> {
   if (text === undefined) throw new Error(`kubelet's --config ${path} does not exist`);
   let config = parseJsonOrYaml(text);
   const dir = flags["--config-dir"];
-  if (dir) {
-    const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(`${root}${dir}`)) {
-        if (e.isFile && e.name.endsWith(".conf")) names.push(e.name);
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+  if (!dir) return config;
+  if (versionBelow(version, 28)) {
+    throw new Error(`kubelet ${version} has no --config-dir flag: it would not start`);
+  }
+  if (
+    versionBelow(version, 30) &&
+    !("KUBELET_CONFIG_DROPIN_DIR_ALPHA" in await unitEnvironment(root, KUBELET_SERVICE))
+  ) {
+    throw new Error(
+      `kubelet ${version} refuses --config-dir without KUBELET_CONFIG_DROPIN_DIR_ALPHA in its environment`,
+    );
+  }
+  for (const file of await dropInFiles(root, dir)) {
+    const dropIn = parseJsonOrYaml((await readIn(root, file)) ?? "");
+    if (!isObject(dropIn) || typeof dropIn.kind !== "string" || typeof dropIn.apiVersion !== "string") {
+      throw new Error(`kubelet drop-in ${file} has no kind and apiVersion: kubelet would not start`);
     }
-    for (const n of names.sort()) {
-      config = mergeJson(config, parseJsonOrYaml((await readIn(root, `${dir}/${n}`))!));
-    }
+    config = mergePatch(config, dropIn);
   }
   return config;
 }

@@ -17,6 +17,8 @@ import {
   EKS_KUBELET_UNIT,
   KUBECONFIG,
   KUBELET_CONFIG,
+  KUBELET_CONFIG_DIR,
+  KUBELET_CONFIG_DROPIN,
   KUBELET_ENV_DROPIN,
   KUBELET_UNIT,
   LOCAL_DISKS_UNIT,
@@ -207,17 +209,21 @@ Deno.test("init: an Outposts node whose API server did not resolve keeps /etc/ho
   }
 });
 
-Deno.test("init: changed kubelet overrides rewrite only kubelet-config.json and restart only kubelet", async () => {
+Deno.test("init: changed kubelet overrides rewrite only the kubelet config files and restart only kubelet", async () => {
   const host = await fixtureHost();
   try {
-    await runInit(host, testNode());
+    // Overrides already set: kubelet reads config.json.d (its unit does not change again below).
+    await runInit(host, testNode({ kubeletConfigOverrides: { maxPods: 58 } }));
     const changedNode = testNode({ kubeletConfigOverrides: { maxPods: 110 } });
     const pending = await pendingKeys(host, changedNode);
-    assert.deepEqual([...pending], [KUBELET_CONFIG]);
+    assert.deepEqual([...pending], [KUBELET_CONFIG, KUBELET_CONFIG_DROPIN]);
     assert.deepEqual(await triggered(host, changedNode, pending), ["unit-restarted:kubelet.service"]);
 
     const second = await runInit(host, changedNode);
-    assert.deepEqual(second.steps.flatMap((s) => s.changes).map((c) => c.split(" ")[1]), [KUBELET_CONFIG]);
+    assert.deepEqual(second.steps.flatMap((s) => s.changes).map((c) => c.split(" ")[1]), [
+      KUBELET_CONFIG,
+      KUBELET_CONFIG_DROPIN,
+    ]);
     assert.equal(JSON.parse((await host.readText(KUBELET_CONFIG))!).maxPods, 110);
     assert.deepEqual(await triggered(host, changedNode, new Set()), [], "nothing restarts without a change");
   } finally {
@@ -242,6 +248,11 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
           "unit-restarted:sandbox-image.service",
         ],
       ],
+      // The unit gets --config-dir: kubelet now reads config.json.d.
+      ["kubelet.config", testNode({ kubeletConfigOverrides: { maxPods: 110 } }), [
+        "systemd:daemon-reload",
+        "unit-restarted:kubelet.service",
+      ]],
       ["extra kubelet flag", testNode({ kubeletFlags: ["--v=4"] }), [
         "systemd:daemon-reload",
         "unit-restarted:kubelet.service",
@@ -279,6 +290,7 @@ Deno.test("init: restart triggers follow the files that changed", async () => {
     const written = new Set<string>([
       ...await pendingKeys(fresh, testNode()),
       ...await pendingKeys(fresh, testNode({ sociSnapshotter: true })),
+      ...await pendingKeys(fresh, testNode({ kubeletConfigOverrides: { maxPods: 110 } })),
       BOOTSTRAP_KUBECONFIG,
       CONTAINERD_ENV_DROPIN,
       KUBELET_ENV_DROPIN,
@@ -322,6 +334,42 @@ Deno.test("init: emptying instance.environment removes the drop-ins", async () =
     assert.equal(await host.exists(CONTAINERD_ENV_DROPIN), false);
     assert.equal(await host.exists("/etc/systemd/system/sandbox-image.service.d/environment.conf"), false);
     assert.equal(second.changeCount, 3, "kubelet, containerd and sandbox-image drop-ins removed");
+  } finally {
+    await Deno.remove(host.root, { recursive: true });
+  }
+});
+
+Deno.test("init: kubelet.config makes kubelet's drop-in directory (40-nodeadm.conf in it); without it kubelet does not read it", async () => {
+  const host = await fixtureHost();
+  try {
+    const withConfig = testNode({ kubernetesVersion: "1.29", kubeletConfigOverrides: { maxPods: 58 } });
+    await runInit(host, withConfig);
+    assert.equal((await host.stat(KUBELET_CONFIG_DIR))?.mode, 0o755);
+    assert.equal((await host.stat(KUBELET_CONFIG_DROPIN))?.mode, 0o644);
+    assert.equal(JSON.parse((await host.readText(KUBELET_CONFIG_DROPIN))!).maxPods, 58);
+    const unit = (await host.readText(KUBELET_UNIT))!;
+    assert.match(unit, /--config-dir=\/etc\/kubernetes\/kubelet\/config\.json\.d /);
+    assert.match(unit, /Environment="KUBELET_CONFIG_DROPIN_DIR_ALPHA=on"/);
+    if (have("systemd-analyze")) {
+      const argv = await systemdExecArgv(host.root, KUBELET_UNIT, "/usr/bin/kubelet");
+      assert.equal(argv[2], `--config-dir=${KUBELET_CONFIG_DIR}`);
+    }
+    // A user's drop-in stays; kubelet.config emptied: eksnode's drop-in goes, and so does --config-dir.
+    await host.writeFile(`${KUBELET_CONFIG_DIR}/50-user.conf`, new TextEncoder().encode("{}\n"), {
+      mode: 0o644,
+    });
+    const second = await runInit(host, testNode({ kubernetesVersion: "1.29" }));
+    const changed = second.steps.flatMap((st) => st.changes).filter((c) => c.includes(KUBELET_CONFIG_DIR));
+    assert.deepEqual(changed.map((c) => c.split(" ").slice(0, 2).join(" ")), [
+      `remove ${KUBELET_CONFIG_DROPIN}`,
+    ]);
+    assert.equal(await host.exists(KUBELET_CONFIG_DROPIN), false);
+    assert.equal(await host.exists(`${KUBELET_CONFIG_DIR}/50-user.conf`), true);
+    assert.doesNotMatch((await host.readText(KUBELET_UNIT))!, /config-dir|KUBELET_CONFIG_DROPIN_DIR_ALPHA/);
+    // Again with kubelet.config: the drop-in is back; a third run with the same input changes nothing.
+    await runInit(host, withConfig);
+    assert.equal(await host.exists(KUBELET_CONFIG_DROPIN), true);
+    assert.equal((await runInit(host, withConfig)).changeCount, 0);
   } finally {
     await Deno.remove(host.root, { recursive: true });
   }

@@ -2,10 +2,11 @@
  * nodeadm's end-to-end cases for kubelet (tests/golden/kubelet-nodeadm/SOURCE: awslabs/amazon-eks-ami
  * commit 81fec2e8), replayed on eksnode: the same NodeConfig on the same mock instance must give kubelet
  * the same effective configuration, flags and files. nodeadm splits the kubelet config into config.json
- * and the drop-in config.json.d/40-nodeadm.conf; eksnode writes one file, so the expectation is nodeadm's
- * two files merged the way kubelet merges a drop-in (objects field by field, lists and scalars replaced:
- * kubernetes.io "Kubelet Configuration Directory Merging"). Init runs in-process (gatherInputs, then the
- * steps) into a temp root, against loopback IMDS and EC2 fakes describing nodeadm's mock instance.
+ * and the drop-in config.json.d/40-nodeadm.conf; eksnode's main file holds both, so its expectation is
+ * nodeadm's two files merged the way kubelet merges a drop-in (objects field by field, lists and scalars
+ * replaced: kubernetes.io "Kubelet Configuration Directory Merging"), and its 40-nodeadm.conf is nodeadm's.
+ * Init runs in-process (gatherInputs, then the steps) into a temp root, against loopback IMDS and EC2 fakes
+ * describing nodeadm's mock instance.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,14 @@ import { parse as parseYaml } from "yaml";
 import { gatherInputs, type GatherOptions } from "../../../cli/init_inputs.ts";
 import { kubeletArgs } from "../../../eks/kubelet/args.ts";
 import type { HostLookup } from "../../../eks/system/api_server_hosts.ts";
-import { CREDENTIAL_PROVIDER_CONFIG, KUBECONFIG, KUBELET_CONFIG } from "../../../eks/paths/node.ts";
+import {
+  CREDENTIAL_PROVIDER_CONFIG,
+  KUBECONFIG,
+  KUBELET_CONFIG,
+  KUBELET_CONFIG_DIR,
+  KUBELET_CONFIG_DROPIN,
+} from "../../../eks/paths/node.ts";
+import { configDirEnvironment } from "../../../eks/kubelet/config_dir.ts";
 import { Host } from "../../../lib/host.ts";
 import { memoryLogger } from "../../../lib/log.ts";
 import { runSteps } from "../../../lib/runner.ts";
@@ -137,9 +145,18 @@ for (
     );
     const configs = await configFiles(name);
     assert.ok(configs.length > 0);
+    const dropIn = await readJson(`${CASES}${name}/expected-kubelet-config-drop-in.json`);
     for (const config of configs) {
-      await withInit(config, version, async ({ read }) => {
+      await withInit(config, version, async ({ node, read }) => {
         assert.deepEqual(JSON.parse(await read(KUBELET_CONFIG)), want, config);
+        // nodeadm's drop-in, read from the directory nodeadm's flag names, with its environment.
+        assert.deepEqual(JSON.parse(await read(KUBELET_CONFIG_DROPIN)), dropIn, config);
+        assert.ok(kubeletArgs(node).includes(`--config-dir=${KUBELET_CONFIG_DIR}`), config);
+        assert.deepEqual(
+          configDirEnvironment(node),
+          version.startsWith("1.29.") ? { KUBELET_CONFIG_DROPIN_DIR_ALPHA: "on" } : {},
+          config,
+        );
       }, { instanceType });
     }
   });

@@ -13,6 +13,12 @@ import { runSteps } from "../../../lib/runner.ts";
 import type { NodeSettings } from "../../../steps/init/context.ts";
 import { INIT_STEPS } from "../../../steps/init/index.ts";
 import { testNode } from "../../../fakes/node_settings.ts";
+import {
+  EKS_KUBELET_UNIT,
+  KUBELET_CONFIG_DIR,
+  KUBELET_CONFIG_DROPIN,
+  KUBELET_UNIT,
+} from "../../../eks/paths/node.ts";
 
 /**
  * A `systemctl` that logs its arguments and remembers started and enabled units in `state`; starting the
@@ -58,6 +64,14 @@ function actions(calls: string[]): string[] {
   return calls.map((c) => c.replace(/--root=\S+ /, "")).filter((c) => !/^is-(active|enabled) /.test(c));
 }
 
+/** What NodeConfig kubelet.config adds on a node that had none (the unit gains --config-dir). */
+const KUBELET_CONFIG_DIR_CHANGES = [
+  `file ${EKS_KUBELET_UNIT}`,
+  `file ${KUBELET_UNIT}`,
+  `dir ${KUBELET_CONFIG_DIR}`,
+  `file ${KUBELET_CONFIG_DROPIN}`,
+];
+
 Deno.test("rerun: a second init as the running system makes 0 changes and starts or restarts nothing", async () => {
   const dir = await tempDir({ prefix: "eksnode-rerun-" });
   const systemctl = await fakeSystemctl(dir);
@@ -98,9 +112,17 @@ Deno.test("rerun: a second init as the running system makes 0 changes and starts
     assert.deepEqual(actions(await systemctl.calls()), [], "nothing started, restarted, enabled or reloaded");
 
     // The test can tell: a changed kubelet setting restarts kubelet, and only kubelet.
-    const third = await boot(testNode({ kubeletConfigOverrides: { maxPods: 110 } }));
+    const third = await boot(testNode({ maxPods: 110 }));
     assert.equal(third.changeCount, 2, "kubelet-config.json and the restart");
     assert.deepEqual(actions(await systemctl.calls()), ["restart kubelet.service"]);
+    // NodeConfig kubelet.config: kubelet's unit gets --config-dir too (a daemon-reload), still only kubelet restarts.
+    const fourth = await boot(testNode({ maxPods: 110, kubeletConfigOverrides: { maxPods: 110 } }));
+    assert.deepEqual(fourth.steps.flatMap((s) => s.changes).map((c) => c.split(" ").slice(0, 2).join(" ")), [
+      ...KUBELET_CONFIG_DIR_CHANGES,
+      "run systemctl",
+      "run systemctl",
+    ]);
+    assert.deepEqual(actions(await systemctl.calls()), ["daemon-reload", "restart kubelet.service"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -150,11 +172,22 @@ Deno.test("rerun: the boot's two phases (config with its changes kept pending, t
     }
     assert.deepEqual(actions(await systemctl.calls()), []);
 
-    // A drop-in changed a kubelet setting: the config phase writes it, the run phase restarts kubelet only.
-    const changed = testNode({ kubeletConfigOverrides: { maxPods: 110 } });
+    // A changed kubelet setting: the config phase writes it, the run phase restarts kubelet only.
+    const changed = testNode({ maxPods: 110 });
     assert.equal((await phase(changed, "config")).changeCount, 1, "kubelet-config.json");
     assert.deepEqual(actions(await systemctl.calls()), []);
     assert.equal((await phase(changed, "run")).changeCount, 1, "the restart");
+    assert.deepEqual(actions(await systemctl.calls()), ["restart kubelet.service"]);
+    // A drop-in of /etc/eks/nodeadm.d sets kubelet.config: kubelet's unit gets --config-dir as well (the
+    // config phase reloads systemd); the run phase still restarts kubelet only.
+    const dropIn = testNode({ maxPods: 110, kubeletConfigOverrides: { maxPods: 110 } });
+    const configPhase = await phase(dropIn, "config");
+    assert.deepEqual(
+      configPhase.steps.flatMap((s) => s.changes).map((c) => c.split(" ").slice(0, 2).join(" ")),
+      [...KUBELET_CONFIG_DIR_CHANGES, "run systemctl"],
+    );
+    assert.deepEqual(actions(await systemctl.calls()), ["daemon-reload"]);
+    assert.equal((await phase(dropIn, "run")).changeCount, 1, "the restart");
     assert.deepEqual(actions(await systemctl.calls()), ["restart kubelet.service"]);
   } finally {
     await Deno.remove(dir, { recursive: true });

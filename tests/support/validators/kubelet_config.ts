@@ -1,7 +1,7 @@
 /**
- * kubelet config: every kubelet-config.json must decode as a kubelet.config.k8s.io/v1beta1
- * KubeletConfiguration, checked against the schema in ./kubelet_config_schema.ts (field names and
- * types from the kubelet's Go types, source named there). An unknown field is a problem: the kubelet
+ * kubelet config: every kubelet-config.json and every drop-in of config.json.d must decode as a
+ * kubelet.config.k8s.io/v1beta1 KubeletConfiguration, checked against the schema in
+ * ./kubelet_config_schema.ts (field names and types from the kubelet's Go types, source named there). An unknown field is a problem: the kubelet
  * only warns about it and carries on with lenient decoding, so a misspelled field is silently
  * ignored on the node. A wrong type is a problem: the kubelet refuses to start. No tool is needed.
  * The image credential provider config is checked the same way (CredentialProviderConfig).

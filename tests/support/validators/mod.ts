@@ -11,7 +11,7 @@
  * | sysctl             | sysctl --dry-run -p F                        | /etc/sysctl.conf, /etc/sysctl.d/*.conf    |
  * | logrotate          | logrotate -d                                 | /etc/logrotate.conf, /etc/logrotate.d/*   |
  * | sshd               | sshd -t                                      | /etc/ssh/sshd_config.d/*.conf             |
- * | kubelet config     | schema (kubelet_config_schema.ts)            | kubelet-config.json, credential providers |
+ * | kubelet config     | schema (kubelet_config_schema.ts)            | kubelet-config.json + drop-ins, providers |
  * | shell              | bash -n                                      | scripts eksnode writes                    |
  */
 import type { Verdict } from "./common.ts";
@@ -84,7 +84,9 @@ export const FILE_VALIDATORS: FileValidator[] = [
   },
   {
     name: "kubelet config",
-    matches: (p) => /^\/etc\/kubernetes\/kubelet\/kubelet-config\.json$/.test(p),
+    // The main file and the drop-ins of its --config-dir (each is decoded as a KubeletConfiguration).
+    matches: (p) =>
+      /^\/etc\/kubernetes\/kubelet\/(kubelet-config\.json|config\.json\.d\/[^/]+\.conf)$/.test(p),
     validate: (root, p) => validateKubeletConfig(`${root}${p}`),
   },
   {
