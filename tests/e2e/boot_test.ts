@@ -27,8 +27,9 @@
  *    up), the network sysctls applied by systemd-sysctl at boot, the modules-load file present. What
  *    hygiene removed, the first boot made anew: a machine id other than the builder's (written to disk),
  *    SSH host keys other than the builder's, and sshd running with them.
- * 4. `eksnode init` by hand (what user data calling it or /etc/eks/bootstrap.sh does): 0 changes, no unit
- *    restarted (same InvocationID and main PID); again with the bpffs unit stopped and bpffs mounted.
+ * 4. `eksnode init` by hand, and /etc/eks/bootstrap.sh with the NodeConfig's settings as flags (what user
+ *    data calling either does): 0 changes, no unit restarted (same InvocationID and main PID); again with
+ *    the bpffs unit stopped and bpffs mounted.
  * 5. A reboot, with a stand-in cloud-final.service that runs `eksnode init` as a user data script would:
  *    the config phase, that init and the run phase each make 0 changes; kubelet runs again, with the
  *    same machine id and host keys as at the first boot (made once, not at every boot).
@@ -630,9 +631,34 @@ Deno.test({
       assert.match(again.stdout, /init: 9 steps, 0 changes in/);
       const after = await Promise.all(SERVICES.map((u) => show(c, u, props)));
       assert.deepEqual(after, before, "no unit restarted by init");
+      // And through the bootstrap.sh shim with the NodeConfig's settings as flags, as AL2-style user data
+      // calls it: the same node, so nothing changes either.
+      const shim = await c.exec([
+        "/etc/eks/bootstrap.sh",
+        "boot-cluster",
+        "--apiserver-endpoint",
+        "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com",
+        "--b64-cluster-ca",
+        btoa(TEST_CA_PEM),
+        "--service-ipv4-cidr",
+        "10.100.0.0/16",
+        "--kubelet-extra-args",
+        "--node-labels=eksnode/boot=units",
+      ], byHand);
+      assert.equal(shim.code, 0, shim.stdout + shim.stderr);
+      assert.match(
+        shim.stdout,
+        /init: 9 steps, 0 changes in/,
+        `bootstrap.sh with the same settings:\n${shim.stdout}`,
+      );
+      assert.deepEqual(
+        await Promise.all(SERVICES.map((u) => show(c, u, props))),
+        before,
+        "no unit restarted",
+      );
       const report2 = JSON.parse(await c.check(["cat", "/run/eksnode-e2e/kubelet.json"]));
       assert.equal(report2.pid, report.pid, "kubelet was not restarted");
-      stamp("eksnode init by hand: 0 changes, no restart");
+      stamp("eksnode init by hand and /etc/eks/bootstrap.sh with the same settings: 0 changes, no restart");
 
       // A system that mounts bpffs itself: the unit is inactive (its condition skips it) while
       // /sys/fs/bpf is mounted. Stopping the oneshot leaves the mount (it has no ExecStop), which is
