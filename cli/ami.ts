@@ -16,9 +16,13 @@ import {
   type Prepared,
   prepareRun,
   type RunFlags,
+  type StepExamples,
   withRunFlags,
 } from "./global_flags.ts";
 import { examples } from "./help.ts";
+
+/** `--only` and `--skip` values of ami's steps, for its help and hints. */
+const AMI_STEP_EXAMPLES: StepExamples = { only: "22,29 or 1-7", skip: "22,29 or 1-7" };
 
 /** Flags of `eksnode ami` beyond the run flags. */
 export interface AmiFlags extends RunFlags {
@@ -58,7 +62,7 @@ export async function amiContext(flags: AmiFlags, env = Deno.env.toObject()) {
     import("../lib/download.ts"),
     import("../steps/ami/index.ts"),
   ]);
-  const prepared = await prepareRun(flags, env);
+  const prepared = await prepareRun(flags, AMI_STEP_EXAMPLES, env);
   let bake: BakeConfig = {};
   if (flags.config) {
     let text: string;
@@ -296,7 +300,7 @@ export function amiCommand() {
         "--image-registry <host>",
         "pull cached images from this registry instead of ECR (no ECR login)",
       ),
-    "22,29 or 1-7",
+    AMI_STEP_EXAMPLES,
   ).action(async (opts) => {
     const [ctx, { runSteps }, { amiSteps }] = await Promise.all([
       amiContext(opts as AmiFlags),

@@ -15,7 +15,9 @@ import { ShellSyntaxError, splitShellWords } from "../lib/shell_words.ts";
 import type { ClusterDetails, LocalStorageStrategy, NodeConfigInput } from "../eks/api/nodeconfig.ts";
 import {
   apiServerEndpointProblem,
-  certificateAuthorityProblem,
+  apiServerEndpointWarning,
+  certificateAuthorityContentProblem,
+  certificateAuthorityEncodingProblem,
   CLUSTER_ID,
   CLUSTER_ID_PROBLEM,
   CONTROL_CHARACTER_PROBLEM,
@@ -55,6 +57,12 @@ export interface BootstrapArgs {
   legacy: BootstrapLegacy;
   /** `-h` or `--help` was given (then the cluster name is not required). */
   help: boolean;
+  /**
+   * What bootstrap.sh accepts but is probably a mistake, one line each (a plain-http endpoint, a CA that is
+   * not a PEM certificate): the warnings a NodeConfig with these values gets (eks/api/nodeconfig.ts
+   * nodeConfigWarnings), naming the flag.
+   */
+  warnings: string[];
 }
 
 /** One bootstrap.sh flag: its name, value placeholder and help text (from bootstrap.sh print_help). */
@@ -69,6 +77,8 @@ interface Acc {
   kubeletFlags?: string[];
   strategy?: LocalStorageStrategy | null;
   legacy: BootstrapLegacy;
+  /** By flag: a flag given twice keeps only its last value's warning. */
+  warnings: Map<string, string>;
 }
 
 type Handler = (value: string, flag: string, acc: Acc) => void;
@@ -83,6 +93,9 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     set: (v, f, a) => {
       const problem = apiServerEndpointProblem(v);
       if (problem) usage(f, v, problem);
+      const warning = apiServerEndpointWarning(v);
+      if (warning) a.warnings.set(f, `${f} ${warning}`);
+      else a.warnings.delete(f);
       a.cluster.apiServerEndpoint = v;
     },
   },
@@ -100,8 +113,13 @@ const SPECS: (BootstrapFlag & { set: Handler })[] = [
     value: "BASE64",
     help: "the base64-encoded cluster CA bundle; with --apiserver-endpoint, skips DescribeCluster",
     set: (v, f, a) => {
-      const problem = certificateAuthorityProblem(v);
+      // bootstrap.sh writes whatever `base64 -d` gives to the CA file, as nodeadm does with a NodeConfig's
+      // certificateAuthority: what does not decode is refused, what is not a certificate is a warning.
+      const problem = certificateAuthorityEncodingProblem(v);
       if (problem) usage(f, undefined, problem);
+      const content = certificateAuthorityContentProblem(v);
+      if (content) a.warnings.set(f, `${f} ${content}: kubelet will not trust the API server`);
+      else a.warnings.delete(f);
       a.cluster.certificateAuthority = v.trim();
     },
   },
@@ -276,7 +294,7 @@ const BY_NAME = new Map(SPECS.map((s) => [s.flag, s.set]));
  * @example parseBootstrapArgs(["my-cluster", "--kubelet-extra-args", "--node-labels=a=b"])
  */
 export function parseBootstrapArgs(argv: readonly string[]): BootstrapArgs {
-  const acc: Acc = { cluster: {}, legacy: {} };
+  const acc: Acc = { cluster: {}, legacy: {}, warnings: new Map() };
   const positional: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -342,7 +360,7 @@ export function parseBootstrapArgs(argv: readonly string[]): BootstrapArgs {
   if (acc.kubeletFlags && acc.kubeletFlags.length > 0) spec.kubelet = { flags: acc.kubeletFlags };
   if (acc.strategy) spec.instance = { localStorage: { strategy: acc.strategy } };
   const nodeConfig: NodeConfigInput = { apiVersion: NODECONFIG_API_VERSION, kind: NODECONFIG_KIND, spec };
-  return { nodeConfig, legacy, help };
+  return { nodeConfig, legacy, help, warnings: [...acc.warnings.values()] };
 }
 
 function cidrFamily(value: string): IpFamily | undefined {

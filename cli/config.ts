@@ -6,14 +6,21 @@
  * NodeConfig as YAML (or JSON). Nothing is written and no AWS API is called; only `imds://user-data`
  * reads instance metadata.
  *
+ * Without `--config-source` (and without bootstrap.sh flags) the sources are those the boot units give
+ * `eksnode init` (eks/paths/node.ts BOOT_CONFIG_SOURCES: user data, then the drop-ins of
+ * /etc/eks/nodeadm.d/), so `sudo eksnode config check` on a node checks what it boots with; a drop-in
+ * directory that is not there is noted and skipped. (`eksnode init` run by hand defaults to
+ * `imds://user-data` alone, as `nodeadm init` does.)
+ *
  * `check` runs every check init makes on the configuration alone (eks/api/resolve_node_settings.ts checkNodeConfig)
  * and lists what init would warn about: fields NodeConfig does not have (nodeadm ignores them, so init
- * goes on), and values nodeadm accepts that are probably mistakes. `--strict` fails on any of them.
+ * goes on), and values nodeadm accepts that are probably mistakes. `--strict` fails on any of them, and its
+ * error names which.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../lib/errors.ts";
 import type { ConfigWarning } from "../eks/api/config_source.ts";
-import { DEFAULT_CONFIG_SOURCE } from "../eks/paths/node.ts";
+import { BOOT_CONFIG_SOURCES } from "../eks/paths/node.ts";
 import { BOOTSTRAP_OPTIONS, type InitFlags, initRequest } from "./init.ts";
 
 /** The input flags `config` shares with `init`: config sources and bootstrap.sh flags (by attribute name). */
@@ -43,29 +50,65 @@ export interface ConfigCheckReport {
   warnings: ConfigWarning[];
 }
 
-/** Reads and merges the configuration; throws ConfigError/UsageError as `init` would. */
+/**
+ * Reads and merges the configuration; throws ConfigError/UsageError as `init` would. Without
+ * `--config-source` or bootstrap.sh flags the sources are `defaults` (the boot units' sources); a
+ * `file://` directory among them that does not exist is left out and listed in `skipped`.
+ */
 export async function loadConfig(
   clusterName: string | undefined,
   opts: ConfigFlags,
   env: Record<string, string | undefined> = Deno.env.toObject(),
+  defaults: readonly string[] = BOOT_CONFIG_SOURCES,
 ) {
   const request = initRequest(clusterName, opts, env);
+  const absent: string[] = [];
+  if (!request.bootstrapArgv && opts.configSource === undefined) {
+    request.configSources = [];
+    for (const source of defaults) {
+      const path = source.startsWith("file://") ? source.slice("file://".length) : undefined;
+      if (path !== undefined && !(await exists(path))) absent.push(path);
+      else request.configSources.push(source);
+    }
+  }
   const { loadNodeConfig } = await import("./init_inputs.ts");
   const { ImdsClient } = await import("../eks/aws/imds.ts");
   // init logs what it merged; here the output itself says it.
   const { createLogger } = await import("../lib/log.ts");
   const log = createLogger({ format: "text", write: () => {} });
   const imds = new ImdsClient({ env });
-  return { request, loaded: await loadNodeConfig(request, imds, log) };
+  const loaded = await loadNodeConfig(request, imds, log);
+  for (const path of absent) {
+    loaded.skipped.push({
+      origin: path,
+      contentType: "directory",
+      reason: "not there (the boot units read it; `eksnode ami` makes it)",
+    });
+  }
+  return { request, loaded };
 }
 
-/** Validates a loaded configuration beyond the schema: what `init` checks before it calls anything. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * Validates a loaded configuration beyond the schema: what `init` checks before it calls anything.
+ * `defaults` are the sources without `--config-source` ({@link loadConfig}).
+ */
 export async function checkConfig(
   clusterName: string | undefined,
   opts: ConfigFlags,
   env: Record<string, string | undefined> = Deno.env.toObject(),
+  defaults: readonly string[] = BOOT_CONFIG_SOURCES,
 ): Promise<ConfigCheckReport> {
-  const { request, loaded } = await loadConfig(clusterName, opts, env);
+  const { request, loaded } = await loadConfig(clusterName, opts, env, defaults);
   const kind = request.bootstrapArgv ? "bootstrap-flags" : "nodeconfig";
   const { checkNodeConfig, missingClusterFields } = await import("../eks/api/resolve_node_settings.ts");
   let initWarnings: string[];
@@ -128,6 +171,36 @@ async function checkAgainstNode(
   checkContainerdConfigFits(await installedContainerdVersion(host), containerdConfig);
 }
 
+/**
+ * The error of `config check --strict` when there are warnings: how many, what they are about (the
+ * unknown fields, and the field or flag of every other warning) and what to do about each kind.
+ * @example strictFailure(report)?.message // "config check --strict: 1 warning (about spec.cluster.certificateAuthority)"
+ */
+export function strictFailure(
+  r: Pick<ConfigCheckReport, "warnings" | "unknownFields">,
+): ConfigError | undefined {
+  if (r.warnings.length === 0) return undefined;
+  const others = r.warnings.filter((w) => w.kind !== "unknown-field").map((w) =>
+    /^(spec\.[^\s:]+|--[a-z0-9-]+)/.exec(w.message)?.[1] ?? w.message.split(":")[0]
+  );
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const named = (n: number, word: string) => `${word}${n === 1 ? "" : "s"}`;
+  const what = [
+    r.unknownFields.length
+      ? `${named(r.unknownFields.length, "unknown field")}: ${r.unknownFields.join(", ")}`
+      : "",
+    others.length ? `about ${[...new Set(others)].join(", ")}` : "",
+  ].filter((x) => x !== "");
+  const fixes = [
+    r.unknownFields.length ? "remove or correct the unknown fields (init ignores them, as nodeadm does)" : "",
+    others.length ? "correct the values warned about above (init warns about them and goes on)" : "",
+  ].filter((x) => x !== "");
+  return new ConfigError(
+    `config check --strict: ${count(r.warnings.length, "warning")} (${what.join("; ")})`,
+    `${fixes.join("; ")}, or run without --strict`,
+  );
+}
+
 /** The `warning:` lines of a check report (stderr in text mode). */
 export function warningLines(r: Pick<ConfigCheckReport, "warnings">): string[] {
   return r.warnings.map((w) => `warning: ${w.origin}: ${w.message}`);
@@ -139,7 +212,8 @@ function withInputs(cmd: Command) {
     .argument("[cluster-name]", "the EKS cluster name, as for bootstrap.sh (then bootstrap.sh flags apply)")
     .option(
       "--config-source <uri>",
-      `NodeConfig source, repeatable, merged in order: imds://user-data or file://PATH (default ${DEFAULT_CONFIG_SOURCE})`,
+      "NodeConfig source, repeatable, merged in order: imds://user-data or file://PATH (default: what the " +
+        `boot units read, ${BOOT_CONFIG_SOURCES.join(" then ")})`,
       (value: string, prev: string[] | undefined) => [...(prev ?? []), value],
     );
   for (const { option } of BOOTSTRAP_OPTIONS) c.addOption(option);
@@ -151,7 +225,10 @@ const CHECK_EXAMPLES = [
     "check a NodeConfig file (no network needed when it gives endpoint and CA)",
     "eksnode config check --config-source file://nodeconfig.yaml",
   ],
-  ["check this instance's user data, failing on unknown fields too", "sudo eksnode config check --strict"],
+  [
+    "check what this node boots with (user data, then /etc/eks/nodeadm.d/), failing on any warning",
+    "sudo eksnode config check --strict",
+  ],
 ] as const;
 const DUMP_EXAMPLES = [
   [
@@ -181,20 +258,14 @@ export function configCommand() {
         clusterName as string | undefined,
         opts,
       );
-      const strictFailure = opts.strict === true && r.warnings.length > 0
-        ? new ConfigError(
-          `config check --strict: ${r.warnings.length} warning${r.warnings.length === 1 ? "" : "s"}` +
-            (r.unknownFields.length ? ` (unknown fields: ${r.unknownFields.join(", ")})` : ""),
-          "fix or remove the fields named above, or run without --strict (init ignores unknown fields)",
-        )
-        : undefined;
+      const failure = opts.strict === true ? strictFailure(r) : undefined;
       if (opts.output === "json") {
-        console.log(jsonText(strictFailure ? { ...r, ok: false } : r));
-        if (strictFailure) throw strictFailure;
+        console.log(jsonText(failure ? { ...r, ok: false } : r));
+        if (failure) throw failure;
         return;
       }
       for (const line of warningLines(r)) console.error(line);
-      if (strictFailure) throw strictFailure;
+      if (failure) throw failure;
       const lookup = r.describeClusterFor.length
         ? `; ${r.describeClusterFor.join(" and ")} not set: init reads them with EKS DescribeCluster`
         : "; endpoint and CA given: no DescribeCluster";
@@ -217,6 +288,7 @@ export function configCommand() {
         clusterName as string | undefined,
         opts,
       );
+      for (const line of warningLines(loaded)) console.error(line);
       let config = loaded.nodeConfig;
       if (loaded.origin === "bootstrap.sh flags") {
         // Every bootstrap.sh setting NodeConfig has a field for goes into the dump; the rest is named.

@@ -11,12 +11,18 @@ import type { Selection } from "../lib/runner.ts";
 import { outputOption } from "./output.ts";
 
 /**
- * Adds the run flags to a command; `steps` is an example of its step numbers for `--only` (e.g. "22,29
- * or 1-7" for ami, whose 37 steps it names).
+ * Examples of one command's `--only` and `--skip` values, for its help and for the hint of a bad value
+ * (e.g. "22,29 or 1-7" for ami, whose 37 steps it names; init's `--skip` also takes its phases).
  */
+export interface StepExamples {
+  only: string;
+  skip: string;
+}
+
+/** Adds the run flags to a command; `steps` holds examples of its step numbers. */
 export function withRunFlags<Args extends unknown[], Opts extends Record<string, unknown>>(
   cmd: Command<Args, Opts>,
-  steps: string,
+  steps: StepExamples,
 ) {
   return cmd
     .option("--root <dir>", "every path written, read, enabled or checked lies under DIR", "/")
@@ -24,7 +30,7 @@ export function withRunFlags<Args extends unknown[], Opts extends Record<string,
       "--dry-run",
       "print the plan (files with mode and owner, downloads with checksums, commands); change nothing",
     )
-    .option("--only <steps>", `run only these step numbers, e.g. ${steps}`)
+    .option("--only <steps>", `run only these step numbers, e.g. ${steps.only}`)
     .option(
       "--skip <steps>",
       "skip these step numbers (repeatable)",
@@ -80,8 +86,15 @@ function positiveInt(text: string, flag: string): number {
   return Number(text);
 }
 
-/** Turns run flags into a host (root opened), a logger and a selection. */
-export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Promise<Prepared> {
+/**
+ * Turns run flags into a host (root opened), a logger and a selection; `steps` are the command's examples
+ * (those given to {@link withRunFlags}) for the hint of a bad step list.
+ */
+export async function prepareRun(
+  flags: RunFlags,
+  steps: StepExamples,
+  env = Deno.env.toObject(),
+): Promise<Prepared> {
   if (flags.only && (flags.skip || flags.from)) {
     throw new UsageError("--only cannot be combined with --skip or --from", "pick steps with one of them");
   }
@@ -91,8 +104,8 @@ export async function prepareRun(flags: RunFlags, env = Deno.env.toObject()): Pr
     import("../lib/runner.ts"),
   ]);
   const selection: Selection = {
-    only: flags.only ? parseStepList(flags.only, "--only") : undefined,
-    skip: flags.skip ? parseStepList(flags.skip, "--skip") : undefined,
+    only: flags.only ? parseStepList(flags.only, "--only", steps.only) : undefined,
+    skip: flags.skip ? parseStepList(flags.skip, "--skip", steps.skip) : undefined,
     from: flags.from ? positiveInt(flags.from, "--from") : undefined,
   };
   const log = createLogger({ format: flags.logFormat ?? flags.output ?? "text", debug: flags.debug });

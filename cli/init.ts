@@ -18,6 +18,7 @@ import {
   type Prepared,
   prepareRun,
   type RunFlags,
+  type StepExamples,
   withRunFlags,
 } from "./global_flags.ts";
 import type { GatheredInputs, GatherOptions, InitRequest } from "./init_inputs.ts";
@@ -51,6 +52,12 @@ export function splitSkip(skip: string | undefined): { phases: Set<PhaseName>; s
   }
   return { phases, steps: steps.length ? steps.join(",") : undefined };
 }
+
+/** `--only` and `--skip` values of init's steps, for its help and hints: `--skip` also takes the phases. */
+const INIT_STEP_EXAMPLES: StepExamples = {
+  only: "5,7 or 1-8",
+  skip: `run,7 or --skip 1-8 (step numbers, or the phases ${PHASE_NAMES.join(" and ")})`,
+};
 
 /** The bootstrap.sh flags as commander options, with the attribute name commander stores each under (init, config). */
 export const BOOTSTRAP_OPTIONS = BOOTSTRAP_FLAGS.map((f) => {
@@ -110,7 +117,7 @@ export async function initContext(
     import("./init_inputs.ts"),
     import("./init_cache.ts"),
   ]);
-  const prepared = await prepareRun(opts, env);
+  const prepared = await prepareRun(opts, INIT_STEP_EXAMPLES, env);
   if (opts.configCache !== undefined) {
     if (!opts.configCache.startsWith("/")) {
       throw new UsageError(`--config-cache must be an absolute path, got "${opts.configCache}"`);
@@ -233,7 +240,7 @@ export function initCommand() {
         "--prefix-delegation",
         "the VPC CNI uses prefix delegation: size max pods for /28 prefixes (or EKSNODE_PREFIX_DELEGATION=true)",
       ),
-    "5,7 or 1-8",
+    INIT_STEP_EXAMPLES,
   );
   for (const { option } of BOOTSTRAP_OPTIONS) cmd.addOption(option);
   return cmd

@@ -398,19 +398,22 @@ export function loadNodeConfig(
   log: Logger,
 ): Promise<LoadedInputs> {
   return request.bootstrapArgv
-    ? Promise.resolve(fromBootstrapArgs(request.bootstrapArgv))
+    ? Promise.resolve(fromBootstrapArgs(request.bootstrapArgv, log))
     : fromConfigSources(request.configSources, imds, log);
 }
 
-function fromBootstrapArgs(argv: string[]): LoadedInputs {
+function fromBootstrapArgs(argv: string[], log: Logger): LoadedInputs {
   const parsed = parseBootstrapArgs(argv);
+  const origin = "bootstrap.sh flags";
+  const warnings = parsed.warnings.map((message): ConfigWarning => ({ kind: "warning", origin, message }));
+  for (const w of warnings) log.warn(`${w.origin}: ${w.message}`);
   return {
     nodeConfig: parsed.nodeConfig,
-    origin: "bootstrap.sh flags",
+    origin,
     legacy: parsed.legacy,
-    parts: ["bootstrap.sh flags"],
+    parts: [origin],
     skipped: [],
-    warnings: [],
+    warnings,
   };
 }
 

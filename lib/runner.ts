@@ -57,17 +57,18 @@ export interface RunSummary {
 }
 
 /**
- * Parses a step list like `22,29` or `1-7,33` into numbers.
- * @example parseStepList("1-3,9") // [1, 2, 3, 9]
+ * Parses a step list like `22,29` or `1-7,33` into numbers; `example` is a value of `flag` for the
+ * command at hand, shown in the hint of a bad list (the runner does not know the commands' steps).
+ * @example parseStepList("1-3,9", "--only", "22,29 or 1-7") // [1, 2, 3, 9]
  */
-export function parseStepList(text: string, flag: string): number[] {
+export function parseStepList(text: string, flag: string, example: string): number[] {
   const out: number[] = [];
   for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) {
       throw new UsageError(
         `${flag}: "${part}" is not a step number or range`,
-        `use e.g. ${flag} 22,29 or 1-7`,
+        `use e.g. ${flag} ${example}`,
       );
     }
     const a = Number(m[1]);

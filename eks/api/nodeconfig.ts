@@ -7,7 +7,9 @@
  * Each document in user data is a *part*: every field optional. As nodeadm's decoder is not strict, a
  * field it does not know never stops a node: {@link parseNodeConfigDocumentDetailed} drops unknown fields
  * and names them (init warns, `config check --strict` fails). Values of known fields are checked (a bad
- * value is an error, as in nodeadm where it fails to decode, or where it would reach a file unquoted).
+ * value is an error, as in nodeadm where it fails to decode, or where it would reach a file unquoted), except
+ * where nodeadm itself lets it through: `instance.localStorage` is first read as nodeadm reads it (any case of
+ * strategy, unknown disabledMounts skipped with a warning: values.ts normalizeLocalStorage).
  * After the parts are merged, {@link validateNodeConfig} checks the fields nodeadm requires and
  * {@link nodeConfigWarnings} lists what nodeadm accepts but is probably a mistake.
  *
@@ -38,6 +40,7 @@ import {
   NODECONFIG_API_VERSION,
   NODECONFIG_DOCS,
   NODECONFIG_KIND,
+  normalizeLocalStorage,
 } from "./values.ts";
 
 const freeForm = z.record(z.string(), z.unknown());
@@ -95,7 +98,7 @@ const containerdSchema = z.strictObject({
 
 const localStorageSchema = z.strictObject({
   strategy: z.optional(z.enum(LOCAL_STORAGE_STRATEGIES, {
-    error: `must be one of ${LOCAL_STORAGE_STRATEGIES.join(", ")}`,
+    error: `must be one of ${LOCAL_STORAGE_STRATEGIES.join(", ")} (in any case)`,
   })),
   mountPath: z.optional(checkedString(mountDirProblem)),
   disabledMounts: z.optional(
@@ -216,6 +219,15 @@ export function parseNodeConfigDocumentDetailed(doc: unknown, origin: string): P
       (input as { spec: { instance: { environment: unknown } } }).spec.instance.environment =
         normalized.value;
     }
+  }
+  const localStorage = (input as { spec?: { instance?: { localStorage?: unknown } } } | null)?.spec?.instance
+    ?.localStorage;
+  if (localStorage !== undefined) {
+    const normalized = normalizeLocalStorage(localStorage);
+    warnings.push(...normalized.warnings);
+    if (input === doc) input = structuredClone(doc);
+    (input as { spec: { instance: { localStorage: unknown } } }).spec.instance.localStorage =
+      normalized.value;
   }
   const unknownFields: UnknownField[] = [];
   // Each pass drops the unknown keys zod reported; nested ones go with their parent, so two passes

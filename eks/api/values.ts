@@ -26,6 +26,56 @@ export const DISABLED_MOUNTS = ["Containerd", "PodLogs", "SOCI"] as const;
 /** A `spec.instance.localStorage.disabledMounts` value. */
 export type DisabledMount = (typeof DISABLED_MOUNTS)[number];
 
+/** The result of {@link normalizeLocalStorage}: the value to validate, and what was changed in it. */
+export interface NormalizedLocalStorage {
+  value: unknown;
+  warnings: string[];
+}
+
+/**
+ * `spec.instance.localStorage` as nodeadm reads it (awslabs/amazon-eks-ami
+ * nodeadm/internal/system/local_disk.go at commit 81fec2e8): the strategy is lowercased before it becomes
+ * setup-local-disks' argument (`strings.ToLower(string(...Strategy))`), so `raid0` works as `RAID0` does; here
+ * it becomes its canonical spelling. A `disabledMounts` value is compared exactly (a Go `switch` on
+ * `DisabledMountContainerd`, `DisabledMountPodLogs`, `DisabledMountSOCI` with no default), so one nodeadm
+ * does not know, `podlogs` included, is skipped: here it is dropped with a warning that names it. Anything
+ * else (a strategy of no case of RAID0/RAID10/Mount, a value that is not a string) is left for the schema
+ * to refuse.
+ * @example normalizeLocalStorage({ strategy: "raid0" }).value // { strategy: "RAID0" }
+ */
+export function normalizeLocalStorage(raw: unknown): NormalizedLocalStorage {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { value: raw, warnings: [] };
+  const ls = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...ls };
+  const warnings: string[] = [];
+  if (typeof ls.strategy === "string") {
+    const canonical = LOCAL_STORAGE_STRATEGIES.find((s) =>
+      s.toLowerCase() === (ls.strategy as string).toLowerCase()
+    );
+    if (canonical) out.strategy = canonical;
+  }
+  if (Array.isArray(ls.disabledMounts)) {
+    const kept: unknown[] = [];
+    ls.disabledMounts.forEach((m, i) => {
+      if (typeof m !== "string" || (DISABLED_MOUNTS as readonly string[]).includes(m)) {
+        kept.push(m);
+        return;
+      }
+      const near = DISABLED_MOUNTS.find((d) => d.toLowerCase() === m.toLowerCase());
+      warnings.push(
+        `spec.instance.localStorage.disabledMounts[${i}]: ${
+          JSON.stringify(m)
+        } is not a mount nodeadm knows ` +
+          `(${DISABLED_MOUNTS.join(", ")}; case matters), skipped as nodeadm skips it` +
+          (near ? `: did you mean ${near}?` : ""),
+      );
+    });
+    if (kept.length > 0 || ls.disabledMounts.length === 0) out.disabledMounts = kept;
+    else delete out.disabledMounts;
+  }
+  return { value: out, warnings };
+}
+
 /**
  * What a local storage mount directory (`localStorage.mountPath`, `setup-local-disks --dir`) may hold: it is written into unit files (`Where=`, `RequiresMountsFor=`, a
  * space-separated list) and the unit names, so only plain path characters.

@@ -88,6 +88,16 @@ Deno.test("bad flags: one error line, exit 2, no stack trace, no root left behin
       [["--bogus"], /unknown option '--bogus'/],
       [["ami", "--only", "99", "--dry-run", "--root", root], /--only: there is no step 99/],
       [["ami", "--only", "1", "--skip", "2", "--root", root], /--only cannot be combined/],
+      // Each command's hint shows its own steps (and init's --skip its phases), not ami's.
+      [
+        ["ami", "--skip", "x", "--root", root],
+        /--skip: "x" is not a step number.*\nhint: use e\.g\. --skip 22,29 or 1-7\n/,
+      ],
+      [
+        ["init", "--skip", "bogus", "--root", root],
+        /--skip: "bogus" is not a step number.*\nhint: use e\.g\. --skip run,7 or --skip 1-8 \(step numbers, or the phases config and run\)\n/,
+      ],
+      [["init", "--only", "x", "--root", root], /hint: use e\.g\. --only 5,7 or 1-8\n/],
       [["ami", "--root", "relative/dir"], /--root must be an absolute path/],
       [["ami", "--output", "xml"], /argument 'xml' is invalid/],
       [["ami", "--log-format", "xml"], /argument 'xml' is invalid/],

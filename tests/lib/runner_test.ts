@@ -131,9 +131,14 @@ Deno.test("a run killed midway resumes: triggers from the interrupted run still 
 
 Deno.test("step selection: --only, --skip, --from, ranges, unknown numbers", () => {
   const steps = process("x");
-  assert.deepEqual(parseStepList("1-3,9", "--only"), [1, 2, 3, 9]);
-  assert.throws(() => parseStepList("a", "--only"), UsageError);
-  assert.throws(() => parseStepList("3-1", "--only"), /backwards/);
+  assert.deepEqual(parseStepList("1-3,9", "--only", "1,3 or 1-2"), [1, 2, 3, 9]);
+  assert.throws(() => parseStepList("a", "--only", "1,3 or 1-2"), UsageError);
+  // The hint's example is the command's own, not another command's step numbers.
+  assert.throws(
+    () => parseStepList("a", "--skip", "1,3 or 1-2"),
+    (e: UsageError) => e.hint === "use e.g. --skip 1,3 or 1-2",
+  );
+  assert.throws(() => parseStepList("3-1", "--only", "1,3 or 1-2"), /backwards/);
   assert.deepEqual(selectSteps(steps, { only: [1, 3] }).map((s) => s.number), [1, 3]);
   assert.deepEqual(selectSteps(steps, { skip: [2] }).map((s) => s.number), [1, 3]);
   assert.deepEqual(selectSteps(steps, { from: 2 }).map((s) => s.number), [2, 3]);

@@ -188,7 +188,8 @@ export const CASES: Case[] = [
   },
   {
     name: "config-check",
-    checks: "`config check` accepts a valid NodeConfig and refuses an unknown field",
+    checks:
+      "`config check` accepts a valid NodeConfig, refuses one without cluster.name (unknown fields warn)",
     image: { kubelet: "1.31.0" },
     runs: [
       { command: "config check", sources: ["config-good.yaml"], exit: "ok" },
@@ -404,7 +405,7 @@ export const CASES: Case[] = [
   },
   {
     name: "image-credential-provider",
-    checks: "the ECR credential provider config per kubelet version (ecr-public.aws.com from 1.36)",
+    checks: "the ECR credential provider config for kubelet 1.31 and 1.36 (ecr-public.aws.com from 1.32)",
     runs: [
       {
         command: "init",

@@ -111,9 +111,9 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
       says: /systemd service name/,
     },
     {
-      name: "SOCI misspelt",
-      doc: doc({ instance: { localStorage: { disabledMounts: ["Soci"] } } }),
-      path: "spec.instance.localStorage.disabledMounts[0]",
+      name: "a disabled mount that is not a string",
+      doc: doc({ instance: { localStorage: { disabledMounts: ["PodLogs", 3] } } }),
+      path: "spec.instance.localStorage.disabledMounts[1]",
       says: /Containerd, PodLogs, SOCI/,
     },
     {
@@ -130,9 +130,9 @@ Deno.test("invalid NodeConfig: one ConfigError naming the field path and the par
     },
     {
       name: "bad strategy",
-      doc: doc({ instance: { localStorage: { strategy: "raid0" } } }),
+      doc: doc({ instance: { localStorage: { strategy: "raid5" } } }),
       path: "spec.instance.localStorage.strategy",
-      says: /RAID0, RAID10, Mount/,
+      says: /RAID0, RAID10, Mount \(in any case\)/,
     },
     {
       name: "mountPath that unit files cannot hold",
@@ -431,6 +431,44 @@ Deno.test("eksnode's old flat instance.environment is read as kubelet + containe
   );
   assert.deepEqual(nested.config.spec?.instance?.environment, { default: vars });
   assert.deepEqual(nested.warnings, []);
+});
+
+Deno.test("localStorage as nodeadm reads it: the strategy in any case, a disabled mount it does not know skipped with a warning", () => {
+  // nodeadm lowercases the strategy (local_disk.go), so every case of the three names works.
+  for (
+    const [given, canonical] of [["raid0", "RAID0"], ["Raid10", "RAID10"], ["MOUNT", "Mount"], [
+      "RAID0",
+      "RAID0",
+    ]]
+  ) {
+    const parsed = parseNodeConfigDocumentDetailed(
+      doc({ instance: { localStorage: { strategy: given } } }),
+      ORIGIN,
+    );
+    assert.equal(parsed.config.spec?.instance?.localStorage?.strategy, canonical, given);
+    assert.deepEqual(parsed.warnings, [], given);
+  }
+  // Its switch on disabledMounts compares exactly and has no default: an unknown value does nothing.
+  const input = doc({
+    instance: { localStorage: { strategy: "raid0", disabledMounts: ["podlogs", "SOCI", "Images"] } },
+  });
+  const before = structuredClone(input);
+  const parsed = parseNodeConfigDocumentDetailed(input, ORIGIN);
+  assert.deepEqual(parsed.config.spec?.instance?.localStorage, {
+    strategy: "RAID0",
+    disabledMounts: ["SOCI"],
+  });
+  assert.deepEqual(input, before, "the document itself is not changed");
+  assert.equal(parsed.warnings.length, 2);
+  assert.match(
+    parsed.warnings[0],
+    /^spec\.instance\.localStorage\.disabledMounts\[0\]: "podlogs" is not a mount nodeadm knows \(Containerd, PodLogs, SOCI; case matters\), skipped as nodeadm skips it: did you mean PodLogs\?$/,
+  );
+  assert.match(
+    parsed.warnings[1],
+    /disabledMounts\[2\]: "Images" is not a mount nodeadm knows .*skipped as nodeadm skips it$/,
+  );
+  assert.deepEqual(parsed.unknownFields, []);
 });
 
 Deno.test("nodeConfigWarnings: what nodeadm accepts but is probably a mistake", () => {

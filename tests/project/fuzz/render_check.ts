@@ -227,8 +227,8 @@ export function checkNodeFiles(node: NodeSettings, files: Record<string, string>
   const kubeletConfig = JSON.parse(files["kubelet-config.json"]);
   assert.equal(typeof kubeletConfig, "object");
   JSON.parse(files["credential provider config.json"]);
-  // The CA file holds only PEM certificate blocks, or, for a NodeConfig CA that decodes to something
-  // else (warned about when loaded), exactly those bytes, as nodeadm writes them.
+  // The CA file holds only PEM certificate blocks, or, for a given CA (NodeConfig or --b64-cluster-ca) that
+  // decodes to something else (warned about when loaded), exactly those bytes, as nodeadm writes them.
   if (files["ca.crt"] !== node.cluster.certificateAuthorityPem) {
     assert.match(files["ca.crt"], /^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);
   }
