@@ -14,8 +14,8 @@
  * - nodeadm `nodeadm/internal/kubelet/config.go` (commit 81fec2e8): `--runtime-cgroups=/runtime.slice/
  *   containerd.service` on every version (`withRuntimeCgroups`, so cadvisor's metrics include the
  *   container runtime, amazon-eks-ami#1667), and from 1.35 `--node-labels=nvidia.com/gpu.present=true`
- *   on a node with an NVIDIA GPU (eks/kubelet/node_labels.ts). The user's flags come after, so a user
- *   `--node-labels` replaces that one, as under nodeadm.
+ *   on a node with an NVIDIA GPU (eks/kubelet/node_labels.ts). The user's flags come after; kubelet
+ *   adds the labels of every `--node-labels` it is given (a user's label of the same key wins), as under nodeadm.
  * - nodeadm `nodeadm/internal/kubelet/config.go` (commit 81fec2e8) lines 352-354:
  *   `--config-dir=/etc/kubernetes/kubelet/config.json.d` when NodeConfig `kubelet.config` is not empty
  *   (here from kubelet 1.28, which has the flag: eks/kubelet/config_dir.ts). A user `--config-dir` in

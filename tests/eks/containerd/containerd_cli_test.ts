@@ -6,8 +6,8 @@
  * containerd reads it (fakes/nodeadm_containerd_cases.ts), and the base runtime spec byte for byte.
  *
  * The cases' NodeConfigs name a cluster with a placeholder CA (`Y2VydGlmaWNhdGVBdXRob3JpdHk=`, the base64
- * of the word "certificateAuthority"), which eksnode refuses as no PEM certificate: the runs below keep
- * each document's `spec.containerd` and give it a cluster with a real test CA.
+ * of the word "certificateAuthority"), which eksnode accepts with a warning; the runs below keep each
+ * document's `spec.containerd` and give it a cluster with a real test CA, so the output has no warning in it.
  */
 import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
