@@ -151,11 +151,7 @@ export async function checkConfig(
  * the nodes): the containerd there must read `containerd.config` (a version-3 config on containerd 1.x
  * stops init before it writes anything).
  */
-async function checkAgainstNode(
-  containerdConfig: string | undefined,
-  replacementFile: string | undefined,
-  root = "/",
-) {
+async function checkAgainstNode(containerdConfig: string | undefined, replacementFile: string | undefined) {
   if (!containerdConfig || replacementFile !== undefined) return;
   const [
     { installedContainerdVersion, RELEASE_FILE },
@@ -166,7 +162,7 @@ async function checkAgainstNode(
     import("../lib/host.ts"),
     import("../eks/containerd/version.ts"),
   ]);
-  const host = await Host.open(root);
+  const host = await Host.open("/");
   if (!(await host.exists(RELEASE_FILE)) && !(await host.exists(CONTAINERD_VERSION_FILE))) return;
   checkContainerdConfigFits(await installedContainerdVersion(host), containerdConfig);
 }
